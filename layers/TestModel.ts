@@ -1,0 +1,426 @@
+/**
+ * A scripted `LanguageModel` for tests: each model call gets the next scripted reply (text in
+ * chunks, tool calls, usage, latency, failures such as a rate limit with `Retry-After`), and every
+ * request is recorded so a test can assert what the model was sent. Latency is `Effect.sleep`, so
+ * under `TestClock` a test decides when time passes. No network, no randomness.
+ *
+ * @since 0.1.0
+ */
+import * as AiError from "@effect/ai/AiError"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import * as Prompt from "@effect/ai/Prompt"
+import type * as Response from "@effect/ai/Response"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import * as InternalLanguageModel from "../src/internal/languageModel.js"
+
+/**
+ * A request the model received.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Request {
+  readonly prompt: Prompt.Prompt
+  /** The names of the tools offered. */
+  readonly tools: ReadonlyArray<string>
+  readonly responseFormat: "text" | "json"
+  readonly stream: boolean
+  /** The text of the last user message, for quick assertions and responders. */
+  readonly lastUserText: string
+  /** The system message, if any. */
+  readonly system: string | undefined
+}
+
+/**
+ * Token usage reported by a reply.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Usage {
+  readonly inputTokens?: number
+  readonly outputTokens?: number
+  readonly reasoningTokens?: number
+  readonly cachedInputTokens?: number
+}
+
+interface Timing {
+  /** Latency before the first part. */
+  readonly delay?: Duration.DurationInput | undefined
+  /** Latency between streamed chunks. */
+  readonly chunkDelay?: Duration.DurationInput | undefined
+}
+
+/**
+ * One scripted reply.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Reply {
+  readonly text: ReadonlyArray<string>
+  readonly reasoning: string | undefined
+  readonly toolCalls: ReadonlyArray<ToolCall>
+  readonly finishReason: Response.FinishReason | undefined
+  readonly usage: Usage | undefined
+  readonly model: string | undefined
+  readonly failure: AiError.AiError | undefined
+  readonly streamError: unknown
+  readonly delay: Duration.Duration
+  readonly chunkDelay: Duration.Duration
+}
+
+/**
+ * A tool call the model makes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolCall {
+  readonly name: string
+  readonly params: unknown
+  readonly id?: string | undefined
+}
+
+const reply = (options: Partial<Omit<Reply, "delay" | "chunkDelay">> & Timing): Reply => ({
+  text: options.text ?? [],
+  reasoning: options.reasoning,
+  toolCalls: options.toolCalls ?? [],
+  finishReason: options.finishReason,
+  usage: options.usage,
+  model: options.model,
+  failure: options.failure,
+  streamError: options.streamError,
+  delay: Duration.decode(options.delay ?? Duration.zero),
+  chunkDelay: Duration.decode(options.chunkDelay ?? Duration.zero)
+})
+
+const splitChunks = (text: string, chunks: number | ReadonlyArray<string> | undefined): ReadonlyArray<string> => {
+  if (Array.isArray(chunks)) return chunks as ReadonlyArray<string>
+  const count = Math.max(1, Math.min(typeof chunks === "number" ? chunks : 1, text.length))
+  const size = Math.ceil(text.length / count)
+  const out: Array<string> = []
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size))
+  return out.length === 0 ? [""] : out
+}
+
+/**
+ * A text answer, streamed as `chunks` pieces (a number, or the pieces themselves).
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const text = (
+  content: string,
+  options?: Timing & {
+    readonly chunks?: number | ReadonlyArray<string> | undefined
+    readonly usage?: Usage | undefined
+    readonly finishReason?: Response.FinishReason | undefined
+    readonly reasoning?: string | undefined
+    readonly model?: string | undefined
+  }
+): Reply =>
+  reply({
+    ...options,
+    text: splitChunks(content, options?.chunks),
+    finishReason: options?.finishReason ?? "stop"
+  })
+
+/**
+ * Tool calls, optionally after some text.
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const toolCalls = (
+  calls: ReadonlyArray<ToolCall>,
+  options?: Timing & { readonly text?: string | undefined; readonly usage?: Usage | undefined; readonly model?: string | undefined }
+): Reply =>
+  reply({
+    ...options,
+    text: options?.text === undefined ? [] : [options.text],
+    toolCalls: calls,
+    finishReason: "tool-calls"
+  })
+
+/**
+ * One tool call.
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const toolCall = (
+  name: string,
+  params: unknown,
+  options?: Timing & { readonly id?: string | undefined; readonly usage?: Usage | undefined }
+): Reply => toolCalls([{ name, params, id: options?.id }], options)
+
+/**
+ * A failed call. With `afterText`, the stream first sends that text, then fails.
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const fail = (
+  error: AiError.AiError,
+  options?: Timing & { readonly afterText?: string | undefined }
+): Reply => reply({ ...options, failure: error, text: options?.afterText === undefined ? [] : [options.afterText] })
+
+/**
+ * A call that fails with an HTTP status, as a provider would report it (429 with `Retry-After`,
+ * 500, 503, 401, …).
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const httpError = (
+  status: number,
+  options?: Timing & {
+    readonly retryAfter?: Duration.DurationInput | undefined
+    readonly body?: string | undefined
+    readonly afterText?: string | undefined
+  }
+): Reply => {
+  const headers: Record<string, string> = options?.retryAfter === undefined
+    ? {}
+    : { "retry-after-ms": String(Duration.toMillis(Duration.decode(options.retryAfter))) }
+  return fail(
+    new AiError.HttpResponseError({
+      module: "TestModel",
+      method: "streamText",
+      reason: "StatusCode",
+      request: { method: "POST", url: "test-model:/v1/responses", urlParams: [], hash: Option.none(), headers: {} },
+      response: { status, headers },
+      ...(options?.body !== undefined ? { body: options.body } : {})
+    }),
+    options
+  )
+}
+
+/**
+ * A stream that carries an error part from the provider (as some providers do mid-stream).
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const streamError = (error: unknown, options?: Timing & { readonly afterText?: string | undefined }): Reply =>
+  reply({ ...options, streamError: error, text: options?.afterText === undefined ? [] : [options.afterText] })
+
+/**
+ * What the model answers: a list of replies used one per call, or a function of each request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Script = ReadonlyArray<Reply> | ((request: Request) => Reply | Effect.Effect<Reply>)
+
+/**
+ * What a test can ask the scripted model.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export interface Service {
+  /** Every request received so far, in order of arrival. */
+  readonly requests: Effect.Effect<ReadonlyArray<Request>>
+}
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export class TestModel extends Context.Tag("effect-agents/TestModel")<TestModel, Service>() {}
+
+const textOf = (message: Prompt.Message): string =>
+  typeof message.content === "string"
+    ? message.content
+    : message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("")
+
+const describe = (options: LanguageModel.ProviderOptions, stream: boolean): Request => {
+  let lastUserText = ""
+  let system: string | undefined
+  for (const message of options.prompt.content) {
+    if (message.role === "user") lastUserText = textOf(message)
+    else if (message.role === "system") system = message.content
+  }
+  return {
+    prompt: options.prompt,
+    tools: options.tools.map((tool) => tool.name),
+    responseFormat: options.responseFormat.type,
+    stream,
+    lastUserText,
+    system
+  }
+}
+
+const estimateTokens = (chars: number) => Math.max(1, Math.ceil(chars / 4))
+
+const promptChars = (prompt: Prompt.Prompt) => {
+  let chars = 0
+  for (const message of prompt.content) chars += textOf(message).length
+  return chars
+}
+
+const finishPart = (reply: Reply, request: Request, toolIds: ReadonlyArray<string>): Response.FinishPartEncoded => {
+  const outputChars = reply.text.join("").length + (reply.reasoning?.length ?? 0) +
+    reply.toolCalls.reduce((sum, call) => sum + JSON.stringify(call.params ?? {}).length, 0)
+  const inputTokens = reply.usage?.inputTokens ?? estimateTokens(promptChars(request.prompt))
+  const outputTokens = reply.usage?.outputTokens ?? estimateTokens(outputChars) + toolIds.length
+  return {
+    type: "finish",
+    reason: reply.finishReason ?? (reply.toolCalls.length > 0 ? "tool-calls" : "stop"),
+    usage: {
+      inputTokens,
+      outputTokens,
+      totalTokens: inputTokens + outputTokens,
+      ...(reply.usage?.reasoningTokens !== undefined ? { reasoningTokens: reply.usage.reasoningTokens } : {}),
+      ...(reply.usage?.cachedInputTokens !== undefined ? { cachedInputTokens: reply.usage.cachedInputTokens } : {})
+    }
+  }
+}
+
+/**
+ * The scripted model as a layer: a `LanguageModel` and the {@link TestModel} service to inspect it.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { Agent } from "effect-agents"
+ * import { TestModel } from "effect-agents/layers"
+ * import { Effect } from "effect"
+ *
+ * const program = Agent.run(Agent.make({ name: "Weather" }), "Weather in Paris?").pipe(
+ *   Effect.provide(TestModel.layer([
+ *     TestModel.toolCall("get_weather", { city: "Paris" }),
+ *     TestModel.text("It is sunny in Paris.", { chunks: 3 })
+ *   ]))
+ * )
+ * ```
+ */
+export const layer = (
+  script: Script,
+  options?: { readonly model?: string | undefined }
+): Layer.Layer<LanguageModel.LanguageModel | TestModel> =>
+  Layer.effectContext(Effect.gen(function*() {
+    const requests = yield* Ref.make<ReadonlyArray<Request>>([])
+    const calls = yield* Ref.make(0)
+    const modelId = options?.model ?? "test-model"
+
+    const next = (request: Request): Effect.Effect<Reply> =>
+      Effect.flatMap(
+        Ref.getAndUpdate(calls, (n) => n + 1),
+        (index): Effect.Effect<Reply> => {
+          if (typeof script === "function") {
+            const answer = script(request)
+            return Effect.isEffect(answer) ? answer : Effect.succeed(answer)
+          }
+          const found = (script as ReadonlyArray<Reply>)[index]
+          return found === undefined
+            ? Effect.dieMessage(
+              `TestModel: no reply scripted for model call ${index + 1} (the script has ${script.length})`
+            )
+            : Effect.succeed(found)
+        }
+      )
+
+    const receive = (options: LanguageModel.ProviderOptions, stream: boolean) => {
+      const request = describe(options, stream)
+      return Ref.update(requests, (all) => [...all, request]).pipe(
+        Effect.zipRight(next(request)),
+        Effect.map((reply) => ({ request, reply }))
+      )
+    }
+
+    const metadata = (): Response.ResponseMetadataPartEncoded => ({
+      type: "response-metadata",
+      id: "test-response",
+      modelId,
+      timestamp: new Date(0).toISOString()
+    })
+
+    const ids = (reply: Reply) => reply.toolCalls.map((call, i) => call.id ?? `call_${i + 1}`)
+
+    const service = yield* InternalLanguageModel.make({
+      generateText: (options) =>
+        Effect.gen(function*() {
+          const { reply, request } = yield* receive(options, false)
+          if (Duration.greaterThan(reply.delay, Duration.zero)) yield* Effect.sleep(reply.delay)
+          if (reply.failure !== undefined) return yield* Effect.fail(reply.failure)
+          if (reply.streamError !== undefined) {
+            return yield* new AiError.UnknownError({ module: "TestModel", method: "generateText", description: String(reply.streamError) })
+          }
+          const toolIds = ids(reply)
+          const parts: Array<Response.PartEncoded> = [metadata()]
+          if (reply.reasoning !== undefined) parts.push({ type: "reasoning", text: reply.reasoning })
+          const content = reply.text.join("")
+          if (content.length > 0) parts.push({ type: "text", text: content })
+          reply.toolCalls.forEach((call, i) =>
+            parts.push({ type: "tool-call", id: toolIds[i]!, name: call.name, params: call.params })
+          )
+          parts.push(finishPart(reply, request, toolIds))
+          return parts
+        }),
+      streamText: (options) =>
+        Stream.unwrap(Effect.map(receive(options, true), ({ reply, request }) => {
+          const toolIds = ids(reply)
+          const pause = Duration.greaterThan(reply.chunkDelay, Duration.zero) ? Effect.sleep(reply.chunkDelay) : undefined
+          const chunks: Array<ReadonlyArray<Response.StreamPartEncoded>> = [[metadata()]]
+          if (reply.reasoning !== undefined) {
+            chunks.push([
+              { type: "reasoning-start", id: "reasoning_0" },
+              { type: "reasoning-delta", id: "reasoning_0", delta: reply.reasoning },
+              { type: "reasoning-end", id: "reasoning_0" }
+            ])
+          }
+          if (reply.text.length > 0) {
+            chunks.push([{ type: "text-start", id: "text_0" }])
+            for (const delta of reply.text) chunks.push([{ type: "text-delta", id: "text_0", delta }])
+            chunks.push([{ type: "text-end", id: "text_0" }])
+          }
+          reply.toolCalls.forEach((call, i) => {
+            const id = toolIds[i]!
+            chunks.push([
+              { type: "tool-params-start", id, name: call.name },
+              { type: "tool-params-delta", id, delta: JSON.stringify(call.params ?? {}) },
+              { type: "tool-params-end", id },
+              { type: "tool-call", id, name: call.name, params: call.params }
+            ])
+          })
+          const body = Stream.fromIterable(chunks).pipe(
+            pause === undefined ? (s) => s : Stream.tap((chunk) => (chunk === chunks[0] ? Effect.void : pause)),
+            Stream.flatMap((chunk) => Stream.fromIterable(chunk))
+          )
+          const ending: Stream.Stream<Response.StreamPartEncoded, AiError.AiError> = reply.failure !== undefined
+            ? Stream.fail(reply.failure)
+            : reply.streamError !== undefined
+            ? Stream.make<[Response.StreamPartEncoded]>({ type: "error", error: reply.streamError })
+            : Stream.make(finishPart(reply, request, toolIds))
+          const all = Stream.concat(body, ending)
+          return Duration.greaterThan(reply.delay, Duration.zero)
+            ? Stream.concat(Stream.execute(Effect.sleep(reply.delay)), all)
+            : all
+        }))
+    })
+
+    return Context.make(LanguageModel.LanguageModel, service).pipe(
+      Context.add(TestModel, { requests: Ref.get(requests) })
+    )
+  }))
+
+/**
+ * The requests the scripted model has received.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const requests: Effect.Effect<ReadonlyArray<Request>, never, TestModel> = Effect.flatMap(
+  TestModel,
+  (model) => model.requests
+)

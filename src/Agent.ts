@@ -1,0 +1,358 @@
+/**
+ * An agent: a model, instructions and tools, run to a final answer.
+ *
+ * An agent is an immutable value. Building one needs no context; running one needs the services its
+ * configuration implies (a `LanguageModel` when no `model` layer is given, the handlers of its tools,
+ * whatever its instructions read), and the type of `run` says so.
+ *
+ * @since 0.1.0
+ */
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Tool from "@effect/ai/Tool"
+import type * as Toolkit from "@effect/ai/Toolkit"
+import type * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type { AgentError } from "./AgentError.js"
+import type { Definition, Instructions, ModelLayer } from "./internal/definition.js"
+import * as InternalLoop from "./internal/loop.js"
+import * as Printer from "./Printer.js"
+import * as Retry from "./Retry.js"
+import type * as Run from "./Run.js"
+import type * as RunEvent from "./RunEvent.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("effect-agents/Agent")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * An agent whose answer has type `A` and whose runs need the services `R`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Agent<out A = string, out R = never> extends Definition, Pipeable {
+  readonly [TypeId]: {
+    readonly _A: (_: never) => A
+    readonly _R: (_: never) => R
+  }
+}
+
+/**
+ * The services the tools of a toolkit need at run time: their handlers and declared dependencies.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ToolContext<Tools extends Record<string, Tool.Any>> =
+  | Tool.HandlersFor<Tools>
+  | Tool.Requirements<Tools[keyof Tools]>
+
+/**
+ * How an agent is configured. Only what differs from the defaults needs saying.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Config<Tools extends Record<string, Tool.Any>, A, RModel, RFallback, RInstructions, ROutput> {
+  /** Shown in events, traces and output. Default `"Agent"`. */
+  readonly name?: string | undefined
+  /** What the agent is; the first line of its instructions. */
+  readonly description?: string | undefined
+  /** The agent's role, for the model and for a team leader choosing members. */
+  readonly role?: string | undefined
+  /** Instructions: a string, several, or an Effect that produces them (it may read services). */
+  readonly instructions?: Instructions<RInstructions> | undefined
+  /** Ask the model to answer in markdown, and render it in `printResponse`. */
+  readonly markdown?: boolean | undefined
+  /** The tools the model may call: an `@effect/ai` `Toolkit`, its handlers provided by a layer. */
+  readonly toolkit?: Toolkit.Toolkit<Tools> | undefined
+  /** The model, as a layer (an `@effect/ai` `Model`). Without it, the `LanguageModel` in context. */
+  readonly model?: ModelLayer<RModel> | undefined
+  /** Models to try, in order, when a call to the model still fails after its retries. */
+  readonly fallback?: ReadonlyArray<ModelLayer<RFallback>> | undefined
+  /** A schema for the final answer: the model is asked for JSON and its answer decoded with it. */
+  readonly output?: Schema.Schema<A, any, ROutput> | undefined
+  /** How many times the model is asked again when its answer does not decode. Default 1. */
+  readonly outputRepairs?: number | undefined
+  /** The most model calls one run may make. Default 10. */
+  readonly maxTurns?: number | undefined
+  /** How many tool calls of one turn run at once. Default 8. */
+  readonly toolConcurrency?: number | "unbounded" | undefined
+  /** The longest a whole run may take. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** The longest one model call may take; a call that times out is retried like any transient error. */
+  readonly modelTimeout?: Duration.DurationInput | undefined
+  /** The longest one tool call may take; a timeout goes back to the model as a failed result. */
+  readonly toolTimeout?: Duration.DurationInput | undefined
+  /** The retry policy of each model call. Default {@link Retry.transient}. */
+  readonly retry?: Retry.Policy | undefined
+}
+
+const Proto = {
+  [TypeId]: { _A: (_: never) => _, _R: (_: never) => _ },
+  pipe() {
+    return pipeArguments(this, arguments)
+  }
+}
+
+const fromDefinition = <A, R>(definition: Definition): Agent<A, R> =>
+  Object.assign(Object.create(Proto), definition)
+
+const optionalDuration = (input: Duration.DurationInput | undefined) =>
+  input === undefined ? undefined : Duration.decode(input)
+
+/**
+ * Builds an agent. Nothing runs and nothing is needed until the agent is run.
+ *
+ * @since 0.1.0
+ * @category constructors
+ * @example
+ * ```ts
+ * import { Agent } from "effect-agents"
+ * import { Effect } from "effect"
+ *
+ * const writer = Agent.make({
+ *   name: "Writer",
+ *   role: "Write clear, engaging content",
+ *   instructions: ["Be concise."]
+ * })
+ *
+ * // Effect<Run.Output<string>, AgentError, LanguageModel>
+ * const program = Agent.run(writer, "Write about quantum computing")
+ * ```
+ */
+export const make = <
+  Tools extends Record<string, Tool.Any> = {},
+  A = string,
+  RModel = LanguageModel.LanguageModel,
+  RFallback = never,
+  RInstructions = never,
+  ROutput = never
+>(
+  config: Config<Tools, A, RModel, RFallback, RInstructions, ROutput>
+): Agent<A, RModel | RFallback | RInstructions | ROutput | ToolContext<Tools>> =>
+  fromDefinition({
+    name: config.name ?? "Agent",
+    description: config.description,
+    role: config.role,
+    instructions: (config.instructions ?? []) as Instructions<unknown>,
+    markdown: config.markdown ?? false,
+    toolkit: config.toolkit,
+    model: config.model as ModelLayer<unknown> | undefined,
+    fallback: (config.fallback ?? []) as ReadonlyArray<ModelLayer<unknown>>,
+    output: config.output as Schema.Schema<unknown, unknown, unknown> | undefined,
+    outputRepairs: config.outputRepairs ?? 1,
+    maxTurns: config.maxTurns ?? 10,
+    toolConcurrency: config.toolConcurrency ?? 8,
+    timeout: optionalDuration(config.timeout),
+    modelTimeout: optionalDuration(config.modelTimeout),
+    toolTimeout: optionalDuration(config.toolTimeout),
+    retry: config.retry ?? Retry.transient
+  })
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isAgent = (u: unknown): u is Agent<unknown, unknown> => Predicate.hasProperty(u, TypeId)
+
+const update = <A, R>(self: Agent<A, R>, patch: Partial<Definition>): Agent<A, R> =>
+  fromDefinition({ ...self, ...patch })
+
+/**
+ * Runs the agent to its final answer.
+ *
+ * @since 0.1.0
+ * @category running
+ * @example
+ * ```ts
+ * import { Agent } from "effect-agents"
+ * import { TestModel } from "effect-agents/layers"
+ * import { Effect } from "effect"
+ *
+ * const agent = Agent.make({ name: "Joker" })
+ *
+ * const program = Effect.gen(function*() {
+ *   const response = yield* Agent.run(agent, "Tell me a joke.")
+ *   console.log(response.content)
+ * }).pipe(Effect.provide(TestModel.layer([TestModel.text("Why did the fiber yield? To let others run.")])))
+ * ```
+ */
+export const run: {
+  (input: Run.Input, options?: Run.Options): <A, R>(self: Agent<A, R>) => Effect.Effect<Run.Output<A>, AgentError, R>
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Run.Options): Effect.Effect<Run.Output<A>, AgentError, R>
+} = dual(
+  (args) => isAgent(args[0]),
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Run.Options) =>
+    InternalLoop.run(self, input, options, undefined) as Effect.Effect<Run.Output<A>, AgentError, R>
+)
+
+/**
+ * Runs the agent as a stream of its events: text as it arrives, tool calls, model calls, retries,
+ * and last the completed run (or its failure). A consumer that stops reading interrupts the run.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const stream: {
+  (input: Run.Input, options?: Run.Options): <A, R>(self: Agent<A, R>) => Stream.Stream<RunEvent.RunEvent, AgentError, R>
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Run.Options): Stream.Stream<RunEvent.RunEvent, AgentError, R>
+} = dual(
+  (args) => isAgent(args[0]),
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Run.Options) =>
+    InternalLoop.stream(self, input, options) as Stream.Stream<RunEvent.RunEvent, AgentError, R>
+)
+
+/**
+ * Runs the agent and prints the exchange to the terminal: the message, tool calls, the response and
+ * its timing. With `stream: true` the response is printed as it arrives. On a terminal the output is
+ * styled (and markdown rendered when the agent or the options ask for it); otherwise it is plain text.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const printResponse: {
+  (input: Run.Input, options?: Printer.Options & Run.Options): <A, R>(self: Agent<A, R>) => Effect.Effect<Run.Output<A>, AgentError, R>
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Printer.Options & Run.Options): Effect.Effect<Run.Output<A>, AgentError, R>
+} = dual(
+  (args) => isAgent(args[0]),
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Printer.Options & Run.Options) => {
+    const printer = { markdown: self.markdown, ...options }
+    return (options?.stream === true
+      ? Printer.printStream(InternalLoop.stream(self, input, options), input, printer)
+      : Printer.printRun(InternalLoop.run(self, input, options, undefined), input, printer)) as Effect.Effect<
+        Run.Output<A>,
+        AgentError,
+        R
+      >
+  }
+)
+
+/**
+ * A copy of the agent with a run timeout.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withTimeout: {
+  (timeout: Duration.DurationInput): <A, R>(self: Agent<A, R>) => Agent<A, R>
+  <A, R>(self: Agent<A, R>, timeout: Duration.DurationInput): Agent<A, R>
+} = dual(2, <A, R>(self: Agent<A, R>, timeout: Duration.DurationInput) =>
+  update(self, { timeout: Duration.decode(timeout) }))
+
+/**
+ * A copy of the agent with a timeout for each model call.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withModelTimeout: {
+  (timeout: Duration.DurationInput): <A, R>(self: Agent<A, R>) => Agent<A, R>
+  <A, R>(self: Agent<A, R>, timeout: Duration.DurationInput): Agent<A, R>
+} = dual(2, <A, R>(self: Agent<A, R>, timeout: Duration.DurationInput) =>
+  update(self, { modelTimeout: Duration.decode(timeout) }))
+
+/**
+ * A copy of the agent with another retry policy for its model calls.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withRetry: {
+  (policy: Retry.Policy): <A, R>(self: Agent<A, R>) => Agent<A, R>
+  <A, R>(self: Agent<A, R>, policy: Retry.Policy): Agent<A, R>
+} = dual(2, <A, R>(self: Agent<A, R>, policy: Retry.Policy) => update(self, { retry: policy }))
+
+/**
+ * A copy of the agent on another model. Its requirements become the new model's.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withModel: {
+  <RM>(model: ModelLayer<RM>): <A, R>(self: Agent<A, R>) => Agent<A, Exclude<R, LanguageModel.LanguageModel> | RM>
+  <A, R, RM>(self: Agent<A, R>, model: ModelLayer<RM>): Agent<A, Exclude<R, LanguageModel.LanguageModel> | RM>
+} = dual(2, <A, R, RM>(self: Agent<A, R>, model: ModelLayer<RM>) =>
+  update(self, { model: model as ModelLayer<unknown> }) as Agent<A, any>)
+
+/**
+ * A copy of the agent with fallback models, tried in order when a model call fails for good.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withFallback: {
+  <RM>(models: ReadonlyArray<ModelLayer<RM>>): <A, R>(self: Agent<A, R>) => Agent<A, R | RM>
+  <A, R, RM>(self: Agent<A, R>, models: ReadonlyArray<ModelLayer<RM>>): Agent<A, R | RM>
+} = dual(2, <A, R, RM>(self: Agent<A, R>, models: ReadonlyArray<ModelLayer<RM>>) =>
+  update(self, { fallback: models as ReadonlyArray<ModelLayer<unknown>> }) as Agent<A, R | RM>)
+
+/**
+ * An agent ready to run, with its requirements already provided: what an application gets when it
+ * asks for an agent by its tag.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export interface Service<A = string> {
+  readonly name: string
+  readonly run: (input: Run.Input, options?: Run.Options) => Effect.Effect<Run.Output<A>, AgentError>
+  readonly stream: (input: Run.Input, options?: Run.Options) => Stream.Stream<RunEvent.RunEvent, AgentError>
+}
+
+/**
+ * The agent as a {@link Service}, bound to the current context.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export const toService = <A, R>(self: Agent<A, R>): Effect.Effect<Service<A>, never, R> =>
+  Effect.map(Effect.context<R>(), (context) => ({
+    name: self.name,
+    run: (input, options) => Effect.provide(run(self, input, options), context),
+    stream: (input, options) => Stream.provideContext(stream(self, input, options), context)
+  }))
+
+/**
+ * Provides an agent as a service under a tag, so an application can `yield*` it and a test can
+ * provide another.
+ *
+ * @since 0.1.0
+ * @category services
+ * @example
+ * ```ts
+ * import { Agent } from "effect-agents"
+ * import { Context, Effect } from "effect"
+ *
+ * class Researcher extends Context.Tag("app/Researcher")<Researcher, Agent.Service>() {}
+ *
+ * const ResearcherLive = Agent.layer(Researcher, Agent.make({ name: "Researcher" }))
+ *
+ * const program = Effect.gen(function*() {
+ *   const researcher = yield* Researcher
+ *   const answer = yield* researcher.run("Find the latest AI trends")
+ *   return answer.content
+ * })
+ * ```
+ */
+export const layer = <Id, A, R>(
+  tag: Context.Tag<Id, Service<A>>,
+  agent: Agent<A, R>
+): Layer.Layer<Id, never, Exclude<R, Scope.Scope>> =>
+  Layer.effect(tag, toService(agent) as Effect.Effect<Service<A>, never, Exclude<R, Scope.Scope>>)

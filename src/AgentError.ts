@@ -1,0 +1,266 @@
+/**
+ * The typed failures of an agent run. Every failure a caller can act on is one of these, a
+ * `Schema.TaggedError`, so it crosses process boundaries (HTTP, SSE, storage) as it is.
+ *
+ * @since 0.1.0
+ */
+import * as AiError from "@effect/ai/AiError"
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+
+/**
+ * Why a model call failed, as far as a caller needs to know to decide what to do next.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ModelErrorReason = Schema.Literal(
+  "RateLimited",
+  "Overloaded",
+  "ServerError",
+  "BadRequest",
+  "Unauthorized",
+  "NotFound",
+  "ContextTooLong",
+  "Network",
+  "Timeout",
+  "MalformedResponse",
+  "Unknown"
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ModelErrorReason = typeof ModelErrorReason.Type
+
+/**
+ * A model call failed. `retryable` says whether trying the same call again may succeed;
+ * `retryAfter` carries the provider's `Retry-After` when it sent one.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ModelError extends Schema.TaggedError<ModelError>("effect-agents/ModelError")("ModelError", {
+  reason: ModelErrorReason,
+  message: Schema.String,
+  retryable: Schema.Boolean,
+  retryAfter: Schema.optional(Schema.DurationFromMillis),
+  status: Schema.optional(Schema.Number),
+  provider: Schema.optional(Schema.String),
+  cause: Schema.optional(Schema.Defect)
+}) {
+  /**
+   * Classifies an `@effect/ai` error: HTTP status, transport failure or malformed output.
+   *
+   * @since 0.1.0
+   */
+  static fromAiError(error: AiError.AiError): ModelError {
+    switch (error._tag) {
+      case "HttpResponseError": {
+        if (error.reason !== "StatusCode") {
+          return new ModelError({
+            reason: "MalformedResponse",
+            message: error.description ?? `Malformed response (${error.reason})`,
+            retryable: true,
+            status: error.response.status,
+            provider: error.module,
+            cause: error
+          })
+        }
+        const status = error.response.status
+        const retryAfter = parseRetryAfter(error.response.headers)
+        return new ModelError({
+          ...classifyStatus(status, error.body),
+          message: `${error.module}: HTTP ${status}${error.body ? `: ${truncate(error.body, 300)}` : ""}`,
+          status,
+          provider: error.module,
+          ...(Option.isSome(retryAfter) ? { retryAfter: retryAfter.value } : {}),
+          cause: error
+        })
+      }
+      case "HttpRequestError":
+        return new ModelError({
+          reason: error.reason === "Transport" ? "Network" : "BadRequest",
+          retryable: error.reason === "Transport",
+          message: error.description ?? `${error.module}: request failed (${error.reason})`,
+          provider: error.module,
+          cause: error
+        })
+      case "MalformedOutput":
+        return new ModelError({
+          reason: "MalformedResponse",
+          retryable: true,
+          message: error.description ?? `${error.module}: malformed output`,
+          provider: error.module,
+          cause: error
+        })
+      case "MalformedInput":
+        return new ModelError({
+          reason: "BadRequest",
+          retryable: false,
+          message: error.description ?? `${error.module}: malformed input`,
+          provider: error.module,
+          cause: error
+        })
+      case "UnknownError":
+        return new ModelError({
+          reason: "Unknown",
+          retryable: false,
+          message: error.description ?? error.message,
+          provider: error.module,
+          cause: error
+        })
+    }
+  }
+
+  /**
+   * Classifies an error that a provider sent inside a stream (an `error` part).
+   *
+   * @since 0.1.0
+   */
+  static fromStreamError(error: unknown): ModelError {
+    const text = typeof error === "string" ? error : safeJson(error)
+    const kind = /rate.?limit/i.test(text)
+      ? { reason: "RateLimited" as const, retryable: true }
+      : /overload|unavailable|capacity/i.test(text)
+      ? { reason: "Overloaded" as const, retryable: true }
+      : /server.?error|internal/i.test(text)
+      ? { reason: "ServerError" as const, retryable: true }
+      : { reason: "Unknown" as const, retryable: false }
+    return new ModelError({ ...kind, message: `The model stream failed: ${truncate(text, 300)}`, cause: error })
+  }
+}
+
+const safeJson = (u: unknown): string => {
+  try {
+    return JSON.stringify(u) ?? String(u)
+  } catch {
+    return String(u)
+  }
+}
+
+const classifyStatus = (
+  status: number,
+  body: string | undefined
+): { readonly reason: ModelErrorReason; readonly retryable: boolean } => {
+  if (status === 429) return { reason: "RateLimited", retryable: true }
+  if (status === 503 || status === 529) return { reason: "Overloaded", retryable: true }
+  if (status === 408) return { reason: "Timeout", retryable: true }
+  if (status >= 500) return { reason: "ServerError", retryable: true }
+  if (status === 401 || status === 403) return { reason: "Unauthorized", retryable: false }
+  if (status === 404) return { reason: "NotFound", retryable: false }
+  if (status === 413 || (body !== undefined && contextTooLong.test(body))) {
+    return { reason: "ContextTooLong", retryable: false }
+  }
+  return { reason: "BadRequest", retryable: false }
+}
+
+const contextTooLong = /context[_ ]length|too many tokens|prompt is too long|maximum context/i
+
+/**
+ * Reads `retry-after-ms` or `retry-after` (seconds or an HTTP date) from response headers.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const parseRetryAfter = (headers: Readonly<Record<string, string>>): Option.Option<Duration.Duration> => {
+  const ms = headers["retry-after-ms"]
+  if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms.trim())) return Option.some(Duration.millis(Number(ms)))
+  const value = headers["retry-after"]
+  if (value === undefined) return Option.none()
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Option.some(Duration.seconds(Number(value)))
+  const date = Date.parse(value)
+  // An HTTP date is relative to the wall clock of the server that sent it.
+  return Number.isNaN(date) ? Option.none() : Option.some(Duration.millis(Math.max(0, date - Date.now())))
+}
+
+const truncate = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max)}…`)
+
+/**
+ * A tool died: its handler had a defect (a bug, not a typed failure), or its result did not match
+ * its own success schema. Typed tool failures never become this: they go back to the model.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ToolError extends Schema.TaggedError<ToolError>("effect-agents/ToolError")("ToolError", {
+  tool: Schema.String,
+  toolCallId: Schema.String,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+/**
+ * The run made `maxTurns` model calls without reaching a final answer.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MaxTurnsExceeded extends Schema.TaggedError<MaxTurnsExceeded>("effect-agents/MaxTurnsExceeded")(
+  "MaxTurnsExceeded",
+  { maxTurns: Schema.Number }
+) {
+  override get message(): string {
+    return `The run reached its limit of ${this.maxTurns} model calls without a final answer`
+  }
+}
+
+/**
+ * The model's final answer could not be decoded with the agent's `output` schema, also after the
+ * repair attempts.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OutputDecodeError extends Schema.TaggedError<OutputDecodeError>("effect-agents/OutputDecodeError")(
+  "OutputDecodeError",
+  { message: Schema.String, text: Schema.String }
+) {}
+
+/**
+ * The whole run took longer than the agent's `timeout`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RunTimeout extends Schema.TaggedError<RunTimeout>("effect-agents/RunTimeout")("RunTimeout", {
+  timeout: Schema.DurationFromMillis
+}) {
+  override get message(): string {
+    return `The run did not finish within ${Duration.format(this.timeout)}`
+  }
+}
+
+/**
+ * Every failure of a run, as one union.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type AgentError = ModelError | ToolError | MaxTurnsExceeded | OutputDecodeError | RunTimeout
+
+/**
+ * The schema of {@link AgentError}, for encoding failures over HTTP and SSE.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AgentError: Schema.Union<[
+  typeof ModelError,
+  typeof ToolError,
+  typeof MaxTurnsExceeded,
+  typeof OutputDecodeError,
+  typeof RunTimeout
+]> = Schema.Union(ModelError, ToolError, MaxTurnsExceeded, OutputDecodeError, RunTimeout)
+
+const tags = new Set(["ModelError", "ToolError", "MaxTurnsExceeded", "OutputDecodeError", "RunTimeout"])
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isAgentError = (u: unknown): u is AgentError =>
+  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag)

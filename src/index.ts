@@ -1,0 +1,23 @@
+/**
+ * effect-agents: typed AI agents for TypeScript, built on Effect.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Agent from "./Agent.js"
+
+/** @since 0.1.0 */
+export * as AgentError from "./AgentError.js"
+
+/** @since 0.1.0 */
+export * as Printer from "./Printer.js"
+
+/** @since 0.1.0 */
+export * as Retry from "./Retry.js"
+
+/** @since 0.1.0 */
+export * as Run from "./Run.js"
+
+/** @since 0.1.0 */
+export * as RunEvent from "./RunEvent.js"

@@ -1,0 +1,36 @@
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Toolkit from "@effect/ai/Toolkit"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Schema from "effect/Schema"
+import type * as Retry from "../Retry.js"
+
+/** The configuration of an agent as the run loop reads it, with every default filled in. */
+export interface Definition {
+  readonly name: string
+  readonly description: string | undefined
+  readonly role: string | undefined
+  readonly instructions: Instructions<unknown>
+  readonly markdown: boolean
+  readonly toolkit: Toolkit.Any | undefined
+  readonly model: ModelLayer<unknown> | undefined
+  readonly fallback: ReadonlyArray<ModelLayer<unknown>>
+  readonly output: Schema.Schema<unknown, unknown, unknown> | undefined
+  readonly outputRepairs: number
+  readonly maxTurns: number
+  readonly toolConcurrency: number | "unbounded"
+  readonly timeout: Duration.Duration | undefined
+  readonly modelTimeout: Duration.Duration | undefined
+  readonly toolTimeout: Duration.Duration | undefined
+  readonly retry: Retry.Policy
+}
+
+/** Instructions: a string, several, or an Effect that produces them (and may read services). */
+export type Instructions<R> =
+  | string
+  | ReadonlyArray<string>
+  | Effect.Effect<string | ReadonlyArray<string>, never, R>
+
+/** A layer that provides a model, such as an `@effect/ai` `Model`. */
+export type ModelLayer<R> = Layer.Layer<LanguageModel.LanguageModel, never, R>

@@ -1,0 +1,25 @@
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import * as Effect from "effect/Effect"
+
+/**
+ * The providers this project ships build their `LanguageModel` here, which keeps the provider's own
+ * encoded stream reachable beside the service. The run loop reads it to decode tool arguments
+ * itself: `LanguageModel.streamText` in `@effect/ai` 0.37 decodes every part against the toolkit's
+ * schemas, so an argument the model got wrong (or an unknown tool name) fails the whole call
+ * instead of going back to the model, and it rebuilds those schemas on every call. Any other
+ * `LanguageModel` still works through its public interface.
+ */
+const RawTypeId: unique symbol = Symbol.for("effect-agents/LanguageModel/Raw")
+
+interface WithRaw extends LanguageModel.Service {
+  readonly [RawTypeId]: LanguageModel.ConstructorParams
+}
+
+export const make = (params: LanguageModel.ConstructorParams): Effect.Effect<LanguageModel.Service> =>
+  Effect.map(LanguageModel.make(params), (service): LanguageModel.Service => {
+    const withRaw: WithRaw = { ...service, [RawTypeId]: params }
+    return withRaw
+  })
+
+export const raw = (service: LanguageModel.Service): LanguageModel.ConstructorParams | undefined =>
+  RawTypeId in service ? (service as WithRaw)[RawTypeId] : undefined

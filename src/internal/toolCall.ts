@@ -1,0 +1,163 @@
+import * as Prompt from "@effect/ai/Prompt"
+import type * as Tool from "@effect/ai/Tool"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { ToolError } from "../AgentError.js"
+import type * as Run from "../Run.js"
+import * as RunEvent from "../RunEvent.js"
+import type { Definition } from "./definition.js"
+import type { RunState, ToolCallRequest } from "./modelCall.js"
+
+/** A finished tool call: what goes back to the model and what the run records. */
+export interface Outcome {
+  readonly part: Prompt.ToolResultPart
+  readonly record: Run.ToolCall
+}
+
+interface Codecs {
+  readonly decodeParams: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly encodeSuccess: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly encodeFailure: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+}
+
+// Built once per tool, never per call.
+const codecsCache = new WeakMap<Tool.Any, Codecs>()
+const codecs = (tool: Tool.Any): Codecs => {
+  let found = codecsCache.get(tool)
+  if (found === undefined) {
+    found = {
+      decodeParams: Schema.decodeUnknownEither(tool.parametersSchema as Schema.Schema<unknown, unknown>),
+      encodeSuccess: Schema.encodeUnknownEither(tool.successSchema as Schema.Schema<unknown, unknown>),
+      encodeFailure: Schema.encodeUnknownEither(tool.failureSchema as Schema.Schema<unknown, unknown>)
+    }
+    codecsCache.set(tool, found)
+  }
+  return found
+}
+
+class ToolTimedOut {
+  readonly _tag = "ToolTimedOut"
+}
+
+/**
+ * Runs one tool call requested by the model. Bad arguments, an unknown tool, a typed failure and a
+ * timeout all become a failed result that goes back to the model, so it can correct itself; only a
+ * defect in the tool fails the run (with a `ToolError`). Tool handlers are found in the context the
+ * way `@effect/ai`'s `Toolkit` stores them (by tool id), so arguments are decoded exactly once.
+ */
+export const run = (
+  agent: Definition,
+  call: ToolCallRequest,
+  state: RunState,
+  context: Context.Context<never>
+): Effect.Effect<Outcome, ToolError> =>
+  Effect.suspend(() => {
+    const startedAt = state.clock.unsafeCurrentTimeMillis()
+    const emit = state.emit
+    const started = emit === undefined ? Effect.void : emit(
+      new RunEvent.ToolCallStarted({
+        runId: state.runId,
+        toolCallId: call.id,
+        name: call.name,
+        arguments: call.params
+      }, true)
+    )
+    const finish = (result: unknown, failure: Run.ToolFailure | undefined): Effect.Effect<Outcome> => {
+      const duration = Duration.millis(state.clock.unsafeCurrentTimeMillis() - startedAt)
+      const outcome: Outcome = {
+        part: Prompt.makePart("tool-result", {
+          id: call.id,
+          name: call.name,
+          isFailure: failure !== undefined,
+          result,
+          providerExecuted: false
+        }),
+        record: failure === undefined
+          ? { id: call.id, name: call.name, arguments: call.params, result, duration }
+          : { id: call.id, name: call.name, arguments: call.params, result, failure, duration }
+      }
+      if (emit === undefined) return Effect.succeed(outcome)
+      const event = failure === undefined
+        ? new RunEvent.ToolCallCompleted({ runId: state.runId, toolCallId: call.id, name: call.name, result, duration }, true)
+        : new RunEvent.ToolCallFailed({
+          runId: state.runId,
+          toolCallId: call.id,
+          name: call.name,
+          reason: failure,
+          error: result,
+          duration
+        }, true)
+      return Effect.as(emit(event), outcome)
+    }
+
+    const tools = agent.toolkit?.tools ?? {}
+    const tool = Object.hasOwn(tools, call.name) ? tools[call.name] : undefined
+    if (tool === undefined) {
+      const available = Object.keys(tools).join(", ") || "none"
+      return Effect.zipRight(
+        started,
+        finish(`Unknown tool "${call.name}". Available tools: ${available}.`, "UnknownTool")
+      )
+    }
+    const { decodeParams, encodeFailure, encodeSuccess } = codecs(tool)
+    const params = decodeParams(call.params)
+    if (Either.isLeft(params)) {
+      const message = `Invalid arguments for tool "${call.name}":\n${
+        ParseResult.TreeFormatter.formatErrorSync(params.left)
+      }\nCall the tool again with arguments that match its parameters.`
+      return Effect.zipRight(started, finish(message, "InvalidArguments"))
+    }
+    const handler = context.unsafeMap.get(tool.id) as Tool.Handler<string> | undefined
+    if (handler === undefined) {
+      return Effect.dieMessage(`effect-agents: no handler for tool "${call.name}" (is its toolkit layer provided?)`)
+    }
+    let effect: Effect.Effect<unknown, unknown> = handler.handler(params.right).pipe(
+      Effect.mapInputContext((input: Context.Context<never>) => Context.merge(handler.context, input))
+    )
+    if (agent.toolTimeout !== undefined) {
+      effect = Effect.timeoutFail(effect, { duration: agent.toolTimeout, onTimeout: () => new ToolTimedOut() })
+    }
+    const defect = (message: string, cause: unknown) =>
+      Effect.fail(new ToolError({ tool: call.name, toolCallId: call.id, message, cause }))
+    return started.pipe(
+      Effect.zipRight(Effect.exit(effect)),
+      Effect.flatMap((exit): Effect.Effect<Outcome, ToolError> => {
+        if (Exit.isSuccess(exit)) {
+          const encoded = encodeSuccess(exit.value)
+          return Either.isRight(encoded)
+            ? finish(encoded.right, undefined)
+            : defect(
+              `Tool "${call.name}" returned a value that does not match its success schema: ${
+                ParseResult.TreeFormatter.formatErrorSync(encoded.left)
+              }`,
+              encoded.left
+            )
+        }
+        const cause = exit.cause
+        if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+        const failure = Cause.failureOption(cause)
+        if (Option.isSome(failure)) {
+          if (failure.value instanceof ToolTimedOut) {
+            return finish(
+              `Tool "${call.name}" did not finish within ${Duration.format(agent.toolTimeout!)}.`,
+              "Timeout"
+            )
+          }
+          const encoded = encodeFailure(failure.value)
+          return finish(Either.isRight(encoded) ? encoded.right : String(failure.value), "Failed")
+        }
+        return defect(`Tool "${call.name}" died: ${Cause.pretty(cause)}`, Cause.squash(cause))
+      }),
+      Effect.withSpan("Agent.toolCall", {
+        captureStackTrace: false,
+        attributes: { "agent.name": agent.name, "tool.name": call.name, "tool.call_id": call.id }
+      })
+    )
+  })
