@@ -338,10 +338,10 @@ export const layer = (
       )
     }
 
-    const metadata = (): Response.ResponseMetadataPartEncoded => ({
+    const metadata = (reply: Reply): Response.ResponseMetadataPartEncoded => ({
       type: "response-metadata",
       id: "test-response",
-      modelId,
+      modelId: reply.model ?? modelId,
       timestamp: new Date(0).toISOString()
     })
 
@@ -357,7 +357,7 @@ export const layer = (
             return yield* new AiError.UnknownError({ module: "TestModel", method: "generateText", description: String(reply.streamError) })
           }
           const toolIds = ids(reply)
-          const parts: Array<Response.PartEncoded> = [metadata()]
+          const parts: Array<Response.PartEncoded> = [metadata(reply)]
           if (reply.reasoning !== undefined) parts.push({ type: "reasoning", text: reply.reasoning })
           const content = reply.text.join("")
           if (content.length > 0) parts.push({ type: "text", text: content })
@@ -371,7 +371,7 @@ export const layer = (
         Stream.unwrap(Effect.map(receive(options, true), ({ reply, request }) => {
           const toolIds = ids(reply)
           const pause = Duration.greaterThan(reply.chunkDelay, Duration.zero) ? Effect.sleep(reply.chunkDelay) : undefined
-          const chunks: Array<ReadonlyArray<Response.StreamPartEncoded>> = [[metadata()]]
+          const chunks: Array<ReadonlyArray<Response.StreamPartEncoded>> = [[metadata(reply)]]
           if (reply.reasoning !== undefined) {
             chunks.push([
               { type: "reasoning-start", id: "reasoning_0" },

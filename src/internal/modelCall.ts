@@ -11,6 +11,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -205,7 +206,8 @@ const retrySchedule = (agent: Definition, state: RunState) => {
   )
   return Schedule.delays(Schedule.intersect(agent.retry, retryAfter)).pipe(
     Schedule.tapInput((error: ModelError) => Effect.sync(() => (lastError = error))),
-    Schedule.tapOutput((delay) => {
+    Schedule.onDecision((delay, decision) => {
+      if (ScheduleDecision.isDone(decision)) return Effect.void
       attempt++
       state.retries++
       return state.emit === undefined ? Effect.void : state.emit(
