@@ -10,6 +10,7 @@ import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -309,7 +310,7 @@ export const layer = (
   options?: { readonly model?: string | undefined }
 ): Layer.Layer<LanguageModel.LanguageModel | TestModel> =>
   Layer.effectContext(Effect.gen(function*() {
-    const requests = yield* Ref.make<ReadonlyArray<Request>>([])
+    const requests = yield* Ref.make(Chunk.empty<Request>())
     const calls = yield* Ref.make(0)
     const modelId = options?.model ?? "test-model"
 
@@ -332,7 +333,7 @@ export const layer = (
 
     const receive = (options: LanguageModel.ProviderOptions, stream: boolean) => {
       const request = describe(options, stream)
-      return Ref.update(requests, (all) => [...all, request]).pipe(
+      return Ref.update(requests, Chunk.append(request)).pipe(
         Effect.zipRight(next(request)),
         Effect.map((reply) => ({ request, reply }))
       )
@@ -410,7 +411,7 @@ export const layer = (
     })
 
     return Context.make(LanguageModel.LanguageModel, service).pipe(
-      Context.add(TestModel, { requests: Ref.get(requests) })
+      Context.add(TestModel, { requests: Effect.map(Ref.get(requests), Chunk.toReadonlyArray) })
     )
   }))
 
