@@ -7,7 +7,6 @@
 import * as AiError from "@effect/ai/AiError"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 
 /**
@@ -255,12 +254,3 @@ export const AgentError: Schema.Union<[
   typeof OutputDecodeError,
   typeof RunTimeout
 ]> = Schema.Union(ModelError, ToolError, MaxTurnsExceeded, OutputDecodeError, RunTimeout)
-
-const tags = new Set(["ModelError", "ToolError", "MaxTurnsExceeded", "OutputDecodeError", "RunTimeout"])
-
-/**
- * @since 0.1.0
- * @category guards
- */
-export const isAgentError = (u: unknown): u is AgentError =>
-  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag)

@@ -124,7 +124,7 @@ export const run = (
     if (agent.toolTimeout !== undefined) {
       effect = Effect.timeoutFail(effect, { duration: agent.toolTimeout, onTimeout: () => new ToolTimedOut() })
     }
-    const defect = (message: string, cause: unknown) =>
+    const died = (message: string, cause: unknown) =>
       Effect.fail(new ToolError({ tool: call.name, toolCallId: call.id, message, cause }))
     return started.pipe(
       Effect.zipRight(Effect.exit(effect)),
@@ -133,7 +133,7 @@ export const run = (
           const encoded = encodeSuccess(exit.value)
           return Either.isRight(encoded)
             ? finish(encoded.right, undefined)
-            : defect(
+            : died(
               `Tool "${call.name}" returned a value that does not match its success schema: ${
                 ParseResult.TreeFormatter.formatErrorSync(encoded.left)
               }`,
@@ -153,11 +153,12 @@ export const run = (
           const encoded = encodeFailure(failure.value)
           return finish(Either.isRight(encoded) ? encoded.right : String(failure.value), "Failed")
         }
-        return defect(`Tool "${call.name}" died: ${Cause.pretty(cause)}`, Cause.squash(cause))
+        return died(`Tool "${call.name}" died: ${Cause.pretty(cause)}`, Cause.squash(cause))
       }),
-      Effect.withSpan("Agent.toolCall", {
-        captureStackTrace: false,
-        attributes: { "agent.name": agent.name, "tool.name": call.name, "tool.call_id": call.id }
-      })
     )
-  })
+  }).pipe(
+    Effect.withSpan("Agent.toolCall", {
+      captureStackTrace: false,
+      attributes: { "agent.name": agent.name, "tool.name": call.name, "tool.call_id": call.id }
+    })
+  )
