@@ -372,18 +372,25 @@ export const layer = (
         Stream.unwrap(Effect.map(receive(options, true), ({ reply, request }) => {
           const toolIds = ids(reply)
           const pause = Duration.greaterThan(reply.chunkDelay, Duration.zero) ? Effect.sleep(reply.chunkDelay) : undefined
-          const chunks: Array<ReadonlyArray<Response.StreamPartEncoded>> = [[metadata(reply)]]
+          // Parts arrive in groups, a `chunkDelay` apart: the first text piece comes with the
+          // response's start, each further piece and each tool call on its own.
+          const first: Array<Response.StreamPartEncoded> = [metadata(reply)]
+          const chunks: Array<Array<Response.StreamPartEncoded>> = [first]
           if (reply.reasoning !== undefined) {
-            chunks.push([
+            first.push(
               { type: "reasoning-start", id: "reasoning_0" },
               { type: "reasoning-delta", id: "reasoning_0", delta: reply.reasoning },
               { type: "reasoning-end", id: "reasoning_0" }
-            ])
+            )
           }
           if (reply.text.length > 0) {
-            chunks.push([{ type: "text-start", id: "text_0" }])
-            for (const delta of reply.text) chunks.push([{ type: "text-delta", id: "text_0", delta }])
-            chunks.push([{ type: "text-end", id: "text_0" }])
+            first.push({ type: "text-start", id: "text_0" })
+            reply.text.forEach((delta, i) => {
+              const part: Response.StreamPartEncoded = { type: "text-delta", id: "text_0", delta }
+              if (i === 0) first.push(part)
+              else chunks.push([part])
+            })
+            chunks[chunks.length - 1]!.push({ type: "text-end", id: "text_0" })
           }
           reply.toolCalls.forEach((call, i) => {
             const id = toolIds[i]!
@@ -395,7 +402,7 @@ export const layer = (
             ])
           })
           const body = Stream.fromIterable(chunks).pipe(
-            pause === undefined ? (s) => s : Stream.tap((chunk) => (chunk === chunks[0] ? Effect.void : pause)),
+            pause === undefined ? (s) => s : Stream.tap((chunk) => (chunk === first ? Effect.void : pause)),
             Stream.flatMap((chunk) => Stream.fromIterable(chunk))
           )
           const ending: Stream.Stream<Response.StreamPartEncoded, AiError.AiError> = reply.failure !== undefined
