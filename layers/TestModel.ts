@@ -401,10 +401,13 @@ export const layer = (
               { type: "tool-call", id, name: call.name, params: call.params }
             ])
           })
-          const body = Stream.fromIterable(chunks).pipe(
-            pause === undefined ? (s) => s : Stream.tap((chunk) => (chunk === first ? Effect.void : pause)),
-            Stream.flatMap((chunk) => Stream.fromIterable(chunk))
-          )
+          // One stream chunk per group: a stream per group (`Stream.flatMap`) costs ~100 µs each.
+          const body = pause === undefined
+            ? Stream.fromChunks(...chunks.map((group) => Chunk.unsafeFromArray(group)))
+            : Stream.fromIterable(chunks).pipe(
+              Stream.tap((group) => (group === first ? Effect.void : pause)),
+              Stream.mapConcat((group) => group)
+            )
           const ending: Stream.Stream<Response.StreamPartEncoded, AiError.AiError> = reply.failure !== undefined
             ? Stream.fail(reply.failure)
             : reply.streamError !== undefined
