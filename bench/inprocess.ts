@@ -33,7 +33,7 @@ const runtime = ManagedRuntime.make(Layer.merge(model, ToolsLive))
 const plain = Agent.make({ name: "plain", instructions: "Be brief." })
 const tooled = Agent.make({ name: "tooled", instructions: "Use tools.", toolkit: Tools, maxTurns: 50 })
 
-const repeat = (effect: Effect.Effect<unknown, unknown, never>, n: number) =>
+const repeat = <E, R>(effect: Effect.Effect<unknown, E, R>, n: number) =>
   Effect.gen(function*() {
     for (let i = 0; i < n; i++) yield* effect
   })

@@ -233,7 +233,7 @@ export const printResponse: {
 } = dual(
   (args) => isAgent(args[0]),
   <A, R>(self: Agent<A, R>, input: Run.Input, options?: Printer.Options & Run.Options) => {
-    const printer = { markdown: self.markdown, ...options }
+    const printer = { ...options, markdown: options?.markdown ?? self.markdown }
     return (options?.stream === true
       ? Printer.printStream(InternalLoop.stream(self, input, options), input, printer)
       : Printer.printRun(InternalLoop.run(self, input, options, undefined), input, printer)) as Effect.Effect<

@@ -122,7 +122,8 @@ export const printStream = <E, R>(
               duration: event.duration
             })
           case "Retrying":
-            return screen.retrying(event.attempt, event.delay, event.error.message)
+            // Only a retryable error is tried again, whatever the schedule decided.
+            return event.error.retryable ? screen.retrying(event.attempt, event.delay, event.error.message) : ""
           case "RunCompleted":
             output = event.output
             return ""
@@ -334,8 +335,9 @@ const makeScreen = (settings: Settings): Screen => {
     return text
   }
 
+  // A model call that has streamed text is not tried again, so none is announced.
   const retrying = (attempt: number, delay: Duration.Duration, message: string): string =>
-    line(
+    last === "text" ? "" : line(
       [`↻ retry ${attempt} in ${formatDuration(delay)}:`, ...oneLine(message, 200).split(" ")].map((word) => [
         { text: word, codes: [DIM] }
       ]),

@@ -371,6 +371,8 @@ describe("Agent.stream", () => {
         Effect.flip
       )
       assert.strictEqual(error._tag, "ModelError")
+      // A 401 is not retried, so no retry is announced.
+      assert.deepStrictEqual(collected.map((event) => event._tag), ["RunStarted", "ModelRequestStarted", "RunFailed"])
       const last = collected[collected.length - 1]!
       assert.strictEqual(last._tag, "RunFailed")
       assert.strictEqual((last as RunEvent.RunFailed).error, error)
@@ -502,9 +504,14 @@ describe("resilience", () => {
 
   it.effect("does not retry a streamed call that already emitted text", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(events(Agent.stream(Agent.make({ retry: backoff }), "hi")))
+      const seen: Array<RunEvent.RunEvent> = []
+      const error = yield* Agent.stream(Agent.make({ retry: backoff }), "hi").pipe(
+        Stream.runForEach((event) => Effect.sync(() => seen.push(event))),
+        Effect.flip
+      )
       assert.strictEqual(error._tag, "ModelError")
       assert.strictEqual((yield* TestModel.requests).length, 1)
+      assert.deepStrictEqual(seen.map((event) => event._tag), ["RunStarted", "ModelRequestStarted", "TextDelta", "RunFailed"])
     }).pipe(Effect.provide(TestModel.layer([TestModel.httpError(503, { afterText: "Once upon" }), TestModel.text("x")]))))
 
   it.effect("fails a stream that carries an error part", () =>

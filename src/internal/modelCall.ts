@@ -188,7 +188,7 @@ export const call = (
             message: `The model call did not finish within ${Duration.format(agent.modelTimeout!)}`
           })
       }),
-      Effect.retry({ schedule: retrySchedule(agent, state), while: (error) => error.retryable && !emitted })
+      Effect.retry(retrySchedule(agent, state, () => emitted))
     )
   let effect = attempt(0)
   for (let index = 1; index < models.count; index++) {
@@ -197,14 +197,17 @@ export const call = (
   return effect
 }
 
-const retrySchedule = (agent: Definition, state: RunState) => {
+const retrySchedule = (agent: Definition, state: RunState, emitted: () => boolean) => {
   let lastError: ModelError | undefined
   let attempt = 0
-  // A provider's Retry-After lengthens the policy's delay; it never shortens it.
-  const retryAfter = Schedule.identity<ModelError>().pipe(
+  // Only retryable errors of a call that has shown nothing yet are retried, and a provider's
+  // Retry-After lengthens the policy's delay, never shortens it. Both are part of the schedule, so
+  // its decision (and the Retrying event) is the one that is carried out.
+  const retryable = Schedule.identity<ModelError>().pipe(
+    Schedule.whileInput((error: ModelError) => error.retryable && !emitted()),
     Schedule.addDelay((error) => error.retryAfter ?? Duration.zero)
   )
-  return Schedule.delays(Schedule.intersect(agent.retry, retryAfter)).pipe(
+  return Schedule.delays(Schedule.intersect(agent.retry, retryable)).pipe(
     Schedule.tapInput((error: ModelError) => Effect.sync(() => (lastError = error))),
     Schedule.onDecision((delay, decision) => {
       if (ScheduleDecision.isDone(decision)) return Effect.void
