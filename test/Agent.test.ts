@@ -114,6 +114,26 @@ describe("Agent.run", () => {
       })
     ]))))
 
+  it.effect("reports each event to onEvent and still returns the typed output", () =>
+    Effect.gen(function*() {
+      const critic = Agent.make({ output: Schema.Struct({ stars: Schema.Number }) })
+      const seen: Array<string> = []
+      const output = yield* Agent.run(critic, "Rate it", {
+        onEvent: (event) => Effect.sync(() => seen.push(event._tag === "TextDelta" ? event.delta : event._tag))
+      })
+      expectTypeOf(output.content).toEqualTypeOf<{ readonly stars: number }>()
+      assert.deepStrictEqual(output.content, { stars: 4 })
+      assert.deepStrictEqual(seen, [
+        "RunStarted",
+        "ModelRequestStarted",
+        "{\"stars\"",
+        ":4}",
+        "ModelRequestCompleted",
+        "RunCompleted"
+      ])
+      assert.isTrue((yield* TestModel.requests)[0]!.stream)
+    }).pipe(Effect.provide(TestModel.layer([TestModel.text(`{"stars":4}`, { chunks: ["{\"stars\"", ":4}"] })]))))
+
   it.effect("reads instructions from services through an Effect", () =>
     Effect.gen(function*() {
       class Today extends Context.Tag("Today")<Today, string>() {}
@@ -406,12 +426,13 @@ describe("Agent.stream", () => {
       // Counts the parts the run has pulled from the model so far.
       const counting = Layer.effect(
         LanguageModel.LanguageModel,
-        Effect.map(LanguageModel.LanguageModel, (service) => ({
-          ...service,
-          streamText: (options: any) =>
-            service.streamText(options).pipe(Stream.tap(() => Ref.update(pulled, (n) => n + 1)))
-        }) as LanguageModel.Service)
-      ).pipe(Layer.provide(TestModel.layer([TestModel.text("x".repeat(2000), { chunks: 2000 })])))
+        Effect.map(LanguageModel.LanguageModel, (service): LanguageModel.Service => ({
+          generateText: service.generateText,
+          generateObject: service.generateObject,
+          streamText: (options) =>
+            service.streamText(options).pipe(Stream.tap(() => Ref.update(pulled, (n) => n + 1))) as any
+        }))
+      ).pipe(Layer.provide(TestModel.layer([TestModel.text("x".repeat(600), { chunks: 600 })])))
       const read = yield* Ref.make(0)
       const fiber = yield* Agent.stream(Agent.make({}), "count").pipe(
         Stream.tap(() => Effect.zipRight(Effect.sleep("1 millis"), Ref.update(read, (n) => n + 1))),
@@ -420,12 +441,13 @@ describe("Agent.stream", () => {
         Effect.fork
       )
       yield* TestClock.adjust("10 millis")
-      // The run cannot get further ahead of its reader than the event buffer.
-      assert.isBelow(yield* Ref.get(pulled), 10 + 256 + 16)
-      yield* TestClock.adjust("3 seconds")
+      // The run cannot get further ahead of its reader than the event buffer (256) and the few
+      // parts in flight; without backpressure it would have pulled all 600.
+      assert.isAtMost(yield* Ref.get(pulled), 300)
+      yield* TestClock.adjust("1 second")
       yield* Fiber.join(fiber)
-      // RunStarted, ModelRequestStarted, 2000 deltas, ModelRequestCompleted, RunCompleted
-      assert.strictEqual(yield* Ref.get(read), 2004)
+      // RunStarted, ModelRequestStarted, 600 deltas, ModelRequestCompleted, RunCompleted
+      assert.strictEqual(yield* Ref.get(read), 604)
     }))
 })
 
@@ -579,6 +601,12 @@ describe("resilience", () => {
       assert.strictEqual(output.content, "from the backup")
       assert.strictEqual(output.model, "backup")
       assert.strictEqual(output.metrics.retries, 2)
+      const fallback = all.filter((event): event is RunEvent.FallbackStarted => event._tag === "FallbackStarted")
+      assert.deepStrictEqual(fallback.map((event) => [event.fallback, event.error.reason]), [[1, "Overloaded"]])
+      // The switch comes after the primary's last retry and before the backup's answer.
+      const tags = all.map((event) => event._tag)
+      assert.isBelow(tags.lastIndexOf("Retrying"), tags.indexOf("FallbackStarted"))
+      assert.isBelow(tags.indexOf("FallbackStarted"), tags.indexOf("TextDelta"))
     }))
 
   it.effect("does not build a fallback model that is never needed", () =>
@@ -665,6 +693,20 @@ describe("cancellation and concurrency", () => {
 // -----------------------------------------------------------------------------
 
 describe("any @effect/ai LanguageModel", () => {
+  it.effect("honours a wrapper around a model's service", () =>
+    Effect.gen(function*() {
+      const seen = yield* Ref.make(0)
+      const logged = Layer.effect(
+        LanguageModel.LanguageModel,
+        Effect.map(LanguageModel.LanguageModel, (service): LanguageModel.Service => ({
+          ...service,
+          generateText: (options) => Effect.zipRight(Ref.update(seen, (n) => n + 1), service.generateText(options)) as any
+        }))
+      ).pipe(Layer.provide(TestModel.layer([TestModel.text("hi")])))
+      yield* Agent.run(Agent.make({}), "hello").pipe(Effect.provide(logged))
+      assert.strictEqual(yield* Ref.get(seen), 1)
+    }))
+
   // The service as any third-party provider would build it: the public interface only.
   const publicOnly = <E, R>(layer: Layer.Layer<LanguageModel.LanguageModel | TestModel.TestModel, E, R>) =>
     Layer.effect(

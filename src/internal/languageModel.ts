@@ -8,18 +8,17 @@ import * as Effect from "effect/Effect"
  * schemas, so an argument the model got wrong (or an unknown tool name) fails the whole call
  * instead of going back to the model, and it rebuilds those schemas on every call. Any other
  * `LanguageModel` still works through its public interface.
+ *
+ * The link is kept by identity, not as a property: a service that is wrapped or copied
+ * (`{ ...service, streamText: logged }`) is a new object, so the wrapper is always honoured.
  */
-const RawTypeId: unique symbol = Symbol.for("effect-agents/LanguageModel/Raw")
-
-interface WithRaw extends LanguageModel.Service {
-  readonly [RawTypeId]: LanguageModel.ConstructorParams
-}
+const rawParams = new WeakMap<LanguageModel.Service, LanguageModel.ConstructorParams>()
 
 export const make = (params: LanguageModel.ConstructorParams): Effect.Effect<LanguageModel.Service> =>
-  Effect.map(LanguageModel.make(params), (service): LanguageModel.Service => {
-    const withRaw: WithRaw = { ...service, [RawTypeId]: params }
-    return withRaw
+  Effect.map(LanguageModel.make(params), (service) => {
+    rawParams.set(service, params)
+    return service
   })
 
 export const raw = (service: LanguageModel.Service): LanguageModel.ConstructorParams | undefined =>
-  RawTypeId in service ? (service as WithRaw)[RawTypeId] : undefined
+  rawParams.get(service)
