@@ -21,6 +21,7 @@ import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { AgentError } from "./AgentError.js"
+import type * as InternalDefinition from "./internal/definition.js"
 import type { Definition, Instructions, ModelLayer } from "./internal/definition.js"
 import * as InternalLoop from "./internal/loop.js"
 import * as Printer from "./Printer.js"
@@ -103,6 +104,20 @@ export interface Config<Tools extends Record<string, Tool.Any>, A, RModel, RFall
   /** The retry policy of each model call. Default {@link Retry.transient}. */
   readonly retry?: Retry.Policy | undefined
 }
+
+/**
+ * Options of one run.
+ *
+ * - `runId`: the id of the run; a random UUID when not given.
+ * - `history`: earlier messages of the conversation, placed between the instructions and the input.
+ * - `onEvent`: called with each event of the run as it happens, in the run's own fiber (the run
+ *   waits for it). With it, `run` streams from the model, so text arrives as `TextDelta` events,
+ *   and still returns the typed output.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions extends InternalDefinition.RunOptions {}
 
 const Proto = {
   [TypeId]: { _A: (_: never) => _, _R: (_: never) => _ },
@@ -195,12 +210,12 @@ const update = <A, R>(self: Agent<A, R>, patch: Partial<Definition>): Agent<A, R
  * ```
  */
 export const run: {
-  (input: Run.Input, options?: Run.Options): <A, R>(self: Agent<A, R>) => Effect.Effect<Run.Output<A>, AgentError, R>
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Run.Options): Effect.Effect<Run.Output<A>, AgentError, R>
+  (input: Run.Input, options?: RunOptions): <A, R>(self: Agent<A, R>) => Effect.Effect<Run.Output<A>, AgentError, R>
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: RunOptions): Effect.Effect<Run.Output<A>, AgentError, R>
 } = dual(
   (args) => isAgent(args[0]),
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Run.Options) =>
-    InternalLoop.run(self, input, options, undefined) as Effect.Effect<Run.Output<A>, AgentError, R>
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: RunOptions) =>
+    InternalLoop.run(self, input, options, options?.onEvent) as Effect.Effect<Run.Output<A>, AgentError, R>
 )
 
 /**
@@ -211,11 +226,11 @@ export const run: {
  * @category running
  */
 export const stream: {
-  (input: Run.Input, options?: Run.Options): <A, R>(self: Agent<A, R>) => Stream.Stream<RunEvent.RunEvent, AgentError, R>
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Run.Options): Stream.Stream<RunEvent.RunEvent, AgentError, R>
+  (input: Run.Input, options?: RunOptions): <A, R>(self: Agent<A, R>) => Stream.Stream<RunEvent.RunEvent, AgentError, R>
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: RunOptions): Stream.Stream<RunEvent.RunEvent, AgentError, R>
 } = dual(
   (args) => isAgent(args[0]),
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Run.Options) =>
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: RunOptions) =>
     InternalLoop.stream(self, input, options) as Stream.Stream<RunEvent.RunEvent, AgentError, R>
 )
 
@@ -228,15 +243,15 @@ export const stream: {
  * @category running
  */
 export const printResponse: {
-  (input: Run.Input, options?: Printer.Options & Run.Options): <A, R>(self: Agent<A, R>) => Effect.Effect<Run.Output<A>, AgentError, R>
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Printer.Options & Run.Options): Effect.Effect<Run.Output<A>, AgentError, R>
+  (input: Run.Input, options?: Printer.Options & RunOptions): <A, R>(self: Agent<A, R>) => Effect.Effect<Run.Output<A>, AgentError, R>
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Printer.Options & RunOptions): Effect.Effect<Run.Output<A>, AgentError, R>
 } = dual(
   (args) => isAgent(args[0]),
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Printer.Options & Run.Options) => {
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Printer.Options & RunOptions) => {
     const printer = { ...options, markdown: options?.markdown ?? self.markdown }
     return (options?.stream === true
       ? Printer.printStream(InternalLoop.stream(self, input, options), input, printer)
-      : Printer.printRun(InternalLoop.run(self, input, options, undefined), input, printer)) as Effect.Effect<
+      : Printer.printRun(InternalLoop.run(self, input, options, options?.onEvent), input, printer)) as Effect.Effect<
         Run.Output<A>,
         AgentError,
         R
@@ -312,8 +327,8 @@ export const withFallback: {
  */
 export interface Service<A = string> {
   readonly name: string
-  readonly run: (input: Run.Input, options?: Run.Options) => Effect.Effect<Run.Output<A>, AgentError>
-  readonly stream: (input: Run.Input, options?: Run.Options) => Stream.Stream<RunEvent.RunEvent, AgentError>
+  readonly run: (input: Run.Input, options?: RunOptions) => Effect.Effect<Run.Output<A>, AgentError>
+  readonly stream: (input: Run.Input, options?: RunOptions) => Stream.Stream<RunEvent.RunEvent, AgentError>
 }
 
 /**

@@ -117,6 +117,8 @@ export const printStream = <E, R>(
             })
           case "Retrying":
             return screen.retrying(event.attempt, event.delay, event.error.message)
+          case "FallbackStarted":
+            return screen.fallback(event.fallback, event.error.message)
           case "RunCompleted":
             output = event.output
             return ""

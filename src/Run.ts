@@ -1,5 +1,5 @@
 /**
- * What a run takes and what it gives back: its input, its options, and its output with metrics.
+ * What a run takes and what it gives back: its input, and its output with metrics.
  * Outputs are plain values described by schemas, so they encode to JSON (HTTP, SSE, storage) as
  * they are and cost nothing to build on the hot path.
  *
@@ -16,19 +16,6 @@ import * as Schema from "effect/Schema"
  * @category models
  */
 export type Input = string | Prompt.Prompt | ReadonlyArray<Prompt.MessageEncoded>
-
-/**
- * Per-run options.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Options {
-  /** The id of the run; a random UUID when not given. */
-  readonly runId?: string | undefined
-  /** Earlier messages of the conversation, placed between the instructions and the input. */
-  readonly history?: ReadonlyArray<Prompt.Message> | undefined
-}
 
 /**
  * Why a tool call did not produce a result.

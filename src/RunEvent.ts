@@ -130,6 +130,18 @@ export class Retrying extends Schema.TaggedClass<Retrying>("effect-agents/Retryi
 }) {}
 
 /**
+ * A model call failed for good on one model (after its retries), and the next fallback model
+ * takes the call. `fallback` counts the agent's fallback models from 1.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class FallbackStarted extends Schema.TaggedClass<FallbackStarted>("effect-agents/FallbackStarted")(
+  "FallbackStarted",
+  { runId: Schema.String, fallback: Schema.Number, error: AgentError.ModelError }
+) {}
+
+/**
  * The run finished with its output.
  *
  * @since 0.1.0
@@ -167,6 +179,7 @@ export type RunEvent =
   | ToolCallFailed
   | ModelRequestCompleted
   | Retrying
+  | FallbackStarted
   | RunCompleted
   | RunFailed
 
@@ -186,6 +199,7 @@ export const RunEvent: Schema.Union<[
   typeof ToolCallFailed,
   typeof ModelRequestCompleted,
   typeof Retrying,
+  typeof FallbackStarted,
   typeof RunCompleted,
   typeof RunFailed
 ]> = Schema.Union(
@@ -198,6 +212,7 @@ export const RunEvent: Schema.Union<[
   ToolCallFailed,
   ModelRequestCompleted,
   Retrying,
+  FallbackStarted,
   RunCompleted,
   RunFailed
 )

@@ -436,6 +436,35 @@ describe("Printer, streaming", () => {
       )
     }))
 
+  it.effect("prints the switch to a fallback model", () =>
+    Effect.gen(function*() {
+      const agent = Agent.make({
+        name: "Joker",
+        model: TestModel.layer([TestModel.httpError(503)]),
+        fallback: [TestModel.layer([TestModel.text("Ha.", { usage })])],
+        retry: Retry.none
+      })
+      const { text } = yield* printed((write) =>
+        Agent.printResponse(agent, "Tell me a joke.", { stream: true, color: false, write })
+      )
+      assert.strictEqual(
+        text,
+        [
+          "Message:",
+          "Tell me a joke.",
+          "",
+          "↪ fallback model 1 after: TestModel: HTTP 503",
+          "",
+          "Response:",
+          "Ha.",
+          "",
+          "Done in 0ms · 12 tokens",
+          "",
+          ""
+        ].join("\n")
+      )
+    }))
+
   it.effect("does not announce a retry for an error that is not retried", () =>
     Effect.gen(function*() {
       const agent = Agent.make({ name: "Joker" })

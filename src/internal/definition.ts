@@ -4,7 +4,9 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
+import type * as Prompt from "@effect/ai/Prompt"
 import type * as Retry from "../Retry.js"
+import type * as RunEvent from "../RunEvent.js"
 
 /** The configuration of an agent as the run loop reads it, with every default filled in. */
 export interface Definition {
@@ -34,3 +36,10 @@ export type Instructions<R> =
 
 /** A layer that provides a model, such as an `@effect/ai` `Model`. */
 export type ModelLayer<R> = Layer.Layer<LanguageModel.LanguageModel, never, R>
+
+/** The options of one run (documented where they are exported, as `Agent.RunOptions`). */
+export interface RunOptions {
+  readonly runId?: string | undefined
+  readonly history?: ReadonlyArray<Prompt.Message> | undefined
+  readonly onEvent?: ((event: RunEvent.RunEvent) => Effect.Effect<void>) | undefined
+}

@@ -11,7 +11,7 @@ import * as Stream from "effect/Stream"
 import { type AgentError, MaxTurnsExceeded, OutputDecodeError, RunTimeout } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
-import type { Definition } from "./definition.js"
+import type { Definition, RunOptions } from "./definition.js"
 import * as ModelCall from "./modelCall.js"
 import * as ToolCall from "./toolCall.js"
 
@@ -21,7 +21,7 @@ type Emit = (event: RunEvent.RunEvent) => Effect.Effect<void>
 export const run = (
   agent: Definition,
   input: Run.Input,
-  options: Run.Options | undefined,
+  options: RunOptions | undefined,
   emit: Emit | undefined
 ): Effect.Effect<Run.Output<unknown>, AgentError, unknown> =>
   Effect.suspend(() => {
@@ -48,11 +48,13 @@ export const run = (
 export const stream = (
   agent: Definition,
   input: Run.Input,
-  options: Run.Options | undefined
+  options: RunOptions | undefined
 ): Stream.Stream<RunEvent.RunEvent, AgentError, unknown> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const mailbox = yield* Mailbox.make<RunEvent.RunEvent, AgentError>({ capacity: 256 })
-    yield* run(agent, input, options, (event) => Effect.asVoid(mailbox.offer(event))).pipe(
+    const onEvent = options?.onEvent
+    const offer = (event: RunEvent.RunEvent) => Effect.asVoid(mailbox.offer(event))
+    yield* run(agent, input, options, onEvent === undefined ? offer : (event) => Effect.zipRight(onEvent(event), offer(event))).pipe(
       Mailbox.into(mailbox),
       Effect.forkScoped
     )
@@ -63,7 +65,7 @@ const loop = (
   agent: Definition,
   runId: string,
   input: Run.Input,
-  options: Run.Options | undefined,
+  options: RunOptions | undefined,
   emit: Emit | undefined
 ): Effect.Effect<Run.Output<unknown>, AgentError, unknown> =>
   Effect.scoped(Effect.gen(function*() {

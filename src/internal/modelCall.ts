@@ -192,7 +192,13 @@ export const call = (
     )
   let effect = attempt(0)
   for (let index = 1; index < models.count; index++) {
-    effect = Effect.catchAll(effect, (error) => (emitted ? Effect.fail(error) : attempt(index)))
+    effect = Effect.catchAll(effect, (error) => {
+      if (emitted) return Effect.fail(error)
+      const next = attempt(index)
+      return state.emit === undefined
+        ? next
+        : Effect.zipRight(state.emit(new RunEvent.FallbackStarted({ runId: state.runId, fallback: index, error }, true)), next)
+    })
   }
   return effect
 }

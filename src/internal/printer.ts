@@ -71,6 +71,7 @@ export interface Screen {
   readonly turnEnded: () => string
   readonly tool: (call: ToolView) => string
   readonly retrying: (attempt: number, delay: Duration.Duration, message: string) => string
+  readonly fallback: (fallback: number, message: string) => string
   /** A finished run's steps, as `text`, `turnEnded` and `tool` would have printed them live. */
   readonly replay: (output: Run.Output<unknown>) => string
   readonly completed: (output: Run.Output<unknown>) => string
@@ -191,6 +192,14 @@ const makeScreen = (settings: Settings): Screen => {
       0
     )
 
+  const fallback = (index: number, message: string): string =>
+    line(
+      [`↪ fallback model ${index} after:`, ...oneLine(message, 200).split(" ")].map((word) => [
+        { text: word, codes: [DIM] }
+      ]),
+      0
+    )
+
   const replay = (output: Run.Output<unknown>): string => {
     let out = ""
     for (const step of steps(output)) {
@@ -228,7 +237,7 @@ const makeScreen = (settings: Settings): Screen => {
     return out + flow.push(text, false) + close()
   }
 
-  return { message, text, turnEnded, tool, retrying, replay, completed, failed }
+  return { message, text, turnEnded, tool, retrying, fallback, replay, completed, failed }
 }
 
 const failureText: Record<Run.ToolFailure, string> = {
