@@ -1,0 +1,503 @@
+/**
+ * The model every example runs on, in one place.
+ *
+ * `model("gpt-4o-mini")` reads like `OpenAIChat(id="gpt-4o-mini")` in the Python original. For now
+ * the only provider is `demo`: a deterministic model that runs offline. It answers from the last user
+ * message in a few sentences, streams its answer in small chunks, reports token usage, calls a tool
+ * when one is offered and the message asks for it (then answers from the tool's result), and takes
+ * its time like a real model does. Only the first line of the message decides what it answers. A
+ * tool is "asked for" when a word of its name is in the message (`search_orders`: "Search the
+ * orders…"), and it is called with `{ query: <the message> }`, so demo tools take a `query` string.
+ * It does not write structured (`output` schema) answers.
+ *
+ * Settings, read with Effect `Config` (so from the environment by default):
+ * - `MODEL_PROVIDER`: which provider serves `model(id)`. Only `demo` for now; see {@link provider}.
+ * - `DEMO_MODEL_LATENCY`: how long the demo model waits before its first token, e.g. `"50 millis"`.
+ *   Default `"300 millis"`.
+ *
+ * The failure examples get their faults here too: {@link unavailable}, {@link flaky}, {@link slow}.
+ * They always run on the demo model, so those examples behave the same whatever the provider.
+ *
+ * @since 0.1.0
+ */
+import * as AiError from "@effect/ai/AiError"
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Prompt from "@effect/ai/Prompt"
+import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as TestModel from "../layers/TestModel.js"
+
+/**
+ * Which provider serves {@link model}.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const Provider: Config.Config<"demo"> = Config.literal("demo")("MODEL_PROVIDER").pipe(
+  Config.withDefault("demo" as const)
+)
+
+/**
+ * How long the demo model waits before its first token.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const Latency: Config.Config<Duration.Duration> = Config.duration("DEMO_MODEL_LATENCY").pipe(
+  Config.withDefault(Duration.millis(300))
+)
+
+/**
+ * The model `id`, from the configured provider.
+ *
+ * @since 0.1.0
+ * @category models
+ * @example
+ * ```ts
+ * const agent = Agent.make({ model: model("gpt-4o-mini") })
+ * ```
+ */
+export const model = (id: string = "gpt-4o-mini"): Layer.Layer<LanguageModel.LanguageModel> =>
+  Layer.unwrapEffect(Effect.map(Provider, (name) => provider(name, id))).pipe(Layer.orDie)
+
+/**
+ * ─── Where a real provider plugs in ─────────────────────────────────────────────────────────────
+ *
+ * To run the examples on a real model, add its name to {@link Provider} and return its layer here,
+ * with its client and HTTP layers provided so that nothing is left to require. With
+ * `@effect/ai-openai`, for instance:
+ *
+ * ```ts
+ * case "openai":
+ *   return OpenAiLanguageModel.model(id).pipe(
+ *     Layer.provide(OpenAiClient.layerConfig({ apiKey: Config.redacted("OPENAI_API_KEY") })),
+ *     Layer.provide(NodeHttpClient.layerUndici),
+ *     Layer.orDie
+ *   )
+ * ```
+ *
+ * Nothing else changes: every example gets its model from {@link model}.
+ */
+const provider = (name: "demo", id: string): Layer.Layer<LanguageModel.LanguageModel> => {
+  switch (name) {
+    case "demo":
+      return demo(id)
+  }
+}
+
+/**
+ * A model the provider will not serve: every call fails with HTTP `status`, after the usual latency.
+ * 503 (overloaded) and 5xx are retried by an agent's retry policy; 401 (bad API key) and 404 (no
+ * such model) are not.
+ *
+ * @since 0.1.0
+ * @category faults
+ */
+export const unavailable = (id: string, status: number = 503): Layer.Layer<LanguageModel.LanguageModel> =>
+  demoWith(id, (latency) => Effect.succeed((): TestModel.Reply => httpFailure(id, status, latency)))
+
+/**
+ * A model that fails its first `failures` calls with HTTP 503, then answers. The count starts again
+ * each time the layer is built, and an agent builds its `model` layer once per run.
+ *
+ * @since 0.1.0
+ * @category faults
+ */
+export const flaky = (
+  id: string,
+  options: { readonly failures: number }
+): Layer.Layer<LanguageModel.LanguageModel> =>
+  demoWith(id, (latency) =>
+    Effect.map(Ref.make(0), (calls) => (request: TestModel.Request) =>
+      Effect.map(
+        Ref.getAndUpdate(calls, (n) => n + 1),
+        (n) => (n < options.failures ? httpFailure(id, 503, latency) : answer(request, latency))
+      )))
+
+/**
+ * A model that takes `latency` before its first token, however the demo latency is configured.
+ *
+ * @since 0.1.0
+ * @category faults
+ */
+export const slow = (id: string, latency: Duration.DurationInput): Layer.Layer<LanguageModel.LanguageModel> =>
+  demoWith(id, answering, Duration.decode(latency))
+
+// ─── The demo model ─────────────────────────────────────────────────────────────────────────────
+
+type Responder = (request: TestModel.Request) => TestModel.Reply | Effect.Effect<TestModel.Reply>
+
+const demo = (id: string): Layer.Layer<LanguageModel.LanguageModel> => demoWith(id, answering)
+
+const answering = (latency: Duration.Duration): Effect.Effect<Responder> =>
+  Effect.succeed((request) => answer(request, latency))
+
+const demoWith = (
+  id: string,
+  responder: (latency: Duration.Duration) => Effect.Effect<Responder>,
+  latency?: Duration.Duration
+): Layer.Layer<LanguageModel.LanguageModel> =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const configured = latency ?? (yield* Latency)
+    const respond = yield* responder(configured)
+    return TestModel.layer(respond, { model: id })
+  })).pipe(Layer.orDie)
+
+const statusText = (id: string, status: number): string => {
+  switch (status) {
+    case 401:
+      return "Incorrect API key provided."
+    case 404:
+      return `The model '${id}' does not exist or you do not have access to it.`
+    case 429:
+      return "Rate limit reached for requests."
+    case 503:
+      return "The server is overloaded or not ready yet."
+    default:
+      return status >= 500 ? "The server had an error while processing your request." : "The request failed."
+  }
+}
+
+const httpFailure = (id: string, status: number, latency: Duration.Duration): TestModel.Reply =>
+  TestModel.fail(
+    new AiError.HttpResponseError({
+      module: "DemoModel",
+      method: "streamText",
+      reason: "StatusCode",
+      request: { method: "POST", url: `demo:/models/${id}`, urlParams: [], hash: Option.none(), headers: {} },
+      response: { status, headers: {} },
+      body: statusText(id, status)
+    }),
+    { delay: latency }
+  )
+
+/** The pieces of an answer arrive a few words at a time, spread over the time a model would take. */
+const WORDS_PER_CHUNK = 2
+const MAX_CHUNK_DELAY = Duration.millis(40)
+
+const chunksOf = (text: string): ReadonlyArray<string> => {
+  const words = text.match(/\s*\S+/g) ?? [text]
+  const chunks: Array<string> = []
+  for (let i = 0; i < words.length; i += WORDS_PER_CHUNK) chunks.push(words.slice(i, i + WORDS_PER_CHUNK).join(""))
+  return chunks
+}
+
+const answer = (request: TestModel.Request, latency: Duration.Duration): TestModel.Reply => {
+  const timing = { delay: latency, chunkDelay: Duration.min(Duration.unsafeDivide(latency, 15), MAX_CHUNK_DELAY) }
+  const last = request.prompt.content[request.prompt.content.length - 1]
+  if (last !== undefined && last.role === "tool") {
+    const text = fromToolResults(last)
+    return TestModel.text(text, { ...timing, chunks: chunksOf(text) })
+  }
+  const tool = toolFor(request)
+  if (tool !== undefined) return TestModel.toolCall(tool, { query: request.lastUserText.trim() }, timing)
+  const markdown = request.system !== undefined && /markdown/i.test(request.system)
+  const text = write(request.lastUserText, request.system ?? "", markdown)
+  return TestModel.text(text, { ...timing, chunks: chunksOf(text) })
+}
+
+/** A tool is called when a word of its name (`search_orders`: "search", "orders") is in the message. */
+const toolFor = (request: TestModel.Request): string | undefined => {
+  const said = words(request.lastUserText)
+  return request.tools.find((name) =>
+    words(name.replace(/([a-z])([A-Z])/g, "$1 $2")).some((word) =>
+      word.length >= 4 && said.some((w) => w.slice(0, 5) === word.slice(0, 5))
+    )
+  )
+}
+
+const words = (text: string) => text.toLowerCase().split(/[^a-z0-9]+/).filter((word) => word.length > 0)
+
+const fromToolResults = (message: Prompt.ToolMessage): string =>
+  message.content.map((part) => {
+    const result = typeof part.result === "string" ? part.result : JSON.stringify(part.result)
+    return part.isFailure
+      ? `I tried ${part.name}, but it failed: ${result} I can try again with a different request.`
+      : `I looked that up with ${part.name}. ${result} Let me know if you need anything else.`
+  }).join("\n\n")
+
+// ─── What the demo model knows ──────────────────────────────────────────────────────────────────
+
+interface Topic {
+  readonly name: string
+  readonly match: RegExp
+  /** Four sentences, from the definition to the nuance. */
+  readonly summary: readonly [string, string, string, string]
+  /** Five items, "Name — description"; also used as steps. */
+  readonly points: ReadonlyArray<string>
+}
+
+const topics: ReadonlyArray<Topic> = [
+  {
+    name: "quantum entanglement",
+    match: /entangle/i,
+    summary: [
+      "Quantum entanglement is a link between particles in which measuring one immediately tells you something about the other, however far apart they are.",
+      "The particles do not send signals to each other; they share one quantum state that only makes sense as a whole.",
+      "Einstein called it \"spooky action at a distance\", but experiments since the 1980s, recognised by the 2022 Nobel Prize in Physics, have confirmed it again and again.",
+      "Today entanglement is a working resource for quantum computers, quantum cryptography and very precise sensors."
+    ],
+    points: [
+      "Shared state — two or more particles described by a single wavefunction",
+      "Correlated measurements — results agree more often than any classical explanation allows",
+      "No faster-than-light messages — each outcome is random until the results are compared",
+      "Bell tests — experiments that rule out hidden local variables",
+      "Applications — quantum key distribution, teleportation of states and quantum networks"
+    ]
+  },
+  {
+    name: "quantum computing",
+    match: /quantum/i,
+    summary: [
+      "Quantum computing uses qubits, which can hold a blend of 0 and 1 at the same time, to explore many possibilities in one computation.",
+      "By combining superposition, entanglement and interference, a quantum algorithm amplifies the right answers and cancels out the wrong ones.",
+      "That makes some problems, such as simulating molecules or factoring large numbers, dramatically faster than on classical machines.",
+      "Today's devices are still small and noisy, so much of the current work is on error correction and on useful near-term applications."
+    ],
+    points: [
+      "Qubits — the basic unit of quantum information, able to be in superposition",
+      "Superposition — a qubit holds several states at once until it is measured",
+      "Entanglement — qubits whose states are linked, whatever the distance",
+      "Error correction — protecting fragile quantum states from noise",
+      "Applications — chemistry, cryptography, optimisation and materials science"
+    ]
+  },
+  {
+    name: "machine learning",
+    match: /machine learning/i,
+    summary: [
+      "Machine learning is a way of building software that learns patterns from examples instead of following hand-written rules.",
+      "You show a model many inputs together with the answers you expect, and it adjusts its internal parameters until its own answers come close.",
+      "Once trained, the model can make predictions about data it has never seen before.",
+      "The quality of the result depends as much on the data as on the algorithm."
+    ],
+    points: [
+      "Collect data — gather examples that represent the problem",
+      "Prepare the data — clean it, label it and split it into training and test sets",
+      "Choose a model — anything from linear regression to a deep neural network",
+      "Train — adjust the model's parameters to reduce its errors on the training set",
+      "Evaluate and deploy — measure accuracy on unseen data, then put the model to work"
+    ]
+  },
+  {
+    name: "neural networks",
+    match: /neural/i,
+    summary: [
+      "A neural network is a stack of simple computing units, loosely inspired by neurons, that pass numbers to each other through weighted connections.",
+      "Each layer transforms its input a little, so together the layers can represent very complex functions.",
+      "The network learns by backpropagation: it compares its output with the expected one and nudges every weight to reduce the error.",
+      "Deep networks with many layers power today's image recognition, speech recognition and language models."
+    ],
+    points: [
+      "Neurons — units that add up weighted inputs and apply an activation function",
+      "Layers — an input layer, hidden layers and an output layer",
+      "Weights — the parameters the network learns from data",
+      "Backpropagation — the algorithm that works out how to adjust each weight",
+      "Architectures — convolutional networks for images, transformers for language"
+    ]
+  },
+  {
+    name: "AI ethics",
+    match: /ethic/i,
+    summary: [
+      "AI ethics asks how to build and use AI systems so that they are fair, safe and accountable.",
+      "Models learn from historical data, so they can repeat or amplify its biases unless teams measure and correct them.",
+      "People affected by automated decisions deserve to know when AI is involved and how to contest its outcomes.",
+      "Good practice combines technical safeguards with clear human responsibility for what a system does."
+    ],
+    points: [
+      "Fairness — avoid discriminating against groups of people",
+      "Transparency — explain how and when AI is used",
+      "Privacy — protect the personal data that models are trained on",
+      "Safety — test systems before and after they are deployed",
+      "Accountability — keep a person responsible for every decision"
+    ]
+  },
+  {
+    name: "AI applications",
+    match: /application/i,
+    summary: [
+      "AI is already part of many everyday products, usually working quietly in the background.",
+      "It recommends what to watch, filters spam, translates text and helps doctors read medical images.",
+      "In industry it forecasts demand, detects fraud and predicts when machines need maintenance.",
+      "The common thread is finding patterns in large amounts of data faster than people can."
+    ],
+    points: [
+      "Healthcare — reading scans and supporting diagnoses",
+      "Finance — detecting fraudulent transactions in real time",
+      "Transport — driver assistance and route optimisation",
+      "Customer service — assistants that answer common questions at any hour",
+      "Recommendations — suggesting products, music and videos"
+    ]
+  },
+  {
+    name: "AI trends",
+    match: /trend/i,
+    summary: [
+      "The biggest trend in AI is the move from chat assistants to agents that plan, call tools and complete multi-step tasks.",
+      "Models are becoming multimodal, handling text, images, audio and video in one system.",
+      "At the same time, smaller and cheaper models make it practical to run AI on laptops and phones.",
+      "Regulation, such as the EU AI Act, and safety evaluations are becoming part of everyday engineering."
+    ],
+    points: [
+      "AI agents — models that use tools to finish tasks on their own",
+      "Multimodal models — one model for text, images and audio",
+      "Small language models — efficient models that run on the device",
+      "Retrieval-augmented generation — answers grounded in your own documents",
+      "Governance — regulation, audits and safety evaluations"
+    ]
+  },
+  {
+    name: "programming languages",
+    match: /programming language/i,
+    summary: [
+      "Programming languages are how people tell computers what to do, and each one makes different trade-offs.",
+      "Some favour speed and control over memory, others favour quick development and readability.",
+      "Type systems catch mistakes before a program runs, at the cost of saying a little more up front.",
+      "Most teams pick a language for its ecosystem: the libraries, tools and people around it."
+    ],
+    points: [
+      "Python — readable and the most popular choice for data science and AI",
+      "TypeScript — JavaScript with static types, for web and server applications",
+      "Rust — fast, memory-safe systems programming without a garbage collector",
+      "Go — a simple compiled language built for network services",
+      "Kotlin — a modern language for Android and the JVM"
+    ]
+  },
+  {
+    name: "tech stock performance",
+    match: /stock/i,
+    summary: [
+      "Technology stocks have been driven largely by expectations around AI, with chip makers and cloud providers leading the gains.",
+      "Companies that sell the hardware and infrastructure behind AI have grown revenue fastest, while others are still proving how AI pays off.",
+      "Valuations are high compared with historical averages, which makes the sector sensitive to interest rates and earnings surprises.",
+      "This is an illustration from a demo model, not investment advice."
+    ],
+    points: [
+      "Semiconductors — demand for AI chips drives growth",
+      "Cloud platforms — AI workloads increase infrastructure spending",
+      "Software — companies are adding AI features to existing products",
+      "Valuations — high multiples make prices more volatile",
+      "Risks — interest rates, regulation and supply chains"
+    ]
+  },
+  {
+    name: "artificial intelligence",
+    match: /\bAI\b|artificial intelligence/i,
+    summary: [
+      "Artificial intelligence is the field of building computer systems that do tasks that normally need human intelligence, such as understanding language, recognising images or making decisions.",
+      "Most modern AI learns from data: instead of being programmed rule by rule, a model is trained on many examples.",
+      "Large language models, the technology behind today's chat assistants, are trained on vast amounts of text to predict what comes next.",
+      "AI is powerful but not infallible, so its answers still need checking."
+    ],
+    points: [
+      "Machine learning — systems that learn from data",
+      "Natural language processing — understanding and generating text",
+      "Computer vision — recognising what is in images and video",
+      "Robotics — machines that sense and act in the world",
+      "Generative AI — models that create text, images and code"
+    ]
+  }
+]
+
+const generic = (subject: string): Topic => ({
+  name: subject,
+  match: /$^/,
+  summary: [
+    `Here is my answer to "${subject}".`,
+    "Start from the goal and the facts you already have, then fill the gaps one question at a time.",
+    "Compare the options on cost, risk and benefit before committing to one.",
+    "Finally, check the result against the goal and adjust if something has changed."
+  ],
+  points: [
+    "Goal — what a good outcome looks like",
+    "Facts — what is already known",
+    "Options — the realistic choices and their trade-offs",
+    "Decision — the choice and the reason for it",
+    "Review — how to check that it worked"
+  ]
+})
+
+const jokes = [
+  "Why do programmers prefer dark mode? Because light attracts bugs.",
+  "There are 10 kinds of people in the world: those who understand binary and those who don't.",
+  "I asked the computer for a break. It said: \"No problem, I'll go to sleep.\""
+]
+
+const numbers: Record<string, number> = { one: 1, two: 2, three: 3, four: 4, five: 5 }
+
+const hash = (text: string) => {
+  let h = 0
+  for (let i = 0; i < text.length; i++) h = (h * 31 + text.charCodeAt(i)) >>> 0
+  return h
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1)
+
+const leadingVerb =
+  /^(please\s+)?(tell me about|what is|what are|explain|describe|find|research|search for|search|write about|write|analy[sz]e)\s+/i
+
+/** Writes the answer to a message. Only its first line decides the topic and the kind of answer. */
+const write = (message: string, system: string, markdown: boolean): string => {
+  const line = (message.trim().split("\n")[0] ?? "").trim()
+  const subject = line
+    .replace(leadingVerb, "")
+    .replace(/[.?!:…]+$/, "")
+    .trim()
+  const topic = topics.find((candidate) => candidate.match.test(line)) ?? generic(subject || "your question")
+  const title = capitalize(topic.name)
+  const heading = (text: string) => (markdown ? `## ${text}` : text)
+  const bullets = (items: ReadonlyArray<string>) =>
+    items.map((item) => `- ${markdown ? item.replace(/^([^—]+) —/, "**$1** —") : item}`).join("\n")
+  const numbered = (items: ReadonlyArray<string>) => items.map((item, i) => `${i + 1}. ${item}`).join("\n")
+  // Agents with different roles asked the same thing pick different points, as different people would.
+  const offset = hash(system + line) % topic.points.length
+  const rotated = [...topic.points.slice(offset), ...topic.points.slice(0, offset)]
+  const [s1, s2, s3, s4] = topic.summary
+
+  if (/\bjoke\b/i.test(line)) return jokes[hash(system + line) % jokes.length]!
+  if (/\bstory\b/i.test(line)) return story(topic.name, markdown)
+  const list = /\blist\s+(\d+|one|two|three|four|five)\b/i.exec(line)
+  if (list !== null) {
+    const count = Math.min(topic.points.length, numbers[list[1]!.toLowerCase()] ?? Number(list[1]))
+    return `Here are ${count} ${topic.name}:\n\n${numbered(topic.points.slice(0, count))}`
+  }
+  if (/one sentence/i.test(line)) return s1
+  if (/step[ -]by[ -]step/i.test(line)) {
+    return `${heading(`${title}, step by step`)}\n\n${s1}\n\n${numbered(topic.points)}\n\n${s4}`
+  }
+  if (/^analy[sz]e/i.test(line)) {
+    return `${heading(`Analysis: ${topic.name}`)}\n\n` +
+      `The sources agree on the fundamentals. ${s1}\n\n` +
+      `${bullets([`Main driver — ${s2}`, `Impact — ${s3}`, `Open question — ${s4}`])}\n\n` +
+      "Overall, the evidence is consistent; what remains uncertain is timing and practical impact."
+  }
+  if (/^(write|draft)\b/i.test(line)) {
+    return `${heading(title)}\n\n${s1} ${s2}\n\n${heading("Key points")}\n\n${bullets(rotated.slice(0, 3))}\n\n` +
+      `${heading("Outlook")}\n\n${s3} ${s4}`
+  }
+  if (/^(find|research|search|look up)\b/i.test(line)) {
+    const intro = /\bpapers?\b/i.test(line)
+      ? `Relevant research on ${topic.name}:`
+      : /\bnews\b/i.test(line)
+      ? `Recent news on ${topic.name}:`
+      : `Here is what I found on ${topic.name}:`
+    return `${intro}\n\n${bullets(rotated.slice(0, 3))}\n\n${s2}`
+  }
+  return markdown
+    ? `${heading(title)}\n\n${s1} ${s2} ${s3}\n\n${bullets(rotated.slice(0, 3))}\n\n${s4}`
+    : `${s1} ${s2} ${s3} ${s4}`
+}
+
+const story = (topic: string, markdown: boolean): string =>
+  `${markdown ? "## " : ""}The Night Shift\n\n` +
+  `Every night, when the lab emptied, a small program called Ada kept working on ${topic}. ` +
+  "Nobody had asked her to; she simply liked questions that did not have answers yet.\n\n" +
+  "One night she found a mistake in her own notes, a tiny one that had spread through weeks of work. " +
+  "Instead of hiding it, she wrote a message for the morning team: \"I was wrong here, and this is how I know.\"\n\n" +
+  "The engineers read it over coffee. Nobody remembered the mistake a month later, " +
+  "but everyone remembered that Ada had told them. From then on, they trusted her most when she said she was unsure."
