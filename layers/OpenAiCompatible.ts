@@ -1,0 +1,475 @@
+/**
+ * A `LanguageModel` for any server that speaks OpenAI's Chat Completions API: Ollama, vLLM,
+ * llama.cpp, LM Studio, OpenRouter, Groq, Together, OpenAI itself. `@effect/ai` 0.37 has no such
+ * provider, so it is written here on `LanguageModel.make`: JSON and streamed (SSE) answers, tool
+ * calls (arguments streamed in fragments, several calls in one message), usage
+ * (`stream_options.include_usage`), finish reasons, reasoning deltas where a server sends them, and
+ * errors — an error inside a stream, or a stream that ends before it finished, is a failure.
+ *
+ * @since 0.1.0
+ */
+import * as AiError from "@effect/ai/AiError"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Prompt from "@effect/ai/Prompt"
+import type * as Response from "@effect/ai/Response"
+import * as Tool from "@effect/ai/Tool"
+import * as Chunk from "effect/Chunk"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as InternalLanguageModel from "../src/internal/languageModel.js"
+import * as Http from "./internal/http.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The API's base URL, up to and including `/v1` (e.g. `http://127.0.0.1:11434/v1` for Ollama). */
+  readonly baseUrl: string
+  /** The model's name as the server knows it. */
+  readonly model: string
+  /** Sent as a bearer token when given. */
+  readonly apiKey?: Redacted.Redacted | undefined
+  /** The provider's name in errors and traces. Default `"openai-compatible"`. */
+  readonly provider?: string | undefined
+  /** Extra request headers. */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Extra body fields for every request: `temperature`, `max_tokens`, `seed`, ... */
+  readonly parameters?: Readonly<Record<string, unknown>> | undefined
+  /** How long a streamed answer may send nothing before the call fails. Default 60 seconds. */
+  readonly idleTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * Builds the model. The connection pool lives as long as the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const provider = options.provider ?? "openai-compatible"
+    const client = yield* Http.makeClient(provider)
+    const url = `${options.baseUrl.replace(/\/+$/, "")}/chat/completions`
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      ...options.headers,
+      ...(options.apiKey !== undefined ? { authorization: `Bearer ${Redacted.value(options.apiKey)}` } : {})
+    }
+    const idleTimeout = Duration.decode(options.idleTimeout ?? "60 seconds")
+    const post = (provider: LanguageModel.ProviderOptions, stream: boolean): Http.Post => ({
+      url,
+      method: stream ? "streamText" : "generateText",
+      headers,
+      body: JSON.stringify(requestBody(options, provider, stream))
+    })
+    return yield* InternalLanguageModel.make({
+      generateText: (provider) =>
+        Effect.flatMap(Http.postJson(client, post(provider, false)), (body) => fromCompletion(client.provider, body)),
+      streamText: (provider) =>
+        Stream.suspend(() => {
+          const state = makeStreamState(client.provider)
+          return Http.postSse(client, post(provider, true), idleTimeout).pipe(
+            Stream.mapChunksEffect((events) => state.events(events)),
+            Stream.concat(Stream.suspend(() => state.end()))
+          )
+        })
+    })
+  })
+
+/**
+ * The model as a layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { OpenAiCompatible } from "effect-agents/layers"
+ *
+ * const Ollama = OpenAiCompatible.layer({ baseUrl: "http://127.0.0.1:11434/v1", model: "llama3.2" })
+ * ```
+ */
+export const layer = (options: Options): Layer.Layer<LanguageModel.LanguageModel> =>
+  Layer.scoped(LanguageModel.LanguageModel, make(options))
+
+/**
+ * The model as a layer, configured from `Config` (the environment by default).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<Options>
+): Layer.Layer<LanguageModel.LanguageModel, ConfigError.ConfigError> =>
+  Layer.scoped(LanguageModel.LanguageModel, Effect.flatMap(Config.unwrap(options), make))
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------------
+
+const toolDefinitions = new WeakMap<Tool.Any, unknown>()
+const toolDefinition = (tool: Tool.Any): unknown => {
+  let definition = toolDefinitions.get(tool)
+  if (definition === undefined) {
+    definition = {
+      type: "function",
+      function: {
+        name: tool.name,
+        description: Tool.getDescription(tool as any),
+        parameters: Tool.getJsonSchema(tool as any)
+      }
+    }
+    toolDefinitions.set(tool, definition)
+  }
+  return definition
+}
+
+const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, stream: boolean) => {
+  const body: Record<string, unknown> = {
+    ...options.parameters,
+    model: options.model,
+    messages: toMessages(provider.prompt)
+  }
+  const tools = provider.tools.filter((tool) => !Tool.isProviderDefined(tool))
+  if (tools.length > 0 && provider.toolChoice !== "none") {
+    body["tools"] = tools.map(toolDefinition)
+    const choice = provider.toolChoice
+    body["tool_choice"] = typeof choice === "string"
+      ? choice
+      : "tool" in choice
+      ? { type: "function", function: { name: choice.tool } }
+      : choice.mode ?? "auto"
+  }
+  if (provider.responseFormat.type === "json") {
+    body["response_format"] = {
+      type: "json_schema",
+      json_schema: {
+        name: provider.responseFormat.objectName,
+        schema: Tool.getJsonSchemaFromSchemaAst(provider.responseFormat.schema.ast),
+        strict: false
+      }
+    }
+  }
+  if (stream) {
+    body["stream"] = true
+    body["stream_options"] = { include_usage: true }
+  }
+  return body
+}
+
+const json = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value) ?? "null")
+
+const toMessages = (prompt: Prompt.Prompt): Array<unknown> => {
+  const messages: Array<unknown> = []
+  for (const message of prompt.content) {
+    switch (message.role) {
+      case "system":
+        messages.push({ role: "system", content: message.content })
+        break
+      case "user": {
+        const parts = message.content
+        if (parts.every((part) => part.type === "text")) {
+          messages.push({ role: "user", content: parts.map((part) => part.text).join("") })
+          break
+        }
+        messages.push({
+          role: "user",
+          content: parts.map((part) =>
+            part.type === "text"
+              ? { type: "text", text: part.text }
+              : { type: "image_url", image_url: { url: fileUrl(part) } }
+          )
+        })
+        break
+      }
+      case "assistant": {
+        let text = ""
+        const calls: Array<unknown> = []
+        for (const part of message.content) {
+          if (part.type === "text") text += part.text
+          else if (part.type === "tool-call" && !part.providerExecuted) {
+            calls.push({ id: part.id, type: "function", function: { name: part.name, arguments: json(part.params) } })
+          }
+        }
+        messages.push(calls.length > 0 ? { role: "assistant", content: text || null, tool_calls: calls } : {
+          role: "assistant",
+          content: text
+        })
+        break
+      }
+      case "tool":
+        for (const part of message.content) {
+          messages.push({ role: "tool", tool_call_id: part.id, content: json(part.result) })
+        }
+        break
+    }
+  }
+  return messages
+}
+
+const fileUrl = (part: Prompt.FilePart): string => {
+  const data = part.data
+  if (data instanceof URL) return data.toString()
+  if (typeof data === "string") return /^(https?|data):/.test(data) ? data : `data:${part.mediaType};base64,${data}`
+  return `data:${part.mediaType};base64,${Buffer.from(data).toString("base64")}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+// ---------------------------------------------------------------------------------------------
+
+const finishReason = (reason: unknown): Response.FinishReason => {
+  switch (reason) {
+    case "stop":
+      return "stop"
+    case "length":
+      return "length"
+    case "tool_calls":
+    case "function_call":
+      return "tool-calls"
+    case "content_filter":
+      return "content-filter"
+    case null:
+    case undefined:
+      return "unknown"
+    default:
+      return "other"
+  }
+}
+
+interface Usage {
+  readonly prompt_tokens?: number
+  readonly completion_tokens?: number
+  readonly total_tokens?: number
+  readonly prompt_tokens_details?: { readonly cached_tokens?: number } | null
+  readonly completion_tokens_details?: { readonly reasoning_tokens?: number } | null
+}
+
+const usageOf = (usage: Usage | undefined | null): Response.FinishPartEncoded["usage"] => {
+  const input = usage?.prompt_tokens
+  const output = usage?.completion_tokens
+  return {
+    inputTokens: input,
+    outputTokens: output,
+    totalTokens: usage?.total_tokens ?? (input !== undefined && output !== undefined ? input + output : undefined),
+    ...(usage?.completion_tokens_details?.reasoning_tokens !== undefined
+      ? { reasoningTokens: usage.completion_tokens_details.reasoning_tokens }
+      : {}),
+    ...(usage?.prompt_tokens_details?.cached_tokens !== undefined
+      ? { cachedInputTokens: usage.prompt_tokens_details.cached_tokens }
+      : {})
+  }
+}
+
+const malformed = (provider: string, method: string, description: string, cause?: unknown) =>
+  Effect.fail<AiError.AiError>(
+    new AiError.MalformedOutput({ module: provider, method, description, ...(cause !== undefined ? { cause } : {}) })
+  )
+
+const parseArguments = (text: string): unknown => {
+  if (text.trim().length === 0) return {}
+  try {
+    return JSON.parse(text)
+  } catch {
+    // Not JSON: handed to the agent as it is, which tells the model its arguments are invalid.
+    return text
+  }
+}
+
+interface Completion {
+  readonly id?: string
+  readonly model?: string
+  readonly created?: number
+  readonly choices?: ReadonlyArray<{
+    readonly message?: {
+      readonly content?: string | null
+      readonly reasoning_content?: string | null
+      readonly reasoning?: string | null
+      readonly tool_calls?: ReadonlyArray<{
+        readonly id?: string
+        readonly function?: { readonly name?: string; readonly arguments?: string }
+      }> | null
+    }
+    readonly finish_reason?: string | null
+  }>
+  readonly usage?: Usage | null
+  readonly error?: unknown
+}
+
+const metadata = (body: { readonly id?: string; readonly model?: string; readonly created?: number }) => ({
+  type: "response-metadata" as const,
+  ...(body.id !== undefined ? { id: body.id } : {}),
+  ...(body.model !== undefined ? { modelId: body.model } : {}),
+  ...(body.created !== undefined ? { timestamp: new Date(body.created * 1000).toISOString() } : {})
+})
+
+const fromCompletion = (provider: string, raw: unknown): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> => {
+  const body = raw as Completion
+  if (typeof raw !== "object" || raw === null) return malformed(provider, "generateText", "The response is not an object")
+  if (body.error !== undefined) return malformed(provider, "generateText", `The server answered with an error: ${json(body.error)}`)
+  const choice = body.choices?.[0]
+  if (choice === undefined) return malformed(provider, "generateText", "The response has no choices")
+  const parts: Array<Response.PartEncoded> = [metadata(body)]
+  const message = choice.message ?? {}
+  const reasoning = message.reasoning_content ?? message.reasoning
+  if (typeof reasoning === "string" && reasoning.length > 0) parts.push({ type: "reasoning", text: reasoning })
+  if (typeof message.content === "string" && message.content.length > 0) {
+    parts.push({ type: "text", text: message.content })
+  }
+  for (const [i, call] of (message.tool_calls ?? []).entries()) {
+    parts.push({
+      type: "tool-call",
+      id: call.id ?? `call_${i}`,
+      name: call.function?.name ?? "",
+      params: parseArguments(call.function?.arguments ?? "")
+    })
+  }
+  parts.push({ type: "finish", reason: finishReason(choice.finish_reason), usage: usageOf(body.usage) })
+  return Effect.succeed(parts)
+}
+
+interface Chunked {
+  readonly id?: string
+  readonly model?: string
+  readonly created?: number
+  readonly choices?: ReadonlyArray<{
+    readonly delta?: {
+      readonly content?: string | null
+      readonly reasoning_content?: string | null
+      readonly reasoning?: string | null
+      readonly tool_calls?: ReadonlyArray<{
+        readonly index?: number
+        readonly id?: string
+        readonly function?: { readonly name?: string; readonly arguments?: string }
+      }> | null
+    }
+    readonly finish_reason?: string | null
+  }>
+  readonly usage?: Usage | null
+  readonly error?: unknown
+}
+
+interface PendingCall {
+  readonly id: string
+  name: string
+  args: Array<string>
+}
+
+/** Turns the SSE events of one streamed completion into response parts. */
+const makeStreamState = (provider: string) => {
+  let started = false
+  let textOpen = false
+  let reasoningOpen = false
+  let finish: string | null | undefined
+  let usage: Usage | undefined
+  let done = false
+  let failed = false
+  const calls: Array<PendingCall> = []
+
+  const closeOpen = (out: Array<Response.StreamPartEncoded>) => {
+    if (reasoningOpen) {
+      out.push({ type: "reasoning-end", id: "reasoning_0" })
+      reasoningOpen = false
+    }
+    if (textOpen) {
+      out.push({ type: "text-end", id: "text_0" })
+      textOpen = false
+    }
+  }
+
+  const events = (events: Chunk.Chunk<{ readonly event: string; readonly data: string }>) => {
+    const out: Array<Response.StreamPartEncoded> = []
+    for (const event of events) {
+      if (done) break
+      const data = event.data
+      if (data === "[DONE]") {
+        done = true
+        break
+      }
+      let chunk: Chunked
+      try {
+        chunk = JSON.parse(data)
+      } catch (cause) {
+        return malformed(provider, "streamText", `An event is not JSON: ${data.slice(0, 200)}`, cause)
+      }
+      if (chunk.error !== undefined) {
+        // The provider's own error, inside the stream: the answer ends here, as a failure.
+        out.push({ type: "error", error: chunk.error })
+        done = true
+        failed = true
+        break
+      }
+      if (!started) {
+        started = true
+        out.push(metadata(chunk))
+      }
+      if (chunk.usage) usage = chunk.usage
+      const choice = chunk.choices?.[0]
+      if (choice === undefined) continue
+      const delta = choice.delta
+      if (delta !== undefined) {
+        const reasoning = delta.reasoning_content ?? delta.reasoning
+        if (typeof reasoning === "string" && reasoning.length > 0) {
+          if (!reasoningOpen) {
+            out.push({ type: "reasoning-start", id: "reasoning_0" })
+            reasoningOpen = true
+          }
+          out.push({ type: "reasoning-delta", id: "reasoning_0", delta: reasoning })
+        }
+        if (typeof delta.content === "string" && delta.content.length > 0) {
+          if (reasoningOpen) {
+            out.push({ type: "reasoning-end", id: "reasoning_0" })
+            reasoningOpen = false
+          }
+          if (!textOpen) {
+            out.push({ type: "text-start", id: "text_0" })
+            textOpen = true
+          }
+          out.push({ type: "text-delta", id: "text_0", delta: delta.content })
+        }
+        for (const fragment of delta.tool_calls ?? []) {
+          const index = fragment.index ?? calls.length
+          let call = calls[index]
+          if (call === undefined) {
+            call = { id: fragment.id ?? `call_${index}`, name: fragment.function?.name ?? "", args: [] }
+            calls[index] = call
+            out.push({ type: "tool-params-start", id: call.id, name: call.name })
+          } else if (fragment.function?.name) {
+            call.name += fragment.function.name
+          }
+          const piece = fragment.function?.arguments
+          if (piece) {
+            call.args.push(piece)
+            out.push({ type: "tool-params-delta", id: call.id, delta: piece })
+          }
+        }
+      }
+      if (choice.finish_reason) finish = choice.finish_reason
+    }
+    return Effect.succeed(Chunk.unsafeFromArray(out))
+  }
+
+  const end = (): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> => {
+    if (failed) return Stream.empty
+    if (!done && finish === undefined) {
+      return Stream.fromEffect(malformed(provider, "streamText", "The stream ended before the answer was finished"))
+    }
+    const out: Array<Response.StreamPartEncoded> = []
+    closeOpen(out)
+    for (const call of calls) {
+      if (call === undefined) continue
+      out.push({ type: "tool-params-end", id: call.id })
+      out.push({ type: "tool-call", id: call.id, name: call.name, params: parseArguments(call.args.join("")) })
+    }
+    out.push({ type: "finish", reason: finishReason(finish), usage: usageOf(usage) })
+    return Stream.fromChunk(Chunk.unsafeFromArray(out))
+  }
+
+  return { events, end }
+}
