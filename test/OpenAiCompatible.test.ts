@@ -8,77 +8,11 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as OpenAiCompatible from "../layers/OpenAiCompatible.js"
+import { chunk, json, server, sse, usage } from "./fixtures/chatServer.js"
 import * as Agent from "../src/Agent.js"
 import * as Retry from "../src/Retry.js"
 import type * as RunEvent from "../src/RunEvent.js"
-
-// A scripted Chat Completions server on 127.0.0.1: each request gets the next handler.
-type Handler = (request: Http.IncomingMessage, response: Http.ServerResponse, body: any) => void
-
-interface Server {
-  readonly url: string
-  readonly bodies: Array<any>
-  readonly headers: Array<Http.IncomingHttpHeaders>
-  readonly closed: () => number
-}
-
-const server = (handlers: ReadonlyArray<Handler>) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly server: Http.Server; readonly state: Server }>((resume) => {
-      const bodies: Array<any> = []
-      const headers: Array<Http.IncomingHttpHeaders> = []
-      let closed = 0
-      const server = Http.createServer((request, response) => {
-        let text = ""
-        request.on("data", (chunk) => (text += chunk))
-        request.on("end", () => {
-          const body = JSON.parse(text)
-          bodies.push(body)
-          headers.push(request.headers)
-          const handler = handlers[Math.min(bodies.length - 1, handlers.length - 1)]!
-          response.on("close", () => closed++)
-          handler(request, response, body)
-        })
-      })
-      server.listen(0, "127.0.0.1", () => {
-        const port = (server.address() as AddressInfo).port
-        resume(Effect.succeed({ server, state: { url: `http://127.0.0.1:${port}/v1`, bodies, headers, closed: () => closed } }))
-      })
-    }),
-    ({ server }) => Effect.async<void>((resume) => {
-      server.closeAllConnections()
-      server.close(() => resume(Effect.void))
-    })
-  ).pipe(Effect.map(({ state }) => state))
-
-const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Handler => (_, response) => {
-  response.writeHead(status, { "content-type": "application/json", ...headers })
-  response.end(JSON.stringify(body))
-}
-
-const sse = (events: ReadonlyArray<unknown>, options: { readonly oneWrite?: boolean; readonly end?: boolean } = {}): Handler =>
-(_, response) => {
-  response.writeHead(200, { "content-type": "text/event-stream" })
-  const frames = events.map((event) => `data: ${typeof event === "string" ? event : JSON.stringify(event)}\n\n`)
-  if (options.oneWrite) response.write(frames.join(""))
-  else for (const frame of frames) response.write(frame)
-  if (options.end ?? true) response.end()
-}
-
-const chunk = (delta: unknown, finish: string | null = null) => ({
-  id: "chatcmpl-1",
-  model: "sim-model",
-  created: 1,
-  choices: [{ index: 0, delta, finish_reason: finish }]
-})
-const usage = (prompt: number, completion: number) => ({
-  id: "chatcmpl-1",
-  choices: [],
-  usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
-})
 
 const model = (url: string, options?: Partial<OpenAiCompatible.Options>) =>
   OpenAiCompatible.layer({ baseUrl: url, model: "sim-model", apiKey: Redacted.make("sk-secret"), ...options })
