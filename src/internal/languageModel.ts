@@ -1,5 +1,7 @@
 import * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 
 /**
  * The providers this project ships build their `LanguageModel` here, which keeps the provider's own
@@ -22,3 +24,10 @@ export const make = (params: LanguageModel.ConstructorParams): Effect.Effect<Lan
 
 export const raw = (service: LanguageModel.Service): LanguageModel.ConstructorParams | undefined =>
   rawParams.get(service)
+
+/**
+ * Where a model call that had to wait (a rate limit) reports how long it waited: set by the run loop
+ * for the duration of each model call of a streamed run, so the wait becomes an event of that run.
+ */
+export const currentWaitReporter: FiberRef.FiberRef<((waited: Duration.Duration) => Effect.Effect<void>) | undefined> =
+  FiberRef.unsafeMake<((waited: Duration.Duration) => Effect.Effect<void>) | undefined>(undefined)

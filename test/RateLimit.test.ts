@@ -1,0 +1,60 @@
+import * as Prompt from "@effect/ai/Prompt"
+import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
+import * as RateLimit from "../layers/RateLimit.js"
+import * as TestModel from "../layers/TestModel.js"
+import * as Agent from "../src/Agent.js"
+
+const answering = TestModel.layer((request) => TestModel.text(`ok: ${request.lastUserText.slice(0, 10)}`))
+
+describe("RateLimit", () => {
+  it.effect("holds the third request of a minute until the bucket refills, for every agent sharing the model", () =>
+    Effect.gen(function*() {
+      const a = Agent.make({ name: "a" })
+      const b = Agent.make({ name: "b" })
+      yield* Agent.run(a, "one")
+      yield* Agent.run(b, "two")
+      // 2 requests a minute: one more request every 30 seconds.
+      const third = yield* Effect.fork(Agent.run(a, "three"))
+      yield* TestClock.adjust("29999 millis")
+      assert.isNull(third.unsafePoll())
+      yield* TestClock.adjust("1 millis")
+      const output = yield* Fiber.join(third)
+      assert.strictEqual(output.content, "ok: three")
+      assert.strictEqual(Duration.toMillis(output.metrics.duration), 30_000)
+    }).pipe(Effect.provide(RateLimit.limit(answering, { requestsPerMinute: 2 }))))
+
+  it.effect("holds a call until its tokens fit in the minute's budget", () =>
+    Effect.gen(function*() {
+      const agent = Agent.make({})
+      const long = "x".repeat(400) // about 100 tokens
+      yield* Agent.run(agent, long)
+      const second = yield* Effect.fork(Agent.run(agent, long))
+      yield* TestClock.adjust("59 seconds")
+      assert.isNull(second.unsafePoll())
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(second)
+    }).pipe(Effect.provide(RateLimit.limit(answering, { tokensPerMinute: 100 }))))
+
+  it("estimates tokens at four characters each over the whole prompt", () => {
+    const prompt = Prompt.make([
+      { role: "system", content: "abcd" },
+      { role: "user", content: "12345678" },
+      { role: "assistant", content: [{ type: "tool-call", id: "1", name: "t", params: { a: 1 }, providerExecuted: false }] },
+      { role: "tool", content: [{ type: "tool-result", id: "1", name: "t", result: "abc", isFailure: false, providerExecuted: false }] }
+    ])
+    // 4 + 8 + `{"a":1}` (7) + `"abc"` (5) = 24 characters
+    assert.strictEqual(RateLimit.estimateTokens(prompt), 6)
+  })
+
+  it.effect("makes no call wait while the budget lasts", () =>
+    Effect.gen(function*() {
+      const outputs = yield* Effect.forEach(["a", "b", "c"], (input) => Agent.run(Agent.make({}), input), {
+        concurrency: "unbounded"
+      })
+      assert.deepStrictEqual(outputs.map((output) => Duration.toMillis(output.metrics.duration)), [0, 0, 0])
+    }).pipe(Effect.provide(RateLimit.limit(answering, { requestsPerMinute: 3, tokensPerMinute: 1000 }))))
+})
