@@ -177,8 +177,8 @@ export const call = (
   models: Models
 ): Effect.Effect<Turn, ModelError, never> => {
   let emitted = false
-  const attempt = (index: number) =>
-    Effect.suspend(() => once(agent, tools, request, state, models, index, () => (emitted = true))).pipe(
+  const attempt = (index: number) => {
+    const once_ = Effect.suspend(() => once(agent, tools, request, state, models, index, () => (emitted = true))).pipe(
       agent.modelTimeout === undefined ? (self) => self : Effect.timeoutFail({
         duration: agent.modelTimeout,
         onTimeout: () =>
@@ -187,9 +187,19 @@ export const call = (
             retryable: true,
             message: `The model call did not finish within ${Duration.format(agent.modelTimeout!)}`
           })
-      }),
-      Effect.retry(retrySchedule(agent, state, () => emitted))
+      })
     )
+    // The retry schedule and its driver are built only after a first failure: most calls succeed.
+    return Effect.catchAll(once_, (first) =>
+      Effect.flatMap(Schedule.driver(retrySchedule(agent, state, () => emitted)), (driver) => {
+        const retry = (error: ModelError): Effect.Effect<Turn, ModelError> =>
+          Effect.matchEffect(driver.next(error), {
+            onFailure: () => Effect.fail(error),
+            onSuccess: () => Effect.catchAll(once_, retry)
+          })
+        return retry(first)
+      }))
+  }
   let effect = attempt(0)
   for (let index = 1; index < models.count; index++) {
     effect = Effect.catchAll(effect, (error) => {
