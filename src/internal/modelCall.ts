@@ -28,6 +28,8 @@ export interface Turn {
   readonly toolCalls: Array<ToolCallRequest>
   readonly providerResults: Array<Response.ToolResultPartEncoded>
   finishReason: Response.FinishReason
+  /** Whether the answer ended with a finish part: one that did not was cut off. */
+  finished: boolean
   usage: Usage
   model: string | undefined
 }
@@ -107,6 +109,7 @@ const emptyTurn = (): Turn => ({
   toolCalls: [],
   providerResults: [],
   finishReason: "unknown",
+  finished: false,
   usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, reasoningTokens: undefined, cachedInputTokens: undefined },
   model: undefined
 })
@@ -144,6 +147,7 @@ const applyPart = (turn: Turn, part: Response.StreamPartEncoded | Response.PartE
       if (part.modelId !== undefined) turn.model = part.modelId
       return
     case "finish": {
+      turn.finished = true
       turn.finishReason = part.reason
       const usage = part.usage
       const input = usage.inputTokens ?? 0
@@ -259,6 +263,13 @@ const once = (
         : publicCall(service, tools, request, onParts)
       return response.pipe(
         Effect.mapError((error) => toModelError(error)),
+        // Some clients end a stream that was cut off as if it were complete: here that is a failure.
+        Effect.filterOrFail(() => turn.finished, () =>
+          new ModelError({
+            reason: "MalformedResponse",
+            retryable: true,
+            message: "The model's answer ended before it was finished (no finish event)"
+          })),
         Effect.tap(() => {
           span.attribute("gen_ai.usage.input_tokens", turn.usage.inputTokens)
           span.attribute("gen_ai.usage.output_tokens", turn.usage.outputTokens)
