@@ -8,7 +8,12 @@
  * its time like a real model does. Only the first line of the message decides what it answers. A
  * tool is "asked for" when a word of its name is in the message (`search_orders`: "Search the
  * orders…"), and it is called with `{ query: <the message> }`, so demo tools take a `query` string.
- * It does not write structured (`output` schema) answers.
+ * It does not write structured (`output` schema) answers, except a team leader's choice of member.
+ *
+ * As the leader of a team (it finds the team's members in its instructions) it works as a leader
+ * would: it hands each member a task suited to its role (all in one turn) and then sums up what they
+ * found; it routes a message to the member whose role fits it best; and it sums up the answers of a
+ * team that gave every member the message.
  *
  * Settings, read with Effect `Config` (so from the environment by default):
  * - `MODEL_PROVIDER`: which provider serves `model(id)`. Only `demo` for now; see {@link provider}.
@@ -189,6 +194,11 @@ const chunksOf = (text: string): ReadonlyArray<string> => {
 const answer = (request: TestModel.Request, latency: Duration.Duration): TestModel.Reply => {
   const timing = { delay: latency, chunkDelay: Duration.min(Duration.unsafeDivide(latency, 15), MAX_CHUNK_DELAY) }
   const last = request.prompt.content[request.prompt.content.length - 1]
+  const members = rosterOf(request.system)
+  if (members.length > 0) {
+    const reply = lead(request, members, timing)
+    if (reply !== undefined) return reply
+  }
   if (last !== undefined && last.role === "tool") {
     const text = fromToolResults(last)
     return TestModel.text(text, { ...timing, chunks: chunksOf(text) })
@@ -219,6 +229,144 @@ const fromToolResults = (message: Prompt.ToolMessage): string =>
       ? `I tried ${part.name}, but it failed: ${result} I can try again with a different request.`
       : `I looked that up with ${part.name}. ${result} Let me know if you need anything else.`
   }).join("\n\n")
+
+// ─── Leading a team ─────────────────────────────────────────────────────────────────────────────
+
+interface Member {
+  readonly name: string
+  readonly role: string
+}
+
+const DELEGATE = "delegate_task_to_member"
+const ROSTER = "The members of your team:\n"
+const ANSWERS = "The answers of your team's members:"
+
+/** The members a team leader's instructions list, one per line: `- Name: role`. */
+const rosterOf = (system: string | undefined): ReadonlyArray<Member> => {
+  const start = system?.indexOf(ROSTER) ?? -1
+  if (system === undefined || start === -1) return []
+  const lines = system.slice(start + ROSTER.length).split("\n")
+  const members: Array<Member> = []
+  for (const line of lines) {
+    if (!line.startsWith("- ")) break
+    const colon = line.indexOf(": ")
+    members.push(colon === -1 ? { name: line.slice(2), role: "" } : { name: line.slice(2, colon), role: line.slice(colon + 2) })
+  }
+  return members
+}
+
+const firstLine = (text: string) => (text.trim().split("\n")[0] ?? "").trim()
+
+/** The task a leader gives a member: what the member's role is good at, about the user's question. */
+const taskFor = (member: Member, question: string): string => {
+  const about = `${member.name} ${member.role}`
+  if (/analy/i.test(about)) return `Analyze: ${question}`
+  if (/writ|edit/i.test(about)) return `Write about: ${question}`
+  if (/search|find|research|look/i.test(about)) return `Search the web for: ${question}`
+  return question
+}
+
+/** The member whose name and role share the most words with the message. */
+const routeTo = (members: ReadonlyArray<Member>, message: string): Member => {
+  const said = words(message)
+  const score = (member: Member) =>
+    words(`${member.name} ${member.role}`).filter((word) =>
+      word.length >= 4 && said.some((w) => w.slice(0, 5) === word.slice(0, 5))
+    ).length
+  return members.reduce((best, member) => (score(member) > score(best) ? member : best), members[0]!)
+}
+
+/**
+ * The gist of a member's answer: one of its sentences (not a heading, a list item or a pleasantry),
+ * chosen by the member's name, so that members who wrote alike are not quoted alike.
+ */
+const gist = (member: string, text: string, said: ReadonlyArray<string>): string => {
+  const sentences = text
+    .replace(/^I looked that up with \w+\. /, "")
+    .replace(/ Let me know if you need anything else\.$/, "")
+    .split("\n")
+    .map((line) => line.replace(/\*\*/g, "").replace(/^\s*(?:[-*]|\d+\.)\s+(?:[^—]+ — )?/, "").trim())
+    .filter((line) => !line.startsWith("#") && /[.!?]$/.test(line))
+    .flatMap((line) => line.split(/(?<=[.!?])\s+/))
+    .filter((sentence) => sentence.length > 40 && !said.includes(sentence))
+  return sentences.length === 0 ? firstLine(text) : sentences[hash(member) % sentences.length]!
+}
+
+/** A leader's final answer: the topic in brief, then what each member brought. */
+const sumUp = (
+  question: string,
+  answers: ReadonlyArray<{ readonly member: string; readonly text: string | undefined }>,
+  markdown: boolean
+): string => {
+  const line = firstLine(question)
+  const topic = topicOf(line)
+  const title = `${capitalize(topic.name)}: what the team found`
+  const name = (member: string) => (markdown ? `**${member}**` : member)
+  const said = [topic.summary[0], topic.summary[3]]
+  const items = answers.map(({ member, text }) =>
+    text === undefined ? `- ${name(member)} could not help this time.` : `- ${name(member)}: ${gist(member, text, said)}`
+  )
+  return `${markdown ? `## ${title}` : title}\n\n${topic.summary[0]}\n\n${items.join("\n")}\n\n${topic.summary[3]}`
+}
+
+/** What a team leader does next, or undefined when the request is not one a leader gets. */
+const lead = (
+  request: TestModel.Request,
+  members: ReadonlyArray<Member>,
+  timing: { readonly delay: Duration.Duration; readonly chunkDelay: Duration.Duration }
+): TestModel.Reply | undefined => {
+  const markdown = request.system !== undefined && /markdown/i.test(request.system)
+  const messages = request.prompt.content
+  const last = messages[messages.length - 1]
+  const reply = (text: string) => TestModel.text(text, { ...timing, chunks: chunksOf(text) })
+  // Route: the leader answers with the member's name, as JSON.
+  if (request.responseFormat === "json") {
+    return TestModel.text(JSON.stringify({ member: routeTo(members, request.lastUserText).name }), timing)
+  }
+  // Coordinate: the members have answered; sum up.
+  if (last !== undefined && last.role === "tool" && last.content.some((part) => part.name === DELEGATE)) {
+    const asked = new Map<string, string>()
+    for (const message of messages) {
+      if (message.role !== "assistant") continue
+      for (const part of message.content) {
+        if (part.type === "tool-call" && part.name === DELEGATE) {
+          asked.set(part.id, String((part.params as { readonly member?: unknown }).member))
+        }
+      }
+    }
+    return reply(sumUp(
+      request.lastUserText,
+      last.content.map((part) => ({
+        member: asked.get(part.id) ?? "A member",
+        text: part.isFailure ? undefined : String(part.result)
+      })),
+      markdown
+    ))
+  }
+  // Coordinate: hand every member a task, all in one turn.
+  if (request.tools.includes(DELEGATE)) {
+    const question = firstLine(request.lastUserText)
+    return TestModel.toolCalls(
+      members.map((member) => ({ name: DELEGATE, params: { member: member.name, task: taskFor(member, question) } })),
+      timing
+    )
+  }
+  // Broadcast: every member answered the message; sum up.
+  const at = request.lastUserText.indexOf(ANSWERS)
+  if (at !== -1) {
+    const answers = request.lastUserText.slice(at + ANSWERS.length).split(/\n### /).slice(1).map((section) => {
+      const newline = section.indexOf("\n")
+      const heading = section.slice(0, newline)
+      const failed = heading.endsWith(" (could not answer)")
+      return {
+        member: failed ? heading.slice(0, -" (could not answer)".length) : heading,
+        text: failed ? undefined : section.slice(newline + 1)
+      }
+    })
+    return reply(sumUp(request.lastUserText.slice(0, at), answers, markdown))
+  }
+  return undefined
+}
 
 // ─── What the demo model knows ──────────────────────────────────────────────────────────────────
 
@@ -370,7 +518,7 @@ const topics: ReadonlyArray<Topic> = [
   },
   {
     name: "tech stock performance",
-    match: /stock/i,
+    match: /stock|market/i,
     summary: [
       "Technology stocks have been driven largely by expectations around AI, with chip makers and cloud providers leading the gains.",
       "Companies that sell the hardware and infrastructure behind AI have grown revenue fastest, while others are still proving how AI pays off.",
@@ -422,6 +570,10 @@ const generic = (subject: string): Topic => ({
   ]
 })
 
+const topicOf = (line: string, subject?: string): Topic =>
+  topics.find((candidate) => candidate.match.test(line)) ??
+    generic(subject ?? (line.replace(leadingVerb, "").replace(/[.?!:…]+$/, "").trim() || "your question"))
+
 const jokes = [
   "Why do programmers prefer dark mode? Because light attracts bugs.",
   "There are 10 kinds of people in the world: those who understand binary and those who don't.",
@@ -448,7 +600,7 @@ const write = (message: string, system: string, markdown: boolean): string => {
     .replace(leadingVerb, "")
     .replace(/[.?!:…]+$/, "")
     .trim()
-  const topic = topics.find((candidate) => candidate.match.test(line)) ?? generic(subject || "your question")
+  const topic = topicOf(line, subject || "your question")
   const title = capitalize(topic.name)
   const heading = (text: string) => (markdown ? `## ${text}` : text)
   const bullets = (items: ReadonlyArray<string>) =>

@@ -5,8 +5,9 @@
  *
  * A run prints as sections: `Message`, then `Tool calls` (those made before the model wrote any
  * text), then `Response`, in which later tool calls appear where they happened, between the
- * paragraphs of text, and last a line with the time the run took. A run printed as it streams and
- * the same run printed when it is done read the same.
+ * paragraphs of text, and last a line with the time the run took. A team's members' answers, with
+ * `showMemberResponses`, are sections of their own, where the members ran. A run printed as it
+ * streams and the same run printed when it is done read the same.
  *
  * @since 0.1.0
  */
@@ -29,6 +30,12 @@ export interface Options {
   readonly markdown?: boolean | undefined
   /** Show each tool call with its arguments, its result or error, and its duration. Default `true`. */
   readonly showToolCalls?: boolean | undefined
+  /**
+   * For a team: show each member's answer (or error) in a section of its own, titled with the
+   * member's name (`Research Team › Web Searcher` for a member of a member team), where the
+   * delegation happened; a delegation's tool call is then not shown as well. Default `false`.
+   */
+  readonly showMemberResponses?: boolean | undefined
   /**
    * Style the output with colours, a gutter per section and wrapping. Default: whether stdout is a
    * terminal, `NO_COLOR` is unset and `TERM` is not `dumb`.
@@ -65,8 +72,9 @@ export const printRun = <A, E, R>(
     Effect.tap(run, (output) => write(screen.replay(output) + screen.completed(output))))
 
 /**
- * Prints a run's event stream as it happens (`Agent.stream`), Agno's `apprint_run_response`: text
- * as it arrives, tool calls as they finish, retries as they are scheduled, and the timing at the
+ * Prints a run's event stream as it happens (`Agent.stream`, `Team.stream`), Agno's
+ * `apprint_run_response`: text as it arrives, tool calls as they finish, retries as they are
+ * scheduled, members' answers as they finish (with `showMemberResponses`), and the timing at the
  * end. Returns the run's output; fails as the stream fails.
  *
  * @since 0.1.0
@@ -85,14 +93,32 @@ export const printStream = <E, R>(
   events: Stream.Stream<RunEvent.RunEvent, E, R>,
   input: Run.Input,
   options?: Options
-): Effect.Effect<Run.Output<unknown>, E, R> =>
-  InternalPrinter.printing(resolve(options), input, (screen, write) =>
+): Effect.Effect<Run.Output<unknown>, E, R> => {
+  const settings = resolve(options)
+  return InternalPrinter.printing(settings, input, (screen, write) =>
     Effect.suspend(() => {
       let output: Run.Output<unknown> | undefined
+      let answered = false
       const toolArguments = new Map<string, unknown>()
+      // Delegations whose member section stands for them.
+      const delegations = new Set<string>()
+      const member = (path: ReadonlyArray<string>, event: RunEvent.RunEvent): string => {
+        switch (event._tag) {
+          case "MemberRunCompleted":
+            return screen.member([...path, event.member], { _tag: "Completed", output: event.output })
+          case "MemberRunFailed":
+            return screen.member([...path, event.member], { _tag: "Failed", error: event.error })
+          case "MemberEvent":
+            return member([...path, event.member], event.event)
+          default:
+            return ""
+        }
+      }
+      const hidden = (toolCallId: string) => settings.showMemberResponses && delegations.has(toolCallId)
       const onEvent = (event: RunEvent.RunEvent): string => {
         switch (event._tag) {
           case "TextDelta":
+            answered = true
             return screen.text(event.delta)
           case "ModelRequestCompleted":
             return screen.turnEnded()
@@ -100,7 +126,7 @@ export const printStream = <E, R>(
             toolArguments.set(event.toolCallId, event.arguments)
             return ""
           case "ToolCallCompleted":
-            return screen.tool({
+            return hidden(event.toolCallId) ? "" : screen.tool({
               name: event.name,
               arguments: toolArguments.get(event.toolCallId),
               result: event.result,
@@ -108,7 +134,7 @@ export const printStream = <E, R>(
               duration: event.duration
             })
           case "ToolCallFailed":
-            return screen.tool({
+            return hidden(event.toolCallId) ? "" : screen.tool({
               name: event.name,
               arguments: toolArguments.get(event.toolCallId),
               result: event.error,
@@ -119,9 +145,17 @@ export const printStream = <E, R>(
             return screen.retrying(event.attempt, event.delay, event.error.message)
           case "FallbackStarted":
             return screen.fallback(event.fallback, event.error.message)
+          case "MemberRunStarted":
+            if (event.toolCallId !== undefined) delegations.add(event.toolCallId)
+            return ""
+          case "MemberRunCompleted":
+          case "MemberRunFailed":
+          case "MemberEvent":
+            return settings.showMemberResponses ? member([], event) : ""
           case "RunCompleted":
             output = event.output
-            return ""
+            // A routed team's answer is its member's: it arrives whole, with the end of the run.
+            return answered ? "" : screen.answer(event.output)
           default:
             return ""
         }
@@ -135,6 +169,7 @@ export const printStream = <E, R>(
         Effect.tap((output) => write(screen.completed(output)))
       )
     }))
+}
 
 const stdout = (text: string) =>
   Effect.sync(() => {
@@ -150,6 +185,7 @@ const resolve = (options: Options | undefined): InternalPrinter.Settings => {
     color,
     markdown: color && options?.markdown === true,
     showToolCalls: options?.showToolCalls ?? true,
+    showMemberResponses: options?.showMemberResponses ?? false,
     width: Math.max(20, Math.floor(options?.width ?? process.stdout.columns ?? 80)),
     write: (text) => (text.length === 0 ? Effect.void : write(text))
   }

@@ -164,7 +164,78 @@ export class RunFailed extends Schema.TaggedClass<RunFailed>("effect-agents/RunF
 }) {}
 
 /**
- * Every event of a run.
+ * A team's leader handed a task to one of its members, whose run begins. `memberRunId` is the
+ * member run's own `runId`; `toolCallId` is the leader's delegation call, when there is one
+ * (coordinate mode).
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class MemberRunStarted extends Schema.TaggedClass<MemberRunStarted>("effect-agents/MemberRunStarted")(
+  "MemberRunStarted",
+  {
+    runId: Schema.String,
+    memberRunId: Schema.String,
+    member: Schema.String,
+    task: Schema.String,
+    toolCallId: Schema.optional(Schema.String)
+  }
+) {}
+
+/**
+ * An event of a member's run, as the member reported it. A member that is itself a team reports
+ * its own members' events the same way, so a nested team's events are nested twice.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class MemberEvent extends Schema.TaggedClass<MemberEvent>("effect-agents/MemberEvent")("MemberEvent", {
+  runId: Schema.String,
+  memberRunId: Schema.String,
+  member: Schema.String,
+  event: Schema.suspend((): Schema.Schema<RunEvent, RunEventEncoded> => RunEvent)
+}) {}
+
+/**
+ * The encoded form of {@link MemberEvent}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemberEventEncoded {
+  readonly _tag: "MemberEvent"
+  readonly runId: string
+  readonly memberRunId: string
+  readonly member: string
+  readonly event: RunEventEncoded
+}
+
+/**
+ * A member's run finished with its output, which goes back to the leader.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class MemberRunCompleted extends Schema.TaggedClass<MemberRunCompleted>("effect-agents/MemberRunCompleted")(
+  "MemberRunCompleted",
+  { runId: Schema.String, memberRunId: Schema.String, member: Schema.String, output: Run.Output }
+) {}
+
+/**
+ * A member's run failed with a typed error. The error goes back to the leader, which may hand the
+ * task to another member; the team's run goes on.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class MemberRunFailed extends Schema.TaggedClass<MemberRunFailed>("effect-agents/MemberRunFailed")(
+  "MemberRunFailed",
+  { runId: Schema.String, memberRunId: Schema.String, member: Schema.String, error: AgentError.AgentError }
+) {}
+
+/**
+ * Every event of a run. A team's run has its members' runs in it: each one's start and end, and
+ * every event of it inside a `MemberEvent`.
  *
  * @since 0.1.0
  * @category models
@@ -180,8 +251,36 @@ export type RunEvent =
   | ModelRequestCompleted
   | Retrying
   | FallbackStarted
+  | MemberRunStarted
+  | MemberEvent
+  | MemberRunCompleted
+  | MemberRunFailed
   | RunCompleted
   | RunFailed
+
+/**
+ * The encoded form of {@link RunEvent}: what goes over the wire.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RunEventEncoded =
+  | Schema.Schema.Encoded<typeof RunStarted>
+  | Schema.Schema.Encoded<typeof ModelRequestStarted>
+  | Schema.Schema.Encoded<typeof TextDelta>
+  | Schema.Schema.Encoded<typeof ReasoningDelta>
+  | Schema.Schema.Encoded<typeof ToolCallStarted>
+  | Schema.Schema.Encoded<typeof ToolCallCompleted>
+  | Schema.Schema.Encoded<typeof ToolCallFailed>
+  | Schema.Schema.Encoded<typeof ModelRequestCompleted>
+  | Schema.Schema.Encoded<typeof Retrying>
+  | Schema.Schema.Encoded<typeof FallbackStarted>
+  | Schema.Schema.Encoded<typeof MemberRunStarted>
+  | MemberEventEncoded
+  | Schema.Schema.Encoded<typeof MemberRunCompleted>
+  | Schema.Schema.Encoded<typeof MemberRunFailed>
+  | Schema.Schema.Encoded<typeof RunCompleted>
+  | Schema.Schema.Encoded<typeof RunFailed>
 
 /**
  * The schema of {@link RunEvent}: one JSON object per event, tagged by `_tag`.
@@ -200,6 +299,10 @@ export const RunEvent: Schema.Union<[
   typeof ModelRequestCompleted,
   typeof Retrying,
   typeof FallbackStarted,
+  typeof MemberRunStarted,
+  typeof MemberEvent,
+  typeof MemberRunCompleted,
+  typeof MemberRunFailed,
   typeof RunCompleted,
   typeof RunFailed
 ]> = Schema.Union(
@@ -213,6 +316,10 @@ export const RunEvent: Schema.Union<[
   ModelRequestCompleted,
   Retrying,
   FallbackStarted,
+  MemberRunStarted,
+  MemberEvent,
+  MemberRunCompleted,
+  MemberRunFailed,
   RunCompleted,
   RunFailed
 )

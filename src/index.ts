@@ -21,3 +21,6 @@ export * as Run from "./Run.js"
 
 /** @since 0.1.0 */
 export * as RunEvent from "./RunEvent.js"
+
+/** @since 0.1.0 */
+export * as Team from "./Team.js"

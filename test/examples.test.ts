@@ -29,6 +29,9 @@ import * as retryBackoff from "../examples/retry-backoff.js"
 import * as sequentialVsConcurrent from "../examples/sequential-vs-concurrent.js"
 import * as simple from "../examples/simple.js"
 import * as streaming from "../examples/streaming.js"
+import * as teamBasic from "../examples/team-basic.js"
+import * as teamConcurrent from "../examples/team-concurrent.js"
+import * as teamStreaming from "../examples/team-streaming.js"
 import * as timeout from "../examples/timeout.js"
 
 // -----------------------------------------------------------------------------
@@ -334,6 +337,58 @@ describe("examples", () => {
       assert.match(value, /^Quantum computing\n\n/)
       assert.include(value, "Key points")
       assert.isTrue(output.trimEnd().endsWith(value.trimEnd()))
+    }))
+})
+
+describe("examples with teams", () => {
+  example("team-basic", "live", () =>
+    Effect.gen(function*() {
+      const { output, value } = yield* live(teamBasic.main)
+      assert.strictEqual(output, `${value.content}\n`)
+      assert.match(value.content, /^## Quantum computing: what the team found\n\n/)
+      assert.include(value.content, "- **Web Searcher**: Top results: error-corrected logical qubits")
+      assert.include(value.content, "- **Analyst**: ")
+      // The leader gave each member a task of its own, in one turn, and the searcher used its tool.
+      assert.deepStrictEqual(value.memberRuns.map((run) => [run._tag, run.member, run.task]), [
+        ["Completed", "Web Searcher", "Search the web for: What are the latest developments in quantum computing?"],
+        ["Completed", "Analyst", "Analyze: What are the latest developments in quantum computing?"]
+      ])
+      const searcher = value.memberRuns[0]!
+      assert.deepStrictEqual(searcher._tag === "Completed" ? searcher.output.toolCalls.map((call) => call.name) : [], ["search_web"])
+      assert.strictEqual(value.leaderMetrics.modelCalls, 2)
+      assert.strictEqual(value.metrics.modelCalls, 2 + 2 + 1)
+      assert.strictEqual(value.model, "gpt-4o")
+    }))
+
+  example("team-streaming", "virtual", () =>
+    Effect.gen(function*() {
+      const { output, value, writes } = yield* virtual(teamStreaming.main)
+      before(output, "Analyze NVIDIA's stock performance this year.", "Response from Web Searcher:\nI looked that up with search_web.")
+      before(output, "Response from Web Searcher:", "Response from Analyst:\nAnalysis: tech stock performance")
+      before(output, "Response from Analyst:", "Response:\n## Tech stock performance: what the team found")
+      assert.include(output, "- **Web Searcher**: Top results: data-centre revenue grew")
+      assert.notInclude(output, "delegate_task_to_member")
+      assert.match(output, /\nDone in \d\.\ds · \d+ tokens\n/)
+      // The leader's answer streamed in pieces after the members' sections.
+      assert.isAbove(writes.length, 20)
+      assert.strictEqual(value.content, (value as { readonly text: string }).text)
+    }))
+
+  example("team-concurrent", "virtual", () =>
+    Effect.gen(function*() {
+      const { elapsed, output, value } = yield* virtual(teamConcurrent.main)
+      assert.deepStrictEqual(value.map((result) => result.agent), ["Research Team", "Analysis Team", "Writing Team"])
+      assert.strictEqual(output, `${value.map((result) => result.content).join("\n\n")}\n`)
+      // All at once: the program took as long as the slowest team, not the sum of the three.
+      const durations = value.map((result) => Duration.toMillis(result.metrics.duration))
+      assert.strictEqual(Duration.toMillis(elapsed), Math.max(...durations))
+      assert.isBelow(Duration.toMillis(elapsed), durations.reduce((a, b) => a + b, 0))
+      const [research, analysis, writing] = value
+      assert.match(research!.content, /^AI trends: what the team found\n/)
+      assert.deepStrictEqual(analysis!.memberRuns.map((run) => run.task), ["Analyze market data", "Analyze market data"])
+      assert.match(analysis!.content, /^Tech stock performance: what the team found\n/)
+      assert.deepStrictEqual(writing!.memberRuns.map((run) => run.member), ["Writer"])
+      assert.strictEqual(writing!.content, writing!.memberRuns[0]!._tag === "Completed" ? writing!.memberRuns[0]!.output.content : "")
     }))
 })
 

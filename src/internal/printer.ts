@@ -10,12 +10,15 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+import type { AgentError } from "../AgentError.js"
 import type * as Run from "../Run.js"
+import * as TeamOutput from "./teamOutput.js"
 
 export interface Settings {
   readonly color: boolean
   readonly markdown: boolean
   readonly showToolCalls: boolean
+  readonly showMemberResponses: boolean
   readonly width: number
   readonly write: (text: string) => Effect.Effect<void>
 }
@@ -72,20 +75,31 @@ export interface Screen {
   readonly tool: (call: ToolView) => string
   readonly retrying: (attempt: number, delay: Duration.Duration, message: string) => string
   readonly fallback: (fallback: number, message: string) => string
+  /** A member's answer (or its error) as a section of its own, titled with the member's path. */
+  readonly member: (path: ReadonlyArray<string>, run: MemberView) => string
+  /** The run's final answer, for a streamed run whose answer did not arrive as text (a routed team). */
+  readonly answer: (output: Run.Output<unknown>) => string
   /** A finished run's steps, as `text`, `turnEnded` and `tool` would have printed them live. */
   readonly replay: (output: Run.Output<unknown>) => string
   readonly completed: (output: Run.Output<unknown>) => string
   readonly failed: (cause: Cause.Cause<unknown>, elapsed: Duration.Duration) => string
 }
 
-type Tone = "message" | "tools" | "response" | "error"
+/** What a member section shows: the member's answer, or its typed error. */
+export type MemberView =
+  | { readonly _tag: "Completed"; readonly output: Run.Output<unknown> }
+  | { readonly _tag: "Failed"; readonly error: AgentError }
 
-const toneColor: Record<Tone, number> = { message: 36, tools: 33, response: 32, error: 31 }
+type Tone = "message" | "tools" | "response" | "error" | "member" | "memberError"
+
+const toneColor: Record<Tone, number> = { message: 36, tools: 33, response: 32, error: 31, member: 35, memberError: 31 }
 const toneTitle: Record<Tone, string> = {
   message: "Message",
   tools: "Tool calls",
   response: "Response",
-  error: "Error"
+  error: "Error",
+  member: "Response from",
+  memberError: "Error from"
 }
 
 const DIM = 2
@@ -112,7 +126,7 @@ const makeScreen = (settings: Settings): Screen => {
     return out
   }
 
-  const open = (tone: Tone): string => {
+  const open = (tone: Tone, subject?: string): string => {
     const out = close() + (detached ? "\n" : "")
     detached = false
     last = undefined
@@ -128,7 +142,8 @@ const makeScreen = (settings: Settings): Screen => {
         bar: settings.color ? bar : ""
       })
     }
-    return out + (settings.color ? `${bar} ${paint(toneTitle[tone], [BOLD, color])}\n` : `${toneTitle[tone]}:\n`)
+    const title = subject === undefined ? toneTitle[tone] : `${toneTitle[tone]} ${subject}`
+    return out + (settings.color ? `${bar} ${paint(title, [BOLD, color])}\n` : `${title}:\n`)
   }
 
   const current = (tone: Tone): { readonly out: string; readonly flow: Flow } => {
@@ -158,7 +173,7 @@ const makeScreen = (settings: Settings): Screen => {
   }
 
   const line = (words: ReadonlyArray<Word>, indent: number): string => {
-    if (section === undefined || section.tone === "message" || section.tone === "error") {
+    if (section === undefined || section.tone !== "tools" && section.tone !== "response") {
       // Nothing to attach it to yet (a retry before any output): a line of its own.
       const out = close() + words.map((word) => word.map((s) => paint(s.text, s.codes)).join("")).join(" ")
       detached = true
@@ -172,7 +187,7 @@ const makeScreen = (settings: Settings): Screen => {
 
   const tool = (call: ToolView): string => {
     if (!settings.showToolCalls) return ""
-    const out = section === undefined || section.tone === "message" ? open("tools") : ""
+    const out = section === undefined || section.tone !== "tools" && section.tone !== "response" ? open("tools") : ""
     let text = out + line(toolWords(call), 0)
     if (call.failure !== undefined) {
       for (const detail of detailLines(call.result)) {
@@ -200,6 +215,20 @@ const makeScreen = (settings: Settings): Screen => {
       0
     )
 
+  const member = (path: ReadonlyArray<string>, run: MemberView): string => {
+    const subject = path.join(" › ")
+    if (run._tag === "Failed") {
+      return open("memberError", subject) + section!.flow.push(errorText(run.error), false) + close()
+    }
+    const answer = finalText(run.output)
+    return open("member", subject) + section!.flow.push(answer.text, answer.markdown) + close()
+  }
+
+  const answer = (output: Run.Output<unknown>): string => {
+    const final = finalText(output)
+    return text(final.text, final.markdown)
+  }
+
   const replay = (output: Run.Output<unknown>): string => {
     let out = ""
     for (const step of steps(output)) {
@@ -211,7 +240,11 @@ const makeScreen = (settings: Settings): Screen => {
           out += turnEnded()
           break
         case "Tool":
-          out += tool(step.call)
+          // With the members' answers shown, a delegation is shown by its member's section.
+          if (!(step.delegated && settings.showMemberResponses)) out += tool(step.call)
+          break
+        case "Member":
+          if (settings.showMemberResponses) out += member(step.path, step.run)
           break
       }
     }
@@ -237,7 +270,7 @@ const makeScreen = (settings: Settings): Screen => {
     return out + flow.push(text, false) + close()
   }
 
-  return { message, text, turnEnded, tool, retrying, fallback, replay, completed, failed }
+  return { message, text, turnEnded, tool, retrying, fallback, member, answer, replay, completed, failed }
 }
 
 const failureText: Record<Run.ToolFailure, string> = {
@@ -271,35 +304,75 @@ const detailLines = (result: unknown): ReadonlyArray<string> => {
 type Step =
   | { readonly _tag: "Text"; readonly text: string; readonly markdown: boolean | undefined }
   | { readonly _tag: "TurnEnded" }
-  | { readonly _tag: "Tool"; readonly call: ToolView }
+  | { readonly _tag: "Tool"; readonly call: ToolView; readonly delegated: boolean }
+  | { readonly _tag: "Member"; readonly path: ReadonlyArray<string>; readonly run: MemberView }
+
+const finalText = (output: Run.Output<unknown>): { readonly text: string; readonly markdown: boolean | undefined } =>
+  typeof output.content === "string"
+    ? { text: output.content, markdown: undefined }
+    : { text: json(output.content, 2), markdown: false }
+
+/** A member run's section, after the sections of its own members (a member team's), as they finish. */
+const memberSteps = (path: ReadonlyArray<string>, run: TeamOutput.MemberRun, into: Array<Step>): void => {
+  if (run._tag === "Completed" && TeamOutput.isOutput(run.output)) {
+    for (const inner of run.output.memberRuns) memberSteps([...path, inner.member], inner, into)
+  }
+  into.push({ _tag: "Member", path, run })
+}
+
+const textOf = (message: Prompt.Message): string =>
+  typeof message.content === "string"
+    ? message.content
+    : (message.content as ReadonlyArray<Prompt.Part>).flatMap((part) => (part.type === "text" ? [part.text] : [])).join("")
 
 /**
  * The steps of a finished run, in the order the events of a streamed run would report them: each
  * model call's text, then its tool calls. The run's own model calls are the last
- * `metrics.modelCalls` assistant messages; the conversation before them is history.
+ * `metrics.modelCalls` assistant messages (a team's: its leader's); the conversation before them is
+ * history. A team's member runs come where they happened: before the delegation that started them,
+ * or first, when the team gave every member the message (broadcast) or routed it to one. When the
+ * answer is not the leader's own (a routed team), the leader's text is not shown, as in a stream.
  */
 const steps = (output: Run.Output<unknown>): ReadonlyArray<Step> => {
+  const team = TeamOutput.isOutput(output) ? output : undefined
+  const modelCalls = team === undefined ? output.metrics.modelCalls : team.leaderMetrics.modelCalls
   const assistant = output.messages.filter((message) => message.role === "assistant")
-  const turns = assistant.slice(Math.max(0, assistant.length - output.metrics.modelCalls))
-  const final = typeof output.content === "string"
-    ? { _tag: "Text" as const, text: output.content, markdown: undefined }
-    : { _tag: "Text" as const, text: json(output.content, 2), markdown: false }
-  const view = (call: Run.ToolCall): Step => ({ _tag: "Tool", call: { ...call, failure: call.failure } })
+  const turns = assistant.slice(Math.max(0, assistant.length - modelCalls))
   const result: Array<Step> = []
+  const delegations = new Map<string, Array<TeamOutput.MemberRun>>()
+  if (team !== undefined) {
+    const calls = new Set(output.toolCalls.map((call) => call.id))
+    for (const run of team.memberRuns) {
+      if (run.toolCallId !== undefined && calls.has(run.toolCallId)) {
+        const runs = delegations.get(run.toolCallId)
+        if (runs === undefined) delegations.set(run.toolCallId, [run])
+        else runs.push(run)
+      } else {
+        memberSteps([run.member], run, result)
+      }
+    }
+  }
+  const final: Step = { _tag: "Text", ...finalText(output) }
+  const own = turns.length === 0 || team === undefined || textOf(turns[turns.length - 1]!) === output.text
+  const view = (call: Run.ToolCall): void => {
+    const runs = delegations.get(call.id)
+    if (runs !== undefined) for (const run of runs) memberSteps([run.member], run, result)
+    result.push({ _tag: "Tool", call: { ...call, failure: call.failure }, delegated: runs !== undefined })
+  }
   let next = 0
   turns.forEach((turn, index) => {
-    const text = turn.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("")
+    const text = textOf(turn)
     if (index === turns.length - 1) result.push(final)
-    else if (text.length > 0) result.push({ _tag: "Text", text, markdown: undefined })
+    else if (text.length > 0 && own) result.push({ _tag: "Text", text, markdown: undefined })
     result.push({ _tag: "TurnEnded" })
-    for (const part of turn.content) {
+    for (const part of turn.content as ReadonlyArray<Prompt.AssistantMessagePart>) {
       if (part.type === "tool-call" && !part.providerExecuted && next < output.toolCalls.length) {
-        result.push(view(output.toolCalls[next++]!))
+        view(output.toolCalls[next++]!)
       }
     }
   })
   if (turns.length === 0) result.push(final)
-  while (next < output.toolCalls.length) result.push(view(output.toolCalls[next++]!))
+  while (next < output.toolCalls.length) view(output.toolCalls[next++]!)
   return result
 }
 

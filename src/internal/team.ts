@@ -1,0 +1,582 @@
+/**
+ * The run of a team. The leader is an agent definition run by the core loop; what makes it a team
+ * is around it: in coordinate mode its toolkit has a delegation tool whose handler (provided per
+ * run, closing over the run's state and event emitter) runs members; in broadcast mode every member
+ * runs first and the leader reads their answers; in route mode the leader answers with the name of
+ * the member whose answer becomes the team's.
+ */
+import * as Prompt from "@effect/ai/Prompt"
+import * as Tool from "@effect/ai/Tool"
+import * as Toolkit from "@effect/ai/Toolkit"
+import type * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Mailbox from "effect/Mailbox"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { type AgentError, RunTimeout, type ToolError } from "../AgentError.js"
+import type * as Run from "../Run.js"
+import * as RunEvent from "../RunEvent.js"
+import type { Definition, Instructions, RunOptions } from "./definition.js"
+import * as InternalLoop from "./loop.js"
+import type * as TeamOutput from "./teamOutput.js"
+
+type Emit = (event: RunEvent.RunEvent) => Effect.Effect<void>
+
+export const TypeId: unique symbol = Symbol.for("effect-agents/Team")
+
+export type Mode = "coordinate" | "route" | "broadcast"
+
+/** A member as the team runs it: an agent's definition or a team's, under a name unique in the team. */
+export interface Member {
+  readonly name: string
+  readonly agent: Definition | undefined
+  readonly team: TeamDefinition | undefined
+}
+
+/** The configuration of a team as its run reads it, with every default filled in. */
+export interface TeamDefinition {
+  readonly name: string
+  readonly description: string | undefined
+  readonly role: string | undefined
+  readonly mode: Mode
+  readonly markdown: boolean
+  readonly members: ReadonlyArray<Member>
+  readonly memberConcurrency: number | "unbounded"
+  readonly maxDelegations: number
+  readonly timeout: Duration.Duration | undefined
+  /** The leader, as the core loop runs it: the team's model, instructions and (per mode) tools or output. */
+  readonly leader: Definition
+}
+
+export const isTeam = (u: unknown): u is TeamDefinition => Predicate.hasProperty(u, TypeId)
+
+// -----------------------------------------------------------------------------
+// Building
+// -----------------------------------------------------------------------------
+
+/** The name of the leader's delegation tool (coordinate mode). */
+export const delegateToolName = "delegate_task_to_member"
+
+// One tool for every team: its schemas, and the codecs the loop caches for them, are built once.
+const Delegate = Tool.make(delegateToolName, {
+  description: "Hand a task to a member of your team and get the member's answer back. " +
+    "The member sees only the task, so describe it fully. Call it several times in one turn to have " +
+    "several members work at once.",
+  parameters: {
+    member: Schema.String.annotations({ description: "The member's name, exactly as listed" }),
+    task: Schema.String.annotations({ description: "The task, with everything the member needs to know" })
+  },
+  success: Schema.String,
+  failure: Schema.String
+})
+
+const Delegation = Toolkit.make(Delegate)
+
+/** The members under names unique in the team: a repeated name gets a number. */
+export const members = (
+  list: ReadonlyArray<{ readonly name: string; readonly definition: Definition | TeamDefinition }>
+): ReadonlyArray<Member> => {
+  const seen = new Map<string, number>()
+  return list.map(({ definition, name }) => {
+    const count = (seen.get(name) ?? 0) + 1
+    seen.set(name, count)
+    const unique = count === 1 ? name : `${name} (${count})`
+    return isTeam(definition)
+      ? { name: unique, agent: undefined, team: definition }
+      : { name: unique, agent: definition, team: undefined }
+  })
+}
+
+const roster = (members: ReadonlyArray<Member>): string =>
+  "The members of your team:\n" + members.map((member) => {
+    const definition = member.agent ?? member.team!
+    const about = definition.role ?? definition.description
+    return about === undefined ? `- ${member.name}` : `- ${member.name}: ${about}`
+  }).join("\n")
+
+const guidance: Record<Mode, string> = {
+  coordinate: `Hand tasks to members with the ${delegateToolName} tool, naming the member exactly as listed. ` +
+    "A member sees only the task you give it. To have several members work at once, call the tool several " +
+    "times in one turn. When they have answered, answer the user yourself from what they found.",
+  route: "Choose the one member best suited to answer the user's message: that member's answer is the " +
+    "team's answer. Name the member exactly as listed.",
+  broadcast: "Every member answers the user's message on its own; their answers follow the message. Answer " +
+    "the user with one answer that brings theirs together."
+}
+
+const withTeam = (instructions: Instructions<unknown>, team: string): Instructions<unknown> => {
+  if (typeof instructions === "string") return [team, instructions]
+  if (Effect.isEffect(instructions)) {
+    return Effect.map(instructions, (produced) => (typeof produced === "string" ? [team, produced] : [team, ...produced]))
+  }
+  return [team, ...(instructions as ReadonlyArray<string>)]
+}
+
+/**
+ * The leader's definition for a mode: built once per team, so a run builds no schema and no
+ * instructions of its own.
+ */
+export const leader = (base: Definition, mode: Mode, list: ReadonlyArray<Member>): Definition => {
+  if (list.length === 0) return base
+  const team = `You lead a team.\n\n${roster(list)}\n\n${guidance[mode]}`
+  const instructions = withTeam(base.instructions, team)
+  switch (mode) {
+    case "coordinate":
+      return {
+        ...base,
+        instructions,
+        toolkit: base.toolkit === undefined ? Delegation : Toolkit.merge(Delegation, base.toolkit)
+      }
+    case "route": {
+      const names = list.map((member) => member.name) as [string, ...Array<string>]
+      const member = Schema.Literal(...names).annotations({
+        message: (issue) => ({
+          message: `There is no member called ${JSON.stringify(issue.actual)}. The members of your team are: ${
+            names.join(", ")
+          }.`,
+          override: true
+        })
+      })
+      return {
+        ...base,
+        instructions,
+        output: Schema.Struct({ member }) as Schema.Schema<unknown, unknown, unknown>
+      }
+    }
+    case "broadcast":
+      return { ...base, instructions }
+  }
+}
+
+// -----------------------------------------------------------------------------
+// Running
+// -----------------------------------------------------------------------------
+
+interface State {
+  readonly runId: string
+  readonly startedAt: number
+  readonly clock: Clock.Clock
+  readonly emit: Emit | undefined
+  /** In the order the member runs started; a slot is filled when its run ends. */
+  readonly memberRuns: Array<TeamOutput.MemberRun | undefined>
+  delegations: number
+  /** Model calls the leader made in earlier leader runs (route mode asks again after a failure). */
+  turns: number
+}
+
+/** Runs a team to its final answer. With `emit`, every step (members' steps nested) is reported. */
+export const run = (
+  team: TeamDefinition,
+  input: Run.Input,
+  options: RunOptions | undefined,
+  emit: Emit | undefined
+): Effect.Effect<TeamOutput.Output<unknown>, AgentError, unknown> =>
+  Effect.suspend(() => {
+    const runId = options?.runId ?? crypto.randomUUID()
+    let effect = body(team, runId, input, options, emit)
+    if (team.timeout !== undefined) {
+      const timeout = team.timeout
+      effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
+    }
+    if (emit !== undefined) {
+      effect = Effect.tapError(effect, (error) => emit(new RunEvent.RunFailed({ runId, error }, true)))
+    }
+    return Effect.withSpan(effect, "Team.run", {
+      captureStackTrace: false,
+      attributes: { "team.name": team.name, "team.mode": team.mode, "run.id": runId }
+    })
+  })
+
+/** Runs a team as a stream of its events, members' events nested; the same contract as an agent's. */
+export const stream = (
+  team: TeamDefinition,
+  input: Run.Input,
+  options: RunOptions | undefined
+): Stream.Stream<RunEvent.RunEvent, AgentError, unknown> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const mailbox = yield* Mailbox.make<RunEvent.RunEvent, AgentError>({ capacity: 256 })
+    const onEvent = options?.onEvent
+    const offer = (event: RunEvent.RunEvent) => Effect.asVoid(mailbox.offer(event))
+    yield* run(team, input, options, onEvent === undefined ? offer : (event) => Effect.zipRight(onEvent(event), offer(event))).pipe(
+      Mailbox.into(mailbox),
+      Effect.forkScoped
+    )
+    return Mailbox.toStream(mailbox)
+  }))
+
+const body = (
+  team: TeamDefinition,
+  runId: string,
+  input: Run.Input,
+  options: RunOptions | undefined,
+  emit: Emit | undefined
+): Effect.Effect<TeamOutput.Output<unknown>, AgentError, unknown> =>
+  Effect.gen(function*() {
+    const clock = yield* Effect.clock
+    const state: State = {
+      runId,
+      startedAt: clock.unsafeCurrentTimeMillis(),
+      clock,
+      emit,
+      memberRuns: [],
+      delegations: 0,
+      turns: 0
+    }
+    if (emit !== undefined) yield* emit(new RunEvent.RunStarted({ runId, agent: team.name }, true))
+    const leaderOptions: RunOptions = { runId, history: options?.history }
+    let output: TeamOutput.Output<unknown>
+    if (team.members.length === 0) {
+      const leader = yield* InternalLoop.run(team.leader, input, leaderOptions, leaderEmit(state, false))
+      output = finish(team, state, [leader], leader, state.startedAt)
+    } else if (team.mode === "coordinate") {
+      const handlers = yield* Delegation.toContext({ [delegateToolName]: delegate(team, state) })
+      const leader = yield* InternalLoop.run(team.leader, input, leaderOptions, leaderEmit(state, false)).pipe(
+        Effect.provide(handlers as Context.Context<never>),
+        // The loop reports a tool that died as a ToolError; a member that died is a defect of the team.
+        Effect.catchIf(
+          (error): error is ToolError => error._tag === "ToolError" && error.tool === delegateToolName,
+          (error) => Effect.die(error.cause)
+        )
+      )
+      output = finish(team, state, [leader], leader, state.startedAt)
+    } else if (team.mode === "broadcast") {
+      output = yield* broadcast(team, state, input, leaderOptions)
+    } else {
+      output = yield* route(team, state, input, leaderOptions)
+    }
+    if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId, output }, true))
+    return output
+  })
+
+/**
+ * The leader's events as the team's: the team reports its own start and end (the leader may run
+ * more than once), model calls are counted across leader runs, and in route mode the leader's text
+ * (its choice, as JSON) is not part of the team's answer.
+ */
+const leaderEmit = (state: State, quiet: boolean): Emit | undefined => {
+  const emit = state.emit
+  if (emit === undefined) return undefined
+  return (event) => {
+    switch (event._tag) {
+      case "RunStarted":
+      case "RunCompleted":
+      case "RunFailed":
+        return Effect.void
+      case "TextDelta":
+        return quiet ? Effect.void : emit(event)
+      case "ModelRequestStarted":
+        return state.turns === 0
+          ? emit(event)
+          : emit(new RunEvent.ModelRequestStarted({ runId: event.runId, turn: event.turn + state.turns }, true))
+      case "ModelRequestCompleted":
+        return state.turns === 0 ? emit(event) : emit(
+          new RunEvent.ModelRequestCompleted({
+            runId: event.runId,
+            turn: event.turn + state.turns,
+            finishReason: event.finishReason,
+            usage: event.usage,
+            ...(event.model !== undefined ? { model: event.model } : {})
+          }, true)
+        )
+      default:
+        return emit(event)
+    }
+  }
+}
+
+/**
+ * Runs one member on a task, in a run of its own (its own history, its own run id), reporting its
+ * events nested in the team's. A typed failure is the member's result; a defect or an interruption
+ * is the team's.
+ */
+const runMember = (
+  state: State,
+  member: Member,
+  task: Run.Input,
+  taskText: string,
+  toolCallId: string | undefined
+): Effect.Effect<Run.Output<unknown>, AgentError, unknown> =>
+  Effect.suspend(() => {
+    const memberRunId = crypto.randomUUID()
+    const slot = state.memberRuns.length
+    state.memberRuns.push(undefined)
+    const emit = state.emit
+    const record = { runId: memberRunId, member: member.name, task: taskText, ...(toolCallId !== undefined ? { toolCallId } : {}) }
+    const nested: Emit | undefined = emit === undefined
+      ? undefined
+      : (event) => emit(new RunEvent.MemberEvent({ runId: state.runId, memberRunId, member: member.name, event }, true))
+    const options: RunOptions = { runId: memberRunId }
+    const effect: Effect.Effect<Run.Output<unknown>, AgentError, unknown> = member.team !== undefined
+      ? run(member.team, task, options, nested)
+      : InternalLoop.run(member.agent!, task, options, nested)
+    const tracked = Effect.tapBoth(effect, {
+      onSuccess: (output) => {
+        state.memberRuns[slot] = { _tag: "Completed", ...record, output }
+        return emit === undefined
+          ? Effect.void
+          : emit(new RunEvent.MemberRunCompleted({ runId: state.runId, memberRunId, member: member.name, output }, true))
+      },
+      onFailure: (error) => {
+        state.memberRuns[slot] = { _tag: "Failed", ...record, error }
+        return emit === undefined
+          ? Effect.void
+          : emit(new RunEvent.MemberRunFailed({ runId: state.runId, memberRunId, member: member.name, error }, true))
+      }
+    })
+    return emit === undefined ? tracked : Effect.zipRight(
+      emit(
+        new RunEvent.MemberRunStarted({
+          runId: state.runId,
+          memberRunId,
+          member: member.name,
+          task: taskText,
+          ...(toolCallId !== undefined ? { toolCallId } : {})
+        }, true)
+      ),
+      tracked
+    )
+  })
+
+const describeError = (error: AgentError): string => `${error._tag}: ${error.message}`
+
+// The loop runs each tool call in a span that names the call; that is how a delegation learns which
+// call of the leader it answers.
+const currentToolCallId: Effect.Effect<string | undefined> = Effect.map(
+  Effect.option(Effect.currentSpan),
+  (span) => {
+    if (span._tag === "None") return undefined
+    const id = span.value.attributes.get("tool.call_id")
+    return typeof id === "string" ? id : undefined
+  }
+)
+
+interface Index {
+  readonly byName: ReadonlyMap<string, Member>
+  readonly names: string
+}
+
+// Worked out once per team, not per run.
+const indexes = new WeakMap<ReadonlyArray<Member>, Index>()
+const indexOf = (members: ReadonlyArray<Member>): Index => {
+  let index = indexes.get(members)
+  if (index === undefined) {
+    index = {
+      byName: new Map(members.map((member) => [member.name, member])),
+      names: members.map((member) => member.name).join(", ")
+    }
+    indexes.set(members, index)
+  }
+  return index
+}
+
+/** The handler of the leader's delegation tool, for one team run. */
+const delegate = (team: TeamDefinition, state: State) => {
+  const { byName, names } = indexOf(team.members)
+  return ({ member: name, task }: { readonly member: string; readonly task: string }) => {
+    const member = byName.get(name)
+    if (member === undefined) {
+      return Effect.fail(`There is no member called "${name}". The members of your team are: ${names}.`)
+    }
+    if (state.delegations >= team.maxDelegations) {
+      return Effect.fail(
+        `This run has made all the ${team.maxDelegations} delegations it may make. Answer with what you have.`
+      )
+    }
+    state.delegations++
+    return currentToolCallId.pipe(
+      Effect.flatMap((toolCallId) => runMember(state, member, task, task, toolCallId)),
+      Effect.map((output) => output.text),
+      Effect.catchAll((error) => Effect.fail(`${member.name} could not do the task: ${describeError(error)}`))
+    ) as Effect.Effect<string, string>
+  }
+}
+
+const inputText = (input: Run.Input): string => {
+  if (typeof input === "string") return input
+  const messages = Prompt.make(input).content
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i]!
+    if (message.role === "user") {
+      return message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("\n")
+    }
+  }
+  return ""
+}
+
+const broadcast = (
+  team: TeamDefinition,
+  state: State,
+  input: Run.Input,
+  leaderOptions: RunOptions
+): Effect.Effect<TeamOutput.Output<unknown>, AgentError, unknown> =>
+  Effect.gen(function*() {
+    const text = inputText(input)
+    const results = yield* Effect.forEach(
+      team.members,
+      (member) => Effect.either(runMember(state, member, input, text, undefined)),
+      { concurrency: team.memberConcurrency }
+    )
+    const answers = results.map((result, i) => {
+      const name = team.members[i]!.name
+      return result._tag === "Right"
+        ? `### ${name}\n${result.right.text}`
+        : `### ${name} (could not answer)\n${describeError(result.left)}`
+    }).join("\n\n")
+    const note = `The answers of your team's members:\n\n${answers}`
+    const leaderInput: Run.Input = typeof input === "string" ? `${input}\n\n${note}` : Prompt.merge(Prompt.make(input), note)
+    const leaderStartedAt = state.clock.unsafeCurrentTimeMillis()
+    const leader = yield* InternalLoop.run(team.leader, leaderInput, leaderOptions, leaderEmit(state, false))
+    return finish(team, state, [leader], leader, leaderStartedAt)
+  })
+
+const route = (
+  team: TeamDefinition,
+  state: State,
+  input: Run.Input,
+  leaderOptions: RunOptions
+): Effect.Effect<TeamOutput.Output<unknown>, AgentError, unknown> =>
+  Effect.gen(function*() {
+    const text = inputText(input)
+    const { byName } = indexOf(team.members)
+    const emit = leaderEmit(state, true)
+    const leaders: Array<Run.Output<unknown>> = []
+    let ask: Run.Input = input
+    let options = leaderOptions
+    for (;;) {
+      const leader = yield* InternalLoop.run(team.leader, ask, options, emit)
+      leaders.push(leader)
+      state.turns += leader.metrics.modelCalls
+      // The leader's output schema admits only the members' names.
+      const member = byName.get((leader.content as { readonly member: string }).member)!
+      state.delegations++
+      const startedAt = state.clock.unsafeCurrentTimeMillis()
+      const result = yield* Effect.either(runMember(state, member, input, text, undefined))
+      if (result._tag === "Right") {
+        const answer = result.right
+        const output = finish(team, state, leaders, leader, startedAt, answer)
+        return output
+      }
+      if (state.delegations >= team.maxDelegations) return yield* Effect.fail(result.left)
+      // Ask again, with the conversation so far: the leader may choose another member.
+      const messages = leader.messages
+      options = { runId: state.runId, history: messages[0]?.role === "system" ? messages.slice(1) : messages }
+      ask = `${member.name} could not answer: ${describeError(result.left)}\nChoose another member.`
+    }
+  })
+
+// -----------------------------------------------------------------------------
+// The output
+// -----------------------------------------------------------------------------
+
+interface Totals {
+  input: number
+  output: number
+  total: number
+  reasoning: number | undefined
+  cached: number | undefined
+  modelCalls: number
+  toolCalls: number
+  retries: number
+  duration: number
+}
+
+const zero = (): Totals => ({
+  input: 0,
+  output: 0,
+  total: 0,
+  reasoning: undefined,
+  cached: undefined,
+  modelCalls: 0,
+  toolCalls: 0,
+  retries: 0,
+  duration: 0
+})
+
+const add = (totals: Totals, metrics: Run.Metrics): Totals => {
+  totals.input += metrics.inputTokens
+  totals.output += metrics.outputTokens
+  totals.total += metrics.totalTokens
+  if (metrics.reasoningTokens !== undefined) totals.reasoning = (totals.reasoning ?? 0) + metrics.reasoningTokens
+  if (metrics.cachedInputTokens !== undefined) totals.cached = (totals.cached ?? 0) + metrics.cachedInputTokens
+  totals.modelCalls += metrics.modelCalls
+  totals.toolCalls += metrics.toolCalls
+  totals.retries += metrics.retries
+  totals.duration += Duration.toMillis(metrics.duration)
+  return totals
+}
+
+const metrics = (totals: Totals, duration: number, timeToFirstToken: number | undefined): Run.Metrics => ({
+  inputTokens: totals.input,
+  outputTokens: totals.output,
+  totalTokens: totals.total,
+  ...(totals.reasoning !== undefined ? { reasoningTokens: totals.reasoning } : {}),
+  ...(totals.cached !== undefined ? { cachedInputTokens: totals.cached } : {}),
+  modelCalls: totals.modelCalls,
+  toolCalls: totals.toolCalls,
+  retries: totals.retries,
+  ...(timeToFirstToken !== undefined ? { timeToFirstToken: Duration.millis(timeToFirstToken) } : {}),
+  duration: Duration.millis(duration)
+})
+
+/**
+ * The team's output. Totals are the leader's plus every finished member run's (a member that is a
+ * team counts with its own totals), so they add up; the duration is the team's own, from start to end.
+ * `answer` is the member run that gave the answer (route mode), which started at `answerStartedAt`.
+ */
+const finish = (
+  team: TeamDefinition,
+  state: State,
+  leaders: ReadonlyArray<Run.Output<unknown>>,
+  last: Run.Output<unknown>,
+  answerStartedAt: number,
+  answer?: Run.Output<unknown>
+): TeamOutput.Output<unknown> => {
+  const now = state.clock.unsafeCurrentTimeMillis()
+  const leaderMetrics = leaders.length === 1 ? leaders[0]!.metrics : sum(leaders)
+  const totals = add(zero(), leaderMetrics)
+  const memberRuns: Array<TeamOutput.MemberRun> = []
+  const byMember = new Map<string, Totals>()
+  for (const memberRun of state.memberRuns) {
+    if (memberRun === undefined) continue
+    memberRuns.push(memberRun)
+    if (memberRun._tag === "Failed") continue
+    add(totals, memberRun.output.metrics)
+    let own = byMember.get(memberRun.member)
+    if (own === undefined) byMember.set(memberRun.member, own = zero())
+    add(own, memberRun.output.metrics)
+  }
+  const memberMetrics: Record<string, Run.Metrics> = {}
+  for (const [member, own] of byMember) memberMetrics[member] = metrics(own, own.duration, undefined)
+  const author = answer ?? last
+  const firstToken = author.metrics.timeToFirstToken
+  const toolCalls = leaders.length === 1 ? last.toolCalls : leaders.flatMap((leader) => leader.toolCalls)
+  const model = author.model
+  return {
+    runId: state.runId,
+    agent: team.name,
+    content: author.content,
+    text: author.text,
+    messages: last.messages,
+    toolCalls,
+    finishReason: author.finishReason,
+    ...(model !== undefined ? { model } : {}),
+    metrics: metrics(
+      totals,
+      now - state.startedAt,
+      firstToken === undefined ? undefined : answerStartedAt - state.startedAt + Duration.toMillis(firstToken)
+    ),
+    memberRuns,
+    leaderMetrics,
+    memberMetrics
+  }
+}
+
+const sum = (outputs: ReadonlyArray<Run.Output<unknown>>): Run.Metrics => {
+  const totals = zero()
+  for (const output of outputs) add(totals, output.metrics)
+  const first = outputs[0]?.metrics.timeToFirstToken
+  return metrics(totals, totals.duration, first === undefined ? undefined : Duration.toMillis(first))
+}
