@@ -139,6 +139,21 @@ describe("coordinate", () => {
       ])
     }).pipe(Effect.provide(LookupLive)))
 
+  it.effect("knows which delegation a member run answers, with tracing switched off too", () =>
+    Effect.gen(function*() {
+      const leader = yield* recording((request) =>
+        request.prompt.content[request.prompt.content.length - 1]!.role === "tool"
+          ? TestModel.text("Done.")
+          : TestModel.toolCalls([delegate("Searcher", "Find papers on qubits"), delegate("Analyst", "Analyze qubits")])
+      )
+      const team = Team.make({ name: "Research Team", members: [searcher, analyst], model: leader.model })
+      const output = yield* Team.run(team, "What is new with qubits?").pipe(Effect.withTracerEnabled(false))
+      assert.deepStrictEqual(output.memberRuns.map((run) => [run.member, run.toolCallId]), [
+        ["Searcher", "call_1"],
+        ["Analyst", "call_2"]
+      ])
+    }).pipe(Effect.provide(LookupLive)))
+
   it.effect("gives each member run its own history: the task and nothing else", () =>
     Effect.gen(function*() {
       const member = yield* recording((request) => TestModel.text(`done: ${request.lastUserText}`))

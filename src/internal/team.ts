@@ -12,6 +12,7 @@ import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Mailbox from "effect/Mailbox"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
@@ -21,6 +22,7 @@ import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, Instructions, RunOptions } from "./definition.js"
 import * as InternalLoop from "./loop.js"
+import * as ToolCall from "./toolCall.js"
 import type * as TeamOutput from "./teamOutput.js"
 
 type Emit = (event: RunEvent.RunEvent) => Effect.Effect<void>
@@ -342,16 +344,9 @@ const runMember = (
 
 const describeError = (error: AgentError): string => `${error._tag}: ${error.message}`
 
-// The loop runs each tool call in a span that names the call; that is how a delegation learns which
-// call of the leader it answers.
-const currentToolCallId: Effect.Effect<string | undefined> = Effect.map(
-  Effect.option(Effect.currentSpan),
-  (span) => {
-    if (span._tag === "None") return undefined
-    const id = span.value.attributes.get("tool.call_id")
-    return typeof id === "string" ? id : undefined
-  }
-)
+// The loop names the tool call whose handler is running; that is how a delegation learns which call
+// of the leader it answers.
+const currentToolCallId: Effect.Effect<string | undefined> = FiberRef.get(ToolCall.currentToolCallId)
 
 interface Index {
   readonly byName: ReadonlyMap<string, Member>

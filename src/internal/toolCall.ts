@@ -6,6 +6,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -41,6 +42,11 @@ const codecs = (tool: Tool.Any): Codecs => {
   }
   return found
 }
+
+/** The id of the tool call whose handler is running, for handlers that report on their call. */
+export const currentToolCallId: FiberRef.FiberRef<string | undefined> = FiberRef.unsafeMake<string | undefined>(
+  undefined
+)
 
 class ToolTimedOut {
   readonly _tag = "ToolTimedOut"
@@ -119,7 +125,8 @@ export const run = (
       return Effect.dieMessage(`effect-agents: no handler for tool "${call.name}" (is its toolkit layer provided?)`)
     }
     let effect: Effect.Effect<unknown, unknown> = handler.handler(params.right).pipe(
-      Effect.mapInputContext((input: Context.Context<never>) => Context.merge(handler.context, input))
+      Effect.mapInputContext((input: Context.Context<never>) => Context.merge(handler.context, input)),
+      Effect.locally(currentToolCallId, call.id)
     )
     if (agent.toolTimeout !== undefined) {
       effect = Effect.timeoutFail(effect, { duration: agent.toolTimeout, onTimeout: () => new ToolTimedOut() })
