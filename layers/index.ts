@@ -1,8 +1,26 @@
 /**
- * Implementations: models (the scripted test model), and later providers and stores.
+ * Implementations: models (providers, the scripted test model, the simulator), rate limits and stores.
  *
  * @since 0.1.0
  */
 
 /** @since 0.1.0 */
 export * as TestModel from "./TestModel.js"
+
+/** @since 0.1.0 */
+export * as Simulator from "./Simulator.js"
+
+/** @since 0.1.0 */
+export * as OpenAiCompatible from "./OpenAiCompatible.js"
+
+/** @since 0.1.0 */
+export * as OpenAi from "./OpenAi.js"
+
+/** @since 0.1.0 */
+export * as Anthropic from "./Anthropic.js"
+
+/** @since 0.1.0 */
+export * as Provider from "./Provider.js"
+
+/** @since 0.1.0 */
+export * as RateLimit from "./RateLimit.js"
