@@ -1,8 +1,10 @@
 /**
  * The model every example runs on, in one place.
  *
- * `model("gpt-4o-mini")` reads like `OpenAIChat(id="gpt-4o-mini")` in the Python original. For now
- * the only provider is `demo`: a deterministic model that runs offline. It answers from the last user
+ * `model("gpt-4o-mini")` reads like `OpenAIChat(id="gpt-4o-mini")` in the Python original. When
+ * `EFFECT_AGENTS_MODEL` is set (e.g. `openai:gpt-4o-mini` with `OPENAI_API_KEY`, or `ollama:llama3.2`),
+ * every example runs on that real model instead (see `Provider` in `effect-agents/layers`). Otherwise
+ * it is the demo model: a deterministic model that runs offline. It answers from the last user
  * message in a few sentences, streams its answer in small chunks, reports token usage, calls a tool
  * when one is offered and the message asks for it (then answers from the tool's result), and takes
  * its time like a real model does. Only the first line of the message decides what it answers. A
@@ -16,7 +18,7 @@
  * team that gave every member the message.
  *
  * Settings, read with Effect `Config` (so from the environment by default):
- * - `MODEL_PROVIDER`: which provider serves `model(id)`. Only `demo` for now; see {@link provider}.
+ * - `EFFECT_AGENTS_MODEL`: a real model, `provider:model`, for every example; unset, the demo model.
  * - `DEMO_MODEL_LATENCY`: how long the demo model waits before its first token, e.g. `"50 millis"`.
  *   Default `"300 millis"`.
  *
@@ -34,17 +36,16 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Provider from "../layers/Provider.js"
 import * as TestModel from "../layers/TestModel.js"
 
 /**
- * Which provider serves {@link model}.
+ * The real model to run the examples on, `provider:model`; none means the offline demo model.
  *
  * @since 0.1.0
  * @category config
  */
-export const Provider: Config.Config<"demo"> = Config.literal("demo")("MODEL_PROVIDER").pipe(
-  Config.withDefault("demo" as const)
-)
+export const Configured: Config.Config<Option.Option<string>> = Config.option(Config.string("EFFECT_AGENTS_MODEL"))
 
 /**
  * How long the demo model waits before its first token.
@@ -67,32 +68,12 @@ export const Latency: Config.Config<Duration.Duration> = Config.duration("DEMO_M
  * ```
  */
 export const model = (id: string = "gpt-4o-mini"): Layer.Layer<LanguageModel.LanguageModel> =>
-  Layer.unwrapEffect(Effect.map(Provider, (name) => provider(name, id))).pipe(Layer.orDie)
-
-/**
- * ─── Where a real provider plugs in ─────────────────────────────────────────────────────────────
- *
- * To run the examples on a real model, add its name to {@link Provider} and return its layer here,
- * with its client and HTTP layers provided so that nothing is left to require. With
- * `@effect/ai-openai`, for instance:
- *
- * ```ts
- * case "openai":
- *   return OpenAiLanguageModel.model(id).pipe(
- *     Layer.provide(OpenAiClient.layerConfig({ apiKey: Config.redacted("OPENAI_API_KEY") })),
- *     Layer.provide(NodeHttpClient.layerUndici),
- *     Layer.orDie
- *   )
- * ```
- *
- * Nothing else changes: every example gets its model from {@link model}.
- */
-const provider = (name: "demo", id: string): Layer.Layer<LanguageModel.LanguageModel> => {
-  switch (name) {
-    case "demo":
-      return demo(id)
-  }
-}
+  Layer.unwrapEffect(
+    Effect.map(Configured, (configured) =>
+      // The one place a real provider plugs in: a missing key or a malformed model string stops the
+      // example with a message that names the variable.
+      Option.isSome(configured) ? Provider.layerConfig() : demo(id))
+  ).pipe(Layer.orDie)
 
 /**
  * A model the provider will not serve: every call fails with HTTP `status`, after the usual latency.

@@ -31,7 +31,8 @@ const usage = (all: ReadonlyArray<{ readonly name: string; readonly section: str
     "Examples:",
     ...all.map((example) => `  ${example.name.padEnd(width)}  ${example.section}`),
     "",
-    "Settings: DEMO_MODEL_LATENCY (e.g. \"50 millis\"), MODEL_PROVIDER (only \"demo\" for now)."
+    "Settings: EFFECT_AGENTS_MODEL (a real model, e.g. \"openai:gpt-4o-mini\"; unset: the offline demo model),",
+    "DEMO_MODEL_LATENCY (e.g. \"50 millis\")."
   ].join("\n")
 }
 

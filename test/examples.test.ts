@@ -33,6 +33,7 @@ import * as teamBasic from "../examples/team-basic.js"
 import * as teamConcurrent from "../examples/team-concurrent.js"
 import * as teamStreaming from "../examples/team-streaming.js"
 import * as timeout from "../examples/timeout.js"
+import * as Simulator from "../layers/Simulator.js"
 
 // -----------------------------------------------------------------------------
 // Harness
@@ -389,6 +390,30 @@ describe("examples with teams", () => {
       assert.match(analysis!.content, /^Tech stock performance: what the team found\n/)
       assert.deepStrictEqual(writing!.memberRuns.map((run) => run.member), ["Writer"])
       assert.strictEqual(writing!.content, writing!.memberRuns[0]!._tag === "Completed" ? writing!.memberRuns[0]!.output.content : "")
+    }))
+})
+
+describe("examples on a configured model", () => {
+  it.scopedLive("the same example code runs on the model EFFECT_AGENTS_MODEL names", () =>
+    Effect.gen(function*() {
+      const simulator = yield* Simulator.make({ script: [Simulator.text("A joke from the configured model.")] })
+      const env = new Map([
+        ["EFFECT_AGENTS_MODEL", "openai-compatible:gpt-4o-mini"],
+        ["OPENAI_COMPATIBLE_BASE_URL", simulator.openAiUrl]
+      ])
+      const { output } = yield* capture(simple.main.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(env))))
+      assert.strictEqual(output.trim(), "A joke from the configured model.")
+      const stats = yield* simulator.stats
+      assert.strictEqual(stats.requestsByProtocol["chat-completions"], 1)
+    }))
+
+  it.live("a malformed model string stops the example with a message that names the variable", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        simple.main.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["EFFECT_AGENTS_MODEL", "gpt-4o"]]))))
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) assert.include(Cause.pretty(exit.cause), "EFFECT_AGENTS_MODEL")
     }))
 })
 
