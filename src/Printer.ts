@@ -145,6 +145,8 @@ export const printStream = <E, R>(
             return screen.retrying(event.attempt, event.delay, event.error.message)
           case "FallbackStarted":
             return screen.fallback(event.fallback, event.error.message)
+          case "RateLimitWaited":
+            return screen.waited(event.waited)
           case "MemberRunStarted":
             if (event.toolCallId !== undefined) delegations.add(event.toolCallId)
             return ""

@@ -142,6 +142,18 @@ export class FallbackStarted extends Schema.TaggedClass<FallbackStarted>("effect
 ) {}
 
 /**
+ * A model call waited for its provider's rate limit (see `RateLimit` in `effect-agents/layers`)
+ * before it was sent.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class RateLimitWaited extends Schema.TaggedClass<RateLimitWaited>("effect-agents/RateLimitWaited")(
+  "RateLimitWaited",
+  { runId: Schema.String, waited: Schema.DurationFromMillis }
+) {}
+
+/**
  * The run finished with its output.
  *
  * @since 0.1.0
@@ -251,6 +263,7 @@ export type RunEvent =
   | ModelRequestCompleted
   | Retrying
   | FallbackStarted
+  | RateLimitWaited
   | MemberRunStarted
   | MemberEvent
   | MemberRunCompleted
@@ -275,6 +288,7 @@ export type RunEventEncoded =
   | Schema.Schema.Encoded<typeof ModelRequestCompleted>
   | Schema.Schema.Encoded<typeof Retrying>
   | Schema.Schema.Encoded<typeof FallbackStarted>
+  | Schema.Schema.Encoded<typeof RateLimitWaited>
   | Schema.Schema.Encoded<typeof MemberRunStarted>
   | MemberEventEncoded
   | Schema.Schema.Encoded<typeof MemberRunCompleted>
@@ -299,6 +313,7 @@ export const RunEvent: Schema.Union<[
   typeof ModelRequestCompleted,
   typeof Retrying,
   typeof FallbackStarted,
+  typeof RateLimitWaited,
   typeof MemberRunStarted,
   typeof MemberEvent,
   typeof MemberRunCompleted,
@@ -316,6 +331,7 @@ export const RunEvent: Schema.Union<[
   ModelRequestCompleted,
   Retrying,
   FallbackStarted,
+  RateLimitWaited,
   MemberRunStarted,
   MemberEvent,
   MemberRunCompleted,

@@ -7,6 +7,7 @@ import * as TestClock from "effect/TestClock"
 import * as RateLimit from "../layers/RateLimit.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
+import type * as RunEvent from "../src/RunEvent.js"
 
 const answering = TestModel.layer((request) => TestModel.text(`ok: ${request.lastUserText.slice(0, 10)}`))
 
@@ -26,6 +27,27 @@ describe("RateLimit", () => {
       assert.strictEqual(output.content, "ok: three")
       assert.strictEqual(Duration.toMillis(output.metrics.duration), 30_000)
     }).pipe(Effect.provide(RateLimit.limit(answering, { requestsPerMinute: 2 }))))
+
+  it.effect("reports a wait as an event of the streamed run, and the printer shows it", () =>
+    Effect.gen(function*() {
+      const agent = Agent.make({})
+      yield* Agent.run(agent, "one")
+      const written: Array<string> = []
+      const fiber = yield* Effect.fork(
+        Agent.printResponse(agent, "two", {
+          stream: true,
+          color: false,
+          write: (text) => Effect.sync(() => written.push(text)),
+          onEvent: (event) => Effect.sync(() => events.push(event))
+        })
+      )
+      const events: Array<RunEvent.RunEvent> = []
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(fiber)
+      const waits = events.filter((event): event is RunEvent.RateLimitWaited => event._tag === "RateLimitWaited")
+      assert.deepStrictEqual(waits.map((event) => Duration.toMillis(event.waited)), [60_000])
+      assert.include(written.join(""), "⏳ waited 1m 0s for the rate limit")
+    }).pipe(Effect.provide(RateLimit.limit(answering, { requestsPerMinute: 1 }))))
 
   it.effect("holds a call until its tokens fit in the minute's budget", () =>
     Effect.gen(function*() {

@@ -258,9 +258,18 @@ const once = (
       const raw = InternalLanguageModel.raw(service)
       const onParts = (parts: Iterable<Response.StreamPartEncoded | Response.PartEncoded>) =>
         handleParts(turn, parts, state, onEmit)
-      const response: Effect.Effect<void, unknown> = raw !== undefined
+      let response: Effect.Effect<void, unknown> = raw !== undefined
         ? leanCall(raw, agent, tools, request, span, onParts)
         : publicCall(service, tools, request, onParts)
+      const emit = state.emit
+      if (emit !== undefined) {
+        // A rate-limited model reports its waits here, as events of this run.
+        response = Effect.locally(
+          response,
+          InternalLanguageModel.currentWaitReporter,
+          (waited) => emit(new RunEvent.RateLimitWaited({ runId: state.runId, waited }, true))
+        )
+      }
       return response.pipe(
         Effect.mapError((error) => toModelError(error)),
         // Some clients end a stream that was cut off as if it were complete: here that is a failure.

@@ -75,6 +75,7 @@ export interface Screen {
   readonly tool: (call: ToolView) => string
   readonly retrying: (attempt: number, delay: Duration.Duration, message: string) => string
   readonly fallback: (fallback: number, message: string) => string
+  readonly waited: (waited: Duration.Duration) => string
   /** A member's answer (or its error) as a section of its own, titled with the member's path. */
   readonly member: (path: ReadonlyArray<string>, run: MemberView) => string
   /** The run's final answer, for a streamed run whose answer did not arrive as text (a routed team). */
@@ -229,6 +230,11 @@ const makeScreen = (settings: Settings): Screen => {
     return text(final.text, final.markdown)
   }
 
+  const waited = (duration: Duration.Duration): string =>
+    line([`⏳ waited ${formatDuration(duration)} for the rate limit`].flatMap((text) => text.split(" ")).map((word) => [
+      { text: word, codes: [DIM] }
+    ]), 0)
+
   const replay = (output: Run.Output<unknown>): string => {
     let out = ""
     for (const step of steps(output)) {
@@ -270,7 +276,7 @@ const makeScreen = (settings: Settings): Screen => {
     return out + flow.push(text, false) + close()
   }
 
-  return { message, text, turnEnded, tool, retrying, fallback, member, answer, replay, completed, failed }
+  return { message, text, turnEnded, tool, retrying, fallback, waited, member, answer, replay, completed, failed }
 }
 
 const failureText: Record<Run.ToolFailure, string> = {
