@@ -67,8 +67,8 @@ const loop = (
   input: Run.Input,
   options: RunOptions | undefined,
   emit: Emit | undefined
-): Effect.Effect<Run.Output<unknown>, AgentError, unknown> =>
-  Effect.scoped(Effect.gen(function*() {
+): Effect.Effect<Run.Output<unknown>, AgentError, unknown> => {
+  const body = Effect.gen(function*() {
     const clock = yield* Effect.clock
     const state: ModelCall.RunState = {
       runId,
@@ -134,11 +134,14 @@ const loop = (
 
       const pending = response.toolCalls.filter((call) => !call.providerExecuted)
       if (pending.length > 0) {
-        const outcomes = yield* Effect.forEach(
-          pending,
-          (call) => ToolCall.run(agent, call, state, context),
-          { concurrency: agent.toolConcurrency }
-        )
+        // One call needs no fibers: a concurrent forEach forks even for a single element.
+        const outcomes = pending.length === 1
+          ? [yield* ToolCall.run(agent, pending[0]!, state, context)]
+          : yield* Effect.forEach(
+            pending,
+            (call) => ToolCall.run(agent, call, state, context),
+            { concurrency: agent.toolConcurrency }
+          )
         for (const outcome of outcomes) toolCalls.push(outcome.record)
         messages.push(Prompt.makeMessage("tool", { content: outcomes.map((outcome) => outcome.part) }))
         continue
@@ -201,7 +204,12 @@ const loop = (
       if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId, output }, true))
       return output
     }
-  }))
+  })
+  // A scope is needed only to build the agent's own model layers (a scope costs a few µs per run).
+  return agent.model === undefined && agent.fallback.length === 0
+    ? (body as Effect.Effect<Run.Output<unknown>, AgentError, unknown>)
+    : Effect.scoped(body)
+}
 
 const decoders = new WeakMap<Schema.Schema<unknown, unknown, unknown>, (text: string) => Either.Either<unknown, ParseResult.ParseError>>()
 const decodeOutput = (schema: Schema.Schema<unknown, unknown, unknown>) => {
