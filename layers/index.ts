@@ -11,6 +11,15 @@ export * as TestModel from "./TestModel.js"
 export * as Simulator from "./Simulator.js"
 
 /** @since 0.1.0 */
+export * as SessionState from "./SessionState.js"
+
+/** @since 0.1.0 */
+export * as SessionStoreMemory from "./SessionStoreMemory.js"
+
+/** @since 0.1.0 */
+export * as SessionStoreSql from "./SessionStoreSql.js"
+
+/** @since 0.1.0 */
 export * as OpenAiCompatible from "./OpenAiCompatible.js"
 
 /** @since 0.1.0 */

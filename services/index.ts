@@ -11,3 +11,12 @@
 
 /** @since 0.1.0 */
 export * as LanguageModel from "@effect/ai/LanguageModel"
+
+/** @since 0.1.0 */
+export * as Memory from "./Memory.js"
+
+/** @since 0.1.0 */
+export * as SessionState from "./SessionState.js"
+
+/** @since 0.1.0 */
+export * as SessionStore from "./SessionStore.js"

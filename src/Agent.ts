@@ -9,7 +9,7 @@
  */
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Tool from "@effect/ai/Tool"
-import type * as Toolkit from "@effect/ai/Toolkit"
+import * as Toolkit from "@effect/ai/Toolkit"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -20,10 +20,13 @@ import * as Predicate from "effect/Predicate"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Memory from "../services/Memory.js"
+import type * as SessionState from "../services/SessionState.js"
+import type * as SessionStore from "../services/SessionStore.js"
 import type { AgentError } from "./AgentError.js"
 import type * as InternalDefinition from "./internal/definition.js"
 import type { Definition, Instructions, ModelLayer } from "./internal/definition.js"
-import * as InternalLoop from "./internal/loop.js"
+import * as InternalSession from "./internal/session.js"
 import * as Printer from "./Printer.js"
 import * as Retry from "./Retry.js"
 import type * as Run from "./Run.js"
@@ -119,6 +122,66 @@ export interface Config<Tools extends Record<string, Tool.Any>, A, RModel, RFall
  */
 export interface RunOptions extends InternalDefinition.RunOptions {}
 
+/**
+ * Options that make a run part of a conversation.
+ *
+ * - `sessionId`: the run continues this session of its user: the last runs of the session are put
+ *   before its input, and its record (input, messages, tool calls, metrics, outcome) is appended
+ *   when it ends — completed, failed or cancelled. A session starts with its first run. The run then
+ *   needs a `SessionStore`, and provides `SessionState` to its tools.
+ * - `userId`: whose session and memory it is. Sessions are keyed by user and session id, so two
+ *   users with the same session id never see each other's runs. Default `"anonymous"`. With a
+ *   `Memory` store, the run provides the user's `UserMemory` (which `withMemory` agents need).
+ * - `historyRuns`: how many of the session's last completed runs are put in the prompt. Default 10;
+ *   `0` for none, `Infinity` for all. Failed and cancelled runs are recorded but never replayed.
+ * - `historyMessages`: the most history messages the prompt may get; older runs are left out whole.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SessionOptions extends InternalSession.SessionOptions {}
+
+type Given<O, K extends string> = K extends keyof O ? [O[K]] extends [undefined] ? false : true : false
+
+type UsesMemory<R> = [Extract<R, Memory.UserMemory>] extends [never] ? false : true
+
+/**
+ * What a run with options `O` of an agent that needs `R` needs: a session (`sessionId`) needs a
+ * `SessionStore` and provides `SessionState`; a user (`userId`) provides `UserMemory`, from a `Memory`
+ * store when the agent uses it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Requirements<R, O> =
+  | Exclude<
+    R,
+    | (Given<O, "sessionId"> extends true ? SessionState.SessionState : never)
+    | (Given<O, "userId"> extends true ? Memory.UserMemory : never)
+  >
+  | (Given<O, "sessionId"> extends true ? SessionStore.SessionStore : never)
+  | (Given<O, "userId"> extends true ? UsesMemory<R> extends true ? Memory.Memory : never : never)
+
+/**
+ * How a run with options `O` of an agent that needs `R` can fail: its `AgentError`, the store's error
+ * when it is part of a session, and the memory's when the agent uses memory.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Errors<R, O> =
+  | AgentError
+  | (Given<O, "sessionId"> extends true ? SessionStore.SessionStoreError : never)
+  | (UsesMemory<R> extends true ? Memory.MemoryError : never)
+
+/**
+ * The options a run accepts: any others are a compile error (as they would be without sessions).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Exact<O, Known> = O & Known & { readonly [K in Exclude<keyof O, keyof Known>]: never }
+
 const Proto = {
   [TypeId]: { _A: (_: never) => _, _R: (_: never) => _ },
   pipe() {
@@ -191,7 +254,9 @@ const update = <A, R>(self: Agent<A, R>, patch: Partial<Definition>): Agent<A, R
   fromDefinition({ ...self, ...patch })
 
 /**
- * Runs the agent to its final answer.
+ * Runs the agent to its final answer. With a `sessionId` (see {@link SessionOptions}) the run is a
+ * turn of that session: its last runs go into the prompt, and the run's record is appended when it
+ * ends; the effect then needs a `SessionStore` and may fail with a `SessionStoreError`.
  *
  * @since 0.1.0
  * @category running
@@ -210,12 +275,19 @@ const update = <A, R>(self: Agent<A, R>, patch: Partial<Definition>): Agent<A, R
  * ```
  */
 export const run: {
-  (input: Run.Input, options?: RunOptions): <A, R>(self: Agent<A, R>) => Effect.Effect<Run.Output<A>, AgentError, R>
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: RunOptions): Effect.Effect<Run.Output<A>, AgentError, R>
+  <O extends RunOptions & SessionOptions = {}>(
+    input: Run.Input,
+    options?: Exact<O, RunOptions & SessionOptions>
+  ): <A, R>(self: Agent<A, R>) => Effect.Effect<Run.Output<A>, Errors<R, O>, Requirements<R, O>>
+  <A, R, O extends RunOptions & SessionOptions = {}>(
+    self: Agent<A, R>,
+    input: Run.Input,
+    options?: Exact<O, RunOptions & SessionOptions>
+  ): Effect.Effect<Run.Output<A>, Errors<R, O>, Requirements<R, O>>
 } = dual(
   (args) => isAgent(args[0]),
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: RunOptions) =>
-    InternalLoop.run(self, input, options, options?.onEvent) as Effect.Effect<Run.Output<A>, AgentError, R>
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: RunOptions & SessionOptions) =>
+    InternalSession.run(self, input, options, options?.onEvent) as Effect.Effect<Run.Output<A>, any, any>
 )
 
 /**
@@ -226,12 +298,19 @@ export const run: {
  * @category running
  */
 export const stream: {
-  (input: Run.Input, options?: RunOptions): <A, R>(self: Agent<A, R>) => Stream.Stream<RunEvent.RunEvent, AgentError, R>
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: RunOptions): Stream.Stream<RunEvent.RunEvent, AgentError, R>
+  <O extends RunOptions & SessionOptions = {}>(
+    input: Run.Input,
+    options?: Exact<O, RunOptions & SessionOptions>
+  ): <A, R>(self: Agent<A, R>) => Stream.Stream<RunEvent.RunEvent, Errors<R, O>, Requirements<R, O>>
+  <A, R, O extends RunOptions & SessionOptions = {}>(
+    self: Agent<A, R>,
+    input: Run.Input,
+    options?: Exact<O, RunOptions & SessionOptions>
+  ): Stream.Stream<RunEvent.RunEvent, Errors<R, O>, Requirements<R, O>>
 } = dual(
   (args) => isAgent(args[0]),
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: RunOptions) =>
-    InternalLoop.stream(self, input, options) as Stream.Stream<RunEvent.RunEvent, AgentError, R>
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: RunOptions & SessionOptions) =>
+    InternalSession.stream(self, input, options) as Stream.Stream<RunEvent.RunEvent, any, any>
 )
 
 /**
@@ -243,18 +322,25 @@ export const stream: {
  * @category running
  */
 export const printResponse: {
-  (input: Run.Input, options?: Printer.Options & RunOptions): <A, R>(self: Agent<A, R>) => Effect.Effect<Run.Output<A>, AgentError, R>
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Printer.Options & RunOptions): Effect.Effect<Run.Output<A>, AgentError, R>
+  <O extends Printer.Options & RunOptions & SessionOptions = {}>(
+    input: Run.Input,
+    options?: Exact<O, Printer.Options & RunOptions & SessionOptions>
+  ): <A, R>(self: Agent<A, R>) => Effect.Effect<Run.Output<A>, Errors<R, O>, Requirements<R, O>>
+  <A, R, O extends Printer.Options & RunOptions & SessionOptions = {}>(
+    self: Agent<A, R>,
+    input: Run.Input,
+    options?: Exact<O, Printer.Options & RunOptions & SessionOptions>
+  ): Effect.Effect<Run.Output<A>, Errors<R, O>, Requirements<R, O>>
 } = dual(
   (args) => isAgent(args[0]),
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Printer.Options & RunOptions) => {
+  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Printer.Options & RunOptions & SessionOptions) => {
     const printer = { ...options, markdown: options?.markdown ?? self.markdown }
     return (options?.stream === true
-      ? Printer.printStream(InternalLoop.stream(self, input, options), input, printer)
-      : Printer.printRun(InternalLoop.run(self, input, options, options?.onEvent), input, printer)) as Effect.Effect<
+      ? Printer.printStream(InternalSession.stream(self, input, options), input, printer)
+      : Printer.printRun(InternalSession.run(self, input, options, options?.onEvent), input, printer)) as Effect.Effect<
         Run.Output<A>,
-        AgentError,
-        R
+        any,
+        any
       >
   }
 )
@@ -319,6 +405,48 @@ export const withFallback: {
   update(self, { fallback: models as ReadonlyArray<ModelLayer<unknown>> }) as Agent<A, R | RM>)
 
 /**
+ * What an agent with memory does with it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryOptions {
+  /** Put the user's remembered facts in the instructions. Default `true`. */
+  readonly instructions?: boolean | undefined
+  /** Offer the model the memory tools (`remember`, `update_memory`, `forget`). Default `true`. */
+  readonly tools?: boolean | undefined
+}
+
+/**
+ * A copy of the agent that remembers facts about its users across sessions: their facts go into its
+ * instructions, and the model can remember, update and forget facts with the memory tools. The
+ * agent then needs the `UserMemory` of the user it runs for, which a run with a `userId` provides
+ * from a `Memory` store.
+ *
+ * @since 0.1.0
+ * @category combinators
+ * @example
+ * ```ts
+ * import { Agent } from "effect-agents"
+ *
+ * const assistant = Agent.make({ name: "Assistant" }).pipe(Agent.withMemory())
+ *
+ * // Effect<Run.Output<string>, AgentError | MemoryError, LanguageModel | Memory>
+ * const program = Agent.run(assistant, "I prefer metric units.", { userId: "ada" })
+ * ```
+ */
+export const withMemory: {
+  (options?: MemoryOptions): <A, R>(self: Agent<A, R>) => Agent<A, R | Memory.UserMemory>
+  <A, R>(self: Agent<A, R>, options?: MemoryOptions): Agent<A, R | Memory.UserMemory>
+} = dual((args) => isAgent(args[0]), <A, R>(self: Agent<A, R>, options?: MemoryOptions) => {
+  const memory = { instructions: options?.instructions ?? true, tools: options?.tools ?? true }
+  return update(self, {
+    memory,
+    toolkit: memory.tools ? Toolkit.merge(self.toolkit ?? Toolkit.empty, Memory.MemoryTools) : self.toolkit
+  }) as Agent<A, R | Memory.UserMemory>
+})
+
+/**
  * An agent ready to run, with its requirements already provided: what an application gets when it
  * asks for an agent by its tag.
  *
@@ -327,8 +455,50 @@ export const withFallback: {
  */
 export interface Service<A = string> {
   readonly name: string
-  readonly run: (input: Run.Input, options?: RunOptions) => Effect.Effect<Run.Output<A>, AgentError>
-  readonly stream: (input: Run.Input, options?: RunOptions) => Stream.Stream<RunEvent.RunEvent, AgentError>
+  readonly run: (input: Run.Input, options?: RunOptions & NoSession) => Effect.Effect<Run.Output<A>, AgentError>
+  readonly stream: (input: Run.Input, options?: RunOptions & NoSession) => Stream.Stream<RunEvent.RunEvent, AgentError>
+}
+
+/**
+ * The options of a plain {@link Service}: it has no store, so a session is a compile error there.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface NoSession {
+  readonly sessionId?: never
+  readonly userId?: never
+}
+
+/**
+ * The options of a {@link SessionService} run: it always runs in a session of a user.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SessionRunOptions extends RunOptions, SessionOptions {
+  readonly sessionId: string
+  readonly userId: string
+}
+
+/**
+ * An agent ready to run in sessions, its store (and memory) already provided: what a chat
+ * application gets when it asks for its agent by tag. {@link layer} builds it when the tag's service
+ * is a `SessionService`.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export interface SessionService<A = string> {
+  readonly name: string
+  readonly run: (
+    input: Run.Input,
+    options: SessionRunOptions
+  ) => Effect.Effect<Run.Output<A>, AgentError | SessionStore.SessionStoreError | Memory.MemoryError>
+  readonly stream: (
+    input: Run.Input,
+    options: SessionRunOptions
+  ) => Stream.Stream<RunEvent.RunEvent, AgentError | SessionStore.SessionStoreError | Memory.MemoryError>
 }
 
 /**
@@ -338,15 +508,26 @@ export interface Service<A = string> {
  * @category services
  */
 export const toService = <A, R>(self: Agent<A, R>): Effect.Effect<Service<A>, never, R> =>
-  Effect.map(Effect.context<R>(), (context) => ({
-    name: self.name,
-    run: (input, options) => Effect.provide(run(self, input, options), context),
-    stream: (input, options) => Stream.provideContext(stream(self, input, options), context)
-  }))
+  Effect.map(Effect.context<R>(), (context) => bind(self, context))
+
+const bind = <A, R>(self: Agent<A, R>, context: Context.Context<R>): Service<A> & SessionService<A> => ({
+  name: self.name,
+  run: (input: Run.Input, options?: RunOptions & SessionOptions) =>
+    Effect.provide(InternalSession.run(self, input, options, options?.onEvent), context) as Effect.Effect<
+      Run.Output<A>,
+      AgentError
+    >,
+  stream: (input: Run.Input, options?: RunOptions & SessionOptions) =>
+    Stream.provideContext(InternalSession.stream(self, input, options), context as Context.Context<unknown>) as Stream.Stream<
+      RunEvent.RunEvent,
+      AgentError
+    >
+})
 
 /**
  * Provides an agent as a service under a tag, so an application can `yield*` it and a test can
- * provide another.
+ * provide another. When the tag's service is a {@link SessionService}, the layer also needs the
+ * session store (and the memory store, for an agent with memory).
  *
  * @since 0.1.0
  * @category services
@@ -366,8 +547,11 @@ export const toService = <A, R>(self: Agent<A, R>): Effect.Effect<Service<A>, ne
  * })
  * ```
  */
-export const layer = <Id, A, R>(
-  tag: Context.Tag<Id, Service<A>>,
-  agent: Agent<A, R>
-): Layer.Layer<Id, never, Exclude<R, Scope.Scope>> =>
-  Layer.effect(tag, toService(agent) as Effect.Effect<Service<A>, never, Exclude<R, Scope.Scope>>)
+export const layer: {
+  <Id, A, R>(
+    tag: Context.Tag<Id, SessionService<A>>,
+    agent: Agent<A, R>
+  ): Layer.Layer<Id, never, Exclude<Requirements<R, SessionRunOptions>, Scope.Scope>>
+  <Id, A, R>(tag: Context.Tag<Id, Service<A>>, agent: Agent<A, R>): Layer.Layer<Id, never, Exclude<R, Scope.Scope>>
+} = <Id, A, R>(tag: Context.Tag<Id, any>, agent: Agent<A, R>): Layer.Layer<Id, never, any> =>
+  Layer.effect(tag, Effect.map(Effect.context<R>(), (context) => bind(agent, context)))

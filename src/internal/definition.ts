@@ -26,6 +26,8 @@ export interface Definition {
   readonly modelTimeout: Duration.Duration | undefined
   readonly toolTimeout: Duration.Duration | undefined
   readonly retry: Retry.Policy
+  /** Set by `Agent.withMemory`: add the user's facts to the instructions, and/or offer the memory tools. */
+  readonly memory?: { readonly instructions: boolean; readonly tools: boolean } | undefined
 }
 
 /** Instructions: a string, several, or an Effect that produces them (and may read services). */

@@ -1,0 +1,427 @@
+import * as Prompt from "@effect/ai/Prompt"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Memory from "../../services/Memory.js"
+import * as SessionState from "../../services/SessionState.js"
+import * as SessionStore from "../../services/SessionStore.js"
+import type { AgentError } from "../AgentError.js"
+import type * as Run from "../Run.js"
+import type * as RunEvent from "../RunEvent.js"
+import type { Definition, RunOptions } from "./definition.js"
+import * as InternalLoop from "./loop.js"
+
+/** The session options of a run (documented where they are exported, as `Agent.SessionOptions`). */
+export interface SessionOptions {
+  readonly sessionId?: string | undefined
+  readonly userId?: string | undefined
+  readonly historyRuns?: number | undefined
+  readonly historyMessages?: number | undefined
+}
+
+/** Every option of a run. */
+export interface Options extends RunOptions, SessionOptions {}
+
+/** How many earlier runs of the session a run is given when it does not say. */
+export const defaultHistoryRuns = 10
+
+type Emit = (event: RunEvent.RunEvent) => Effect.Effect<void>
+
+/** What a session run can fail with besides its own errors. */
+export type Errors = SessionStore.SessionStoreError | Memory.MemoryError
+
+const needsSession = (agent: Definition, options: Options | undefined) =>
+  options?.sessionId !== undefined || options?.userId !== undefined || agent.memory !== undefined
+
+/**
+ * Runs an agent, in its session when the options name one: with the user's memory, the session's
+ * history and state, and its record appended at the end. Without a session, a user or memory this
+ * is exactly the plain run loop.
+ */
+export const run = (
+  agent: Definition,
+  input: Run.Input,
+  options: Options | undefined,
+  emit: Emit | undefined
+): Effect.Effect<Run.Output<unknown>, AgentError | Errors, unknown> =>
+  needsSession(agent, options)
+    ? withUserMemory(agent, options, (definition) =>
+      options?.sessionId === undefined
+        ? InternalLoop.run(definition, input, options, emit)
+        : inSession(definition.name, input, { ...options, sessionId: options.sessionId }, (prepared) =>
+          InternalLoop.run(definition, prepared.input, { ...options, ...prepared }, emit)))
+    : InternalLoop.run(agent, input, options, emit)
+
+/** {@link run} as a stream of events, the way the run loop streams (bounded, interruptible). */
+export const stream = (
+  agent: Definition,
+  input: Run.Input,
+  options: Options | undefined
+): Stream.Stream<RunEvent.RunEvent, AgentError | Errors, unknown> =>
+  needsSession(agent, options)
+    ? toStream((emit) => run(agent, input, options, emit), options?.onEvent)
+    : InternalLoop.stream(agent, input, options)
+
+/**
+ * A run that reports its events to `emit`, as a stream of them: the run is a fiber in the stream's
+ * scope (a reader that stops interrupts it), and the bounded mailbox slows a run down to its
+ * reader. `onEvent` sees every event first. Teams stream their session runs with it too.
+ */
+export const toStream = <E, R>(
+  run: (emit: Emit) => Effect.Effect<unknown, E, R>,
+  onEvent: Emit | undefined
+): Stream.Stream<RunEvent.RunEvent, E, R> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const mailbox = yield* Mailbox.make<RunEvent.RunEvent, E>({ capacity: 256 })
+    const offer = (event: RunEvent.RunEvent) => Effect.asVoid(mailbox.offer(event))
+    yield* run(onEvent === undefined ? offer : (event) => Effect.zipRight(onEvent(event), offer(event))).pipe(
+      Mailbox.into(mailbox),
+      Effect.forkScoped
+    )
+    return Mailbox.toStream(mailbox)
+  }))
+
+// -----------------------------------------------------------------------------
+// Sessions
+// -----------------------------------------------------------------------------
+
+/** What a run in a session is given: its id, its input as a prompt, and the history to put before it. */
+export interface Prepared {
+  readonly runId: string
+  readonly input: Run.Input
+  readonly history: ReadonlyArray<Prompt.Message>
+}
+
+/**
+ * Runs `body` as one run of a session (an agent's or a team's): loads the last runs of the session
+ * as history, provides the session's state, runs, and appends the run's record whatever the outcome
+ * (completed, failed, or cancelled when interrupted). The append cannot be interrupted, so a record
+ * is never half-written; if it fails, the run fails with the store's error (after its own error,
+ * when it had one).
+ */
+export const inSession = <Out extends Run.Output<unknown>, E, R>(
+  name: string,
+  input: Run.Input,
+  options: Options & { readonly sessionId: string },
+  body: (prepared: Prepared) => Effect.Effect<Out, E, R>
+): Effect.Effect<
+  Out,
+  E | SessionStore.SessionStoreError,
+  Exclude<R, SessionState.SessionState> | SessionStore.SessionStore
+> =>
+  Effect.gen(function*() {
+    const store = yield* SessionStore.SessionStore
+    const key: SessionStore.SessionKey = {
+      userId: options.userId ?? SessionStore.anonymousUser,
+      sessionId: options.sessionId
+    }
+    if (key.userId.length === 0 || key.sessionId.length === 0) {
+      return yield* new SessionStore.SessionStoreError({
+        operation: "load",
+        reason: "InvalidInput",
+        message: "A session needs a non-empty userId and sessionId",
+        userId: key.userId,
+        sessionId: key.sessionId
+      })
+    }
+    const runs = historyRuns(options.historyRuns)
+    const records = runs === 0 ? [] : yield* store.load(key, {
+      last: Number.isFinite(runs) ? runs : undefined,
+      status: "completed"
+    }).pipe(Effect.catchTag("SessionNotFound", () => Effect.succeed<ReadonlyArray<SessionStore.RunRecord>>([])))
+    const loaded = historyOf(records, options.historyMessages)
+    const history = options.history === undefined || options.history.length === 0
+      ? loaded
+      : [...loaded, ...options.history]
+    const prompt = toPrompt(input)
+    const inputMessages = Option.isSome(prompt) ? prompt.value.content : []
+    const prepared: Prepared = {
+      runId: options.runId ?? crypto.randomUUID(),
+      input: Option.isSome(prompt) ? prompt.value : input,
+      history
+    }
+    const startedAt = yield* Clock.currentTimeMillis
+    const state = makeSessionState(store, key)
+
+    const record = (exit: Exit.Exit<Out, E>, finishedAt: number): SessionStore.RunRecord => {
+      const common = {
+        runId: prepared.runId,
+        userId: key.userId,
+        sessionId: key.sessionId,
+        agent: name,
+        input: inputMessages,
+        startedAt: DateTime.unsafeMake(startedAt),
+        finishedAt: DateTime.unsafeMake(finishedAt)
+      }
+      if (Exit.isSuccess(exit)) {
+        const output = exit.value
+        return {
+          status: "completed",
+          ...common,
+          runId: output.runId,
+          messages: ownMessages(output.messages, inputMessages, history),
+          toolCalls: output.toolCalls,
+          metrics: output.metrics,
+          output: {
+            content: output.content,
+            text: output.text,
+            finishReason: output.finishReason,
+            ...(output.model !== undefined ? { model: output.model } : {})
+          }
+        }
+      }
+      const failure = Cause.failureOption(exit.cause)
+      if (Option.isSome(failure)) {
+        return { status: "failed", ...common, messages: inputMessages, toolCalls: [], error: failure.value as AgentError }
+      }
+      if (!Cause.isInterruptedOnly(exit.cause)) {
+        const defect = Cause.squash(exit.cause)
+        return {
+          status: "failed",
+          ...common,
+          messages: inputMessages,
+          toolCalls: [],
+          error: SessionStore.RunDefect.make({ message: defect instanceof Error ? defect.message : String(defect) })
+        }
+      }
+      return { status: "cancelled", ...common, messages: inputMessages, toolCalls: [] }
+    }
+
+    return yield* Effect.uninterruptibleMask((restore) =>
+      restore(Effect.provideService(body(prepared), SessionState.SessionState, state)).pipe(
+        Effect.exit,
+        Effect.flatMap((exit) =>
+          Clock.currentTimeMillis.pipe(
+            Effect.flatMap((finishedAt) => store.append(record(exit, finishedAt))),
+            Effect.matchCauseEffect({
+              onSuccess: () => exit,
+              // The run's own outcome comes first; a failed append is never silent.
+              onFailure: (appendCause) =>
+                Exit.isSuccess(exit) ? Effect.failCause(appendCause) : Effect.failCause(Cause.sequential(exit.cause, appendCause))
+            })
+          )
+        )
+      )
+    )
+  }).pipe(Effect.withSpan("Agent.session", {
+    captureStackTrace: false,
+    attributes: { "session.id": options.sessionId }
+  })) as Effect.Effect<
+    Out,
+    E | SessionStore.SessionStoreError,
+    Exclude<R, SessionState.SessionState> | SessionStore.SessionStore
+  >
+
+const historyRuns = (runs: number | undefined): number =>
+  runs === undefined || Number.isNaN(runs) ? defaultHistoryRuns : runs === Infinity ? Infinity : Math.max(0, Math.floor(runs))
+
+/**
+ * The messages of the loaded runs, oldest first. With a cap, whole runs are dropped from the oldest
+ * until the rest fit: a run is never cut in half (a tool result without its call is rejected by
+ * providers).
+ */
+export const historyOf = (
+  records: ReadonlyArray<SessionStore.RunRecord>,
+  maxMessages: number | undefined
+): ReadonlyArray<Prompt.Message> => {
+  let from = records.length
+  if (maxMessages === undefined) from = 0
+  else {
+    let count = 0
+    for (let i = records.length - 1; i >= 0; i--) {
+      count += records[i]!.messages.length
+      if (count > maxMessages) break
+      from = i
+    }
+  }
+  const messages: Array<Prompt.Message> = []
+  for (let i = from; i < records.length; i++) messages.push(...records[i]!.messages)
+  return messages
+}
+
+const decodeMessages = Schema.decodeUnknownOption(Schema.Array(Prompt.Message))
+
+/** The input as a prompt, its messages kept by identity so the run's own messages can be found. */
+const toPrompt = (input: Run.Input): Option.Option<Prompt.Prompt> => {
+  if (typeof input === "string") return Option.some(Prompt.make(input))
+  if (Prompt.isPrompt(input)) return Option.some(input)
+  return Option.map(decodeMessages(input), Prompt.fromMessages)
+}
+
+/**
+ * The messages a run added to the conversation: from its first input message on. The run loop puts
+ * the instructions, then the history, then the input; history and input messages are the very
+ * objects it was given.
+ */
+const ownMessages = (
+  messages: ReadonlyArray<Prompt.Message>,
+  input: ReadonlyArray<Prompt.Message>,
+  history: ReadonlyArray<Prompt.Message>
+): ReadonlyArray<Prompt.Message> => {
+  const first = input[0]
+  if (first !== undefined) {
+    const at = messages.indexOf(first, history.length)
+    if (at >= 0) return messages.slice(at)
+  }
+  if (history.length > 0) return messages.slice(messages.lastIndexOf(history[history.length - 1]!) + 1)
+  return messages.slice(messages[0]?.role === "system" ? 1 : 0)
+}
+
+// -----------------------------------------------------------------------------
+// Session state
+// -----------------------------------------------------------------------------
+
+interface Codec {
+  readonly decode: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly encode: (a: unknown) => Either.Either<unknown, ParseResult.ParseError>
+}
+const codecs = new WeakMap<Schema.Schema<any, any>, Codec>()
+const codec = (schema: Schema.Schema<any, any>): Codec => {
+  let found = codecs.get(schema)
+  if (found === undefined) {
+    found = { decode: Schema.decodeUnknownEither(schema), encode: Schema.encodeUnknownEither(schema) }
+    codecs.set(schema, found)
+  }
+  return found
+}
+
+/** The state of one stored session, typed by its keys. */
+export const makeSessionState = (store: SessionStore.Service, key: SessionStore.SessionKey): SessionState.Service => {
+  const stateError = (reason: "Corrupt" | "InvalidInput", message: string, cause: ParseResult.ParseError) =>
+    new SessionStore.SessionStoreError({
+      operation: "state",
+      reason,
+      message: `${message}:\n${ParseResult.TreeFormatter.formatErrorSync(cause)}`,
+      userId: key.userId,
+      sessionId: key.sessionId,
+      cause
+    })
+  const read = <A, I>(
+    stateKey: SessionState.Key<A, I>,
+    state: SessionStore.StateRecord
+  ): Either.Either<A, SessionStore.SessionStoreError> => {
+    if (!Object.hasOwn(state, stateKey.name)) return Either.right(stateKey.initial)
+    return Either.mapLeft(
+      codec(stateKey.schema).decode(state[stateKey.name]) as Either.Either<A, ParseResult.ParseError>,
+      (error) => stateError("Corrupt", `The stored value of "${stateKey.name}" does not match its schema`, error)
+    )
+  }
+  const write = <A, I>(stateKey: SessionState.Key<A, I>, value: A) =>
+    Either.mapLeft(
+      codec(stateKey.schema).encode(value),
+      (error) => stateError("InvalidInput", `The value of "${stateKey.name}" does not match its schema`, error)
+    )
+  const current = store.state(key).pipe(
+    Effect.catchTag("SessionNotFound", () => Effect.succeed<SessionStore.StateRecord>({}))
+  )
+  return {
+    userId: key.userId,
+    sessionId: key.sessionId,
+    get: (stateKey) => Effect.flatMap(current, (state) => read(stateKey, state)),
+    set: (stateKey, value) =>
+      Effect.flatMap(
+        write(stateKey, value),
+        (encoded) => store.modifyState(key, (state) => [undefined, { ...state, [stateKey.name]: encoded }] as const)
+      ),
+    update: <A, I>(stateKey: SessionState.Key<A, I>, f: (value: A) => A) =>
+      Effect.flatten(store.modifyState(key, (state): readonly [Either.Either<A, SessionStore.SessionStoreError>, SessionStore.StateRecord] => {
+        const value = read(stateKey, state)
+        if (Either.isLeft(value)) return [value, state]
+        const next = f(value.right)
+        const encoded = write(stateKey, next)
+        if (Either.isLeft(encoded)) return [Either.left(encoded.left), state]
+        return [Either.right(next), { ...state, [stateKey.name]: encoded.right }]
+      })),
+    remove: (stateKey) =>
+      store.modifyState(key, (state) => {
+        const { [stateKey.name]: _, ...rest } = state
+        return [undefined, rest] as const
+      })
+  }
+}
+
+// -----------------------------------------------------------------------------
+// User memory
+// -----------------------------------------------------------------------------
+
+let memoryHandlers: Context.Context<never> | undefined
+const memoryTools = Effect.suspend(() =>
+  memoryHandlers !== undefined ? Effect.succeed(memoryHandlers) : Effect.tap(
+    Memory.MemoryTools.toContext({
+      remember: ({ fact }) => Effect.flatMap(Memory.UserMemory, (memory) => memory.remember(fact)),
+      update_memory: ({ fact, id }) => Effect.flatMap(Memory.UserMemory, (memory) => memory.update(id, fact)),
+      forget: ({ id }) => Effect.flatMap(Memory.UserMemory, (memory) => memory.forget(id))
+    }) as Effect.Effect<Context.Context<never>>,
+    (context) => {
+      memoryHandlers = context
+    }
+  )
+)
+
+/** The instruction that tells the model what it remembers about the user. */
+export const memoryInstruction = (facts: ReadonlyArray<Memory.Fact>, tools: boolean): string => {
+  const lines = facts.length === 0
+    ? ["You do not remember anything about the user yet."]
+    : ["What you remember about the user (id: fact):", ...facts.map((fact) => `- ${fact.id}: ${fact.text}`)]
+  if (tools) {
+    lines.push(
+      "Use the remember tool for lasting facts the user shares, update_memory when one changes and forget " +
+        "when one is wrong or the user asks."
+    )
+  }
+  return lines.join("\n")
+}
+
+const withInstruction = (agent: Definition, line: string): Definition => {
+  const base = agent.instructions
+  return {
+    ...agent,
+    instructions: typeof base === "string"
+      ? [base, line]
+      : Effect.isEffect(base)
+      ? Effect.map(base, (lines) => [...(typeof lines === "string" ? [lines] : lines), line])
+      : [...(base as ReadonlyArray<string>), line]
+  }
+}
+
+/**
+ * Provides the memory of the run's user (when the run names one and a `Memory` store is present),
+ * and for an agent with memory, its facts in the instructions and the memory tools' handlers.
+ */
+const withUserMemory = <A, E, R>(
+  agent: Definition,
+  options: Options | undefined,
+  body: (agent: Definition) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | Memory.MemoryError, unknown> =>
+  Effect.gen(function*() {
+    let context = Context.empty() as Context.Context<never>
+    const userId = options?.userId
+    if (userId !== undefined) {
+      const memory = yield* Effect.serviceOption(Memory.Memory)
+      if (Option.isSome(memory)) context = Context.add(context, Memory.UserMemory, Memory.forUser(memory.value, userId))
+    }
+    let definition = agent
+    if (agent.memory !== undefined) {
+      let memory = Context.getOption(context, Memory.UserMemory)
+      if (Option.isNone(memory)) memory = yield* Effect.serviceOption(Memory.UserMemory)
+      if (Option.isNone(memory)) {
+        return yield* Effect.dieMessage(
+          `effect-agents: agent "${agent.name}" has memory, but no user: run it with a userId and a Memory layer`
+        )
+      }
+      if (agent.memory.instructions) {
+        definition = withInstruction(definition, memoryInstruction(yield* memory.value.list, agent.memory.tools))
+      }
+      if (agent.memory.tools) context = Context.merge(context, yield* memoryTools)
+    }
+    return yield* Effect.provide(body(definition), context)
+  })
