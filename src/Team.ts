@@ -36,6 +36,7 @@ import type * as Agent from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
 import type * as InternalDefinition from "./internal/definition.js"
 import type { Definition, Instructions, ModelLayer } from "./internal/definition.js"
+import * as InternalSession from "./internal/session.js"
 import * as InternalTeam from "./internal/team.js"
 import * as InternalTeamOutput from "./internal/teamOutput.js"
 import * as Printer from "./Printer.js"
@@ -353,13 +354,35 @@ export const isTeam = (u: unknown): u is Team<unknown, unknown> => Predicate.has
  * ```
  */
 export const run: {
-  (input: Run.Input, options?: RunOptions): <A, R>(self: Team<A, R>) => Effect.Effect<Output<A>, AgentError, R>
-  <A, R>(self: Team<A, R>, input: Run.Input, options?: RunOptions): Effect.Effect<Output<A>, AgentError, R>
+  <O extends RunOptions & Agent.SessionOptions = {}>(
+    input: Run.Input,
+    options?: Agent.Exact<O, RunOptions & Agent.SessionOptions>
+  ): <A, R>(self: Team<A, R>) => Effect.Effect<Output<A>, Agent.Errors<R, O>, Agent.Requirements<R, O>>
+  <A, R, O extends RunOptions & Agent.SessionOptions = {}>(
+    self: Team<A, R>,
+    input: Run.Input,
+    options?: Agent.Exact<O, RunOptions & Agent.SessionOptions>
+  ): Effect.Effect<Output<A>, Agent.Errors<R, O>, Agent.Requirements<R, O>>
 } = dual(
   (args) => isTeam(args[0]),
-  <A, R>(self: Team<A, R>, input: Run.Input, options?: RunOptions) =>
-    InternalTeam.run(self, input, options, options?.onEvent) as Effect.Effect<Output<A>, AgentError, R>
+  <A, R>(self: Team<A, R>, input: Run.Input, options?: RunOptions & Agent.SessionOptions) =>
+    runInSession(self, input, options, options?.onEvent) as Effect.Effect<Output<A>, any, any>
 )
+
+// A team in a session is one turn of the conversation, as an agent's run is: its history goes to
+// the leader, and the team run is recorded.
+const runInSession = (
+  self: InternalTeam.TeamDefinition,
+  input: Run.Input,
+  options: (RunOptions & Agent.SessionOptions) | undefined,
+  emit: ((event: RunEvent.RunEvent) => Effect.Effect<void>) | undefined
+) => {
+  const sessionId = options?.sessionId
+  return sessionId === undefined
+    ? InternalTeam.run(self, input, options, emit)
+    : InternalSession.inSession(self.name, input, { ...options, sessionId }, (prepared) =>
+      InternalTeam.run(self, prepared.input, { ...options, ...prepared }, emit))
+}
 
 /**
  * Runs the team as a stream of its events: the leader's (text as it arrives, tool calls, model
@@ -371,12 +394,25 @@ export const run: {
  * @category running
  */
 export const stream: {
-  (input: Run.Input, options?: RunOptions): <A, R>(self: Team<A, R>) => Stream.Stream<RunEvent.RunEvent, AgentError, R>
-  <A, R>(self: Team<A, R>, input: Run.Input, options?: RunOptions): Stream.Stream<RunEvent.RunEvent, AgentError, R>
+  <O extends RunOptions & Agent.SessionOptions = {}>(
+    input: Run.Input,
+    options?: Agent.Exact<O, RunOptions & Agent.SessionOptions>
+  ): <A, R>(self: Team<A, R>) => Stream.Stream<RunEvent.RunEvent, Agent.Errors<R, O>, Agent.Requirements<R, O>>
+  <A, R, O extends RunOptions & Agent.SessionOptions = {}>(
+    self: Team<A, R>,
+    input: Run.Input,
+    options?: Agent.Exact<O, RunOptions & Agent.SessionOptions>
+  ): Stream.Stream<RunEvent.RunEvent, Agent.Errors<R, O>, Agent.Requirements<R, O>>
 } = dual(
   (args) => isTeam(args[0]),
-  <A, R>(self: Team<A, R>, input: Run.Input, options?: RunOptions) =>
-    InternalTeam.stream(self, input, options) as Stream.Stream<RunEvent.RunEvent, AgentError, R>
+  <A, R>(self: Team<A, R>, input: Run.Input, options?: RunOptions & Agent.SessionOptions) =>
+    (options?.sessionId === undefined
+      ? InternalTeam.stream(self, input, options)
+      : InternalSession.toStream((emit) => runInSession(self, input, options, emit), options.onEvent)) as Stream.Stream<
+        RunEvent.RunEvent,
+        any,
+        any
+      >
 )
 
 /**
@@ -387,21 +423,25 @@ export const stream: {
  * @category running
  */
 export const printResponse: {
-  (
+  <O extends Printer.Options & RunOptions & Agent.SessionOptions = {}>(
     input: Run.Input,
-    options?: Printer.Options & RunOptions
-  ): <A, R>(self: Team<A, R>) => Effect.Effect<Output<A>, AgentError, R>
-  <A, R>(self: Team<A, R>, input: Run.Input, options?: Printer.Options & RunOptions): Effect.Effect<Output<A>, AgentError, R>
+    options?: Agent.Exact<O, Printer.Options & RunOptions & Agent.SessionOptions>
+  ): <A, R>(self: Team<A, R>) => Effect.Effect<Output<A>, Agent.Errors<R, O>, Agent.Requirements<R, O>>
+  <A, R, O extends Printer.Options & RunOptions & Agent.SessionOptions = {}>(
+    self: Team<A, R>,
+    input: Run.Input,
+    options?: Agent.Exact<O, Printer.Options & RunOptions & Agent.SessionOptions>
+  ): Effect.Effect<Output<A>, Agent.Errors<R, O>, Agent.Requirements<R, O>>
 } = dual(
   (args) => isTeam(args[0]),
-  <A, R>(self: Team<A, R>, input: Run.Input, options?: Printer.Options & RunOptions) => {
+  <A, R>(self: Team<A, R>, input: Run.Input, options?: Printer.Options & RunOptions & Agent.SessionOptions) => {
     const printer = { ...options, markdown: options?.markdown ?? self.markdown }
     return (options?.stream === true
-      ? Printer.printStream(InternalTeam.stream(self, input, options), input, printer)
-      : Printer.printRun(InternalTeam.run(self, input, options, options?.onEvent), input, printer)) as Effect.Effect<
+      ? Printer.printStream(stream(self, input, options as any), input, printer)
+      : Printer.printRun(runInSession(self, input, options, options?.onEvent), input, printer)) as Effect.Effect<
         Output<A>,
-        AgentError,
-        R
+        any,
+        any
       >
   }
 )
@@ -455,8 +495,16 @@ export interface Service<A = string> {
 export const toService = <A, R>(self: Team<A, R>): Effect.Effect<Service<A>, never, R> =>
   Effect.map(Effect.context<R>(), (context) => ({
     name: self.name,
-    run: (input, options) => Effect.provide(run(self, input, options), context),
-    stream: (input, options) => Stream.provideContext(stream(self, input, options), context)
+    run: (input, options) =>
+      Effect.provide(InternalTeam.run(self, input, options, options?.onEvent), context) as Effect.Effect<
+        Output<A>,
+        AgentError
+      >,
+    stream: (input, options) =>
+      Stream.provideContext(InternalTeam.stream(self, input, options), context as Context.Context<unknown>) as Stream.Stream<
+        RunEvent.RunEvent,
+        AgentError
+      >
   }))
 
 /**

@@ -18,7 +18,9 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as TestModel from "../layers/TestModel.js"
+import * as SessionStore from "../services/SessionStore.js"
 import * as Agent from "../src/Agent.js"
 import { type AgentError, ModelError, RunTimeout, ToolError } from "../src/AgentError.js"
 import * as Retry from "../src/Retry.js"
@@ -1023,4 +1025,36 @@ describe("Team.printResponse", () => {
       assert.include(text, "\x1b[2;35m│\x1b[0m \x1b[1;35mResponse from Searcher\x1b[0m\n")
       assert.include(text, "\x1b[2;31m│\x1b[0m \x1b[1;31mError from Broken\x1b[0m\n")
     }))
+})
+
+describe("teams in a session", () => {
+  it.effect("continue the conversation: the leader sees the session's earlier turns, and each team run is recorded", () =>
+    Effect.gen(function*() {
+      const leader = yield* recording((request) =>
+        TestModel.text(request.lastUserText === "And the second?" ? "The second was Analyst." : "Searcher first.")
+      )
+      const members = [scripted("Searcher", []), scripted("Analyst", [])]
+      const team = Team.make({ name: "Research Team", members, model: leader.model })
+      const session = { sessionId: "s-1", userId: "ada" }
+      const run = Team.run(team, "Who goes first?", session)
+      expectTypeOf<Effect.Effect.Context<typeof run>>().toEqualTypeOf<SessionStore.SessionStore>()
+      expectTypeOf<Effect.Effect.Error<typeof run>>().toMatchTypeOf<AgentError | SessionStore.SessionStoreError>()
+      yield* run
+      const second = yield* Team.stream(team, "And the second?", session).pipe(Stream.runCollect)
+      const completed = Chunk.unsafeLast(second) as RunEvent.RunCompleted
+      assert.strictEqual(completed.output.content, "The second was Analyst.")
+
+      const requests = yield* leader.requests
+      const history = requests[1]!.prompt.content.filter((message) => message.role !== "system")
+      assert.deepStrictEqual(history.map((message) => message.role), ["user", "assistant", "user"])
+      const store = yield* SessionStore.SessionStore
+      const records = yield* store.load({ userId: "ada", sessionId: "s-1" })
+      assert.deepStrictEqual(records.map((record) => [record.agent, record.status]), [
+        ["Research Team", "completed"],
+        ["Research Team", "completed"]
+      ])
+      // Another user with the same session id starts from nothing.
+      yield* Team.run(team, "Who goes first?", { sessionId: "s-1", userId: "grace" })
+      assert.strictEqual((yield* leader.requests)[2]!.prompt.content.filter((message) => message.role !== "system").length, 1)
+    }).pipe(Effect.provide(SessionStoreMemory.layer)))
 })
