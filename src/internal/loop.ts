@@ -1,3 +1,4 @@
+import * as IdGenerator from "@effect/ai/IdGenerator"
 import * as Prompt from "@effect/ai/Prompt"
 import * as Tool from "@effect/ai/Tool"
 import * as Duration from "effect/Duration"
@@ -87,7 +88,7 @@ const loop = (
     messages.push(...inputMessages(input))
 
     const tools = ModelCall.toolSet(agent.toolkit)
-    const models = yield* ModelCall.models(agent)
+    const models = ModelCall.models(agent)
     const context = yield* Effect.context<never>()
     const toolCalls: Array<Run.ToolCall> = []
     const usage = { input: 0, output: 0, total: 0, reasoning: undefined as number | undefined, cached: undefined as number | undefined }
@@ -206,9 +207,11 @@ const loop = (
     }
   })
   // A scope is needed only to build the agent's own model layers (a scope costs a few µs per run).
+  // The lean model path's parts may ask for ids: one generator for the whole run.
+  const withIds = Effect.provideService(body, IdGenerator.IdGenerator, IdGenerator.defaultIdGenerator)
   return agent.model === undefined && agent.fallback.length === 0
-    ? (body as Effect.Effect<Run.Output<unknown>, AgentError, unknown>)
-    : Effect.scoped(body)
+    ? (withIds as Effect.Effect<Run.Output<unknown>, AgentError, unknown>)
+    : Effect.scoped(withIds)
 }
 
 const decoders = new WeakMap<Schema.Schema<unknown, unknown, unknown>, (text: string) => Either.Either<unknown, ParseResult.ParseError>>()

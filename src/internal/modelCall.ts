@@ -9,11 +9,11 @@ import * as Chunk from "effect/Chunk"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Span } from "effect/Tracer"
 import { ModelError } from "../AgentError.js"
@@ -340,7 +340,8 @@ const leanCall = (
   const effect: Effect.Effect<void, unknown, IdGenerator.IdGenerator> = request.stream
     ? Stream.runForEachChunk(raw.streamText(options), (chunk) => onParts(Chunk.toReadonlyArray(chunk)))
     : Effect.flatMap(raw.generateText(options), onParts)
-  return Effect.provideService(effect, IdGenerator.IdGenerator, IdGenerator.defaultIdGenerator)
+  // The IdGenerator is provided once per run, by the loop.
+  return effect as Effect.Effect<void, unknown>
 }
 
 const publicCall = (
@@ -370,25 +371,23 @@ export interface Models {
   readonly get: (index: number) => Effect.Effect<LanguageModel.Service>
 }
 
-export const models = (agent: Definition): Effect.Effect<Models, never, Scope.Scope> =>
-  Effect.map(Effect.context<never>(), (context) => {
-    const layers: ReadonlyArray<ModelLayer<unknown> | undefined> = [agent.model, ...agent.fallback]
-    const built: Array<LanguageModel.Service | undefined> = []
-    return {
-      count: layers.length,
-      get: (index) => {
-        const service = built[index]
-        if (service !== undefined) return Effect.succeed(service)
-        const layer = layers[index]
-        const build = layer === undefined
-          ? LanguageModel.LanguageModel
-          : Effect.map(Layer.build(layer), (built) => built.unsafeMap.get(LanguageModel.LanguageModel.key))
-        return (build as Effect.Effect<LanguageModel.Service>).pipe(
-          Effect.tap((service) => {
-            built[index] = service
-          }),
-          Effect.provide(context)
-        )
-      }
+export const models = (agent: Definition): Models => {
+  const layers: ReadonlyArray<ModelLayer<unknown> | undefined> = [agent.model, ...agent.fallback]
+  const built: Array<LanguageModel.Service | undefined> = []
+  // Called in the run's own fiber: its context holds the LanguageModel (when the agent has no model
+  // layer of its own) and the Scope that the agent's model layers are built in.
+  return {
+    count: layers.length,
+    get: (index) => {
+      const layer = layers[index]
+      if (layer === undefined) return LanguageModel.LanguageModel as unknown as Effect.Effect<LanguageModel.Service>
+      const service = built[index]
+      if (service !== undefined) return Effect.succeed(service)
+      return Effect.map(Layer.build(layer) as unknown as Effect.Effect<Context.Context<never>>, (context) => {
+        const service = context.unsafeMap.get(LanguageModel.LanguageModel.key) as LanguageModel.Service
+        built[index] = service
+        return service
+      })
     }
-  })
+  }
+}
