@@ -143,24 +143,37 @@ export const postSse = (
         const decoder = new TextDecoder()
         // Read through the body's events: closing an async iterator waits for its pending read, so a
         // stalled body could never be interrupted. Destroying the body (on release) aborts it at once.
+        // The idle timeout is one timer refreshed on every read (racing a timer on every pull of the
+        // stream cost more than the rest of the chunk's handling).
         const body = response.body
+        const idleMillis = Duration.toMillis(idleTimeout)
         const reads = Stream.asyncPush<Uint8Array, AiError.AiError>((emit) =>
-          Effect.sync(() => {
-            body.on("data", (bytes: Uint8Array) => emit.single(bytes))
-            body.on("end", () => emit.end())
-            body.on("error", (cause) => emit.fail(transportError(client, post, cause)))
-          }), { bufferSize: "unbounded" })
+          Effect.acquireRelease(
+            Effect.sync(() => {
+              const idle = setTimeout(() =>
+                emit.fail(transportError(
+                  client,
+                  post,
+                  undefined,
+                  `The stream stalled: no data for ${Duration.format(idleTimeout)} (idle timeout)`
+                )), idleMillis)
+              body.on("data", (bytes: Uint8Array) => {
+                idle.refresh()
+                emit.single(bytes)
+              })
+              body.on("end", () => {
+                clearTimeout(idle)
+                emit.end()
+              })
+              body.on("error", (cause) => {
+                clearTimeout(idle)
+                emit.fail(transportError(client, post, cause))
+              })
+              return idle
+            }),
+            (idle) => Effect.sync(() => clearTimeout(idle))
+          ), { bufferSize: "unbounded" })
         return reads.pipe(
-          Stream.timeoutFail(
-            () =>
-              transportError(
-                client,
-                post,
-                undefined,
-                `The stream stalled: no data for ${Duration.format(idleTimeout)} (idle timeout)`
-              ),
-            idleTimeout
-          ),
           Stream.mapConcatChunk((bytes) => Chunk.unsafeFromArray(parser.feed(decoder.decode(bytes, { stream: true })))),
           Stream.concat(Stream.suspend(() => Stream.fromIterable(parser.end())))
         )
