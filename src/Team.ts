@@ -36,6 +36,7 @@ import type * as Agent from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
 import type * as InternalDefinition from "./internal/definition.js"
 import type { Definition, Instructions, ModelLayer } from "./internal/definition.js"
+import * as EventStream from "./internal/eventStream.js"
 import * as InternalSession from "./internal/session.js"
 import * as InternalTeam from "./internal/team.js"
 import * as InternalTeamOutput from "./internal/teamOutput.js"
@@ -408,7 +409,7 @@ export const stream: {
   <A, R>(self: Team<A, R>, input: Run.Input, options?: RunOptions & Agent.SessionOptions) =>
     (options?.sessionId === undefined
       ? InternalTeam.stream(self, input, options)
-      : InternalSession.toStream((emit) => runInSession(self, input, options, emit), options.onEvent)) as Stream.Stream<
+      : EventStream.fromRun((emit) => runInSession(self, input, options, emit), options.onEvent)) as Stream.Stream<
         RunEvent.RunEvent,
         any,
         any

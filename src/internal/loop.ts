@@ -5,7 +5,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as JSONSchema from "effect/JSONSchema"
-import * as Mailbox from "effect/Mailbox"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -13,10 +12,11 @@ import { type AgentError, MaxTurnsExceeded, OutputDecodeError, RunTimeout } from
 import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, RunOptions } from "./definition.js"
+import * as EventStream from "./eventStream.js"
 import * as ModelCall from "./modelCall.js"
 import * as ToolCall from "./toolCall.js"
 
-type Emit = (event: RunEvent.RunEvent) => Effect.Effect<void>
+type Emit = EventStream.Emit
 
 /** Runs an agent to its final answer. With `emit`, every step is reported as it happens. */
 export const run = (
@@ -41,26 +41,13 @@ export const run = (
     })
   })
 
-/**
- * Runs an agent as a stream of its events. The run is a fiber in the stream's scope: a consumer
- * that stops reading ends the scope, which interrupts the run and everything under it. The bounded
- * mailbox gives backpressure: a slow reader slows the run down instead of buffering without end.
- */
+/** Runs an agent as a stream of its events (see `EventStream.fromRun`). */
 export const stream = (
   agent: Definition,
   input: Run.Input,
   options: RunOptions | undefined
 ): Stream.Stream<RunEvent.RunEvent, AgentError, unknown> =>
-  Stream.unwrapScoped(Effect.gen(function*() {
-    const mailbox = yield* Mailbox.make<RunEvent.RunEvent, AgentError>({ capacity: 256 })
-    const onEvent = options?.onEvent
-    const offer = (event: RunEvent.RunEvent) => Effect.asVoid(mailbox.offer(event))
-    yield* run(agent, input, options, onEvent === undefined ? offer : (event) => Effect.zipRight(onEvent(event), offer(event))).pipe(
-      Mailbox.into(mailbox),
-      Effect.forkScoped
-    )
-    return Mailbox.toStream(mailbox)
-  }))
+  EventStream.fromRun((emit) => run(agent, input, options, emit), options?.onEvent)
 
 const loop = (
   agent: Definition,

@@ -6,7 +6,6 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -18,6 +17,7 @@ import type { AgentError } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 import type { Definition, RunOptions } from "./definition.js"
+import * as EventStream from "./eventStream.js"
 import * as InternalLoop from "./loop.js"
 
 /** The session options of a run (documented where they are exported, as `Agent.SessionOptions`). */
@@ -34,7 +34,7 @@ export interface Options extends RunOptions, SessionOptions {}
 /** How many earlier runs of the session a run is given when it does not say. */
 export const defaultHistoryRuns = 10
 
-type Emit = (event: RunEvent.RunEvent) => Effect.Effect<void>
+type Emit = EventStream.Emit
 
 /** What a session run can fail with besides its own errors. */
 export type Errors = SessionStore.SessionStoreError | Memory.MemoryError
@@ -68,27 +68,8 @@ export const stream = (
   options: Options | undefined
 ): Stream.Stream<RunEvent.RunEvent, AgentError | Errors, unknown> =>
   needsSession(agent, options)
-    ? toStream((emit) => run(agent, input, options, emit), options?.onEvent)
+    ? EventStream.fromRun((emit) => run(agent, input, options, emit), options?.onEvent)
     : InternalLoop.stream(agent, input, options)
-
-/**
- * A run that reports its events to `emit`, as a stream of them: the run is a fiber in the stream's
- * scope (a reader that stops interrupts it), and the bounded mailbox slows a run down to its
- * reader. `onEvent` sees every event first. Teams stream their session runs with it too.
- */
-export const toStream = <E, R>(
-  run: (emit: Emit) => Effect.Effect<unknown, E, R>,
-  onEvent: Emit | undefined
-): Stream.Stream<RunEvent.RunEvent, E, R> =>
-  Stream.unwrapScoped(Effect.gen(function*() {
-    const mailbox = yield* Mailbox.make<RunEvent.RunEvent, E>({ capacity: 256 })
-    const offer = (event: RunEvent.RunEvent) => Effect.asVoid(mailbox.offer(event))
-    yield* run(onEvent === undefined ? offer : (event) => Effect.zipRight(onEvent(event), offer(event))).pipe(
-      Mailbox.into(mailbox),
-      Effect.forkScoped
-    )
-    return Mailbox.toStream(mailbox)
-  }))
 
 // -----------------------------------------------------------------------------
 // Sessions

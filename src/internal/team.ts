@@ -13,7 +13,6 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
-import * as Mailbox from "effect/Mailbox"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -21,11 +20,12 @@ import { type AgentError, RunTimeout, type ToolError } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, Instructions, RunOptions } from "./definition.js"
+import * as EventStream from "./eventStream.js"
 import * as InternalLoop from "./loop.js"
 import * as ToolCall from "./toolCall.js"
 import type * as TeamOutput from "./teamOutput.js"
 
-type Emit = (event: RunEvent.RunEvent) => Effect.Effect<void>
+type Emit = EventStream.Emit
 
 export const TypeId: unique symbol = Symbol.for("effect-agents/Team")
 
@@ -198,16 +198,7 @@ export const stream = (
   input: Run.Input,
   options: RunOptions | undefined
 ): Stream.Stream<RunEvent.RunEvent, AgentError, unknown> =>
-  Stream.unwrapScoped(Effect.gen(function*() {
-    const mailbox = yield* Mailbox.make<RunEvent.RunEvent, AgentError>({ capacity: 256 })
-    const onEvent = options?.onEvent
-    const offer = (event: RunEvent.RunEvent) => Effect.asVoid(mailbox.offer(event))
-    yield* run(team, input, options, onEvent === undefined ? offer : (event) => Effect.zipRight(onEvent(event), offer(event))).pipe(
-      Mailbox.into(mailbox),
-      Effect.forkScoped
-    )
-    return Mailbox.toStream(mailbox)
-  }))
+  EventStream.fromRun((emit) => run(team, input, options, emit), options?.onEvent)
 
 const body = (
   team: TeamDefinition,
