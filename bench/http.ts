@@ -125,7 +125,7 @@ const providers = [
       raw.stream("/v1/chat/completions", { model: "m", stream: true, messages: [{ role: "user", content: "stream" }] })
   },
   {
-    name: "OpenAI Responses (@effect/ai-openai)",
+    name: "OpenAI Responses (OpenAi, lean)",
     layer: OpenAi.layer({ model: "m", apiKey: Redacted.make("test"), baseUrl: sim.openAiUrl }),
     rawRun: raw.responses,
     rawStream: () => raw.stream("/v1/responses", { model: "m", stream: true, input: [{ role: "user", content: "stream" }] })

@@ -182,7 +182,9 @@ for (const provider of providers) {
       const [name, reply] of [
         ["a connection reset mid-stream", Simulator.reset({ reply: Simulator.text("Once upon a time", { chunks: 4 }) })],
         ["a truncated stream", Simulator.truncated({ reply: Simulator.text("Once upon a time", { chunks: 4 }) })],
-        ["an error event inside the stream", Simulator.streamError({ reply: Simulator.text("Once upon a time", { chunks: 4 }) })]
+        ["an error event inside the stream", Simulator.streamError({ reply: Simulator.text("Once upon a time", { chunks: 4 }) })],
+        ["an event that is not JSON", Simulator.malformedJson({ reply: Simulator.text("Once upon a time", { chunks: 4 }) })],
+        ["a malformed SSE frame", Simulator.malformedSse({ reply: Simulator.text("Once upon a time", { chunks: 4 }) })]
       ] as const
     ) {
       it.scopedLive(`never shows anything twice after ${name}`, () =>
