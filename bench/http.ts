@@ -131,7 +131,7 @@ const providers = [
     rawStream: () => raw.stream("/v1/responses", { model: "m", stream: true, input: [{ role: "user", content: "stream" }] })
   },
   {
-    name: "Anthropic Messages (@effect/ai-anthropic)",
+    name: "Anthropic Messages (Anthropic, lean)",
     layer: Anthropic.layer({ model: "m", apiKey: Redacted.make("test"), baseUrl: sim.anthropicUrl }),
     rawRun: raw.messages,
     rawStream: () =>
