@@ -1,4 +1,7 @@
+import * as OpenAiClient from "@effect/ai-openai/OpenAiClient"
+import * as OpenAiLanguageModel from "@effect/ai-openai/OpenAiLanguageModel"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import { assert, describe, it } from "@effect/vitest"
@@ -247,3 +250,27 @@ for (const provider of providers) {
       }), { timeout: 20_000 })
   })
 }
+
+describe("an @effect/ai provider's own model", () => {
+  it.scopedLive("runs an agent's tool loop, bad arguments fed back, through the public LanguageModel", () =>
+    Effect.gen(function*() {
+      const simulator = yield* Simulator.make()
+      const model = OpenAiLanguageModel.layer({ model: "gpt-4o-mini" }).pipe(
+        Layer.provide(OpenAiClient.layer({ apiUrl: simulator.openAiUrl, apiKey: Redacted.make("test") })),
+        Layer.provide(NodeHttpClient.layerUndici)
+      )
+      const agent = Agent.make({ toolkit: Tools, retry: Retry.none })
+      for (const stream of [false, true]) {
+        yield* simulator.script([
+          Simulator.invalidToolArguments({ name: "get_weather", rawArguments: "{\"town\":\"Paris\"}" }),
+          Simulator.toolCall("get_weather", { city: "Paris" }),
+          Simulator.text("21°C in Paris.")
+        ])
+        const output = yield* Agent.run(agent, "Weather?", stream ? { onEvent: () => Effect.void } : {}).pipe(
+          Effect.provide(Layer.merge(model, ToolsLive))
+        )
+        assert.strictEqual(output.content, "21°C in Paris.")
+        assert.deepStrictEqual(output.toolCalls.map((call) => call.failure), ["InvalidArguments", undefined])
+      }
+    }))
+})
