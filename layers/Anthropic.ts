@@ -25,8 +25,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as InternalLanguageModel from "../src/internal/languageModel.js"
-import * as Http from "./internal/http.js"
+import * as Wire from "./internal/wire.js"
 
 /**
  * @since 0.1.0
@@ -53,32 +52,18 @@ export interface Options {
  * @category constructors
  */
 export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const client = yield* Http.makeClient("anthropic")
-    const url = `${(options.baseUrl ?? "https://api.anthropic.com").replace(/\/+$/, "")}/v1/messages`
-    const headers = {
+  Wire.make({
+    provider: "anthropic",
+    url: `${(options.baseUrl ?? "https://api.anthropic.com").replace(/\/+$/, "")}/v1/messages`,
+    headers: {
       "content-type": "application/json",
       "x-api-key": Redacted.value(options.apiKey),
       "anthropic-version": "2023-06-01"
-    }
-    const idleTimeout = Duration.decode(options.idleTimeout ?? "60 seconds")
-    const post = (provider: LanguageModel.ProviderOptions, stream: boolean): Http.Post => ({
-      url,
-      method: stream ? "streamText" : "generateText",
-      headers,
-      body: JSON.stringify(requestBody(options, provider, stream))
-    })
-    return yield* InternalLanguageModel.make({
-      generateText: (provider) => Effect.flatMap(Http.postJson(client, post(provider, false)), fromMessage),
-      streamText: (provider) =>
-        Stream.suspend(() => {
-          const state = makeStreamState()
-          return Http.postSse(client, post(provider, true), idleTimeout).pipe(
-            Stream.mapChunksEffect((events) => state.events(events)),
-            Stream.concat(Stream.suspend(() => state.end()))
-          )
-        })
-    })
+    },
+    idleTimeout: options.idleTimeout,
+    body: (request, stream) => requestBody(options, request, stream),
+    fromJson: fromMessage,
+    streamState: makeStreamState
   })
 
 /**
@@ -146,7 +131,6 @@ const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, 
   return body
 }
 
-const json = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value) ?? "null")
 
 type Block = Record<string, unknown>
 
@@ -193,7 +177,7 @@ const toMessages = (prompt: Prompt.Prompt) => {
           message.content.map((part): Block => ({
             type: "tool_result",
             tool_use_id: part.id,
-            content: json(part.result),
+            content: Wire.json(part.result),
             ...(part.isFailure ? { is_error: true } : {})
           }))
         )
@@ -218,20 +202,6 @@ const imageSource = (part: Prompt.FilePart) => {
 // Responses
 // ---------------------------------------------------------------------------------------------
 
-const malformed = (method: string, description: string, cause?: unknown) =>
-  Effect.fail<AiError.AiError>(
-    new AiError.MalformedOutput({ module: "anthropic", method, description, ...(cause !== undefined ? { cause } : {}) })
-  )
-
-const parseInput = (text: string): unknown => {
-  if (text.trim().length === 0) return {}
-  try {
-    return JSON.parse(text)
-  } catch {
-    // Not JSON: handed to the agent as it is, which tells the model its arguments are invalid.
-    return text
-  }
-}
 
 interface Usage {
   readonly input_tokens?: number
@@ -272,7 +242,7 @@ const metadata = (body: { readonly id?: string; readonly model?: string }): Resp
 })
 
 const fromMessage = (raw: unknown): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> => {
-  if (typeof raw !== "object" || raw === null) return malformed("generateText", "The response is not an object")
+  if (typeof raw !== "object" || raw === null) return Wire.malformed("anthropic", "generateText", "The response is not an object")
   const body = raw as {
     readonly id?: string
     readonly model?: string
@@ -282,7 +252,7 @@ const fromMessage = (raw: unknown): Effect.Effect<Array<Response.PartEncoded>, A
     readonly stop_reason?: string | null
     readonly usage?: Usage
   }
-  if (body.type === "error") return malformed("generateText", `The server answered with an error: ${json(body.error)}`)
+  if (body.type === "error") return Wire.malformed("anthropic", "generateText", `The server answered with an error: ${Wire.json(body.error)}`)
   const parts: Array<Response.PartEncoded> = [metadata(body)]
   for (const block of body.content ?? []) {
     if (block["type"] === "text") parts.push({ type: "text", text: String(block["text"] ?? "") })
@@ -325,7 +295,7 @@ const makeStreamState = () => {
       try {
         data = JSON.parse(event.data)
       } catch (cause) {
-        return malformed("streamText", `An event is not JSON: ${event.data.slice(0, 200)}`, cause)
+        return Wire.malformed("anthropic", "streamText", `An event is not JSON: ${event.data.slice(0, 200)}`, cause)
       }
       switch (data?.type ?? event.event) {
         case "message_start":
@@ -388,10 +358,10 @@ const makeStreamState = () => {
 
   const end = (): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> => {
     if (failed) return Stream.empty
-    if (!stopped) return Stream.fromEffect(malformed("streamText", "The stream ended before the answer was finished"))
+    if (!stopped) return Stream.fromEffect(Wire.malformed("anthropic", "streamText", "The stream ended before the answer was finished"))
     const out: Array<Response.StreamPartEncoded> = []
     for (const call of calls) {
-      out.push({ type: "tool-call", id: call.id, name: call.name, params: parseInput(call.input.join("")) })
+      out.push({ type: "tool-call", id: call.id, name: call.name, params: Wire.parseArguments(call.input.join("")) })
     }
     out.push({ type: "finish", reason: finishReason(stopReason), usage: usageOf(inputTokens, outputTokens, cached) })
     return Stream.fromChunk(Chunk.unsafeFromArray(out))

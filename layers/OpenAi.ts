@@ -26,8 +26,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as InternalLanguageModel from "../src/internal/languageModel.js"
-import * as Http from "./internal/http.js"
+import * as Wire from "./internal/wire.js"
 
 /**
  * @since 0.1.0
@@ -52,28 +51,14 @@ export interface Options {
  * @category constructors
  */
 export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const client = yield* Http.makeClient("openai")
-    const url = `${(options.baseUrl ?? "https://api.openai.com/v1").replace(/\/+$/, "")}/responses`
-    const headers = { "content-type": "application/json", authorization: `Bearer ${Redacted.value(options.apiKey)}` }
-    const idleTimeout = Duration.decode(options.idleTimeout ?? "60 seconds")
-    const post = (provider: LanguageModel.ProviderOptions, stream: boolean): Http.Post => ({
-      url,
-      method: stream ? "streamText" : "generateText",
-      headers,
-      body: JSON.stringify(requestBody(options, provider, stream))
-    })
-    return yield* InternalLanguageModel.make({
-      generateText: (provider) => Effect.flatMap(Http.postJson(client, post(provider, false)), fromResponse),
-      streamText: (provider) =>
-        Stream.suspend(() => {
-          const state = makeStreamState()
-          return Http.postSse(client, post(provider, true), idleTimeout).pipe(
-            Stream.mapChunksEffect((events) => state.events(events)),
-            Stream.concat(Stream.suspend(() => state.end()))
-          )
-        })
-    })
+  Wire.make({
+    provider: "openai",
+    url: `${(options.baseUrl ?? "https://api.openai.com/v1").replace(/\/+$/, "")}/responses`,
+    headers: { "content-type": "application/json", authorization: `Bearer ${Redacted.value(options.apiKey)}` },
+    idleTimeout: options.idleTimeout,
+    body: (request, stream) => requestBody(options, request, stream),
+    fromJson: fromResponse,
+    streamState: makeStreamState
   })
 
 /**
@@ -153,7 +138,6 @@ const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, 
   return body
 }
 
-const json = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value) ?? "null")
 
 const toInput = (prompt: Prompt.Prompt): Array<unknown> => {
   const input: Array<unknown> = []
@@ -168,7 +152,7 @@ const toInput = (prompt: Prompt.Prompt): Array<unknown> => {
           content: message.content.map((part) =>
             part.type === "text"
               ? { type: "input_text", text: part.text }
-              : { type: "input_image", image_url: fileUrl(part) }
+              : { type: "input_image", image_url: Wire.fileUrl(part) }
           )
         })
         break
@@ -180,14 +164,14 @@ const toInput = (prompt: Prompt.Prompt): Array<unknown> => {
         if (text.length > 0) input.push({ role: "assistant", content: [{ type: "output_text", text }] })
         for (const part of message.content) {
           if (part.type === "tool-call" && !part.providerExecuted) {
-            input.push({ type: "function_call", call_id: part.id, name: part.name, arguments: json(part.params) })
+            input.push({ type: "function_call", call_id: part.id, name: part.name, arguments: Wire.json(part.params) })
           }
         }
         break
       }
       case "tool":
         for (const part of message.content) {
-          input.push({ type: "function_call_output", call_id: part.id, output: json(part.result) })
+          input.push({ type: "function_call_output", call_id: part.id, output: Wire.json(part.result) })
         }
         break
     }
@@ -195,31 +179,11 @@ const toInput = (prompt: Prompt.Prompt): Array<unknown> => {
   return input
 }
 
-const fileUrl = (part: Prompt.FilePart): string => {
-  const data = part.data
-  if (data instanceof URL) return data.toString()
-  if (typeof data === "string") return /^(https?|data):/.test(data) ? data : `data:${part.mediaType};base64,${data}`
-  return `data:${part.mediaType};base64,${Buffer.from(data).toString("base64")}`
-}
 
 // ---------------------------------------------------------------------------------------------
 // Responses
 // ---------------------------------------------------------------------------------------------
 
-const malformed = (method: string, description: string, cause?: unknown) =>
-  Effect.fail<AiError.AiError>(
-    new AiError.MalformedOutput({ module: "openai", method, description, ...(cause !== undefined ? { cause } : {}) })
-  )
-
-const parseArguments = (text: string): unknown => {
-  if (text.trim().length === 0) return {}
-  try {
-    return JSON.parse(text)
-  } catch {
-    // Not JSON: handed to the agent as it is, which tells the model its arguments are invalid.
-    return text
-  }
-}
 
 interface Usage {
   readonly input_tokens?: number
@@ -279,10 +243,10 @@ const metadata = (body: ResponseBody): Response.ResponseMetadataPartEncoded => (
 })
 
 const fromResponse = (raw: unknown): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> => {
-  if (typeof raw !== "object" || raw === null) return malformed("generateText", "The response is not an object")
+  if (typeof raw !== "object" || raw === null) return Wire.malformed("openai", "generateText", "The response is not an object")
   const body = raw as ResponseBody
   if (body.status === "failed" || (body.error !== undefined && body.error !== null)) {
-    return malformed("generateText", `The response failed: ${json(body.error)}`)
+    return Wire.malformed("openai", "generateText", `The response failed: ${Wire.json(body.error)}`)
   }
   const parts: Array<Response.PartEncoded> = [metadata(body)]
   let calledTools = false
@@ -299,7 +263,7 @@ const fromResponse = (raw: unknown): Effect.Effect<Array<Response.PartEncoded>, 
         type: "tool-call",
         id: item.call_id ?? "",
         name: item.name ?? "",
-        params: parseArguments(item.arguments ?? "")
+        params: Wire.parseArguments(item.arguments ?? "")
       })
     }
   }
@@ -337,7 +301,7 @@ const makeStreamState = () => {
       try {
         data = JSON.parse(event.data)
       } catch (cause) {
-        return malformed("streamText", `An event is not JSON: ${event.data.slice(0, 200)}`, cause)
+        return Wire.malformed("openai", "streamText", `An event is not JSON: ${event.data.slice(0, 200)}`, cause)
       }
       switch (data?.type ?? event.event) {
         case "response.created":
@@ -394,14 +358,14 @@ const makeStreamState = () => {
   const end = (): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> => {
     if (failed) return Stream.empty
     if (finished === undefined) {
-      return Stream.fromEffect(malformed("streamText", "The stream ended before the answer was finished"))
+      return Stream.fromEffect(Wire.malformed("openai", "streamText", "The stream ended before the answer was finished"))
     }
     const out: Array<Response.StreamPartEncoded> = []
     closeReasoning(out)
     if (textOpen) out.push({ type: "text-end", id: "text_0" })
     for (const call of order) {
       out.push({ type: "tool-params-end", id: call.id })
-      out.push({ type: "tool-call", id: call.id, name: call.name, params: parseArguments(call.args.join("")) })
+      out.push({ type: "tool-call", id: call.id, name: call.name, params: Wire.parseArguments(call.args.join("")) })
     }
     out.push({ type: "finish", reason: finishReason(finished, order.length > 0), usage: usageOf(finished.usage) })
     return Stream.fromChunk(Chunk.unsafeFromArray(out))

@@ -22,8 +22,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as InternalLanguageModel from "../src/internal/languageModel.js"
-import * as Http from "./internal/http.js"
+import * as Wire from "./internal/wire.js"
 
 /**
  * @since 0.1.0
@@ -52,36 +51,22 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const provider = options.provider ?? "openai-compatible"
-    const client = yield* Http.makeClient(provider)
-    const url = `${options.baseUrl.replace(/\/+$/, "")}/chat/completions`
-    const headers: Record<string, string> = {
+export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, Scope.Scope> => {
+  const provider = options.provider ?? "openai-compatible"
+  return Wire.make({
+    provider,
+    url: `${options.baseUrl.replace(/\/+$/, "")}/chat/completions`,
+    headers: {
       "content-type": "application/json",
       ...options.headers,
       ...(options.apiKey !== undefined ? { authorization: `Bearer ${Redacted.value(options.apiKey)}` } : {})
-    }
-    const idleTimeout = Duration.decode(options.idleTimeout ?? "60 seconds")
-    const post = (provider: LanguageModel.ProviderOptions, stream: boolean): Http.Post => ({
-      url,
-      method: stream ? "streamText" : "generateText",
-      headers,
-      body: JSON.stringify(requestBody(options, provider, stream))
-    })
-    return yield* InternalLanguageModel.make({
-      generateText: (provider) =>
-        Effect.flatMap(Http.postJson(client, post(provider, false)), (body) => fromCompletion(client.provider, body)),
-      streamText: (provider) =>
-        Stream.suspend(() => {
-          const state = makeStreamState(client.provider)
-          return Http.postSse(client, post(provider, true), idleTimeout).pipe(
-            Stream.mapChunksEffect((events) => state.events(events)),
-            Stream.concat(Stream.suspend(() => state.end()))
-          )
-        })
-    })
+    },
+    idleTimeout: options.idleTimeout,
+    body: (request, stream) => requestBody(options, request, stream),
+    fromJson: (body) => fromCompletion(provider, body),
+    streamState: () => makeStreamState(provider)
   })
+}
 
 /**
  * The model as a layer.
@@ -163,7 +148,6 @@ const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, 
   return body
 }
 
-const json = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value) ?? "null")
 
 const toMessages = (prompt: Prompt.Prompt): Array<unknown> => {
   const messages: Array<unknown> = []
@@ -183,7 +167,7 @@ const toMessages = (prompt: Prompt.Prompt): Array<unknown> => {
           content: parts.map((part) =>
             part.type === "text"
               ? { type: "text", text: part.text }
-              : { type: "image_url", image_url: { url: fileUrl(part) } }
+              : { type: "image_url", image_url: { url: Wire.fileUrl(part) } }
           )
         })
         break
@@ -194,7 +178,7 @@ const toMessages = (prompt: Prompt.Prompt): Array<unknown> => {
         for (const part of message.content) {
           if (part.type === "text") text += part.text
           else if (part.type === "tool-call" && !part.providerExecuted) {
-            calls.push({ id: part.id, type: "function", function: { name: part.name, arguments: json(part.params) } })
+            calls.push({ id: part.id, type: "function", function: { name: part.name, arguments: Wire.json(part.params) } })
           }
         }
         messages.push(calls.length > 0 ? { role: "assistant", content: text || null, tool_calls: calls } : {
@@ -205,7 +189,7 @@ const toMessages = (prompt: Prompt.Prompt): Array<unknown> => {
       }
       case "tool":
         for (const part of message.content) {
-          messages.push({ role: "tool", tool_call_id: part.id, content: json(part.result) })
+          messages.push({ role: "tool", tool_call_id: part.id, content: Wire.json(part.result) })
         }
         break
     }
@@ -213,12 +197,6 @@ const toMessages = (prompt: Prompt.Prompt): Array<unknown> => {
   return messages
 }
 
-const fileUrl = (part: Prompt.FilePart): string => {
-  const data = part.data
-  if (data instanceof URL) return data.toString()
-  if (typeof data === "string") return /^(https?|data):/.test(data) ? data : `data:${part.mediaType};base64,${data}`
-  return `data:${part.mediaType};base64,${Buffer.from(data).toString("base64")}`
-}
 
 // ---------------------------------------------------------------------------------------------
 // Responses
@@ -267,20 +245,6 @@ const usageOf = (usage: Usage | undefined | null): Response.FinishPartEncoded["u
   }
 }
 
-const malformed = (provider: string, method: string, description: string, cause?: unknown) =>
-  Effect.fail<AiError.AiError>(
-    new AiError.MalformedOutput({ module: provider, method, description, ...(cause !== undefined ? { cause } : {}) })
-  )
-
-const parseArguments = (text: string): unknown => {
-  if (text.trim().length === 0) return {}
-  try {
-    return JSON.parse(text)
-  } catch {
-    // Not JSON: handed to the agent as it is, which tells the model its arguments are invalid.
-    return text
-  }
-}
 
 interface Completion {
   readonly id?: string
@@ -311,10 +275,10 @@ const metadata = (body: { readonly id?: string; readonly model?: string; readonl
 
 const fromCompletion = (provider: string, raw: unknown): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> => {
   const body = raw as Completion
-  if (typeof raw !== "object" || raw === null) return malformed(provider, "generateText", "The response is not an object")
-  if (body.error !== undefined) return malformed(provider, "generateText", `The server answered with an error: ${json(body.error)}`)
+  if (typeof raw !== "object" || raw === null) return Wire.malformed(provider, "generateText", "The response is not an object")
+  if (body.error !== undefined) return Wire.malformed(provider, "generateText", `The server answered with an error: ${Wire.json(body.error)}`)
   const choice = body.choices?.[0]
-  if (choice === undefined) return malformed(provider, "generateText", "The response has no choices")
+  if (choice === undefined) return Wire.malformed(provider, "generateText", "The response has no choices")
   const parts: Array<Response.PartEncoded> = [metadata(body)]
   const message = choice.message ?? {}
   const reasoning = message.reasoning_content ?? message.reasoning
@@ -327,7 +291,7 @@ const fromCompletion = (provider: string, raw: unknown): Effect.Effect<Array<Res
       type: "tool-call",
       id: call.id ?? `call_${i}`,
       name: call.function?.name ?? "",
-      params: parseArguments(call.function?.arguments ?? "")
+      params: Wire.parseArguments(call.function?.arguments ?? "")
     })
   }
   parts.push({ type: "finish", reason: finishReason(choice.finish_reason), usage: usageOf(body.usage) })
@@ -396,7 +360,7 @@ const makeStreamState = (provider: string) => {
       try {
         chunk = JSON.parse(data)
       } catch (cause) {
-        return malformed(provider, "streamText", `An event is not JSON: ${data.slice(0, 200)}`, cause)
+        return Wire.malformed(provider, "streamText", `An event is not JSON: ${data.slice(0, 200)}`, cause)
       }
       if (chunk.error !== undefined) {
         // The provider's own error, inside the stream: the answer ends here, as a failure.
@@ -458,14 +422,14 @@ const makeStreamState = (provider: string) => {
   const end = (): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> => {
     if (failed) return Stream.empty
     if (!done && finish === undefined) {
-      return Stream.fromEffect(malformed(provider, "streamText", "The stream ended before the answer was finished"))
+      return Stream.fromEffect(Wire.malformed(provider, "streamText", "The stream ended before the answer was finished"))
     }
     const out: Array<Response.StreamPartEncoded> = []
     closeOpen(out)
     for (const call of calls) {
       if (call === undefined) continue
       out.push({ type: "tool-params-end", id: call.id })
-      out.push({ type: "tool-call", id: call.id, name: call.name, params: parseArguments(call.args.join("")) })
+      out.push({ type: "tool-call", id: call.id, name: call.name, params: Wire.parseArguments(call.args.join("")) })
     }
     out.push({ type: "finish", reason: finishReason(finish), usage: usageOf(usage) })
     return Stream.fromChunk(Chunk.unsafeFromArray(out))

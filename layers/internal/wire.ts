@@ -1,0 +1,87 @@
+/**
+ * What the provider layers share: a `LanguageModel` over one HTTP endpoint (JSON answers, and SSE
+ * answers turned into parts by a per-call state), and the small helpers of their wire formats.
+ */
+import * as AiError from "@effect/ai/AiError"
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Prompt from "@effect/ai/Prompt"
+import type * as Response from "@effect/ai/Response"
+import type * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as InternalLanguageModel from "../../src/internal/languageModel.js"
+import * as Http from "./http.js"
+import type * as Sse from "./sse.js"
+
+/** Turns the SSE events of one streamed answer into response parts. */
+export interface StreamState {
+  readonly events: (
+    events: Chunk.Chunk<Sse.Event>
+  ) => Effect.Effect<Chunk.Chunk<Response.StreamPartEncoded>, AiError.AiError>
+  /** The parts that close the answer, or the failure of an answer that did not finish. */
+  readonly end: () => Stream.Stream<Response.StreamPartEncoded, AiError.AiError>
+}
+
+export interface Wire {
+  readonly provider: string
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly idleTimeout: Duration.DurationInput | undefined
+  readonly body: (options: LanguageModel.ProviderOptions, stream: boolean) => unknown
+  readonly fromJson: (body: unknown) => Effect.Effect<Array<Response.PartEncoded>, AiError.AiError>
+  readonly streamState: () => StreamState
+}
+
+/** A `LanguageModel` on the lean path, with a connection pool that lives as long as the scope. */
+export const make = (wire: Wire): Effect.Effect<LanguageModel.Service, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const client = yield* Http.makeClient(wire.provider)
+    const headers = { ...wire.headers }
+    const idleTimeout = Duration.decode(wire.idleTimeout ?? "60 seconds")
+    const post = (options: LanguageModel.ProviderOptions, stream: boolean): Http.Post => ({
+      url: wire.url,
+      method: stream ? "streamText" : "generateText",
+      headers,
+      body: JSON.stringify(wire.body(options, stream))
+    })
+    return yield* InternalLanguageModel.make({
+      generateText: (options) => Effect.flatMap(Http.postJson(client, post(options, false)), wire.fromJson),
+      streamText: (options) =>
+        Stream.suspend(() => {
+          const state = wire.streamState()
+          return Http.postSse(client, post(options, true), idleTimeout).pipe(
+            Stream.mapChunksEffect(state.events),
+            Stream.concat(Stream.suspend(state.end))
+          )
+        })
+    })
+  })
+
+export const malformed = (provider: string, method: string, description: string, cause?: unknown) =>
+  Effect.fail<AiError.AiError>(
+    new AiError.MalformedOutput({ module: provider, method, description, ...(cause !== undefined ? { cause } : {}) })
+  )
+
+/** A value as the text a wire format wants (strings as they are). */
+export const json = (value: unknown): string => (typeof value === "string" ? value : JSON.stringify(value) ?? "null")
+
+/** Tool arguments as the model sent them: JSON when they are, else the text itself. */
+export const parseArguments = (text: string): unknown => {
+  if (text.trim().length === 0) return {}
+  try {
+    return JSON.parse(text)
+  } catch {
+    // Not JSON: handed to the agent as it is, which tells the model its arguments are invalid.
+    return text
+  }
+}
+
+/** A file part as a URL: its own, or a data URL of its bytes. */
+export const fileUrl = (part: Prompt.FilePart): string => {
+  const data = part.data
+  if (data instanceof URL) return data.toString()
+  if (typeof data === "string") return /^(https?|data):/.test(data) ? data : `data:${part.mediaType};base64,${data}`
+  return `data:${part.mediaType};base64,${Buffer.from(data).toString("base64")}`
+}
