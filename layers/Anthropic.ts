@@ -96,15 +96,11 @@ export const layerConfig = (model: string): Layer.Layer<LanguageModel.LanguageMo
 // Requests
 // ---------------------------------------------------------------------------------------------
 
-const toolDefinitions = new WeakMap<Tool.Any, unknown>()
-const toolDefinition = (tool: Tool.Any): unknown => {
-  let definition = toolDefinitions.get(tool)
-  if (definition === undefined) {
-    definition = { name: tool.name, description: Tool.getDescription(tool as any), input_schema: Tool.getJsonSchema(tool as any) }
-    toolDefinitions.set(tool, definition)
-  }
-  return definition
-}
+const toolDefinition = Wire.perTool((tool) => ({
+  name: tool.name,
+  description: Tool.getDescription(tool as any),
+  input_schema: Tool.getJsonSchema(tool as any)
+}))
 
 const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, stream: boolean) => {
   const { messages, system } = toMessages(provider.prompt)
@@ -228,12 +224,8 @@ const finishReason = (reason: unknown): Response.FinishReason => {
   }
 }
 
-const usageOf = (input: number | undefined, output: number | undefined, cached: number | null | undefined) => ({
-  inputTokens: input,
-  outputTokens: output,
-  totalTokens: input !== undefined && output !== undefined ? input + output : undefined,
-  ...(typeof cached === "number" ? { cachedInputTokens: cached } : {})
-})
+const usageOf = (input: number | undefined, output: number | undefined, cached: number | null | undefined) =>
+  Wire.usage({ input, output, cached })
 
 const metadata = (body: { readonly id?: string; readonly model?: string }): Response.ResponseMetadataPartEncoded => ({
   type: "response-metadata",

@@ -91,21 +91,13 @@ export const layerConfig = (model: string): Layer.Layer<LanguageModel.LanguageMo
 // Requests
 // ---------------------------------------------------------------------------------------------
 
-const toolDefinitions = new WeakMap<Tool.Any, unknown>()
-const toolDefinition = (tool: Tool.Any): unknown => {
-  let definition = toolDefinitions.get(tool)
-  if (definition === undefined) {
-    definition = {
-      type: "function",
-      name: tool.name,
-      description: Tool.getDescription(tool as any),
-      parameters: Tool.getJsonSchema(tool as any),
-      strict: false
-    }
-    toolDefinitions.set(tool, definition)
-  }
-  return definition
-}
+const toolDefinition = Wire.perTool((tool) => ({
+  type: "function",
+  name: tool.name,
+  description: Tool.getDescription(tool as any),
+  parameters: Tool.getJsonSchema(tool as any),
+  strict: false
+}))
 
 const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, stream: boolean) => {
   const body: Record<string, unknown> = {
@@ -211,21 +203,14 @@ interface ResponseBody {
   readonly usage?: Usage | null
 }
 
-const usageOf = (usage: Usage | undefined | null): Response.FinishPartEncoded["usage"] => {
-  const input = usage?.input_tokens
-  const output = usage?.output_tokens
-  return {
-    inputTokens: input,
-    outputTokens: output,
-    totalTokens: usage?.total_tokens ?? (input !== undefined && output !== undefined ? input + output : undefined),
-    ...(usage?.output_tokens_details?.reasoning_tokens !== undefined
-      ? { reasoningTokens: usage.output_tokens_details.reasoning_tokens }
-      : {}),
-    ...(usage?.input_tokens_details?.cached_tokens !== undefined
-      ? { cachedInputTokens: usage.input_tokens_details.cached_tokens }
-      : {})
-  }
-}
+const usageOf = (usage: Usage | undefined | null): Response.FinishPartEncoded["usage"] =>
+  Wire.usage({
+    input: usage?.input_tokens,
+    output: usage?.output_tokens,
+    total: usage?.total_tokens,
+    reasoning: usage?.output_tokens_details?.reasoning_tokens,
+    cached: usage?.input_tokens_details?.cached_tokens
+  })
 
 const finishReason = (body: ResponseBody, calledTools: boolean): Response.FinishReason => {
   if (body.status === "incomplete") {

@@ -98,22 +98,14 @@ export const layerConfig = (
 // Requests
 // ---------------------------------------------------------------------------------------------
 
-const toolDefinitions = new WeakMap<Tool.Any, unknown>()
-const toolDefinition = (tool: Tool.Any): unknown => {
-  let definition = toolDefinitions.get(tool)
-  if (definition === undefined) {
-    definition = {
-      type: "function",
-      function: {
-        name: tool.name,
-        description: Tool.getDescription(tool as any),
-        parameters: Tool.getJsonSchema(tool as any)
-      }
-    }
-    toolDefinitions.set(tool, definition)
+const toolDefinition = Wire.perTool((tool) => ({
+  type: "function",
+  function: {
+    name: tool.name,
+    description: Tool.getDescription(tool as any),
+    parameters: Tool.getJsonSchema(tool as any)
   }
-  return definition
-}
+}))
 
 const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, stream: boolean) => {
   const body: Record<string, unknown> = {
@@ -229,21 +221,14 @@ interface Usage {
   readonly completion_tokens_details?: { readonly reasoning_tokens?: number } | null
 }
 
-const usageOf = (usage: Usage | undefined | null): Response.FinishPartEncoded["usage"] => {
-  const input = usage?.prompt_tokens
-  const output = usage?.completion_tokens
-  return {
-    inputTokens: input,
-    outputTokens: output,
-    totalTokens: usage?.total_tokens ?? (input !== undefined && output !== undefined ? input + output : undefined),
-    ...(usage?.completion_tokens_details?.reasoning_tokens !== undefined
-      ? { reasoningTokens: usage.completion_tokens_details.reasoning_tokens }
-      : {}),
-    ...(usage?.prompt_tokens_details?.cached_tokens !== undefined
-      ? { cachedInputTokens: usage.prompt_tokens_details.cached_tokens }
-      : {})
-  }
-}
+const usageOf = (usage: Usage | undefined | null): Response.FinishPartEncoded["usage"] =>
+  Wire.usage({
+    input: usage?.prompt_tokens,
+    output: usage?.completion_tokens,
+    total: usage?.total_tokens,
+    reasoning: usage?.completion_tokens_details?.reasoning_tokens,
+    cached: usage?.prompt_tokens_details?.cached_tokens
+  })
 
 
 interface Completion {

@@ -6,6 +6,7 @@ import * as AiError from "@effect/ai/AiError"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
+import type * as Tool from "@effect/ai/Tool"
 import type * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -85,3 +86,32 @@ export const fileUrl = (part: Prompt.FilePart): string => {
   if (typeof data === "string") return /^(https?|data):/.test(data) ? data : `data:${part.mediaType};base64,${data}`
   return `data:${part.mediaType};base64,${Buffer.from(data).toString("base64")}`
 }
+
+/** A tool's definition in a wire format, built once per tool. */
+export const perTool = (build: (tool: Tool.Any) => unknown): (tool: Tool.Any) => unknown => {
+  const cache = new WeakMap<Tool.Any, unknown>()
+  return (tool) => {
+    let definition = cache.get(tool)
+    if (definition === undefined) {
+      definition = build(tool)
+      cache.set(tool, definition)
+    }
+    return definition
+  }
+}
+
+/** Token usage as a finish part carries it, from the counts a provider reports. */
+export const usage = (counts: {
+  readonly input: number | undefined
+  readonly output: number | undefined
+  readonly total?: number | undefined
+  readonly reasoning?: number | null | undefined
+  readonly cached?: number | null | undefined
+}): Response.FinishPartEncoded["usage"] => ({
+  inputTokens: counts.input,
+  outputTokens: counts.output,
+  totalTokens: counts.total ??
+    (counts.input !== undefined && counts.output !== undefined ? counts.input + counts.output : undefined),
+  ...(typeof counts.reasoning === "number" ? { reasoningTokens: counts.reasoning } : {}),
+  ...(typeof counts.cached === "number" ? { cachedInputTokens: counts.cached } : {})
+})
