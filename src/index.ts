@@ -24,3 +24,6 @@ export * as RunEvent from "./RunEvent.js"
 
 /** @since 0.1.0 */
 export * as Team from "./Team.js"
+
+/** @since 0.1.0 */
+export * as Registry from "./Registry.js"

@@ -1,0 +1,203 @@
+/**
+ * A registry: the agents and teams an application serves, by name, each with its requirements
+ * already provided. The HTTP app and the command line look agents up here, so they run any agent or
+ * team without knowing its type, and a test can provide a registry of its own.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Memory from "../services/Memory.js"
+import type * as SessionStore from "../services/SessionStore.js"
+import * as Agent from "./Agent.js"
+import type { AgentError } from "./AgentError.js"
+import * as InternalSession from "./internal/session.js"
+import type * as Run from "./Run.js"
+import type * as RunEvent from "./RunEvent.js"
+import * as Team from "./Team.js"
+
+/**
+ * What an entry is.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Kind = Schema.Literal("agent", "team")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Kind = typeof Kind.Type
+
+/**
+ * How an entry describes itself, as the HTTP app lists it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Description = Schema.Struct({
+  name: Schema.String,
+  kind: Kind,
+  description: Schema.optional(Schema.String),
+  members: Schema.optional(Schema.Array(Schema.String))
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Description extends Schema.Schema.Type<typeof Description> {}
+
+/**
+ * The options of a run through the registry: a session and a user are optional.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions extends Agent.RunOptions, Agent.SessionOptions {}
+
+/**
+ * How a run through the registry can fail.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Error = AgentError | SessionStore.SessionStoreError | Memory.MemoryError
+
+/**
+ * An agent or team ready to run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Entry extends Description {
+  readonly run: (input: Run.Input, options?: RunOptions) => Effect.Effect<Run.Output<unknown>, Error>
+  readonly stream: (input: Run.Input, options?: RunOptions) => Stream.Stream<RunEvent.RunEvent, Error>
+}
+
+/**
+ * The registry's service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The entries, in the order they were given. */
+  readonly entries: ReadonlyArray<Entry>
+  readonly get: (name: string) => Option.Option<Entry>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Registry extends Context.Tag("effect-agents/Registry")<Registry, Service>() {}
+
+/**
+ * What the registry can hold.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Member = Agent.Agent<any, any> | Team.Team<any, any>
+
+type MemberContext<M> = M extends Agent.Agent<infer _A, infer R> ? R : M extends Team.Team<infer _A, infer R> ? R : never
+
+/**
+ * What a registry of the members `M` needs: their requirements, run in sessions (so a
+ * `SessionStore`, and a `Memory` store when an agent uses memory).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Requirements<M extends ReadonlyArray<Member>> = Exclude<
+  Agent.Requirements<MemberContext<M[number]>, Agent.SessionRunOptions>,
+  Scope.Scope
+>
+
+/**
+ * Thrown (as a defect, when the layer is built) for two entries with one name.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DuplicateName extends Schema.TaggedError<DuplicateName>("effect-agents/DuplicateName")("DuplicateName", {
+  name: Schema.String
+}) {
+  override get message() {
+    return `Two agents or teams are named "${this.name}"; names must be unique in a registry.`
+  }
+}
+
+const describe = (member: Member): Description =>
+  Team.isTeam(member)
+    ? {
+      name: member.name,
+      kind: "team",
+      ...(member.description === undefined ? {} : { description: member.description }),
+      members: member.members.map((m) => m.name)
+    }
+    : { name: member.name, kind: "agent", ...(member.description === undefined ? {} : { description: member.description }) }
+
+const bind = (member: Member, context: Context.Context<unknown>): Entry => {
+  const description = describe(member)
+  if (Team.isTeam(member)) {
+    return {
+      ...description,
+      run: (input, options) => Effect.provide(Team.run(member, input, options as any), context) as any,
+      stream: (input, options) => Stream.provideContext(Team.stream(member, input, options as any), context) as any
+    }
+  }
+  const agent = member as Agent.Agent<any, any>
+  return {
+    ...description,
+    run: (input, options) =>
+      Effect.provide(InternalSession.run(agent, input, options, options?.onEvent), context) as any,
+    stream: (input, options) => Stream.provideContext(InternalSession.stream(agent, input, options), context) as any
+  }
+}
+
+/**
+ * Builds a registry from entries already bound (a test can hand-make them).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromEntries = (entries: ReadonlyArray<Entry>): Service => {
+  const byName = new Map<string, Entry>()
+  for (const entry of entries) {
+    if (byName.has(entry.name)) throw new DuplicateName({ name: entry.name })
+    byName.set(entry.name, entry)
+  }
+  return { entries, get: (name) => Option.fromNullable(byName.get(name)) }
+}
+
+/**
+ * The registry of the given agents and teams, bound to the context the layer is built in: the
+ * layer needs what they need to run in sessions. Two members with one name are a defect when the
+ * layer is built.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { Agent, Registry } from "effect-agents"
+ * import { SessionStoreMemory, TestModel } from "effect-agents/layers"
+ * import { Layer } from "effect"
+ *
+ * const RegistryLive = Registry.layer([Agent.make({ name: "Writer" })]).pipe(
+ *   Layer.provide([TestModel.layer([TestModel.text("Hi")]), SessionStoreMemory.layer])
+ * )
+ * ```
+ */
+export const layer = <const M extends ReadonlyArray<Member>>(members: M): Layer.Layer<Registry, never, Requirements<M>> =>
+  Layer.effect(
+    Registry,
+    Effect.map(Effect.context<unknown>(), (context) => fromEntries(members.map((member) => bind(member, context))))
+  ) as Layer.Layer<Registry, never, any>
