@@ -6,6 +6,7 @@
  */
 import * as Response from "@effect/ai/Response"
 import * as Schema from "effect/Schema"
+import * as Memory from "../services/Memory.js"
 import * as AgentError from "./AgentError.js"
 import * as Run from "./Run.js"
 
@@ -234,15 +235,21 @@ export class MemberRunCompleted extends Schema.TaggedClass<MemberRunCompleted>("
 ) {}
 
 /**
- * A member's run failed with a typed error. The error goes back to the leader, which may hand the
- * task to another member; the team's run goes on.
+ * A member's run failed with a typed error: an agent's, or the memory's of the user the team runs
+ * for. The error goes back to the leader, which may hand the task to another member; the team's
+ * run goes on.
  *
  * @since 0.1.0
  * @category events
  */
 export class MemberRunFailed extends Schema.TaggedClass<MemberRunFailed>("effect-agents/MemberRunFailed")(
   "MemberRunFailed",
-  { runId: Schema.String, memberRunId: Schema.String, member: Schema.String, error: AgentError.AgentError }
+  {
+    runId: Schema.String,
+    memberRunId: Schema.String,
+    member: Schema.String,
+    error: Schema.Union(AgentError.AgentError, Memory.MemoryError)
+  }
 ) {}
 
 /**

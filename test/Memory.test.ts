@@ -9,6 +9,7 @@ import * as TestModel from "../layers/TestModel.js"
 import * as Memory from "../services/Memory.js"
 import type * as SessionStore from "../services/SessionStore.js"
 import * as Agent from "../src/Agent.js"
+import * as Team from "../src/Team.js"
 import type { AgentError } from "../src/AgentError.js"
 import * as Retry from "../src/Retry.js"
 import type * as Run from "../src/Run.js"
@@ -220,4 +221,43 @@ describe("Agent.withMemory", () => {
       Effect.Effect<Run.Output<string>, AgentError, LanguageModel.LanguageModel>
     >()
   })
+})
+
+describe("Agent.withMemory in a team", () => {
+  const delegate = (member: string, task: string) => TestModel.toolCall("delegate_task_to_member", { member, task })
+
+  it.effect("a member with memory runs for the team's user: it reads and writes that user's facts", () =>
+    Effect.gen(function*() {
+      yield* seed("ada", "Likes tea.")
+      yield* seed("bob", "Bob's secret.")
+      const member = TestModel.layer([TestModel.toolCall("remember", { fact: "Writes haiku." }), TestModel.text("Noted.")])
+      const team = Team.make({
+        name: "Desk",
+        members: [Agent.make({ name: "Keeper", retry: Retry.none, model: member }).pipe(Agent.withMemory())],
+        model: TestModel.layer([delegate("Keeper", "Remember that I write haiku"), TestModel.text("Done.")])
+      })
+      const output = yield* Team.run(team, "Remember that I write haiku", { userId: "ada" })
+      assert.strictEqual(output.content, "Done.")
+      const [run] = output.memberRuns
+      assert.strictEqual(run!._tag, "Completed")
+      assert.deepStrictEqual(yield* facts("ada"), ["Likes tea.", "Writes haiku."])
+      assert.deepStrictEqual(yield* facts("bob"), ["Bob's secret."])
+    }).pipe(Effect.provide(SessionStoreMemory.layer)))
+
+  it.effect("a memory that cannot be read is the member's typed failure, told to the leader", () =>
+    Effect.gen(function*() {
+      const failing = Layer.succeed(Memory.Memory, {
+        list: (userId: string) =>
+          Effect.fail(new Memory.MemoryError({ operation: "list", reason: "Unavailable", message: "down", userId }))
+      } as unknown as Memory.Service)
+      const leader = TestModel.layer([delegate("Keeper", "hi"), TestModel.text("Sorry.")])
+      const team = Team.make({
+        members: [Agent.make({ name: "Keeper", retry: Retry.none, model: TestModel.layer([TestModel.text("x")]) }).pipe(Agent.withMemory())],
+        model: leader
+      })
+      const output = yield* Team.run(team, "hi", { userId: "ada" }).pipe(Effect.provide(failing))
+      const [run] = output.memberRuns
+      assert.strictEqual(run!._tag, "Failed")
+      assert.strictEqual(run!._tag === "Failed" ? run!.error._tag : "", "MemoryError")
+    }))
 })

@@ -10,7 +10,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
-import type { AgentError } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import * as TeamOutput from "./teamOutput.js"
 
@@ -89,7 +88,7 @@ export interface Screen {
 /** What a member section shows: the member's answer, or its typed error. */
 export type MemberView =
   | { readonly _tag: "Completed"; readonly output: Run.Output<unknown> }
-  | { readonly _tag: "Failed"; readonly error: AgentError }
+  | { readonly _tag: "Failed"; readonly error: TeamOutput.MemberError }
 
 type Tone = "message" | "tools" | "response" | "error" | "member" | "memberError"
 

@@ -22,6 +22,7 @@ import * as RunEvent from "../RunEvent.js"
 import type { Definition, Instructions, RunOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
 import * as InternalLoop from "./loop.js"
+import * as InternalSession from "./session.js"
 import * as ToolCall from "./toolCall.js"
 import type * as TeamOutput from "./teamOutput.js"
 
@@ -167,15 +168,22 @@ interface State {
   delegations: number
   /** Model calls the leader made in earlier leader runs (route mode asks again after a failure). */
   turns: number
+  /** The user the team runs for: its members run for that user too (with their memory). */
+  readonly userId: string | undefined
+}
+
+/** The options of a team run: a run's, and the user it runs for. */
+export interface TeamRunOptions extends RunOptions {
+  readonly userId?: string | undefined
 }
 
 /** Runs a team to its final answer. With `emit`, every step (members' steps nested) is reported. */
 export const run = (
   team: TeamDefinition,
   input: Run.Input,
-  options: RunOptions | undefined,
+  options: TeamRunOptions | undefined,
   emit: Emit | undefined
-): Effect.Effect<TeamOutput.Output<unknown>, AgentError, unknown> =>
+): Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> =>
   Effect.suspend(() => {
     const runId = options?.runId ?? crypto.randomUUID()
     let effect = body(team, runId, input, options, emit)
@@ -184,7 +192,10 @@ export const run = (
       effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
     }
     if (emit !== undefined) {
-      effect = Effect.tapError(effect, (error) => emit(new RunEvent.RunFailed({ runId, error }, true)))
+      // A memory that could not be read is not an agent's failure: the run fails without the event,
+      // as an agent's run in a session does when its store fails.
+      effect = Effect.tapError(effect, (error) =>
+        error._tag === "MemoryError" ? Effect.void : emit(new RunEvent.RunFailed({ runId, error }, true)))
     }
     return Effect.withSpan(effect, "Team.run", {
       captureStackTrace: false,
@@ -196,17 +207,17 @@ export const run = (
 export const stream = (
   team: TeamDefinition,
   input: Run.Input,
-  options: RunOptions | undefined
-): Stream.Stream<RunEvent.RunEvent, AgentError, unknown> =>
+  options: TeamRunOptions | undefined
+): Stream.Stream<RunEvent.RunEvent, TeamOutput.MemberError, unknown> =>
   EventStream.fromRun((emit) => run(team, input, options, emit), options?.onEvent)
 
 const body = (
   team: TeamDefinition,
   runId: string,
   input: Run.Input,
-  options: RunOptions | undefined,
+  options: TeamRunOptions | undefined,
   emit: Emit | undefined
-): Effect.Effect<TeamOutput.Output<unknown>, AgentError, unknown> =>
+): Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> =>
   Effect.gen(function*() {
     const clock = yield* Effect.clock
     const state: State = {
@@ -216,7 +227,8 @@ const body = (
       emit,
       memberRuns: [],
       delegations: 0,
-      turns: 0
+      turns: 0,
+      userId: options?.userId
     }
     if (emit !== undefined) yield* emit(new RunEvent.RunStarted({ runId, agent: team.name }, true))
     const leaderOptions: RunOptions = { runId, history: options?.history }
@@ -291,7 +303,7 @@ const runMember = (
   task: Run.Input,
   taskText: string,
   toolCallId: string | undefined
-): Effect.Effect<Run.Output<unknown>, AgentError, unknown> =>
+): Effect.Effect<Run.Output<unknown>, TeamOutput.MemberError, unknown> =>
   Effect.suspend(() => {
     const memberRunId = crypto.randomUUID()
     const slot = state.memberRuns.length
@@ -301,10 +313,17 @@ const runMember = (
     const nested: Emit | undefined = emit === undefined
       ? undefined
       : (event) => emit(new RunEvent.MemberEvent({ runId: state.runId, memberRunId, member: member.name, event }, true))
-    const options: RunOptions = { runId: memberRunId }
-    const effect: Effect.Effect<Run.Output<unknown>, AgentError, unknown> = member.team !== undefined
+    const options: TeamRunOptions = { runId: memberRunId, userId: state.userId }
+    // An agent member runs as the session machinery runs an agent for a user: with the user's
+    // memory when it has memory (its memory tools need their handlers).
+    const effect: Effect.Effect<Run.Output<unknown>, TeamOutput.MemberError, unknown> = member.team !== undefined
       ? run(member.team, task, options, nested)
-      : InternalLoop.run(member.agent!, task, options, nested)
+      // No session id is given, so the store's error cannot happen.
+      : InternalSession.run(member.agent!, task, options, nested) as Effect.Effect<
+        Run.Output<unknown>,
+        TeamOutput.MemberError,
+        unknown
+      >
     const tracked = Effect.tapBoth(effect, {
       onSuccess: (output) => {
         state.memberRuns[slot] = { _tag: "Completed", ...record, output }
@@ -333,7 +352,7 @@ const runMember = (
     )
   })
 
-const describeError = (error: AgentError): string => `${error._tag}: ${error.message}`
+const describeError = (error: TeamOutput.MemberError): string => `${error._tag}: ${error.message}`
 
 // The loop names the tool call whose handler is running; that is how a delegation learns which call
 // of the leader it answers.
@@ -423,7 +442,7 @@ const route = (
   state: State,
   input: Run.Input,
   leaderOptions: RunOptions
-): Effect.Effect<TeamOutput.Output<unknown>, AgentError, unknown> =>
+): Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> =>
   Effect.gen(function*() {
     const text = inputText(input)
     const { byName } = indexOf(team.members)

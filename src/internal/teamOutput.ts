@@ -3,8 +3,18 @@
  * depending on the team (which depends on the printer).
  */
 import * as Schema from "effect/Schema"
+import * as Memory from "../../services/Memory.js"
 import * as AgentError from "../AgentError.js"
 import * as Run from "../Run.js"
+
+/**
+ * How a member run can fail: an agent's error, or its user's memory that could not be read (a
+ * member with memory runs for the team's user).
+ */
+export type MemberError = AgentError.AgentError | Memory.MemoryError
+
+/** {@link MemberError} as a Schema. */
+export const MemberError: Schema.Schema<MemberError, Schema.Schema.Encoded<typeof AgentError.AgentError> | Schema.Schema.Encoded<typeof Memory.MemoryError>> = Schema.Union(AgentError.AgentError, Memory.MemoryError)
 
 /** A member run that finished. `toolCallId` is the leader's delegation call, when there was one. */
 export interface MemberRunCompleted {
@@ -23,7 +33,7 @@ export interface MemberRunFailed {
   readonly member: string
   readonly task: string
   readonly toolCallId?: string
-  readonly error: AgentError.AgentError
+  readonly error: MemberError
 }
 
 export type MemberRun = MemberRunCompleted | MemberRunFailed
@@ -58,7 +68,7 @@ export type MemberRunEncoded =
     readonly member: string
     readonly task: string
     readonly toolCallId?: string
-    readonly error: Schema.Schema.Encoded<typeof AgentError.AgentError>
+    readonly error: Schema.Schema.Encoded<typeof MemberError>
   }
 
 const memberRunFields = {
@@ -76,7 +86,7 @@ const MemberOutput = Schema.Union(
 
 export const MemberRun: Schema.Schema<MemberRun, MemberRunEncoded> = Schema.Union(
   Schema.TaggedStruct("Completed", { ...memberRunFields, output: MemberOutput }),
-  Schema.TaggedStruct("Failed", { ...memberRunFields, error: AgentError.AgentError })
+  Schema.TaggedStruct("Failed", { ...memberRunFields, error: MemberError })
 ) as Schema.Schema<MemberRun, MemberRunEncoded>
 
 export const Output: Schema.Schema<Output<unknown>, OutputEncoded> = Schema.Struct({
