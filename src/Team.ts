@@ -494,24 +494,25 @@ export interface Service<A = string> {
  * @category services
  */
 export const toService = <A, R>(self: Team<A, R>): Effect.Effect<Service<A>, never, R> =>
-  Effect.map(Effect.context<R>(), (context) => ({
-    name: self.name,
-    run: (input, options) =>
-      Effect.provide(InternalTeam.run(self, input, options, options?.onEvent), context) as Effect.Effect<
-        Output<A>,
-        AgentError
-      >,
-    stream: (input, options) =>
-      Stream.provideContext(InternalTeam.stream(self, input, options), context as Context.Context<unknown>) as Stream.Stream<
-        RunEvent.RunEvent,
-        AgentError
-      >
-  }))
+  Effect.map(Effect.context<R>(), (context) => bind(self, context))
+
+const bind = <A, R>(self: Team<A, R>, context: Context.Context<R>): Service<A> & Agent.SessionService<A> => ({
+  name: self.name,
+  run: (input: Run.Input, options?: RunOptions & Agent.SessionOptions) =>
+    Effect.provide(runInSession(self, input, options, options?.onEvent), context) as Effect.Effect<Output<A>, AgentError>,
+  stream: (input: Run.Input, options?: RunOptions & Agent.SessionOptions) =>
+    Stream.provideContext(stream(self, input, options as any), context as Context.Context<unknown>) as Stream.Stream<
+      RunEvent.RunEvent,
+      AgentError
+    >
+})
 
 /**
  * Provides a team as a service under a tag, so an application can `yield*` it and a test can
  * provide another. The tag may be a `Team.Service` or an `Agent.Service`: code that runs an agent by
- * tag can be given a team.
+ * tag can be given a team. When the tag's service is an `Agent.SessionService`, the team runs in
+ * sessions, and the layer also needs the session store (and the memory store, for members with
+ * memory).
  *
  * @since 0.1.0
  * @category services
@@ -534,8 +535,14 @@ export const toService = <A, R>(self: Team<A, R>): Effect.Effect<Service<A>, nev
  * })
  * ```
  */
-export const layer = <Id, A, R>(
-  tag: Context.Tag<Id, Service<A>> | Context.Tag<Id, Agent.Service<A>>,
-  team: Team<A, R>
-): Layer.Layer<Id, never, Exclude<R, Scope.Scope>> =>
-  Layer.effect(tag as Context.Tag<Id, Service<A>>, toService(team) as Effect.Effect<Service<A>, never, Exclude<R, Scope.Scope>>)
+export const layer: {
+  <Id, A, R>(
+    tag: Context.Tag<Id, Agent.SessionService<A>>,
+    team: Team<A, R>
+  ): Layer.Layer<Id, never, Exclude<Agent.Requirements<R, Agent.SessionRunOptions>, Scope.Scope>>
+  <Id, A, R>(
+    tag: Context.Tag<Id, Service<A>> | Context.Tag<Id, Agent.Service<A>>,
+    team: Team<A, R>
+  ): Layer.Layer<Id, never, Exclude<R, Scope.Scope>>
+} = <Id, A, R>(tag: Context.Tag<Id, any>, team: Team<A, R>): Layer.Layer<Id, never, any> =>
+  Layer.effect(tag, Effect.map(Effect.context<R>(), (context) => bind(team, context)))

@@ -844,6 +844,25 @@ describe("teams as values and services", () => {
       Effect.provide(model)
     ))
 
+  class Desk extends Context.Tag("test/Desk")<Desk, Agent.SessionService>() {}
+
+  it.effect("a team provided as a session service runs in its users' sessions", () =>
+    Effect.gen(function*() {
+      const desk = yield* Desk
+      yield* desk.run("first question", { sessionId: "s", userId: "ada" })
+      const events = yield* collect(desk.stream("second question", { sessionId: "s", userId: "ada" }))
+      assert.strictEqual(events[events.length - 1]!._tag, "RunCompleted")
+      const store = yield* SessionStore.SessionStore
+      assert.strictEqual((yield* store.load({ userId: "ada", sessionId: "s" })).length, 2)
+      assert.isTrue(Option.isNone(Option.getRight(yield* Effect.either(store.load({ userId: "bob", sessionId: "s" })))))
+      // The leader of the second run was given the first run as history.
+      const leaderRequests = (yield* TestModel.requests).filter((request) => request.system !== undefined)
+      assert.include(JSON.stringify(leaderRequests[leaderRequests.length - 1]!.prompt), "first question")
+    }).pipe(
+      Effect.provide(Team.layer(Desk, team)),
+      Effect.provide(Layer.merge(model, SessionStoreMemory.layer))
+    ))
+
   it.effect("has dual APIs", () =>
     Effect.gen(function*() {
       const output = yield* team.pipe(Team.withTimeout("1 minute"), Team.run("go"))
@@ -881,6 +900,9 @@ describe("teams as values and services", () => {
     >()
     expectTypeOf(Team.layer(Research, Team.make({ members: [poet] }))).toEqualTypeOf<
       Layer.Layer<Research, never, LanguageModel.LanguageModel>
+    >()
+    expectTypeOf(Team.layer(Desk, Team.make({ members: [poet] }))).toEqualTypeOf<
+      Layer.Layer<Desk, never, LanguageModel.LanguageModel | SessionStore.SessionStore>
     >()
 
     // A routed team's answer is its member's: it has no output schema of its own.
