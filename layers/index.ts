@@ -33,3 +33,6 @@ export * as Provider from "./Provider.js"
 
 /** @since 0.1.0 */
 export * as RateLimit from "./RateLimit.js"
+
+/** @since 0.1.0 */
+export * as HttpApp from "./HttpApp.js"

@@ -1,0 +1,541 @@
+/**
+ * The HTTP app: the agents and teams of a `Registry`, served over HTTP as the `HttpApi` of
+ * `effect-agents` defines it. Runs as JSON or Server-Sent Events, runs in flight listed and
+ * cancelled by id, sessions read from the `SessionStore`, background batches, OpenAI Chat
+ * Completions, a health check, the OpenAPI document (`/openapi.json`) and a Swagger page (`/docs`).
+ *
+ * A bearer token, when one is configured, protects everything but `/health`, `/openapi.json` and
+ * `/docs`; with no token the app is open. Bodies larger than `maxBodyBytes` get 413; bad input 400
+ * with the schema's message; errors are typed JSON, never stack traces.
+ *
+ * Closing the layer's scope shuts the app down gracefully: it stops accepting, gives the runs in
+ * flight `shutdownGrace` to finish, then cancels the rest (a run in a session is recorded as
+ * cancelled) and marks the unfinished inputs of batches `interrupted`.
+ *
+ * @since 0.1.0
+ */
+import * as Prompt from "@effect/ai/Prompt"
+import type * as PlatformHttpApi from "@effect/platform/HttpApi"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
+import * as PlatformHttpApp from "@effect/platform/HttpApp"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import type * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { createHash, timingSafeEqual } from "node:crypto"
+import * as Http from "node:http"
+import * as SessionStore from "../services/SessionStore.js"
+import * as HttpApi from "../src/HttpApi.js"
+import * as Registry from "../src/Registry.js"
+import type * as Run from "../src/Run.js"
+import * as Batches from "./internal/httpApp/batches.js"
+import * as Events from "./internal/httpApp/events.js"
+import * as Failure from "./internal/httpApp/failure.js"
+import * as OpenAi from "./internal/httpApp/openAi.js"
+import * as Runs from "./internal/httpApp/runs.js"
+import * as Sse from "./internal/httpApp/sse.js"
+
+// -----------------------------------------------------------------------------
+// Options and service
+// -----------------------------------------------------------------------------
+
+/**
+ * How the app is served.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Default `127.0.0.1`. */
+  readonly host?: string
+  /** Default `3000`; `0` takes any free port. */
+  readonly port?: number
+  /** The bearer token every request but `/health` must carry. None: the app is open. */
+  readonly token?: Redacted.Redacted | undefined
+  /** The largest request body accepted, in bytes; larger ones get 413. Default 1 MiB. */
+  readonly maxBodyBytes?: number
+  /** How long runs in flight may take to finish at shutdown before they are cancelled. Default 10 seconds. */
+  readonly shutdownGrace?: Duration.DurationInput
+}
+
+/**
+ * The running app.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class HttpApp extends Context.Tag("effect-agents/HttpApp")<HttpApp, {
+  /** e.g. `http://127.0.0.1:3000`. */
+  readonly url: string
+}>() {}
+
+/**
+ * The app could not start (its port is taken, its host cannot be bound, ...).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class HttpAppError extends Schema.TaggedError<HttpAppError>("effect-agents/HttpAppError")("HttpAppError", {
+  host: Schema.String,
+  port: Schema.Number,
+  message: Schema.String,
+  cause: Schema.Defect
+}) {}
+
+/** How long responses may take to end once their runs have ended, at shutdown. */
+const closeGrace = Duration.seconds(2)
+
+/** @internal */
+const defaults = {
+  host: "127.0.0.1",
+  port: 3000,
+  maxBodyBytes: 1024 * 1024,
+  shutdownGrace: Duration.seconds(10)
+} as const
+
+/**
+ * What the handlers share: the runs in flight and the batches.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class State extends Context.Tag("effect-agents/HttpApp/State")<State, {
+  readonly runs: Runs.Runs
+  readonly batches: Batches.Batches
+  /** Stops the runs and batches gracefully (the app's shutdown calls it; it is idempotent). */
+  readonly shutdown: Effect.Effect<void>
+}>() {}
+
+const makeState = (grace: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const runs = yield* Runs.make
+    const batches = yield* Batches.make(runs)
+    const shutdown = Effect.zipRight(runs.shutdown(grace), batches.shutdown)
+    const once = yield* Effect.cached(shutdown)
+    yield* Effect.addFinalizer(() => once)
+    return State.of({ runs, batches, shutdown: once })
+  })
+
+// -----------------------------------------------------------------------------
+// Handlers
+// -----------------------------------------------------------------------------
+
+const lookup = (name: string) =>
+  Effect.flatMap(Registry.Registry, (registry) =>
+    Option.match(registry.get(name), {
+      onNone: () =>
+        Effect.fail(new HttpApi.AgentNotFound({ name, message: `No agent or team is named "${name}".` })),
+      onSome: Effect.succeed
+    }))
+
+const describe = (entry: Registry.Entry): Registry.Description => ({
+  name: entry.name,
+  kind: entry.kind,
+  ...(entry.description === undefined ? {} : { description: entry.description }),
+  ...(entry.members === undefined ? {} : { members: entry.members })
+})
+
+const toInput = (input: HttpApi.RunInput): Run.Input =>
+  typeof input === "string" ? input : Prompt.fromMessages(input)
+
+const wantsEventStream = (request: HttpServerRequest.HttpServerRequest) =>
+  (request.headers["accept"] ?? "").includes("text/event-stream")
+
+const cancelled = (runId: string, reason: HttpApi.CancelReason) =>
+  new HttpApi.RunCancelled({
+    runId,
+    reason,
+    message: reason === "shutdown" ? "The server shut down before the run finished." : "The run was cancelled."
+  })
+
+/** Runs to the end as a fiber of the app, waited for by the request; a client gone cancels it. */
+const runToEnd = (entry: Registry.Entry, input: Run.Input, options: Registry.RunOptions & { readonly runId: string }) =>
+  Effect.gen(function*() {
+    const { runs } = yield* State
+    const handle = yield* runs.start(options.runId, entry.name, entry.run(input, options))
+    const exit = yield* handle.await.pipe(
+      Effect.onInterrupt(() => Effect.ignore(runs.cancel(options.runId, "disconnected")))
+    )
+    if (Exit.isSuccess(exit)) return exit.value
+    if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.fail(cancelled(options.runId, yield* handle.reason))
+    return yield* Effect.fail(new HttpApi.RunError({ runId: options.runId, error: yield* Failure.fromCause(exit.cause) }))
+  })
+
+const setRunId = (runId: string) =>
+  PlatformHttpApp.appendPreResponseHandler((_request, response) =>
+    Effect.succeed(HttpServerResponse.setHeader(response, "x-run-id", runId))
+  )
+
+const HealthLive = HttpApiBuilder.group(HttpApi.Api, "health", (handlers) =>
+  handlers.handle("health", () => Effect.succeed({ status: "ok" as const })))
+
+const AgentsLive = HttpApiBuilder.group(HttpApi.Api, "agents", (handlers) =>
+  handlers
+    .handle("list", () => Effect.map(Registry.Registry, (registry) => registry.entries.map(describe)))
+    .handle("get", ({ path }) => Effect.map(lookup(path.name), describe)))
+
+const RunsLive = HttpApiBuilder.group(HttpApi.Api, "runs", (handlers) =>
+  handlers
+    .handle("run", ({ path, payload, request }) =>
+      Effect.gen(function*() {
+        const entry = yield* lookup(path.name)
+        const runId = payload.runId ?? crypto.randomUUID()
+        const options = {
+          runId,
+          ...(payload.sessionId === undefined ? {} : { sessionId: payload.sessionId }),
+          ...(payload.userId === undefined ? {} : { userId: payload.userId }),
+          ...(payload.historyRuns === undefined ? {} : { historyRuns: payload.historyRuns })
+        }
+        yield* setRunId(runId)
+        const input = toInput(payload.input)
+        if (payload.stream === true || wantsEventStream(request)) {
+          const { runs } = yield* State
+          const events = yield* Events.start(runs, entry, input, options)
+          return HttpServerResponse.stream(Stream.map(events, Sse.streamEvent), {
+            contentType: "text/event-stream",
+            headers: Sse.headers
+          })
+        }
+        return yield* runToEnd(entry, input, options)
+      }))
+    .handle("list", () => Effect.flatMap(State, ({ runs }) => runs.list))
+    .handle("cancel", ({ path }) => Effect.flatMap(State, ({ runs }) => runs.cancel(path.runId, "cancelled"))))
+
+const SessionsLive = HttpApiBuilder.group(HttpApi.Api, "sessions", (handlers) =>
+  handlers
+    .handle("list", ({ path }) => Effect.flatMap(SessionStore.SessionStore, (store) => store.list(path.userId)))
+    .handle("runs", ({ path }) => Effect.flatMap(SessionStore.SessionStore, (store) => store.load(path))))
+
+const BatchesLive = HttpApiBuilder.group(HttpApi.Api, "batches", (handlers) =>
+  handlers
+    .handle("submit", ({ payload }) =>
+      Effect.gen(function*() {
+        const entry = yield* lookup(payload.agent)
+        const { batches } = yield* State
+        return yield* batches.submit(entry, payload, toInput)
+      }))
+    .handle("list", () => Effect.flatMap(State, ({ batches }) => batches.list))
+    .handle("get", ({ path }) => Effect.flatMap(State, ({ batches }) => batches.get(path.batchId)))
+    .handle("cancel", ({ path }) => Effect.flatMap(State, ({ batches }) => batches.cancel(path.batchId))))
+
+const chatError = (status: number, body: HttpApi.ChatCompletionError) =>
+  HttpServerResponse.unsafeJson(body, { status })
+
+const OpenAiLive = HttpApiBuilder.group(HttpApi.Api, "openai", (handlers) =>
+  handlers.handle("chatCompletions", ({ payload }) =>
+    Effect.gen(function*() {
+      const registry = yield* Registry.Registry
+      const found = registry.get(payload.model)
+      if (Option.isNone(found)) {
+        return chatError(
+          404,
+          OpenAi.error(`The model '${payload.model}' does not exist: no agent or team has that name.`, "invalid_request_error", "model_not_found")
+        )
+      }
+      const entry = found.value
+      const runId = crypto.randomUUID()
+      yield* setRunId(runId)
+      const input = OpenAi.toInput(payload.messages)
+      const created = Math.floor((yield* Effect.clockWith((clock) => clock.currentTimeMillis)) / 1000)
+      const options = { runId }
+      if (payload.stream === true) {
+        const { runs } = yield* State
+        const events = yield* Events.start(runs, entry, input, options).pipe(
+          // Its id is fresh: never in use.
+          Effect.catchTag("RunIdInUse", Effect.die)
+        )
+        return HttpServerResponse.stream(
+          OpenAi.chunks(entry.name, created, runId, payload.stream_options?.include_usage === true, events),
+          { contentType: "text/event-stream", headers: Sse.headers }
+        )
+      }
+      return yield* runToEnd(entry, input, options).pipe(
+        Effect.map((output) => OpenAi.completion(entry.name, created, output)),
+        Effect.catchTags({
+          RunIdInUse: Effect.die,
+          RunError: (error) =>
+            Effect.succeed(chatError(
+              // A model's own status (429, 400, ...) goes through, so clients retry what can be retried.
+              error.error._tag === "ModelError" && error.error.status !== undefined && error.error.status >= 400
+                ? error.error.status
+                : 500,
+              OpenAi.error(error.error.message, "server_error", error.error._tag)
+            )),
+          RunCancelled: (error) => Effect.succeed(chatError(409, OpenAi.error(error.message, "server_error", "cancelled")))
+        })
+      )
+    })))
+
+const digest = (value: string) => createHash("sha256").update(value).digest()
+
+const authorization = (token: Redacted.Redacted | undefined) => {
+  const expected = token === undefined ? undefined : digest(Redacted.value(token))
+  const unauthorized = (message: string) => Effect.fail(new HttpApi.Unauthorized({ message }))
+  return Layer.succeed(HttpApi.Authorization, {
+    bearer: (given) => {
+      if (expected === undefined) return Effect.void
+      const value = Redacted.value(given)
+      if (value.length === 0) return unauthorized("A bearer token is required: Authorization: Bearer <token>.")
+      // Compared as digests of equal length, in constant time.
+      return timingSafeEqual(digest(value), expected) ? Effect.void : unauthorized("The bearer token is not valid.")
+    }
+  })
+}
+
+/**
+ * The handlers of every group of the API, with the OpenAPI document and the Swagger page, needing
+ * the app's {@link State}.
+ *
+ * @internal
+ */
+const handlers = (token: Redacted.Redacted | undefined) =>
+  Layer.mergeAll(
+    HttpApiSwagger.layer({ path: "/docs" }),
+    HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })
+  ).pipe(
+    Layer.provideMerge(HttpApiBuilder.api(HttpApi.Api)),
+    Layer.provide([HealthLive, AgentsLive, RunsLive, SessionsLive, BatchesLive, OpenAiLive]),
+    Layer.provide(authorization(token))
+  )
+
+/**
+ * The API's handlers as an `HttpApiBuilder.api` layer, to mount on a server of one's own (with
+ * `HttpApiBuilder.serve(HttpApp.middleware(options))`). The runs and batches live as long as the
+ * layer; closing it stops them as {@link layer} does.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const api = (
+  options: Pick<Options, "token" | "shutdownGrace"> = {}
+): Layer.Layer<
+  PlatformHttpApi.Api,
+  never,
+  Registry.Registry | SessionStore.SessionStore | HttpApiBuilder.Router
+> =>
+  handlers(options.token).pipe(
+    Layer.provide(Layer.scoped(State, makeState(options.shutdownGrace ?? defaults.shutdownGrace)))
+  )
+
+// -----------------------------------------------------------------------------
+// Body limits and errors
+// -----------------------------------------------------------------------------
+
+const encodeTooLarge = Schema.encodeSync(HttpApi.PayloadTooLarge)
+const encodeDecodeError = Schema.encodeSync(HttpApiDecodeError)
+const encodeInternal = Schema.encodeSync(HttpApi.InternalError)
+const encodeShuttingDown = Schema.encodeSync(HttpApi.ShuttingDown)
+
+const tooLarge = (maxBytes: number) =>
+  HttpServerResponse.unsafeJson(
+    encodeTooLarge(
+      new HttpApi.PayloadTooLarge({ maxBytes, message: `The request body is larger than ${maxBytes} bytes.` })
+    ),
+    { status: 413, headers: { connection: "close" } }
+  )
+
+const isRequestError = (u: unknown): u is HttpServerError.RequestError =>
+  HttpServerError.isServerError(u) && u._tag === "RequestError"
+
+/**
+ * What the app does around the API: refuses bodies over `maxBodyBytes` (413), new requests while it
+ * shuts down (503), unreadable JSON (400), and answers an unknown route (404) and any defect (500)
+ * with typed JSON, the defect going to the log.
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export const middleware = (
+  options: Pick<Options, "maxBodyBytes"> & { readonly draining?: Effect.Effect<boolean> | undefined } = {}
+): HttpMiddleware.HttpMiddleware => {
+  const maxBytes = options.maxBodyBytes ?? defaults.maxBodyBytes
+  const draining = options.draining ?? Effect.succeed(false)
+  return (app) =>
+    Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      if (yield* draining) {
+        return HttpServerResponse.unsafeJson(
+          encodeShuttingDown(new HttpApi.ShuttingDown({ message: "The server is shutting down." })),
+          { status: 503, headers: { connection: "close" } }
+        )
+      }
+      const length = Number(request.headers["content-length"] ?? "0")
+      if (Number.isFinite(length) && length > maxBytes) return tooLarge(maxBytes)
+      return yield* app
+    }).pipe(
+      HttpIncomingMessage.withMaxBodySize(Option.some(maxBytes)),
+      Effect.catchAllCause((cause) => {
+        if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+        const error = Cause.squash(cause)
+        if (HttpServerError.isServerError(error) && error._tag === "RouteNotFound") {
+          return Effect.succeed(HttpServerResponse.unsafeJson(
+            { _tag: "RouteNotFound", message: `No route for ${error.request.method} ${error.request.url}` },
+            { status: 404 }
+          ))
+        }
+        if (isRequestError(error)) {
+          if (String((error.cause as Error | undefined)?.message).includes("maxBytes exceeded")) {
+            return Effect.succeed(tooLarge(maxBytes))
+          }
+          return Effect.succeed(HttpServerResponse.unsafeJson(
+            encodeDecodeError(
+              new HttpApiDecodeError({
+                issues: [],
+                message: `The request body could not be read as JSON: ${
+                  error.cause instanceof Error ? error.cause.message : String(error.cause)
+                }`
+              })
+            ),
+            { status: 400 }
+          ))
+        }
+        return Effect.as(
+          Effect.logError("The HTTP app failed to answer a request", cause),
+          HttpServerResponse.unsafeJson(
+            encodeInternal(new HttpApi.InternalError({ message: "Internal server error; the details are in the server's log." })),
+            { status: 500 }
+          )
+        )
+      })
+    )
+}
+
+// -----------------------------------------------------------------------------
+// Layers
+// -----------------------------------------------------------------------------
+
+/**
+ * Serves the app of the `Registry` in context on `host:port` while the layer lives; closing it
+ * shuts the app down gracefully.
+ *
+ * @since 0.1.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { Agent, Registry } from "effect-agents"
+ * import { HttpApp, SessionStoreMemory, TestModel } from "effect-agents/layers"
+ * import { Layer } from "effect"
+ *
+ * const AppLive = HttpApp.layer({ port: 3000 }).pipe(
+ *   Layer.provide(Registry.layer([Agent.make({ name: "Writer" })])),
+ *   Layer.provideMerge(SessionStoreMemory.layer),
+ *   Layer.provide(TestModel.layer((request) => TestModel.text(`You said: ${request.lastUserText}`)))
+ * )
+ * ```
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<HttpApp, HttpAppError, Registry.Registry | SessionStore.SessionStore> =>
+  Layer.scoped(
+    HttpApp,
+    Effect.gen(function*() {
+      const host = options.host ?? defaults.host
+      const port = options.port ?? defaults.port
+      const grace = options.shutdownGrace ?? defaults.shutdownGrace
+      const state = yield* makeState(grace)
+      const nodeServer = Http.createServer()
+      const server = yield* NodeHttpServer.make(() => nodeServer, { host, port }).pipe(
+        Effect.mapError((error) =>
+          new HttpAppError({
+            host,
+            port,
+            message: `The HTTP app could not listen on ${host}:${port}: ${
+              error.cause instanceof Error ? error.cause.message : String(error.cause)
+            }`,
+            cause: error.cause
+          })
+        )
+      )
+      const context = yield* Layer.build(
+        handlers(options.token).pipe(
+          Layer.provideMerge(HttpApiBuilder.Router.Live),
+          Layer.provideMerge(HttpApiBuilder.Middleware.layer),
+          Layer.provideMerge(NodeHttpServer.layerContext),
+          Layer.provide(Layer.succeed(State, state))
+        )
+      )
+      const app = yield* Effect.provide(HttpApiBuilder.httpApp, context)
+      const guarded = middleware({ maxBodyBytes: options.maxBodyBytes ?? defaults.maxBodyBytes, draining: state.runs.draining })(app)
+      const serve: Effect.Effect<void, never, Scope.Scope> = server.serve(Effect.provide(guarded, context))
+      yield* serve
+      // Added last, so it runs first when the scope closes: before the server waits for its
+      // connections to end, the runs they wait for are given their grace and then cancelled.
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function*() {
+          const closed = yield* Deferred.make<void>()
+          // Stops accepting; calls back once every connection has ended.
+          nodeServer.close(() => Deferred.unsafeDone(closed, Exit.void))
+          yield* state.shutdown
+          // The runs have ended; their responses may still be sending their last events.
+          // Connections kept alive by clients are closed as soon as they are idle.
+          const closeIdle = Effect.sync(() => nodeServer.closeIdleConnections()).pipe(
+            Effect.repeat(Schedule.spaced("20 millis")),
+            Effect.zipRight(Effect.never)
+          )
+          yield* Effect.raceFirst(Deferred.await(closed), closeIdle).pipe(
+            Effect.interruptible,
+            Effect.timeoutOption(closeGrace),
+            Effect.ignore
+          )
+          nodeServer.closeAllConnections()
+        })
+      )
+      const address = server.address
+      const url = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : `http://${host}:${port}`
+      yield* Effect.logDebug(`effect-agents HTTP app listening on ${url}`)
+      return { url }
+    })
+  )
+
+/**
+ * {@link layer} with its address and token from configuration: `EFFECT_AGENTS_HTTP_HOST` (default
+ * `127.0.0.1`), `EFFECT_AGENTS_HTTP_PORT` (default `3000`) and `EFFECT_AGENTS_HTTP_TOKEN` (optional;
+ * without it the app is open). `overrides` win over configuration.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  overrides: Partial<Options> = {}
+): Layer.Layer<HttpApp, HttpAppError | ConfigError.ConfigError, Registry.Registry | SessionStore.SessionStore> =>
+  Layer.unwrapEffect(
+    Effect.map(
+      Config.all({
+        host: Config.string("EFFECT_AGENTS_HTTP_HOST").pipe(Config.withDefault(defaults.host)),
+        port: Config.integer("EFFECT_AGENTS_HTTP_PORT").pipe(
+          Config.validate({
+            message: "Expected a port number from 0 (any free port) to 65535",
+            validation: (n) => n >= 0 && n <= 65535
+          }),
+          Config.withDefault(defaults.port)
+        ),
+        token: Config.option(Config.redacted("EFFECT_AGENTS_HTTP_TOKEN"))
+      }),
+      (config) =>
+        layer({
+          host: config.host,
+          port: config.port,
+          ...(Option.isSome(config.token) ? { token: config.token.value } : {}),
+          ...overrides
+        })
+    )
+  )

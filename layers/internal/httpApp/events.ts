@@ -1,0 +1,63 @@
+/**
+ * A run as the stream an HTTP response sends: the run's events, then, when it did not end with
+ * `RunCompleted` or `RunFailed`, one last `RunCancelled` or `RunError`. The run itself is a fiber
+ * of {@link Runs}, feeding a bounded mailbox (so a slow client slows the run down rather than
+ * piling events up); the response reads the mailbox. When the response stops early (the client
+ * went away), the run is cancelled and waited for.
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Mailbox from "effect/Mailbox"
+import * as Stream from "effect/Stream"
+import * as HttpApi from "../../../src/HttpApi.js"
+import type * as Registry from "../../../src/Registry.js"
+import type * as Run from "../../../src/Run.js"
+import * as Failure from "./failure.js"
+import type { Runs } from "./runs.js"
+
+/** How many events may wait for a slow client before the run waits for it. */
+const capacity = 256
+
+export const start = (
+  runs: Runs,
+  entry: Registry.Entry,
+  input: Run.Input,
+  options: Registry.RunOptions & { readonly runId: string }
+): Effect.Effect<Stream.Stream<HttpApi.StreamEvent>, HttpApi.RunIdInUse | HttpApi.ShuttingDown> =>
+  Effect.gen(function*() {
+    const runId = options.runId
+    const mailbox = yield* Mailbox.make<HttpApi.StreamEvent>({ capacity })
+    // Set once the run has started: the run's end needs its handle to know why it was interrupted.
+    let reason: Effect.Effect<HttpApi.CancelReason> = Effect.succeed("cancelled")
+    const last = (exit: Exit.Exit<void, Registry.Error>): Effect.Effect<HttpApi.StreamEvent | undefined> => {
+      if (Exit.isSuccess(exit)) return Effect.succeed(undefined)
+      if (Cause.isInterruptedOnly(exit.cause)) {
+        return Effect.map(reason, (why) =>
+          new HttpApi.RunCancelled({
+            runId,
+            reason: why,
+            message: why === "shutdown" ? "The server shut down before the run finished." : "The run was cancelled."
+          }))
+      }
+      return Effect.map(Failure.fromCause(exit.cause), (error) =>
+        // A typed AgentError was already sent as `RunFailed` by the run itself.
+        error._tag === "SessionStoreError" || error._tag === "MemoryError" || error._tag === "InternalError"
+          ? new HttpApi.RunError({ runId, error })
+          : undefined)
+    }
+    const run = entry.stream(input, options).pipe(
+      Stream.runForEach((event) => mailbox.offer(event)),
+      Effect.onExit((exit) =>
+        Effect.flatMap(last(exit), (event) =>
+          // When the client is gone the mailbox is shut down first, so this offer never waits for it.
+          Effect.zipRight(event === undefined ? Effect.void : mailbox.offer(event), mailbox.end)
+        )
+      )
+    )
+    const handle = yield* runs.start(runId, entry.name, run)
+    reason = handle.reason
+    return Mailbox.toStream(mailbox).pipe(
+      Stream.ensuring(Effect.zipRight(mailbox.shutdown, Effect.ignore(runs.cancel(runId, "disconnected"))))
+    )
+  })

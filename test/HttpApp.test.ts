@@ -1,0 +1,407 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as Batches from "../layers/internal/httpApp/batches.js"
+import * as Runs from "../layers/internal/httpApp/runs.js"
+import * as OpenAiCompatible from "../layers/OpenAiCompatible.js"
+import * as Agent from "../src/Agent.js"
+import * as Registry from "../src/Registry.js"
+import * as RunEvent from "../src/RunEvent.js"
+import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
+import * as Fixture from "./fixtures/httpApp.js"
+
+const token = Redacted.make("s3cret")
+
+interface Raw {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+}
+
+/** A request without the typed client, to see exactly what goes over the wire. */
+const raw = (
+  url: string,
+  path: string,
+  init: { readonly method?: string; readonly body?: string; readonly headers?: Record<string, string> } = {}
+): Effect.Effect<Raw> =>
+  Effect.promise(async () => {
+    const response = await fetch(`${url}${path}`, {
+      method: init.method ?? "GET",
+      headers: { authorization: "Bearer s3cret", "content-type": "application/json", ...init.headers },
+      ...(init.body === undefined ? {} : { body: init.body })
+    })
+    return { status: response.status, headers: response.headers, text: await response.text() }
+  })
+
+/** The events of an SSE body. */
+const sseEvents = (text: string) =>
+  text.split("\n\n").filter((block) => block.trim().length > 0).map((block) => {
+    const lines = block.split("\n")
+    return {
+      event: lines.find((line) => line.startsWith("event: "))?.slice(7),
+      data: lines.filter((line) => line.startsWith("data: ")).map((line) => line.slice(6)).join("\n")
+    }
+  })
+
+const decodeEvent = Schema.decodeSync(Schema.parseJson(RunEvent.RunEvent))
+
+/** Polls until `f` gives a value (real time, for the end-to-end suites). */
+const eventually = <A, E>(f: Effect.Effect<Option.Option<A>, E>) =>
+  f.pipe(
+    Effect.flatMap(Option.match({ onNone: () => Effect.fail("not yet" as const), onSome: Effect.succeed })),
+    Effect.retry({ schedule: Schedule.spaced("20 millis"), times: 250, while: (e) => e === "not yet" })
+  )
+
+describe("HttpApp", () => {
+  it.scopedLive("health is open; everything else needs the token", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token })
+      assert.deepStrictEqual(yield* app.anonymous.health.health(), { status: "ok" })
+      const missing = yield* Effect.flip(app.anonymous.agents.list())
+      assert.strictEqual(missing._tag, "Unauthorized")
+      const wrong = yield* raw(app.url, "/agents", { headers: { authorization: "Bearer nope" } })
+      assert.strictEqual(wrong.status, 401)
+      assert.deepInclude(JSON.parse(wrong.text), { _tag: "Unauthorized", message: "The bearer token is not valid." })
+      const none = yield* raw(app.url, "/runs", { headers: { authorization: "" } })
+      assert.strictEqual(none.status, 401)
+      assert.strictEqual((yield* raw(app.url, "/health", { headers: { authorization: "" } })).status, 200)
+    }))
+
+  it.scopedLive("without a token configured the app is open", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start()
+      assert.strictEqual((yield* app.anonymous.agents.list()).length, 5)
+    }))
+
+  it.scopedLive("lists agents and teams, and finds one by name", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token })
+      const agents = yield* app.client.agents.list()
+      assert.deepStrictEqual(agents.map((agent) => [agent.name, agent.kind]), [
+        ["Echo", "agent"],
+        ["Picky", "agent"],
+        ["Stuck", "agent"],
+        ["Slow", "agent"],
+        ["Desk", "team"]
+      ])
+      assert.deepStrictEqual(yield* app.client.agents.get({ path: { name: "Desk" } }), {
+        name: "Desk",
+        kind: "team",
+        members: ["Echo"]
+      })
+      const missing = yield* Effect.flip(app.client.agents.get({ path: { name: "Nobody" } }))
+      assert.strictEqual(missing._tag, "AgentNotFound")
+    }))
+
+  it.scopedLive("runs an agent as JSON, in a session, and reads the session's runs", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token })
+      const output = yield* app.client.runs.run({
+        path: { name: "Echo" },
+        payload: { input: "hello", sessionId: "s1", userId: "ada", runId: "run-1" }
+      })
+      assert.strictEqual(output.text, "You said: hello")
+      assert.strictEqual(output.runId, "run-1")
+      const team = yield* app.client.runs.run({ path: { name: "Desk" }, payload: { input: "hi" } })
+      assert.strictEqual(team.agent, "Desk")
+      const runs = yield* app.client.sessions.runs({ path: { userId: "ada", sessionId: "s1" } })
+      assert.deepStrictEqual(runs.map((run) => [run.runId, run.status, run.agent]), [["run-1", "completed", "Echo"]])
+      const sessions = yield* app.client.sessions.list({ path: { userId: "ada" } })
+      assert.deepStrictEqual(sessions.map((s) => [s.sessionId, s.runs]), [["s1", 1]])
+      const notFound = yield* Effect.flip(app.client.sessions.runs({ path: { userId: "bob", sessionId: "s1" } }))
+      assert.strictEqual(notFound._tag, "SessionNotFound")
+      const header = yield* raw(app.url, "/agents/Echo/runs", { method: "POST", body: JSON.stringify({ input: "x", runId: "abc" }) })
+      assert.strictEqual(header.headers.get("x-run-id"), "abc")
+    }))
+
+  it.scopedLive("a failed run is a typed error", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token })
+      const error = yield* Effect.flip(app.client.runs.run({ path: { name: "Picky" }, payload: { input: "please fail" } }))
+      assert.strictEqual(error._tag, "RunError")
+      if (error._tag === "RunError") {
+        assert.strictEqual(error.error._tag, "ModelError")
+      }
+      const response = yield* raw(app.url, "/agents/Picky/runs", { method: "POST", body: JSON.stringify({ input: "fail" }) })
+      assert.strictEqual(response.status, 500)
+      assert.notInclude(response.text, "    at ")
+    }))
+
+  it.scopedLive("streams a run as SSE, one RunEvent per event, ending with RunCompleted", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token })
+      const response = yield* raw(app.url, "/agents/Echo/runs", {
+        method: "POST",
+        body: JSON.stringify({ input: "stream me" }),
+        headers: { accept: "text/event-stream" }
+      })
+      assert.strictEqual(response.status, 200)
+      assert.include(response.headers.get("content-type") ?? "", "text/event-stream")
+      const events = sseEvents(response.text).map(({ data, event }) => {
+        const decoded = decodeEvent(data)
+        assert.strictEqual(event, decoded._tag)
+        return decoded
+      })
+      assert.strictEqual(events[0]!._tag, "RunStarted")
+      assert.strictEqual(response.headers.get("x-run-id"), events[0]!.runId)
+      const last = events[events.length - 1]!
+      assert.strictEqual(last._tag, "RunCompleted")
+      if (last._tag === "RunCompleted") assert.strictEqual(last.output.text, "You said: stream me")
+      assert.deepStrictEqual(
+        events.flatMap((event) => (event._tag === "TextDelta" ? [event.delta] : [])).join(""),
+        "You said: stream me"
+      )
+      // The typed client reads the same stream.
+      const viaClient = yield* Stream.runCollect(app.client.stream("Picky", { input: "do fail" }))
+      const tags = Chunk.toReadonlyArray(viaClient).map((event) => event._tag)
+      assert.strictEqual(tags[0], "RunStarted")
+      assert.strictEqual(tags[tags.length - 1], "RunFailed")
+      const unknown = yield* Effect.flip(Stream.runDrain(app.client.stream("Nobody", { input: "x" })))
+      assert.strictEqual(unknown._tag, "AgentNotFound")
+    }))
+
+  it.scopedLive("bad input: 400 with the schema's message, 404 unknown agent, 413 oversized body", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token, maxBodyBytes: 2000 })
+      const wrongType = yield* raw(app.url, "/agents/Echo/runs", { method: "POST", body: JSON.stringify({ input: 42 }) })
+      assert.strictEqual(wrongType.status, 400)
+      const body = JSON.parse(wrongType.text)
+      assert.strictEqual(body._tag, "HttpApiDecodeError")
+      assert.include(body.message, "input")
+      const empty = yield* raw(app.url, "/agents/Echo/runs", { method: "POST", body: JSON.stringify({ input: "" }) })
+      assert.strictEqual(empty.status, 400)
+      const notJson = yield* raw(app.url, "/agents/Echo/runs", { method: "POST", body: "{not json" })
+      assert.strictEqual(notJson.status, 400)
+      assert.include(JSON.parse(notJson.text).message, "JSON")
+      const unknown = yield* raw(app.url, "/agents/Nobody/runs", { method: "POST", body: JSON.stringify({ input: "x" }) })
+      assert.strictEqual(unknown.status, 404)
+      assert.strictEqual(JSON.parse(unknown.text)._tag, "AgentNotFound")
+      const big = yield* raw(app.url, "/agents/Echo/runs", { method: "POST", body: JSON.stringify({ input: "x".repeat(5000) }) })
+      assert.strictEqual(big.status, 413)
+      assert.deepInclude(JSON.parse(big.text), { _tag: "PayloadTooLarge", maxBytes: 2000 })
+      const route = yield* raw(app.url, "/nowhere")
+      assert.strictEqual(route.status, 404)
+      // The typed client sees the 413 as a typed error too.
+      const typed = yield* Effect.flip(app.client.runs.run({ path: { name: "Echo" }, payload: { input: "y".repeat(5000) } }))
+      assert.strictEqual(typed._tag, "PayloadTooLarge")
+    }))
+
+  it.scopedLive("a client that disconnects mid-stream cancels its run, recorded as cancelled", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token })
+      // Read the first two events (the run started, the model was called), then stop reading.
+      const events = yield* Stream.runCollect(
+        app.client.stream("Stuck", { input: "wait forever", sessionId: "s", userId: "u" }).pipe(Stream.take(2))
+      )
+      assert.deepStrictEqual(Chunk.toReadonlyArray(events).map((e) => e._tag), ["RunStarted", "ModelRequestStarted"])
+      yield* eventually(Effect.map(Ref.get(app.stuckInterrupted), (n) => (n === 1 ? Option.some(n) : Option.none())))
+      const runs = yield* eventually(
+        Effect.map(app.client.sessions.runs({ path: { userId: "u", sessionId: "s" } }).pipe(Effect.option), (found) => found)
+      )
+      assert.deepStrictEqual(runs.map((run) => run.status), ["cancelled"])
+      assert.deepStrictEqual(yield* app.client.runs.list(), [])
+    }))
+
+  it.scopedLive("cancels a run by id", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token })
+      const fiber = yield* Effect.fork(app.client.runs.run({ path: { name: "Stuck" }, payload: { input: "x", runId: "r1" } }))
+      yield* eventually(Effect.map(app.client.runs.list(), (runs) => (runs.length > 0 ? Option.some(runs) : Option.none())))
+      const taken = yield* Effect.flip(app.client.runs.run({ path: { name: "Echo" }, payload: { input: "x", runId: "r1" } }))
+      assert.strictEqual(taken._tag, "RunIdInUse")
+      const info = yield* app.client.runs.cancel({ path: { runId: "r1" } })
+      assert.deepInclude(info, { runId: "r1", agent: "Stuck" })
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.isFailure(exit))
+      const error = yield* Effect.flip(fiber)
+      assert.deepInclude(error, { _tag: "RunCancelled", runId: "r1", reason: "cancelled" })
+      assert.strictEqual(yield* Ref.get(app.stuckInterrupted), 1)
+      const again = yield* Effect.flip(app.client.runs.cancel({ path: { runId: "r1" } }))
+      assert.strictEqual(again._tag, "RunNotFound")
+    }))
+
+  it.scopedLive("a batch runs in the background, with partial failure, results while running, and cancel", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token })
+      const submitted = yield* app.client.batches.submit({
+        payload: { agent: "Picky", inputs: ["one", "please fail", "three"], concurrency: 2 }
+      })
+      assert.strictEqual(submitted.counts.total, 3)
+      const done = yield* eventually(
+        Effect.map(app.client.batches.get({ path: { batchId: submitted.batchId } }), (batch) =>
+          batch.status === "running" ? Option.none() : Option.some(batch))
+      )
+      assert.strictEqual(done.status, "completed")
+      assert.deepInclude(done.counts, { total: 3, completed: 2, failed: 1, pending: 0, running: 0 })
+      assert.deepStrictEqual(done.items.map((item) => item.status), ["completed", "failed", "completed"])
+      assert.strictEqual(done.items[0]!.output?.text, "ok: one")
+      assert.strictEqual(done.items[1]!.error?._tag, "ModelError")
+      // A batch that cannot finish: one input runs, the others wait; cancel it.
+      const stuck = yield* app.client.batches.submit({ payload: { agent: "Stuck", inputs: ["a", "b", "c"], concurrency: 1 } })
+      const running = yield* eventually(
+        Effect.map(app.client.batches.get({ path: { batchId: stuck.batchId } }), (batch) =>
+          batch.counts.running === 1 ? Option.some(batch) : Option.none())
+      )
+      assert.deepInclude(running.counts, { running: 1, pending: 2 })
+      assert.strictEqual(running.status, "running")
+      yield* app.client.batches.cancel({ path: { batchId: stuck.batchId } })
+      const cancelled = yield* eventually(
+        Effect.map(app.client.batches.get({ path: { batchId: stuck.batchId } }), (batch) =>
+          batch.status === "running" ? Option.none() : Option.some(batch))
+      )
+      assert.strictEqual(cancelled.status, "cancelled")
+      assert.deepStrictEqual(cancelled.items.map((item) => item.status), ["cancelled", "cancelled", "cancelled"])
+      assert.strictEqual(yield* Ref.get(app.stuckInterrupted), 1)
+      assert.strictEqual((yield* app.client.batches.list()).length, 2)
+      const missing = yield* Effect.flip(app.client.batches.get({ path: { batchId: "nope" } }))
+      assert.strictEqual(missing._tag, "BatchNotFound")
+      const unknown = yield* Effect.flip(app.client.batches.submit({ payload: { agent: "Nobody", inputs: ["x"] } }))
+      assert.strictEqual(unknown._tag, "AgentNotFound")
+    }))
+
+  it.scopedLive("OpenAI chat completions, JSON and streamed", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token })
+      const json = yield* raw(app.url, "/v1/chat/completions", {
+        method: "POST",
+        body: JSON.stringify({ model: "Echo", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "hi there" }] })
+      })
+      assert.strictEqual(json.status, 200)
+      const completion = JSON.parse(json.text)
+      assert.strictEqual(completion.object, "chat.completion")
+      assert.strictEqual(completion.model, "Echo")
+      assert.deepStrictEqual(completion.choices[0].message, { role: "assistant", content: "You said: hi there" })
+      assert.strictEqual(completion.choices[0].finish_reason, "stop")
+      assert.isAbove(completion.usage.total_tokens, 0)
+      const streamed = yield* raw(app.url, "/v1/chat/completions", {
+        method: "POST",
+        body: JSON.stringify({ model: "Echo", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "go" }] })
+      })
+      const data = sseEvents(streamed.text).map((event) => event.data)
+      assert.strictEqual(data[data.length - 1], "[DONE]")
+      const chunks = data.slice(0, -1).map((d) => JSON.parse(d))
+      assert.isTrue(chunks.every((chunk) => chunk.object === "chat.completion.chunk"))
+      assert.strictEqual(chunks.map((chunk) => chunk.choices[0]?.delta?.content ?? "").join(""), "You said: go")
+      assert.strictEqual(chunks[chunks.length - 2].choices[0].finish_reason, "stop")
+      assert.isAbove(chunks[chunks.length - 1].usage.total_tokens, 0)
+      const missing = yield* raw(app.url, "/v1/chat/completions", {
+        method: "POST",
+        body: JSON.stringify({ model: "gpt-nobody", messages: [{ role: "user", content: "x" }] })
+      })
+      assert.strictEqual(missing.status, 404)
+      assert.strictEqual(JSON.parse(missing.text).error.code, "model_not_found")
+    }))
+
+  it.scopedLive("an agent whose model is another agent served over HTTP (our OpenAI-compatible client)", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token })
+      const remote = (stream: boolean) =>
+        Agent.make({ name: "Front", model: OpenAiCompatible.layer({ baseUrl: `${app.url}/v1`, model: stream ? "Echo" : "Picky", apiKey: token }) })
+      const streamed = yield* Agent.run(remote(true), "over the wire")
+      assert.strictEqual(streamed.text, "You said: over the wire")
+      const failing = yield* Effect.flip(Agent.run(remote(false), "please fail"))
+      assert.strictEqual(failing._tag, "ModelError")
+      const unauthorized = yield* Effect.flip(
+        Agent.run(Agent.make({ model: OpenAiCompatible.layer({ baseUrl: `${app.url}/v1`, model: "Echo", apiKey: Redacted.make("bad") }) }), "x")
+      )
+      assert.deepInclude(unauthorized, { _tag: "ModelError", status: 401 })
+    }))
+
+  it.scopedLive("serves its OpenAPI document and Swagger page from the same definition", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token })
+      const spec = JSON.parse((yield* raw(app.url, "/openapi.json")).text)
+      assert.strictEqual(spec.info.title, "effect-agents")
+      for (const path of ["/health", "/agents", "/agents/{name}/runs", "/runs/{runId}/cancel", "/batches", "/v1/chat/completions"]) {
+        assert.property(spec.paths, path)
+      }
+      assert.property(spec.components.securitySchemes, "bearer")
+      const docs = yield* raw(app.url, "/docs")
+      assert.strictEqual(docs.status, 200)
+      assert.include(docs.text, "swagger-ui")
+    }))
+
+  it.scopedLive("shuts down gracefully: runs in flight finish within the grace period, the rest are cancelled", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token, shutdownGrace: "3 seconds" })
+      const slow = yield* Effect.fork(app.client.runs.run({ path: { name: "Slow" }, payload: { input: "finish me" } }))
+      yield* eventually(Effect.map(app.client.runs.list(), (runs) => (runs.length === 1 ? Option.some(runs) : Option.none())))
+      yield* app.close
+      const output = yield* Fiber.join(slow)
+      assert.strictEqual(output.text, "slowly: finish me")
+      // New connections are refused once it has stopped.
+      const after = yield* Effect.either(Effect.tryPromise(() => fetch(`${app.url}/health`)))
+      assert.isTrue(Either.isLeft(after))
+    }))
+
+  it.scopedLive("shuts down gracefully: a run past the grace period is cancelled with reason shutdown", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token, shutdownGrace: "200 millis" })
+      const stuck = yield* Effect.fork(app.client.runs.run({ path: { name: "Stuck" }, payload: { input: "x" } }))
+      const streamed = yield* Effect.fork(Stream.runCollect(app.client.stream("Stuck", { input: "y" })))
+      yield* eventually(Effect.map(app.client.runs.list(), (runs) => (runs.length === 2 ? Option.some(runs) : Option.none())))
+      const [elapsed] = yield* Effect.timed(app.close)
+      assert.isAtLeast(Duration.toMillis(elapsed), 150)
+      const error = yield* Effect.flip(Fiber.join(stuck))
+      assert.deepInclude(error, { _tag: "RunCancelled", reason: "shutdown" })
+      const events = Chunk.toReadonlyArray(yield* Fiber.join(streamed))
+      assert.deepInclude(events[events.length - 1], { _tag: "RunCancelled", reason: "shutdown" })
+      assert.strictEqual(yield* Ref.get(app.stuckInterrupted), 2)
+    }))
+})
+
+describe("HttpApp internals", () => {
+  it.scoped("runs get their grace period at shutdown, then are interrupted (TestClock)", () =>
+    Effect.gen(function*() {
+      const runs = yield* Runs.make
+      const slow = yield* runs.start("slow", "A", Effect.as(Effect.sleep("5 seconds"), "done"))
+      const stuck = yield* runs.start("stuck", "A", Effect.never)
+      const shutdown = yield* Effect.fork(runs.shutdown("10 seconds"))
+      yield* TestClock.adjust("5 seconds")
+      assert.deepStrictEqual(yield* slow.await, Exit.succeed("done"))
+      assert.strictEqual(yield* runs.size, 1)
+      const refused = yield* Effect.flip(runs.start("late", "A", Effect.void))
+      assert.strictEqual(refused._tag, "ShuttingDown")
+      yield* TestClock.adjust("4999 millis")
+      assert.strictEqual(yield* runs.size, 1)
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(shutdown)
+      const exit = yield* stuck.await
+      assert.isTrue(Exit.isInterrupted(exit))
+      assert.strictEqual(yield* stuck.reason, "shutdown")
+    }))
+
+  it.scopedLive("a batch running at shutdown is recorded as interrupted, never lost", () =>
+    Effect.gen(function*() {
+      const interrupted = yield* Ref.make(0)
+      const registry = yield* Effect.provide(
+        Registry.Registry,
+        Registry.layer(Fixture.makeAgents(interrupted)).pipe(Layer.provide(SessionStoreMemory.layer))
+      )
+      const runs = yield* Runs.make
+      const batches = yield* Batches.make(runs)
+      const entry = Option.getOrThrow(registry.get("Stuck"))
+      const batch = yield* batches.submit(entry, { agent: "Stuck", inputs: ["a", "b", "c"], concurrency: 2 }, (i) => i as string)
+      yield* eventually(Effect.map(batches.get(batch.batchId), (b) => (b.counts.running === 2 ? Option.some(b) : Option.none())))
+      yield* runs.shutdown("50 millis")
+      yield* batches.shutdown
+      const after = yield* eventually(Effect.map(batches.get(batch.batchId), (b) => (b.status === "running" ? Option.none() : Option.some(b))))
+      assert.strictEqual(after.status, "interrupted")
+      assert.deepStrictEqual(after.items.map((item) => item.status), ["interrupted", "interrupted", "interrupted"])
+      assert.isDefined(after.finishedAt)
+      assert.strictEqual(yield* Ref.get(interrupted), 2)
+    }))
+})
+
