@@ -13,7 +13,7 @@ const directory = fileURLToPath(new URL(".", import.meta.url))
 /** Every example in this folder, with the section of the guide it mirrors (from its first comment). */
 const examples = (): ReadonlyArray<{ readonly name: string; readonly section: string }> =>
   readdirSync(directory)
-    .filter((file) => file.endsWith(".ts") && file !== "model.ts" && file !== "run.ts")
+    .filter((file) => file.endsWith(".ts") && file !== "model.ts" && file !== "run.ts" && file !== "agents.ts")
     .sort()
     .map((file) => {
       const source = readFileSync(new URL(file, import.meta.url), "utf8")

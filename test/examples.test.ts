@@ -12,12 +12,14 @@ import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { readdirSync } from "node:fs"
 import { inspect } from "node:util"
+import * as backgroundBatch from "../examples/background-batch.js"
 import * as bestPractices from "../examples/best-practices.js"
 import * as cleanup from "../examples/cleanup.js"
 import * as collectStream from "../examples/collect-stream.js"
 import * as concurrentAgents from "../examples/concurrent-agents.js"
 import * as concurrentErrors from "../examples/concurrent-errors.js"
 import * as errorHandling from "../examples/error-handling.js"
+import * as fastapiIntegration from "../examples/fastapi-integration.js"
 import * as gracefulDegradation from "../examples/graceful-degradation.js"
 import * as manualStream from "../examples/manual-stream.js"
 import * as methodComparison from "../examples/method-comparison.js"
@@ -142,6 +144,21 @@ describe("examples", () => {
       const { output } = yield* live(simple.main)
       assert.strictEqual(count(output.trim(), "\n"), 0, "one answer, on one line")
       assert.include(output, "Why do programmers prefer dark mode?")
+    }))
+
+  example("fastapi-integration", "live", () =>
+    Effect.gen(function*() {
+      const { output, value } = yield* live(fastapiIntegration.main)
+      assert.include(output, `Answer: ${value.answer}\n`)
+      assert.match(value.answer, /^Here is my answer to "Effect"/)
+      assert.match(value.streamed, /^Here is my answer to "a fiber"/)
+    }))
+
+  example("background-batch", "live", () =>
+    Effect.gen(function*() {
+      const { output, value } = yield* live(backgroundBatch.main)
+      assert.deepStrictEqual([value.successful, value.failed, value.results.length], [3, 0, 3])
+      before(output, "{ status: \"processing\", count: 3 }", "Successful: 3, failed: 0")
     }))
 
   example("print-response", "live", () =>
@@ -420,7 +437,7 @@ describe("examples on a configured model", () => {
 describe("examples/", () => {
   it("has a test for every example", () => {
     const files = readdirSync(new URL("../examples/", import.meta.url))
-      .filter((file) => file.endsWith(".ts") && file !== "model.ts" && file !== "run.ts")
+      .filter((file) => file.endsWith(".ts") && file !== "model.ts" && file !== "run.ts" && file !== "agents.ts")
       .map((file) => file.slice(0, -".ts".length))
       .sort()
     assert.deepStrictEqual(files, [...tested].sort())

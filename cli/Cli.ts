@@ -1,0 +1,624 @@
+/**
+ * The command line: `effect-agents serve`, `effect-agents run <agent> "<input>"` and
+ * `effect-agents chat <agent>`, an `@effect/cli` `Command` that an application can embed.
+ *
+ * The commands run the agents and teams of a module (`--agents <path>`, whose default export is a
+ * `Layer` of the `Registry`; by default the built-in examples), on the model chosen by
+ * `EFFECT_AGENTS_MODEL` or else on the local LLM simulator, with sessions in a SQLite file of the
+ * data folder. What they run on (the `Backend`) and the terminal they talk to (`Stdio`) are services,
+ * so a test provides other ones.
+ *
+ * @since 0.1.0
+ */
+import * as Args from "@effect/cli/Args"
+import type * as CliApp from "@effect/cli/CliApp"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import * as Readline from "node:readline"
+import { pathToFileURL } from "node:url"
+import DefaultAgents from "../examples/agents.js"
+import type * as HttpApp from "../layers/HttpApp.js"
+import * as OpenAiCompatible from "../layers/OpenAiCompatible.js"
+import * as Provider from "../layers/Provider.js"
+import * as SessionStoreSql from "../layers/SessionStoreSql.js"
+import * as Simulator from "../layers/Simulator.js"
+import type * as Memory from "../services/Memory.js"
+import type * as SessionStore from "../services/SessionStore.js"
+import * as Printer from "../src/Printer.js"
+import * as Registry from "../src/Registry.js"
+
+// -----------------------------------------------------------------------------
+// Errors
+// -----------------------------------------------------------------------------
+
+/**
+ * The agent or team asked for is not in the registry.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownAgent extends Schema.TaggedError<UnknownAgent>("effect-agents/UnknownAgent")("UnknownAgent", {
+  name: Schema.String,
+  available: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return `There is no agent or team called "${this.name}". Available: ${
+      this.available.length === 0 ? "none" : this.available.join(", ")
+    }.`
+  }
+}
+
+/**
+ * The module given with `--agents` cannot be used: it is missing, does not load, has no default
+ * export that is a `Layer` of the `Registry`, or its layer fails.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AgentsModuleError extends Schema.TaggedError<AgentsModuleError>("effect-agents/AgentsModuleError")(
+  "AgentsModuleError",
+  { path: Schema.String, reason: Schema.String }
+) {
+  override get message() {
+    return `The agents module "${this.path}" ${this.reason}`
+  }
+}
+
+/**
+ * The data folder cannot be created.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DataDirectoryError extends Schema.TaggedError<DataDirectoryError>("effect-agents/DataDirectoryError")(
+  "DataDirectoryError",
+  { path: Schema.String, reason: Schema.String }
+) {
+  override get message() {
+    return `The data folder "${this.path}" cannot be created: ${this.reason}`
+  }
+}
+
+/**
+ * How a command can fail (besides an invalid command line, which `@effect/cli` reports itself).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type Error =
+  | UnknownAgent
+  | AgentsModuleError
+  | DataDirectoryError
+  | Registry.Error
+  | SessionStore.SessionStoreError
+  | Simulator.SimulatorError
+  | ConfigError.ConfigError
+  | HttpApp.HttpAppError
+
+// -----------------------------------------------------------------------------
+// The terminal
+// -----------------------------------------------------------------------------
+
+/**
+ * Where the commands write and where `chat` reads its lines.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StdioService {
+  /** Writes to standard output. */
+  readonly out: (text: string) => Effect.Effect<void>
+  /** Writes to standard error: notices and errors, so that the output of `run` can be piped. */
+  readonly err: (text: string) => Effect.Effect<void>
+  /** The next line of input, `None` at its end; `prompt` is shown when the input is a terminal. */
+  readonly readLine: (prompt: string) => Effect.Effect<Option.Option<string>>
+  /** Whether printed runs are styled; `undefined` lets the printer decide from stdout. */
+  readonly color?: boolean | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Stdio extends Context.Tag("effect-agents/Cli/Stdio")<Stdio, StdioService>() {}
+
+const write = (stream: NodeJS.WriteStream) => (text: string) =>
+  Effect.async<void>((resume) => {
+    // The callback comes once the text is handed to the OS, so a fast run cannot outgrow the pipe.
+    stream.write(text, () => resume(Effect.void))
+  })
+
+/**
+ * The process's stdin, stdout and stderr. Stdin is opened at the first `readLine`, as a terminal
+ * (line editing, a prompt) when it is one and as lines of a pipe otherwise, and closed with the
+ * layer. Ctrl-C at the prompt interrupts the program as it does elsewhere.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStdio: Layer.Layer<Stdio> = Layer.scoped(
+  Stdio,
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const input = yield* Effect.cached(
+      Effect.gen(function*() {
+        const interactive = process.stdin.isTTY === true
+        const lines = yield* Mailbox.make<string>()
+        const reader = yield* Effect.acquireRelease(
+          Effect.sync(() =>
+            Readline.createInterface({
+              input: process.stdin,
+              ...(interactive ? { output: process.stdout, terminal: true } : { terminal: false })
+            })
+          ),
+          (reader) => Effect.sync(() => reader.close())
+        )
+        reader.on("line", (line) => lines.unsafeOffer(line))
+        reader.on("close", () => lines.unsafeDone(Exit.void))
+        // In raw mode Ctrl-C is a key, not a signal: make it the signal the runtime listens to.
+        reader.on("SIGINT", () => process.kill(process.pid, "SIGINT"))
+        return { interactive, lines, reader }
+      }).pipe(Scope.extend(scope))
+    )
+    return Stdio.of({
+      out: write(process.stdout),
+      err: write(process.stderr),
+      readLine: (prompt) =>
+        Effect.flatMap(input, ({ interactive, lines, reader }) =>
+          Effect.zipRight(
+            interactive
+              ? Effect.sync(() => {
+                reader.setPrompt(prompt)
+                reader.prompt()
+              })
+              : Effect.void,
+            Effect.option(lines.take)
+          ))
+    })
+  })
+)
+
+// -----------------------------------------------------------------------------
+// What the commands run on
+// -----------------------------------------------------------------------------
+
+/**
+ * The model the commands run on, as they announce it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ModelInfo {
+  /** `provider:model`, or `simulator`. */
+  readonly name: string
+  /** The simulator's URL when the model is the local simulator. */
+  readonly simulatorUrl?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class ModelInUse extends Context.Tag("effect-agents/Cli/ModelInUse")<ModelInUse, ModelInfo>() {}
+
+/**
+ * What a registry of agents may need from the application: the model, the session store and the
+ * memory store.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AgentsRequirements = LanguageModel.LanguageModel | SessionStore.SessionStore | Memory.Memory
+
+/**
+ * What the commands run on: the model, the store in a data folder, and the agents (those of a
+ * module when `--agents` names one). Each is a layer, built when a command runs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BackendService {
+  readonly model: Layer.Layer<LanguageModel.LanguageModel | ModelInUse, Error>
+  readonly store: (directory: string) => Layer.Layer<SessionStore.SessionStore | Memory.Memory, Error>
+  readonly agents: (module: string | undefined) => Layer.Layer<Registry.Registry, Error, AgentsRequirements>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Backend extends Context.Tag("effect-agents/Cli/Backend")<Backend, BackendService>() {}
+
+/**
+ * The model named by `EFFECT_AGENTS_MODEL` (see `Provider.layerConfig`), or, when it is not set, the
+ * local LLM simulator started on a free port of 127.0.0.1 for as long as the layer lives.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerModel: Layer.Layer<LanguageModel.LanguageModel | ModelInUse, Error> = Layer.unwrapScoped(
+  Effect.gen(function*() {
+    const configured = yield* Config.option(Config.string("EFFECT_AGENTS_MODEL"))
+    if (Option.isSome(configured)) {
+      return Layer.merge(Provider.layerConfig(), Layer.succeed(ModelInUse, { name: configured.value.trim() }))
+    }
+    // A little time between words, so that streaming shows as streaming.
+    const simulator = yield* Simulator.make({ port: 0, chunkDelay: "10 millis" })
+    return Layer.merge(
+      OpenAiCompatible.layer({ baseUrl: simulator.openAiUrl, model: "simulator", provider: "simulator" }),
+      Layer.succeed(ModelInUse, { name: "simulator", simulatorUrl: simulator.url })
+    )
+  })
+)
+
+/**
+ * Sessions and memory in `<directory>/sessions.db` (SQLite), the folder created when missing.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStore = (
+  directory: string
+): Layer.Layer<SessionStore.SessionStore | Memory.Memory, Error, FileSystem.FileSystem | Path.Path> =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    yield* fs.makeDirectory(directory, { recursive: true }).pipe(
+      Effect.mapError((error) => new DataDirectoryError({ path: directory, reason: error.message }))
+    )
+    return SessionStoreSql.layerSqlite({ filename: path.join(directory, "sessions.db") })
+  }))
+
+const describeError = (error: unknown): string => {
+  if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
+    if (error.message.length > 0) return error.message
+  }
+  return String(error)
+}
+
+/**
+ * The agents of a module: its default export must be a `Layer` of the `Registry` that needs at
+ * most the model, the session store and the memory store. The path is resolved against the
+ * current directory; a TypeScript module loads when the program runs under `tsx`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const loadAgents = (
+  module: string
+): Effect.Effect<Layer.Layer<Registry.Registry, AgentsModuleError, AgentsRequirements>, AgentsModuleError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const fail = (reason: string) => new AgentsModuleError({ path: module, reason })
+    const absolute = path.resolve(module)
+    const exists = yield* Effect.orElseSucceed(fs.exists(absolute), () => false)
+    if (!exists) return yield* fail("does not exist.")
+    const loaded = yield* Effect.tryPromise({
+      try: () => import(pathToFileURL(absolute).href) as Promise<{ readonly default?: unknown }>,
+      catch: (error) => fail(`cannot be loaded: ${describeError(error)}`)
+    })
+    const layer = loaded.default
+    if (!Layer.isLayer(layer)) {
+      return yield* fail(
+        "has no default export that is a Layer of the Registry (e.g. `export default Registry.layer([agent])`)."
+      )
+    }
+    // The module's types are not known here: check at run time that its layer builds a registry.
+    const registry = Layer.effect(
+      Registry.Registry,
+      Effect.flatMap(Effect.serviceOption(Registry.Registry), (found) =>
+        Option.isSome(found)
+          ? Effect.succeed(found.value)
+          : Effect.fail(fail("has a default export that does not provide the Registry.")))
+    )
+    const built = (layer as Layer.Layer<Registry.Registry, unknown, AgentsRequirements>).pipe(
+      Layer.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Layer.failCause(cause as Cause.Cause<never>)
+          : Layer.fail(fail(`failed to build its agents: ${describeError(Cause.squash(cause))}`))
+      )
+    )
+    return Layer.provide(registry, built)
+  })
+
+/**
+ * The backend of the command line: {@link layerModel}, {@link layerStore}, and the agents of the
+ * module named by `--agents`, else the built-in examples (`examples/agents.ts`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerBackend: Layer.Layer<Backend, never, FileSystem.FileSystem | Path.Path> = Layer.effect(
+  Backend,
+  Effect.map(Effect.context<FileSystem.FileSystem | Path.Path>(), (context) =>
+    Backend.of({
+      model: layerModel,
+      store: (directory) => Layer.provide(layerStore(directory), Layer.succeedContext(context)),
+      agents: (module) =>
+        module === undefined
+          ? DefaultAgents
+          : Layer.unwrapEffect(Effect.provide(loadAgents(module), context))
+    }))
+)
+
+/**
+ * The live terminal and backend: what `bin.ts` provides, with `NodeContext.layer`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Stdio | Backend, never, FileSystem.FileSystem | Path.Path> = Layer.merge(
+  layerStdio,
+  layerBackend
+)
+
+// -----------------------------------------------------------------------------
+// Commands
+// -----------------------------------------------------------------------------
+
+const agentsOption = Options.file("agents").pipe(
+  Options.withDescription(
+    "A module whose default export is a Layer of the Registry (default: the built-in example agents)"
+  ),
+  Options.optional
+)
+
+const dataOption = Options.directory("data").pipe(
+  Options.withDescription("The folder of the session database (default: $EFFECT_AGENTS_DATA_DIR, else ./data)"),
+  Options.withFallbackConfig(Config.string("EFFECT_AGENTS_DATA_DIR").pipe(Config.withDefault("data")))
+)
+
+const sessionOption = Options.text("session").pipe(
+  Options.withDescription("The session to continue (its earlier turns are sent with the input)"),
+  Options.optional
+)
+
+const userOption = Options.text("user").pipe(
+  Options.withDescription("Whose session it is (default: anonymous)"),
+  Options.optional
+)
+
+const agentArg = Args.text({ name: "agent" }).pipe(Args.withDescription("The name of the agent or team"))
+
+/** What a command's agents run with. */
+interface Running {
+  readonly registry: Registry.Service
+  readonly model: ModelInfo
+  readonly dataDirectory: string
+}
+
+/** Builds the agents, their model and their store for the length of `use`. */
+const withAgents = <A, E, R>(
+  flags: { readonly agents: Option.Option<string>; readonly data: string },
+  use: (context: Running) => Effect.Effect<A, E, R>
+): Effect.Effect<
+  A,
+  E | Error,
+  Exclude<R, Registry.Registry | ModelInUse | AgentsRequirements> | Backend | Path.Path
+> =>
+  Effect.gen(function*() {
+    const backend = yield* Backend
+    const path = yield* Path.Path
+    const dataDirectory = path.resolve(flags.data)
+    const app = backend.agents(Option.getOrUndefined(flags.agents)).pipe(
+      Layer.provideMerge(Layer.merge(backend.model, backend.store(dataDirectory)))
+    )
+    return yield* Effect.gen(function*() {
+      const registry = yield* Registry.Registry
+      const model = yield* ModelInUse
+      return yield* use({ registry, model, dataDirectory })
+    }).pipe(Effect.provide(app))
+  })
+
+const modelLine = (model: ModelInfo): string =>
+  model.simulatorUrl === undefined
+    ? `Model: ${model.name} (from EFFECT_AGENTS_MODEL)`
+    : `Model: the local LLM simulator on ${model.simulatorUrl} — a simulator, not a model: its replies are ` +
+      `generated locally. Set EFFECT_AGENTS_MODEL (e.g. openai:gpt-4o-mini) for a real model.`
+
+/** The entry called `name`; a name that differs only in case is accepted when it is unambiguous. */
+const lookup = (registry: Registry.Service, name: string): Effect.Effect<Registry.Entry, UnknownAgent> => {
+  const exact = registry.get(name)
+  if (Option.isSome(exact)) return Effect.succeed(exact.value)
+  const similar = registry.entries.filter((entry) => entry.name.toLowerCase() === name.toLowerCase())
+  return similar.length === 1
+    ? Effect.succeed(similar[0]!)
+    : Effect.fail(new UnknownAgent({ name, available: registry.entries.map((entry) => entry.name) }))
+}
+
+const printTurn = (entry: Registry.Entry, input: string, options: Registry.RunOptions) =>
+  Effect.flatMap(Stdio, (stdio) =>
+    Printer.printStream(entry.stream(input, options), input, {
+      write: stdio.out,
+      color: stdio.color,
+      markdown: true
+    }))
+
+/**
+ * `run <agent> "<input>"`: one run, printed as it streams.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const runCommand = Command.make(
+  "run",
+  {
+    agent: agentArg,
+    input: Args.text({ name: "input" }).pipe(Args.withDescription("The message")),
+    agents: agentsOption,
+    data: dataOption,
+    session: sessionOption,
+    user: userOption
+  },
+  (flags) =>
+    withAgents(flags, ({ model, registry }) =>
+      Effect.gen(function*() {
+        const stdio = yield* Stdio
+        const entry = yield* lookup(registry, flags.agent)
+        yield* stdio.err(`${modelLine(model)}\n`)
+        yield* printTurn(entry, flags.input, {
+          sessionId: Option.getOrUndefined(flags.session),
+          userId: Option.getOrUndefined(flags.user)
+        })
+      }))
+).pipe(Command.withDescription("Run an agent or team once and print its answer as it streams"))
+
+/**
+ * `chat <agent>`: a conversation in one session, a run per line of input, until `/exit` or the end
+ * of the input.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const chatCommand = Command.make(
+  "chat",
+  { agent: agentArg, agents: agentsOption, data: dataOption, session: sessionOption, user: userOption },
+  (flags) =>
+    withAgents(flags, ({ dataDirectory, model, registry }) =>
+      Effect.gen(function*() {
+        const stdio = yield* Stdio
+        const entry = yield* lookup(registry, flags.agent)
+        const sessionId = Option.getOrElse(flags.session, () => `chat-${crypto.randomUUID().slice(0, 8)}`)
+        const userId = Option.getOrUndefined(flags.user)
+        yield* stdio.err(
+          `${modelLine(model)}\n` +
+            `Chatting with ${entry.name} (${entry.kind}) in session ${sessionId}` +
+            `${userId === undefined ? "" : ` of ${userId}`}, stored in ${dataDirectory}.\n` +
+            `Continue it later with --session ${sessionId}. Type /exit or press Ctrl-D to leave.\n`
+        )
+        while (true) {
+          const line = yield* stdio.readLine("› ")
+          if (Option.isNone(line)) break
+          const input = line.value.trim()
+          if (input === "/exit" || input === "/quit") break
+          if (input.length === 0) continue
+          // A failed turn is printed by the printer and recorded in the session; the chat goes on.
+          yield* Effect.ignore(printTurn(entry, input, { sessionId, userId }))
+        }
+      }))
+).pipe(Command.withDescription("Chat with an agent or team in the terminal, one session, streamed answers"))
+
+const servingBanner = (
+  url: string,
+  context: Running,
+  token: boolean
+): string => {
+  const names = context.registry.entries.map((entry) => entry.name)
+  const example = names[0] === undefined ? "<agent>" : encodeURIComponent(names[0])
+  const auth = token ? ` -H "authorization: Bearer $EFFECT_AGENTS_HTTP_TOKEN"` : ""
+  const run = `curl -s ${url}/agents/${example}/runs${auth} -H 'content-type: application/json'`
+  return [
+    `effect-agents is serving on ${url}`,
+    "",
+    `  Agents and teams:  ${names.length === 0 ? "none" : names.join(", ")}`,
+    `  API docs:          ${url}/docs  (OpenAPI: ${url}/openapi.json)`,
+    `  ${modelLine(context.model)}`,
+    `  Data:              ${context.dataDirectory} (sessions.db)`,
+    ...(token ? ["  Auth:              a bearer token (EFFECT_AGENTS_HTTP_TOKEN) is required"] : []),
+    "",
+    "Try it:",
+    `  ${run} -d '{"input":"Hello"}'`,
+    `  ${run.replace("curl -s", "curl -N")} -d '{"input":"Hello","stream":true}'`,
+    "",
+    "Ctrl-C stops it (runs in flight get a grace period to finish).",
+    ""
+  ].join("\n")
+}
+
+/**
+ * `serve`: the HTTP app (see `HttpApp`) until SIGINT or SIGTERM, then a graceful shutdown. Its
+ * address and token are read from `EFFECT_AGENTS_HTTP_HOST`, `_PORT` and `_TOKEN` unless
+ * `--host` and `--port` are given.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const serveCommand = Command.make(
+  "serve",
+  {
+    agents: agentsOption,
+    data: dataOption,
+    host: Options.text("host").pipe(
+      Options.withDescription("The address to listen on (default: $EFFECT_AGENTS_HTTP_HOST, else 127.0.0.1)"),
+      Options.optional
+    ),
+    port: Options.integer("port").pipe(
+      Options.withDescription("The port, 0 for any free one (default: $EFFECT_AGENTS_HTTP_PORT, else 3000)"),
+      Options.optional
+    )
+  },
+  (flags) =>
+    withAgents(flags, (context) =>
+      Effect.gen(function*() {
+        const stdio = yield* Stdio
+        const token = Option.isSome(yield* Config.option(Config.redacted("EFFECT_AGENTS_HTTP_TOKEN")))
+        // Loaded here, so that `run` and `chat` do not load the HTTP stack.
+        const HttpApp = yield* Effect.promise(() => import("../layers/HttpApp.js"))
+        const app = HttpApp.layerConfig({
+          ...(Option.isSome(flags.host) ? { host: flags.host.value } : {}),
+          ...(Option.isSome(flags.port) ? { port: flags.port.value } : {})
+        }).pipe(
+          Layer.provide(Layer.succeed(Registry.Registry, context.registry))
+        )
+        yield* Effect.gen(function*() {
+          const { url } = yield* HttpApp.HttpApp
+          yield* stdio.out(servingBanner(url, context, token))
+          return yield* Effect.never
+        }).pipe(Effect.provide(app))
+      }))
+).pipe(Command.withDescription("Serve the agents and teams over HTTP, with an OpenAPI document and a Swagger page"))
+
+/**
+ * The `effect-agents` command and its subcommands.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = Command.make("effect-agents", {}, () =>
+  Effect.flatMap(Stdio, (stdio) =>
+    stdio.err(
+      "Usage: effect-agents serve | run <agent> \"<input>\" | chat <agent>   (effect-agents <command> --help for more)\n"
+    ))).pipe(
+  Command.withDescription("Run, chat with and serve effect-agents agents and teams"),
+  Command.withSubcommands([serveCommand, runCommand, chatCommand])
+)
+
+const report = (cause: Cause.Cause<unknown>) =>
+  Effect.flatMap(Stdio, (stdio) => {
+    if (Cause.isInterruptedOnly(cause)) return Effect.void
+    const failures = [...Cause.failures(cause)].filter((error) => !ValidationError.isValidationError(error))
+    const defects = [...Cause.defects(cause)]
+    return Effect.forEach([
+      ...failures.map((error) => `effect-agents: ${describeError(error)}\n`),
+      ...defects.map((defect) => Cause.pretty(Cause.die(defect)) + "\n")
+    ], stdio.err, { discard: true })
+  })
+
+/**
+ * Runs the command line `argv` (as `process.argv`: the runtime and the script first). Errors are
+ * written to stderr as one line each (a defect with its trace) and the effect fails with them, so a
+ * runtime exits with code 1.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = (
+  argv: ReadonlyArray<string>
+): Effect.Effect<void, Error | ValidationError.ValidationError, CliApp.CliApp.Environment | Stdio | Backend> =>
+  Command.run(command, { name: "effect-agents", version: "0.1.0" })(argv).pipe(Effect.tapErrorCause(report))
