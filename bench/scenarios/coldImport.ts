@@ -1,0 +1,111 @@
+/**
+ * Cold import: fresh `node` processes that import the package and print how long the import took
+ * (measured inside the process), next to processes that import nothing or only `effect`. The
+ * package is imported two ways: its TypeScript sources through tsx (as in this repository), and
+ * an esbuild bundle of `src/index.ts` (ESM, every dependency bundled) as a published build would
+ * be loaded. The whole process's wall time is reported too.
+ */
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import * as Url from "node:url"
+import { bundle } from "../lib/build.js"
+import { metric, type Metric } from "../lib/measure.js"
+import type { Scenario } from "./types.js"
+
+interface Sample {
+  readonly wall: number
+  /** The import, in the process: wall time and CPU time (ms). */
+  readonly import: number
+  readonly cpu: number
+}
+
+/** One fresh process: `node [flags] -e "import target"`, timed from the outside and inside. */
+const spawnOnce = (flags: ReadonlyArray<string>, target: string | undefined): Promise<Sample> =>
+  new Promise((resolve, reject) => {
+    const code = target === undefined
+      ? "console.log(0, 0)"
+      : `const c = process.cpuUsage(); const t = performance.now(); await import(${
+        JSON.stringify(target)
+      }); const d = process.cpuUsage(c); console.log(performance.now() - t, (d.user + d.system) / 1000)`
+    const start = performance.now()
+    const child = ChildProcess.spawn(process.execPath, [...flags, "--input-type=module", "-e", code], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let out = ""
+    child.stdout.setEncoding("utf8")
+    child.stdout.on("data", (chunk: string) => {
+      out += chunk
+    })
+    child.on("error", reject)
+    child.on("close", (exit) => {
+      const wall = performance.now() - start
+      if (exit !== 0) reject(new Error(`import of ${target} exited with ${exit}`))
+      else {
+        const [imported, cpu] = out.trim().split("\n").pop()!.split(" ").map(Number)
+        resolve({ wall, import: imported!, cpu: cpu! })
+      }
+    })
+  })
+
+const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[values.length >> 1]!
+
+export const coldImport: Scenario = {
+  name: "cold-import",
+  group: "import",
+  description: "a fresh node process importing the package: its sources through tsx, and an esbuild bundle",
+  run: async (effort) => {
+    const built = await bundle("src/index.ts", { external: false, sourcemap: false })
+    try {
+      const src = Url.pathToFileURL(Path.resolve("src/index.ts")).href
+      const variants = [
+        { id: "empty", flags: [], target: undefined },
+        { id: "effect", flags: [], target: "effect" },
+        { id: "bundle", flags: [], target: Url.pathToFileURL(built.file).href },
+        { id: "tsx-empty", flags: ["--import", "tsx"], target: undefined },
+        { id: "tsx", flags: ["--import", "tsx"], target: src }
+      ] as const
+      const samples = new Map<string, Array<Sample>>(variants.map((v) => [v.id, []]))
+      // One untimed round first: the disk cache, and tsx's cache of transformed files.
+      for (const variant of variants) await spawnOnce(variant.flags, variant.target)
+      const rounds = effort.quick ? 3 : 7
+      for (let round = 0; round < rounds; round++) {
+        for (const variant of variants) samples.get(variant.id)!.push(await spawnOnce(variant.flags, variant.target))
+      }
+      const of = (id: string, pick: (s: Sample) => number) => samples.get(id)!.map(pick)
+      const emptyWall = median(of("empty", (s) => s.wall))
+      const tsxEmptyWall = median(of("tsx-empty", (s) => s.wall))
+      const out: Array<Metric> = [
+        metric(
+          { id: "cold-import/bundle", label: "cold import, bundled build (time of the import)", unit: "ms", target: 150 },
+          { wall: of("bundle", (s) => s.import), cpu: of("bundle", (s) => s.cpu) }
+        ),
+        metric(
+          { id: "cold-import/bundle-process", label: "  process wall time − empty node process", unit: "ms" },
+          of("bundle", (s) => s.wall - emptyWall)
+        ),
+        metric({ id: "cold-import/bundle-size", label: "  bundle size", unit: "KB" }, [Fs.statSync(built.file).size / 1e3]),
+        metric(
+          { id: "cold-import/tsx", label: "cold import, sources through tsx (time of the import)", unit: "ms", target: 150 },
+          { wall: of("tsx", (s) => s.import), cpu: of("tsx", (s) => s.cpu) }
+        ),
+        metric(
+          { id: "cold-import/tsx-process", label: "  process wall time − empty node --import tsx process", unit: "ms" },
+          of("tsx", (s) => s.wall - tsxEmptyWall)
+        ),
+        metric({ id: "cold-import/effect", label: "  baseline: import of effect alone", unit: "ms" }, {
+          wall: of("effect", (s) => s.import),
+          cpu: of("effect", (s) => s.cpu)
+        }),
+        metric({ id: "cold-import/empty", label: "  baseline: empty node process, wall time", unit: "ms" }, of("empty", (s) => s.wall)),
+        metric(
+          { id: "cold-import/tsx-empty", label: "  baseline: empty node --import tsx process, wall time", unit: "ms" },
+          of("tsx-empty", (s) => s.wall)
+        )
+      ]
+      return out
+    } finally {
+      built.remove()
+    }
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * In process, on the scripted TestModel: the framework's own cost, with no network and no
+ * provider. Each batch gets a fresh runtime (built untimed), because TestModel records every
+ * request it receives and a runtime kept for the whole process would make the collector's work
+ * grow from batch to batch.
+ */
+import * as Tool from "@effect/ai/Tool"
+import * as Toolkit from "@effect/ai/Toolkit"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as SessionStoreMemory from "../../layers/SessionStoreMemory.js"
+import * as SessionStoreSql from "../../layers/SessionStoreSql.js"
+import * as TestModel from "../../layers/TestModel.js"
+import * as Agent from "../../src/Agent.js"
+import { divide, type Effort, gc, hasGc, median, metric, type Metric, type Samples, scaled, timeBatches } from "../lib/measure.js"
+import type { Scenario } from "./types.js"
+
+const Add = Tool.make("add", { parameters: { a: Schema.Number, b: Schema.Number }, success: Schema.Number })
+const Tools = Toolkit.make(Add)
+const ToolsLive = Tools.toLayer({ add: ({ a, b }) => Effect.succeed(a + b) })
+
+const CHUNKS = 500
+
+/**
+ * The script: `turns=N` makes a run of N model calls (N - 1 tool calls, then the answer);
+ * `stream` answers in 500 chunks; anything else is answered at once.
+ */
+const model = TestModel.layer((request) => {
+  const text = request.lastUserText
+  if (text === "stream") return TestModel.text("x".repeat(CHUNKS), { chunks: CHUNKS })
+  const turns = text.startsWith("turns=") ? Number(text.slice(6)) : 1
+  const calls = request.prompt.content.filter((message) => message.role === "assistant").length
+  return calls + 1 < turns ? TestModel.toolCall("add", { a: calls, b: 1 }) : TestModel.text("The answer is 42.")
+})
+
+const plain = Agent.make({ name: "plain", instructions: "Be brief." })
+const tooled = Agent.make({ name: "tooled", instructions: "Use tools.", toolkit: Tools, maxTurns: 50 })
+
+const fresh = async <R, E>(layer: Layer.Layer<R, E>) => {
+  const runtime = ManagedRuntime.make(layer)
+  await runtime.runtime()
+  return runtime
+}
+
+const times = <A, E, R>(effect: Effect.Effect<A, E, R>, n: number): Effect.Effect<void, E, R> =>
+  Effect.gen(function*() {
+    for (let i = 0; i < n; i++) yield* effect
+  })
+
+/** Runs of `effect`, `ops` per batch, each batch on a fresh runtime: µs per run. */
+const runs = async <E>(
+  effort: Effort,
+  ops: number,
+  effect: Effect.Effect<unknown, E, any>,
+  scale = 1
+): Promise<Samples> => {
+  const n = scaled(effort, ops)
+  const samples = await timeBatches(
+    { warmup: 2, batches: effort.quick ? 5 : 9, ops: n * scale },
+    async () => {
+      const runtime = await fresh(Layer.merge(model, ToolsLive))
+      return { run: () => runtime.runPromise(times(effect, n)), teardown: () => runtime.dispose() }
+    }
+  )
+  return samples
+}
+
+let sink: unknown
+
+const construct: Scenario = {
+  name: "construct",
+  group: "inprocess",
+  description: "Agent.make with a name and instructions",
+  run: async (effort) => {
+    const n = scaled(effort, 200_000)
+    const samples = await timeBatches({ warmup: 3, batches: 9, ops: n }, () => ({
+      run: () => {
+        for (let i = 0; i < n; i++) sink = Agent.make({ name: "a", instructions: "b" })
+      }
+    }))
+    return [metric({ id: "construct", label: "construct an agent", unit: "µs", target: 0.25 }, samples)]
+  }
+}
+
+const singleTurn: Scenario = {
+  name: "single-turn",
+  group: "inprocess",
+  description: "Agent.run: one model call, text answer",
+  run: async (effort) => [
+    metric(
+      { id: "single-turn", label: "single-turn run", unit: "µs/run", target: 40 },
+      await runs(effort, 2_000, Agent.run(plain, "hi"))
+    )
+  ]
+}
+
+const toolCall: Scenario = {
+  name: "tool-call",
+  group: "inprocess",
+  description: "Agent.run: a tool call, then the answer (two model calls)",
+  run: async (effort) => [
+    metric(
+      { id: "tool-call", label: "run with one tool call", unit: "µs/run", target: 75 },
+      await runs(effort, 1_000, Agent.run(tooled, "turns=2"))
+    )
+  ]
+}
+
+const modelTurns = (turns: number, ops: number, target: number): Scenario => ({
+  name: `model-turns-${turns}`,
+  group: "inprocess",
+  description: `one Agent.run of ${turns} model calls (${turns - 1} tool calls, then the answer)`,
+  run: async (effort) => [
+    metric(
+      {
+        id: `model-turns-${turns}`,
+        label: `${turns}-turn run: one run, ${turns - 1} tool calls`,
+        unit: "µs/run",
+        target
+      },
+      await runs(effort, ops, Agent.run(tooled, `turns=${turns}`))
+    )
+  ]
+})
+
+const streamChunk: Scenario = {
+  name: "stream-chunk",
+  group: "inprocess",
+  description: "Agent.stream of a 500-chunk answer, drained",
+  run: async (effort) => [
+    metric(
+      { id: "stream-chunk", label: "streamed chunk (500-chunk Agent.stream)", unit: "µs/chunk", target: 3 },
+      await runs(effort, 40, Stream.runDrain(Agent.stream(plain, "stream")), CHUNKS)
+    )
+  ]
+}
+
+const memoryPerAgent: Scenario = {
+  name: "memory-per-agent",
+  group: "inprocess",
+  description: "heap held by 1,000 live agents (after a full collection), per agent",
+  run: async () => {
+    if (!hasGc) throw new Error("memory-per-agent needs node --expose-gc")
+    const count = 1_000
+    const samples: Array<number> = []
+    // Every round's agents stay alive to the end: a round's garbage collected during the next
+    // round's measurement (a stale register still held it) would make that delta negative.
+    const held: Array<ReadonlyArray<unknown>> = []
+    for (let round = 0; round < 9; round++) {
+      // The names exist before the measurement: they are the caller's data, not the agent's.
+      const names = Array.from({ length: count }, (_, i) => `agent-${round}-${i}`)
+      const instructions = "Be brief."
+      gc()
+      gc()
+      const before = process.memoryUsage().heapUsed
+      const agents = names.map((name) => Agent.make({ name, instructions }))
+      gc()
+      gc()
+      const after = process.memoryUsage().heapUsed
+      held.push(agents)
+      samples.push((after - before) / count / 1000)
+    }
+    sink = held
+    return [
+      metric(
+        { id: "memory-per-agent", label: "memory per agent (1,000 held)", unit: "KB", target: 0.3 },
+        samples.slice(2)
+      )
+    ]
+  }
+}
+
+// -----------------------------------------------------------------------------
+// Conversations: N user turns in one session, each an Agent.run with the same sessionId
+// -----------------------------------------------------------------------------
+
+type Store = "memory" | "sqlite"
+
+const storeLayer = (store: Store, dir: string, file: string) =>
+  store === "memory"
+    ? SessionStoreMemory.layer
+    : SessionStoreSql.layerSqlite({ filename: Path.join(dir, file) })
+
+// A user message of ~120 characters and an answer of ~400, as in a chat.
+const question = (turn: number) => `Turn ${turn}: ${"tell me a little more about the topic we discussed, please. ".repeat(2)}`
+const chatModel = TestModel.layer(() => TestModel.text("Here is a considered answer. ".repeat(14)))
+const chat = Agent.make({ name: "chat", instructions: "Be helpful and brief." })
+
+/** One conversation of `turns` user turns; returns the µs of each turn. */
+const conversation = (turns: number, sessionId: string) =>
+  Effect.gen(function*() {
+    const perTurn: Array<number> = []
+    for (let turn = 1; turn <= turns; turn++) {
+      const start = performance.now()
+      yield* Agent.run(chat, question(turn), { sessionId, userId: "bench" })
+      perTurn.push((performance.now() - start) * 1000)
+    }
+    return perTurn
+  })
+
+const conversationScenario = (turns: number, store: Store, target: number | undefined): Scenario => ({
+  name: `conversation-${turns}-${store}`,
+  group: "inprocess",
+  description:
+    `${turns} user turns in one session (${store === "memory" ? "in-memory store" : "SQLite file"}): each an Agent.run with the same sessionId`,
+  run: async (effort) => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-bench-"))
+    try {
+      const perBatch = Math.max(2, Math.round(scaled(effort, turns <= 5 ? 200 : 40)))
+      const conversations: Array<Array<number>> = []
+      let batchNo = 0
+      const samples = await timeBatches(
+        { warmup: 2, batches: effort.quick ? 5 : 9, ops: perBatch },
+        async () => {
+          const b = batchNo++
+          const runtime = await fresh(Layer.merge(chatModel, storeLayer(store, dir, `batch-${b}.db`)))
+          return {
+            run: () =>
+              runtime.runPromise(Effect.gen(function*() {
+                for (let c = 0; c < perBatch; c++) {
+                  const perTurn = yield* conversation(turns, `s-${b}-${c}`)
+                  if (b >= 2) conversations.push(perTurn)
+                }
+              })),
+            teardown: () => runtime.dispose()
+          }
+        }
+      )
+      const label = `${turns}-turn conversation, ${store === "memory" ? "memory store" : "SQLite store"}`
+      const id = `conversation-${turns}-${store}`
+      const turnAt = (i: number) => median(conversations.map((c) => c[i]!))
+      const first = Array.from({ length: Math.min(5, turns) }, (_, i) => turnAt(i))
+      const last = Array.from({ length: Math.min(5, turns) }, (_, i) => turnAt(turns - 1 - i))
+      const firstMean = first.reduce((a, b) => a + b, 0) / first.length
+      const lastMean = last.reduce((a, b) => a + b, 0) / last.length
+      const out: Array<Metric> = [
+        metric({ id, label, unit: "µs/conversation", ...(target === undefined ? {} : { target }) }, samples),
+        metric({ id: `${id}/turn`, label: `  per turn`, unit: "µs/turn" }, divide(samples, turns))
+      ]
+      if (turns > 5) {
+        out.push(
+          metric({ id: `${id}/first5`, label: "  per turn, turns 1-5", unit: "µs/turn" }, [firstMean]),
+          metric({
+            id: `${id}/last5`,
+            label: `  per turn, turns ${turns - 4}-${turns}`,
+            unit: "µs/turn",
+            note: "a session's prompt holds its last 10 runs (historyRuns default), so turns 1-10 grow and later turns should not"
+          }, [lastMean]),
+          metric({ id: `${id}/growth`, label: "  last 5 / first 5", unit: "×" }, [lastMean / firstMean])
+        )
+      }
+      return out
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }
+})
+
+export const scenarios: ReadonlyArray<Scenario> = [
+  construct,
+  singleTurn,
+  toolCall,
+  conversationScenario(5, "memory", 250),
+  conversationScenario(25, "memory", 1_200),
+  conversationScenario(25, "sqlite", 1_200),
+  modelTurns(5, 300, 250),
+  modelTurns(25, 60, 1_200),
+  memoryPerAgent,
+  streamChunk
+]
+
+/** Keeps the construct loop's results observable, so it cannot be optimised away. */
+export const keep = (): unknown => sink
