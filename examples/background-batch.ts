@@ -15,7 +15,8 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import { fileURLToPath } from "node:url"
 import { HttpApp, SessionStoreMemory } from "../layers/index.js"
-import { Agent, HttpApi, Registry } from "../src/index.js"
+import { HttpApi } from "../src/http.js"
+import { Agent, Registry } from "../src/index.js"
 import { model } from "./model.js"
 
 const agent = Agent.make({ name: "Assistant", model: model("gpt-4o-mini") })

@@ -28,5 +28,3 @@ export * as Team from "./Team.js"
 /** @since 0.1.0 */
 export * as Registry from "./Registry.js"
 
-/** @since 0.1.0 */
-export * as HttpApi from "./HttpApi.js"
