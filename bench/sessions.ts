@@ -55,8 +55,8 @@ const timed = (stats: Stats) =>
         }),
       append: (record) =>
         Effect.suspend(() => {
-          const start = performance.now()
           stats.bytes += encodeJson(record).length
+          const start = performance.now()
           return Effect.ensuring(store.append(record), Effect.sync(() => void (stats.append += performance.now() - start)))
         })
     }))

@@ -20,131 +20,136 @@ import * as SessionStore from "../services/SessionStore.js"
 import * as InternalStore from "./internal/sessionStore.js"
 
 interface Session {
-  readonly runs: Chunk.Chunk<SessionStore.RunRecord>
-  readonly state: SessionStore.StateRecord
+  /** Oldest first; only ever appended to. */
+  readonly runs: Array<SessionStore.RunRecord>
+  state: SessionStore.StateRecord
   readonly createdAt: DateTime.Utc
-  readonly updatedAt: DateTime.Utc
+  updatedAt: DateTime.Utc
 }
 
-const keyOf = (userId: string, sessionId: string) => JSON.stringify([userId, sessionId])
-
-// Checks the record encodes (and to JSON) the way a SQL store would store it.
-const encodeRecord = Schema.encodeEither(Schema.parseJson(SessionStore.RunRecord))
+// Checks the state encodes to JSON the way a SQL store would store it.
 const encodeState = Schema.encodeEither(Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })))
+
+/** The runs `load` returns: the last `last` of those with the status asked, oldest first. */
+const select = (
+  runs: ReadonlyArray<SessionStore.RunRecord>,
+  options: SessionStore.LoadOptions | undefined
+): ReadonlyArray<SessionStore.RunRecord> => {
+  const status = options?.status
+  const last = options?.last === undefined ? runs.length : Math.max(0, Math.floor(options.last))
+  if (status === undefined) return last >= runs.length ? runs.slice() : runs.slice(runs.length - last)
+  // From the newest back, so a turn reads its window only, however long the session is.
+  const found: Array<SessionStore.RunRecord> = []
+  for (let i = runs.length - 1; i >= 0 && found.length < last; i--) {
+    if (runs[i]!.status === status) found.push(runs[i]!)
+  }
+  return found.reverse()
+}
 
 /**
  * An in-memory session store. Its sessions live as long as the service.
  *
+ * The sessions are kept in maps of the service's own, changed only inside one synchronous step of
+ * an effect (a read, then a write, with nothing between them that could yield), which makes every
+ * operation atomic without a lock: appending a run is an array push, and loading the last runs
+ * reads those runs only.
+ *
  * @since 0.1.0
  * @category constructors
  */
-export const makeSessionStore: Effect.Effect<SessionStore.Service> = Effect.map(
-  Ref.make(HashMap.empty<string, Session>()),
-  (sessions): SessionStore.Service => {
-    const find = (key: SessionStore.SessionKey) =>
-      Effect.flatMap(Ref.get(sessions), (all) =>
-        Option.match(HashMap.get(all, keyOf(key.userId, key.sessionId)), {
-          onNone: () => Effect.fail(new SessionStore.SessionNotFound(key)),
-          onSome: Effect.succeed
-        }))
-    return {
-      load: (key, options) =>
-        Effect.map(find(key), (session) => {
-          let runs = session.runs
-          if (options?.status !== undefined) {
-            const status = options.status
-            runs = Chunk.filter(runs, (run) => run.status === status)
-          }
-          if (options?.last !== undefined) runs = Chunk.takeRight(runs, Math.max(0, options.last))
-          return Chunk.toReadonlyArray(runs)
-        }),
-      append: (record) =>
-        Effect.gen(function*() {
-          yield* InternalStore.checkKey("append", record)
-          const encoded = encodeRecord(record)
-          if (Either.isLeft(encoded)) {
-            return yield* InternalStore.invalidRecord(record, ParseResult.TreeFormatter.formatErrorSync(encoded.left))
-          }
-          const now = yield* DateTime.now
-          const id = keyOf(record.userId, record.sessionId)
-          yield* Ref.update(sessions, (all) =>
-            HashMap.set(
-              all,
-              id,
-              Option.match(HashMap.get(all, id), {
-                onNone: (): Session => ({ runs: Chunk.of(record), state: {}, createdAt: now, updatedAt: now }),
-                onSome: (session): Session => ({ ...session, runs: Chunk.append(session.runs, record), updatedAt: now })
-              })
-            ))
-        }),
-      list: (userId) =>
-        Effect.map(Ref.get(sessions), (all) => {
-          const found: Array<SessionStore.SessionSummary> = []
-          for (const [id, session] of all) {
-            const [owner, sessionId] = JSON.parse(id) as [string, string]
-            if (owner !== userId) continue
-            found.push({
-              userId,
-              sessionId,
-              runs: Chunk.size(session.runs),
-              createdAt: session.createdAt,
-              updatedAt: session.updatedAt
-            })
-          }
-          return found.sort((a, b) =>
-            DateTime.toEpochMillis(b.updatedAt) - DateTime.toEpochMillis(a.updatedAt) ||
-            (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0)
-          )
-        }),
-      delete: (key) =>
-        Effect.flatMap(
-          Ref.modify(sessions, (all) => {
-            const id = keyOf(key.userId, key.sessionId)
-            return HashMap.has(all, id) ? [true, HashMap.remove(all, id)] : [false, all]
-          }),
-          (deleted) => (deleted ? Effect.void : Effect.fail(new SessionStore.SessionNotFound(key)))
-        ),
-      state: (key) => Effect.map(find(key), (session) => session.state),
-      modifyState: <A>(
-        key: SessionStore.SessionKey,
-        f: (state: SessionStore.StateRecord) => readonly [A, SessionStore.StateRecord]
-      ) =>
-        Effect.gen(function*() {
-          yield* InternalStore.checkKey("state", key)
-          const now = yield* DateTime.now
-          const id = keyOf(key.userId, key.sessionId)
-          return yield* Effect.flatten(Ref.modify(sessions, (all): readonly [
-            Effect.Effect<A, SessionStore.SessionStoreError>,
-            HashMap.HashMap<string, Session>
-          ] => {
-            const session = Option.getOrElse(
-              HashMap.get(all, id),
-              (): Session => ({ runs: Chunk.empty(), state: {}, createdAt: now, updatedAt: now })
-            )
-            const [result, state] = f(session.state)
-            const json = encodeState(state)
-            if (Either.isLeft(json)) {
-              return [
-                Effect.fail(
-                  new SessionStore.SessionStoreError({
-                    operation: "state",
-                    reason: "InvalidInput",
-                    message: `The session's state does not encode to JSON:\n${
-                      ParseResult.TreeFormatter.formatErrorSync(json.left)
-                    }`,
-                    userId: key.userId,
-                    sessionId: key.sessionId
-                  })
-                ),
-                all
-              ]
-            }
-            return [Effect.succeed(result), HashMap.set(all, id, { ...session, state, updatedAt: now })]
-          }))
-        })
+export const makeSessionStore: Effect.Effect<SessionStore.Service> = Effect.sync((): SessionStore.Service => {
+  const users = new Map<string, Map<string, Session>>()
+  const find = (key: SessionStore.SessionKey): Session | undefined => users.get(key.userId)?.get(key.sessionId)
+  const findOrCreate = (key: SessionStore.SessionKey, now: DateTime.Utc): Session => {
+    let sessions = users.get(key.userId)
+    if (sessions === undefined) {
+      sessions = new Map()
+      users.set(key.userId, sessions)
     }
+    let session = sessions.get(key.sessionId)
+    if (session === undefined) {
+      session = { runs: [], state: {}, createdAt: now, updatedAt: now }
+      sessions.set(key.sessionId, session)
+    }
+    return session
   }
-)
+  const notFound = (key: SessionStore.SessionKey) => Effect.fail(InternalStore.sessionNotFound(key))
+  return {
+    load: (key, options) =>
+      Effect.suspend(() => {
+        const session = find(key)
+        return session === undefined ? notFound(key) : Effect.succeed(select(session.runs, options))
+      }),
+    append: (record) =>
+      Effect.clockWith((clock) => {
+        if (record.userId.length === 0 || record.sessionId.length === 0) return InternalStore.invalidKey("append", record)
+        const problem = InternalStore.checkRecord(record)
+        if (problem !== undefined) return InternalStore.invalidRecord(record, problem)
+        const now = DateTime.unsafeMake(clock.unsafeCurrentTimeMillis())
+        const session = findOrCreate(record, now)
+        session.runs.push(record)
+        session.updatedAt = now
+        return Effect.void
+      }),
+    list: (userId) =>
+      Effect.sync(() => {
+        const found: Array<SessionStore.SessionSummary> = []
+        for (const [sessionId, session] of users.get(userId) ?? []) {
+          found.push({
+            userId,
+            sessionId,
+            runs: session.runs.length,
+            createdAt: session.createdAt,
+            updatedAt: session.updatedAt
+          })
+        }
+        return found.sort((a, b) =>
+          DateTime.toEpochMillis(b.updatedAt) - DateTime.toEpochMillis(a.updatedAt) ||
+          (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0)
+        )
+      }),
+    delete: (key) =>
+      Effect.suspend(() => {
+        const sessions = users.get(key.userId)
+        if (sessions === undefined || !sessions.delete(key.sessionId)) return notFound(key)
+        if (sessions.size === 0) users.delete(key.userId)
+        return Effect.void
+      }),
+    state: (key) =>
+      Effect.suspend(() => {
+        const session = find(key)
+        return session === undefined ? notFound(key) : Effect.succeed(session.state)
+      }),
+    modifyState: <A>(
+      key: SessionStore.SessionKey,
+      f: (state: SessionStore.StateRecord) => readonly [A, SessionStore.StateRecord]
+    ): Effect.Effect<A, SessionStore.SessionStoreError> =>
+      Effect.clockWith((clock) => {
+        if (key.userId.length === 0 || key.sessionId.length === 0) return InternalStore.invalidKey("state", key)
+        const now = DateTime.unsafeMake(clock.unsafeCurrentTimeMillis())
+        const [result, state] = f(find(key)?.state ?? {})
+        const json = encodeState(state)
+        if (Either.isLeft(json)) {
+          return Effect.fail(
+            new SessionStore.SessionStoreError({
+              operation: "state",
+              reason: "InvalidInput",
+              message: `The session's state does not encode to JSON:\n${
+                ParseResult.TreeFormatter.formatErrorSync(json.left)
+              }`,
+              userId: key.userId,
+              sessionId: key.sessionId
+            })
+          )
+        }
+        // Created only once the change is known to be stored, as a SQL store would.
+        const session = findOrCreate(key, now)
+        session.state = state
+        session.updatedAt = now
+        return Effect.succeed(result)
+      })
+  }
+})
 
 /**
  * An in-memory memory store.

@@ -17,6 +17,7 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlConnection from "@effect/sql/SqlConnection"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
@@ -28,6 +29,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
@@ -165,9 +167,7 @@ export const migrate: Effect.Effect<void, SessionStore.SessionStoreError, SqlCli
 // Sessions
 // -----------------------------------------------------------------------------
 
-const RecordJson = Schema.parseJson(SessionStore.RunRecord)
-const encodeRecord = Schema.encodeEither(RecordJson)
-const decodeRecord = Schema.decodeUnknownEither(RecordJson)
+const decodeRecord = Schema.decodeUnknownEither(Schema.parseJson(SessionStore.RunRecord))
 // How much stored text the decoding memo of one store keeps (characters): a few MB.
 const decodeCacheChars = 4_000_000
 const StateJson = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
@@ -193,6 +193,111 @@ interface StateRow {
 }
 
 const utc = (millis: number | string) => DateTime.unsafeMake(Number(millis))
+
+interface RunInsert {
+  readonly userId: string
+  readonly sessionId: string
+  readonly runId: string
+  readonly status: SessionStore.RunStatus
+  readonly record: string
+  readonly startedAt: number
+  readonly finishedAt: number
+}
+
+/** The statements of a turn (load the history, append the run), straight on a SQLite connection. */
+interface Direct {
+  readonly load: (
+    key: SessionStore.SessionKey,
+    status: SessionStore.RunStatus | undefined,
+    last: number | undefined
+  ) => Effect.Effect<ReadonlyArray<RunRow>, SqlError>
+  /**
+   * Appends the run and returns its seq; `fallback` is the generic path, for an append inside a
+   * caller's transaction.
+   */
+  readonly append: (row: RunInsert, now: number, fallback: Effect.Effect<number, SqlError>) => Effect.Effect<number, SqlError>
+}
+
+const loadSql = (status: boolean, limit: boolean) =>
+  `SELECT seq, version, record FROM effect_agents_runs WHERE user_id = ? AND session_id = ?${
+    status ? " AND status = ?" : ""
+  } ORDER BY seq DESC${limit ? " LIMIT ?" : ""}`
+const loadStatements = [loadSql(false, false), loadSql(false, true), loadSql(true, false), loadSql(true, true)] as const
+const upsertSessionSql = `INSERT INTO effect_agents_sessions
+  (user_id, session_id, runs, state, state_version, created_at, updated_at) VALUES (?, ?, 1, '{}', ?, ?, ?)
+  ON CONFLICT (user_id, session_id) DO UPDATE SET runs = effect_agents_sessions.runs + 1, updated_at = excluded.updated_at
+  RETURNING runs`
+const insertRunSql = `INSERT INTO effect_agents_runs
+  (user_id, session_id, seq, run_id, status, version, record, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+/**
+ * SQLite runs a statement in microseconds; what a turn spent was the client's machinery around each
+ * one (building it from its template, a span, a transaction's scope and its unprepared BEGIN and
+ * COMMIT). A turn's statements are fixed, so they go to the connection as prepared text: the same
+ * statements, the same transaction, on the same connection (the client's lock keeps them from
+ * interleaving with any other statement).
+ */
+const makeDirect = (sql: SqlClient.SqlClient): Direct => {
+  // Inside a caller's transaction the statements run on its connection; otherwise on the connection
+  // reserved (SQLite has one, behind the client's lock) for the time of the statements.
+  const withConnection = <A>(
+    f: (connection: SqlConnection.Connection) => Effect.Effect<A, SqlError>,
+    inTransaction: (connection: SqlConnection.Connection) => Effect.Effect<A, SqlError>
+  ): Effect.Effect<A, SqlError> =>
+    Effect.flatMap(
+      Effect.serviceOption(SqlClient.TransactionConnection),
+      (transaction) =>
+        Option.isSome(transaction)
+          ? inTransaction(transaction.value[0])
+          : Effect.scoped(Effect.flatMap(sql.reserve, f))
+    )
+  const appendOn = (connection: SqlConnection.Connection, row: RunInsert, now: number) =>
+    Effect.zipRight(
+      connection.execute("BEGIN", [], undefined),
+      Effect.flatMap(
+        connection.execute(upsertSessionSql, [row.userId, row.sessionId, formatVersion, now, now], undefined),
+        (sessions) => {
+          const seq = Number((sessions[0] as { readonly runs: number | string }).runs)
+          return Effect.as(
+            connection.execute(insertRunSql, [
+              row.userId,
+              row.sessionId,
+              seq,
+              row.runId,
+              row.status,
+              formatVersion,
+              row.record,
+              row.startedAt,
+              row.finishedAt
+            ], undefined),
+            seq
+          )
+        }
+      ).pipe(
+        Effect.zipLeft(connection.execute("COMMIT", [], undefined)),
+        // Nothing half-written: whatever failed, the transaction is rolled back.
+        Effect.onError(() => Effect.ignore(connection.execute("ROLLBACK", [], undefined)))
+      )
+    )
+  return {
+    load: (key, status, last) => {
+      const params: Array<unknown> = [key.userId, key.sessionId]
+      if (status !== undefined) params.push(status)
+      if (last !== undefined) params.push(last)
+      const text = loadStatements[(status !== undefined ? 2 : 0) + (last !== undefined ? 1 : 0)]
+      return withConnection(
+        (connection) => connection.execute(text, params, undefined),
+        (connection) => connection.execute(text, params, undefined)
+      ) as Effect.Effect<ReadonlyArray<RunRow>, SqlError>
+    },
+    append: (row, now, fallback) =>
+      withConnection(
+        // Uninterruptible from BEGIN to COMMIT or ROLLBACK: a connection is never left in a transaction.
+        (connection) => Effect.uninterruptible(appendOn(connection, row, now)),
+        () => fallback
+      )
+  }
+}
 
 /**
  * A session store on the `SqlClient` in context (SQLite or PostgreSQL), its tables already migrated
@@ -226,24 +331,34 @@ export const makeSessionStore: Effect.Effect<SessionStore.Service, never, SqlCli
       : error as E
 
   // Rows never change once written, and a turn loads mostly the runs the previous turn loaded:
-  // decoding is memoised by the stored text itself (so a changed row is decoded afresh), which makes
-  // a turn decode its one new run instead of its whole history window.
-  const decodedRecords = new Map<string, SessionStore.RunRecord>()
+  // decoded records are kept by run (user, session, seq) with the text they were decoded from, and
+  // found again only when the row still holds that very text (a changed row is decoded afresh). A
+  // record this store appends is kept under the text it wrote, so a turn decodes none of the runs
+  // this process wrote, and each run another process wrote once.
+  const decodedRecords = new Map<string, { readonly json: string; readonly record: SessionStore.RunRecord }>()
   let cachedChars = 0
-  const decodeCached = (json: string): Either.Either<SessionStore.RunRecord, ParseResult.ParseError> => {
-    const found = decodedRecords.get(json)
-    if (found !== undefined) return Either.right(found)
-    const decoded = decodeRecord(json)
-    if (Either.isRight(decoded) && json.length <= decodeCacheChars / 64) {
-      // The oldest entries go first (a Map iterates in insertion order).
-      for (const old of decodedRecords.keys()) {
-        if (cachedChars + json.length <= decodeCacheChars) break
-        decodedRecords.delete(old)
-        cachedChars -= old.length
-      }
-      decodedRecords.set(json, decoded.right)
-      cachedChars += json.length
+  const runKey = (userId: string, sessionId: string, seq: number) => `${seq}\u0000${userId}\u0000${sessionId}`
+  const remember = (id: string, json: string, record: SessionStore.RunRecord) => {
+    if (json.length > decodeCacheChars / 64) return
+    const previous = decodedRecords.get(id)
+    if (previous !== undefined) {
+      decodedRecords.delete(id)
+      cachedChars -= previous.json.length
     }
+    // The oldest entries go first (a Map iterates in insertion order).
+    for (const [old, entry] of decodedRecords) {
+      if (cachedChars + json.length <= decodeCacheChars) break
+      decodedRecords.delete(old)
+      cachedChars -= entry.json.length
+    }
+    decodedRecords.set(id, { json, record })
+    cachedChars += json.length
+  }
+  const decodeCached = (id: string, json: string): Either.Either<SessionStore.RunRecord, ParseResult.ParseError> => {
+    const found = decodedRecords.get(id)
+    if (found !== undefined && found.json === json) return Either.right(found.record)
+    const decoded = decodeRecord(json)
+    if (Either.isRight(decoded)) remember(id, json, decoded.right)
     return decoded
   }
 
@@ -258,7 +373,7 @@ export const makeSessionStore: Effect.Effect<SessionStore.Service, never, SqlCli
           `this version reads up to ${formatVersion})`
       ))
     }
-    const decoded = decodeCached(row.record)
+    const decoded = decodeCached(runKey(key.userId, key.sessionId, seq), row.record)
     if (Either.isLeft(decoded)) {
       return Either.left(fail(
         "load",
@@ -296,46 +411,85 @@ export const makeSessionStore: Effect.Effect<SessionStore.Service, never, SqlCli
   const sessionExists = (key: SessionStore.SessionKey) =>
     sql<{ readonly runs: number | string }>`SELECT runs FROM effect_agents_sessions
       WHERE user_id = ${key.userId} AND session_id = ${key.sessionId}`.pipe(
-      Effect.flatMap((rows) => rows.length === 0 ? Effect.fail(new SessionStore.SessionNotFound(key)) : Effect.void)
+      Effect.flatMap((rows) =>
+        rows.length === 0
+          ? Effect.fail(InternalStore.sessionNotFound(key))
+          : Effect.void
+      )
     )
 
+  // The rows come newest first; the records go oldest first.
+  const decodeRows = (
+    key: SessionStore.SessionKey,
+    rows: ReadonlyArray<RunRow>
+  ): Either.Either<ReadonlyArray<SessionStore.RunRecord>, SessionStore.SessionStoreError> => {
+    const records: Array<SessionStore.RunRecord> = new Array(rows.length)
+    for (let i = 0; i < rows.length; i++) {
+      const decoded = decodeRun(key, rows[i]!)
+      if (Either.isLeft(decoded)) return Either.left(decoded.left)
+      records[rows.length - 1 - i] = decoded.right
+    }
+    return Either.right(records)
+  }
+
+  // A run's row in one transaction with its session's row: the session's run count is its seq, and
+  // taking the session's row first serialises concurrent appends to one session.
+  const insertRun = (row: RunInsert, now: number): Effect.Effect<number, SqlError> =>
+    sql.withTransaction(Effect.gen(function*() {
+      const [session] = yield* sql<{ readonly runs: number | string }>`INSERT INTO effect_agents_sessions
+        (user_id, session_id, runs, state, state_version, created_at, updated_at)
+        VALUES (${row.userId}, ${row.sessionId}, 1, '{}', ${formatVersion}, ${now}, ${now})
+        ON CONFLICT (user_id, session_id)
+        DO UPDATE SET runs = effect_agents_sessions.runs + 1, updated_at = excluded.updated_at
+        RETURNING runs`
+      yield* sql`INSERT INTO effect_agents_runs
+        (user_id, session_id, seq, run_id, status, version, record, started_at, finished_at)
+        VALUES (${row.userId}, ${row.sessionId}, ${Number(session!.runs)}, ${row.runId},
+          ${row.status}, ${formatVersion}, ${row.record}, ${row.startedAt}, ${row.finishedAt})`
+      return Number(session!.runs)
+    }))
+  const direct = yield* sql.onDialectOrElse({
+    sqlite: () => Effect.succeed<Direct | undefined>(makeDirect(sql)),
+    orElse: () => Effect.succeed<Direct | undefined>(undefined)
+  })
+
   const service: SessionStore.Service = {
-    load: (key, options) =>
-      Effect.gen(function*() {
-        yield* sessionExists(key)
-        const status = options?.status === undefined ? sql`` : sql` AND status = ${options.status}`
-        const limit = options?.last === undefined ? sql`` : sql` LIMIT ${Math.max(0, Math.floor(options.last))}`
-        const rows = yield* sql<RunRow>`SELECT seq, version, record FROM effect_agents_runs
-          WHERE user_id = ${key.userId} AND session_id = ${key.sessionId}${status}
-          ORDER BY seq DESC${limit}`
-        const records: Array<SessionStore.RunRecord> = new Array(rows.length)
-        for (let i = 0; i < rows.length; i++) {
-          records[rows.length - 1 - i] = yield* decodeRun(key, rows[i]!)
+    load: (key, options) => {
+      const last = options?.last === undefined ? undefined : Math.max(0, Math.floor(options.last))
+      const rows = direct !== undefined
+        ? direct.load(key, options?.status, last)
+        : sql<RunRow>`SELECT seq, version, record FROM effect_agents_runs
+          WHERE user_id = ${key.userId} AND session_id = ${key.sessionId}${
+          options?.status === undefined ? sql`` : sql` AND status = ${options.status}`
         }
-        return records
-      }).pipe(Effect.mapError(unavailable("load", key))),
+          ORDER BY seq DESC${last === undefined ? sql`` : sql` LIMIT ${last}`}`
+      return rows.pipe(
+        // Runs found: the session exists. None: it may not (one more query, on a new session only).
+        Effect.flatMap((rows): Effect.Effect<ReadonlyArray<SessionStore.RunRecord>, SessionStore.SessionError | SqlError> =>
+          rows.length > 0 ? decodeRows(key, rows) : Effect.as(sessionExists(key), [])
+        ),
+        Effect.mapError(unavailable("load", key))
+      )
+    },
 
     append: (record) =>
-      Effect.gen(function*() {
-        yield* InternalStore.checkKey("append", record)
-        const json = encodeRecord(record)
-        if (Either.isLeft(json)) {
-          return yield* InternalStore.invalidRecord(record, ParseResult.TreeFormatter.formatErrorSync(json.left))
+      Effect.suspend((): Effect.Effect<void, SessionStore.SessionStoreError | SqlError> => {
+        if (record.userId.length === 0 || record.sessionId.length === 0) return InternalStore.invalidKey("append", record)
+        const json = InternalStore.encodeRecord(record)
+        if (Either.isLeft(json)) return InternalStore.invalidRecord(record, json.left)
+        const row: RunInsert = {
+          userId: record.userId,
+          sessionId: record.sessionId,
+          runId: record.runId,
+          status: record.status,
+          record: json.right,
+          startedAt: DateTime.toEpochMillis(record.startedAt),
+          finishedAt: DateTime.toEpochMillis(record.finishedAt)
         }
-        const now = DateTime.toEpochMillis(yield* DateTime.now)
-        yield* sql.withTransaction(Effect.gen(function*() {
-          const [session] = yield* sql<{ readonly runs: number | string }>`INSERT INTO effect_agents_sessions
-            (user_id, session_id, runs, state, state_version, created_at, updated_at)
-            VALUES (${record.userId}, ${record.sessionId}, 1, '{}', ${formatVersion}, ${now}, ${now})
-            ON CONFLICT (user_id, session_id)
-            DO UPDATE SET runs = effect_agents_sessions.runs + 1, updated_at = excluded.updated_at
-            RETURNING runs`
-          yield* sql`INSERT INTO effect_agents_runs
-            (user_id, session_id, seq, run_id, status, version, record, started_at, finished_at)
-            VALUES (${record.userId}, ${record.sessionId}, ${Number(session!.runs)}, ${record.runId},
-              ${record.status}, ${formatVersion}, ${json.right},
-              ${DateTime.toEpochMillis(record.startedAt)}, ${DateTime.toEpochMillis(record.finishedAt)})`
-        }))
+        return Effect.clockWith((clock) => {
+          const now = clock.unsafeCurrentTimeMillis()
+          return direct !== undefined ? direct.append(row, now, insertRun(row, now)) : insertRun(row, now)
+        }).pipe(Effect.map((seq) => remember(runKey(record.userId, record.sessionId, seq), json.right, record)))
       }).pipe(Effect.mapError(unavailable("append", record))),
 
     list: (userId) =>
@@ -357,7 +511,7 @@ export const makeSessionStore: Effect.Effect<SessionStore.Service, never, SqlCli
       sql.withTransaction(Effect.gen(function*() {
         const deleted = yield* sql`DELETE FROM effect_agents_sessions
           WHERE user_id = ${key.userId} AND session_id = ${key.sessionId} RETURNING session_id`
-        if (deleted.length === 0) return yield* new SessionStore.SessionNotFound(key)
+        if (deleted.length === 0) return yield* new SessionStore.SessionNotFound({ userId: key.userId, sessionId: key.sessionId })
         yield* sql`DELETE FROM effect_agents_runs WHERE user_id = ${key.userId} AND session_id = ${key.sessionId}`
       })).pipe(Effect.mapError(unavailable("delete", key))),
 
@@ -365,7 +519,7 @@ export const makeSessionStore: Effect.Effect<SessionStore.Service, never, SqlCli
       Effect.gen(function*() {
         const [row] = yield* sql<StateRow>`SELECT state, state_version FROM effect_agents_sessions
           WHERE user_id = ${key.userId} AND session_id = ${key.sessionId}`
-        if (row === undefined) return yield* new SessionStore.SessionNotFound(key)
+        if (row === undefined) return yield* new SessionStore.SessionNotFound({ userId: key.userId, sessionId: key.sessionId })
         return yield* readState(key, row)
       }).pipe(Effect.mapError(unavailable("state", key))),
 

@@ -239,6 +239,23 @@ for (const backend of backends) {
       const sqlLive = <A, E>(name: string, effect: Effect.Effect<A, E, SessionStore.SessionStore | SqlClient.SqlClient>) =>
         it.live(name, () => Effect.provide(effect, withSql))
 
+      sqlLive("an append inside the caller's transaction commits and rolls back with it", Effect.gen(function*() {
+        const sessions = yield* store
+        const sql = yield* SqlClient.SqlClient
+        const kept = newKey()
+        yield* sql.withTransaction(sessions.append(completed(kept, 1)))
+        assert.deepStrictEqual(runIds(yield* sessions.load(kept)), ["run-1"])
+        const dropped = newKey()
+        const exit = yield* Effect.exit(sql.withTransaction(
+          Effect.zipRight(sessions.append(completed(dropped, 1)), Effect.fail("abort" as const))
+        ))
+        assert.isTrue(exit._tag === "Failure")
+        assert.strictEqual((yield* Effect.flip(sessions.load(dropped)))._tag, "SessionNotFound")
+        // The store still works after the rollback.
+        yield* sessions.append(completed(dropped, 2))
+        assert.deepStrictEqual(runIds(yield* sessions.load(dropped)), ["run-2"])
+      }))
+
       sqlLive("a damaged row is a Corrupt error naming it, never a shorter history", Effect.gen(function*() {
         const sessions = yield* store
         const sql = yield* SqlClient.SqlClient

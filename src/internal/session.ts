@@ -54,12 +54,19 @@ export const run = (
   emit: Emit | undefined
 ): Effect.Effect<Run.Output<unknown>, AgentError | Errors, unknown> =>
   needsSession(agent, options)
-    ? withUserMemory(agent, options, (definition) =>
+    ? withUserMemory(agent, options, (definition, context) =>
       options?.sessionId === undefined
-        ? InternalLoop.run(definition, input, options, emit)
-        : inSession(definition.name, input, { ...options, sessionId: options.sessionId }, (prepared) =>
-          InternalLoop.run(definition, prepared.input, { ...options, ...prepared }, emit)))
+        ? provideContext(InternalLoop.run(definition, input, options, emit), context)
+        : inSessionWith(definition.name, input, { ...options, sessionId: options.sessionId }, (prepared) =>
+          InternalLoop.run(definition, prepared.input, { ...options, ...prepared }, emit), context))
     : InternalLoop.run(agent, input, options, emit)
+
+// Each provision costs a run a copy of its fiber's references: what a run is given (its user's
+// memory, its session's state) goes in at once.
+const provideContext = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  context: Context.Context<never> | undefined
+): Effect.Effect<A, E, R> => context === undefined ? effect : Effect.provide(effect, context)
 
 /** {@link run} as a stream of events, the way the run loop streams (bounded, interruptible). */
 export const stream = (
@@ -98,109 +105,147 @@ export const inSession = <Out extends Run.Output<unknown>, E, R>(
   Out,
   E | SessionStore.SessionStoreError,
   Exclude<R, SessionState.SessionState> | SessionStore.SessionStore
+> => inSessionWith(name, input, options, body, undefined)
+
+/**
+ * {@link inSession}, with more services for `body` (provided with the session's state, at once).
+ * Written with combinators, not a generator, and without a span of its own (the run has its span):
+ * this runs on every turn of every conversation.
+ */
+const inSessionWith = <Out extends Run.Output<unknown>, E, R>(
+  name: string,
+  input: Run.Input,
+  options: Options & { readonly sessionId: string },
+  body: (prepared: Prepared) => Effect.Effect<Out, E, R>,
+  context: Context.Context<never> | undefined
+): Effect.Effect<
+  Out,
+  E | SessionStore.SessionStoreError,
+  Exclude<R, SessionState.SessionState> | SessionStore.SessionStore
 > =>
-  Effect.gen(function*() {
-    const store = yield* SessionStore.SessionStore
+  Effect.flatMap(SessionStore.SessionStore, (store) => {
     const key: SessionStore.SessionKey = {
       userId: options.userId ?? SessionStore.anonymousUser,
       sessionId: options.sessionId
     }
     if (key.userId.length === 0 || key.sessionId.length === 0) {
-      return yield* new SessionStore.SessionStoreError({
-        operation: "load",
-        reason: "InvalidInput",
-        message: "A session needs a non-empty userId and sessionId",
-        userId: key.userId,
-        sessionId: key.sessionId
-      })
+      return Effect.fail(
+        new SessionStore.SessionStoreError({
+          operation: "load",
+          reason: "InvalidInput",
+          message: "A session needs a non-empty userId and sessionId",
+          userId: key.userId,
+          sessionId: key.sessionId
+        })
+      )
     }
     const runs = historyRuns(options.historyRuns)
-    const records = runs === 0 ? [] : yield* store.load(key, {
+    const load = runs === 0 ? noRecords : store.load(key, {
       last: Number.isFinite(runs) ? runs : undefined,
       status: "completed"
-    }).pipe(Effect.catchTag("SessionNotFound", () => Effect.succeed<ReadonlyArray<SessionStore.RunRecord>>([])))
-    const loaded = historyOf(records, options.historyMessages)
-    const history = options.history === undefined || options.history.length === 0
-      ? loaded
-      : [...loaded, ...options.history]
-    const prompt = toPrompt(input)
-    const inputMessages = Option.isSome(prompt) ? prompt.value.content : []
-    const prepared: Prepared = {
-      runId: options.runId ?? crypto.randomUUID(),
-      input: Option.isSome(prompt) ? prompt.value : input,
-      history
-    }
-    const startedAt = yield* Clock.currentTimeMillis
-    const state = makeSessionState(store, key)
-
-    const record = (exit: Exit.Exit<Out, E>, finishedAt: number): SessionStore.RunRecord => {
-      const common = {
-        runId: prepared.runId,
-        userId: key.userId,
-        sessionId: key.sessionId,
-        agent: name,
-        input: inputMessages,
-        startedAt: DateTime.unsafeMake(startedAt),
-        finishedAt: DateTime.unsafeMake(finishedAt)
-      }
-      if (Exit.isSuccess(exit)) {
-        const output = exit.value
-        return {
-          status: "completed",
-          ...common,
-          runId: output.runId,
-          messages: ownMessages(output.messages, inputMessages, history),
-          toolCalls: output.toolCalls,
-          metrics: output.metrics,
-          output: {
-            content: output.content,
-            text: output.text,
-            finishReason: output.finishReason,
-            ...(output.model !== undefined ? { model: output.model } : {})
-          }
-        }
-      }
-      const failure = Cause.failureOption(exit.cause)
-      if (Option.isSome(failure)) {
-        return { status: "failed", ...common, messages: inputMessages, toolCalls: [], error: failure.value as AgentError }
-      }
-      if (!Cause.isInterruptedOnly(exit.cause)) {
-        const defect = Cause.squash(exit.cause)
-        return {
-          status: "failed",
-          ...common,
-          messages: inputMessages,
-          toolCalls: [],
-          error: SessionStore.RunDefect.make({ message: defect instanceof Error ? defect.message : String(defect) })
-        }
-      }
-      return { status: "cancelled", ...common, messages: inputMessages, toolCalls: [] }
-    }
-
-    return yield* Effect.uninterruptibleMask((restore) =>
-      restore(Effect.provideService(body(prepared), SessionState.SessionState, state)).pipe(
-        Effect.exit,
-        Effect.flatMap((exit) =>
-          Clock.currentTimeMillis.pipe(
-            Effect.flatMap((finishedAt) => store.append(record(exit, finishedAt))),
-            Effect.matchCauseEffect({
-              onSuccess: () => exit,
-              // The run's own outcome comes first; a failed append is never silent.
-              onFailure: (appendCause) =>
-                Exit.isSuccess(exit) ? Effect.failCause(appendCause) : Effect.failCause(Cause.sequential(exit.cause, appendCause))
-            })
-          )
-        )
-      )
+    }).pipe(Effect.catchTag("SessionNotFound", () => noRecords))
+    return Effect.flatMap(
+      load,
+      (records) => Effect.clockWith((clock) => session(store, key, name, input, options, records, clock, body, context))
     )
-  }).pipe(Effect.withSpan("Agent.session", {
-    captureStackTrace: false,
-    attributes: { "session.id": options.sessionId }
-  })) as Effect.Effect<
+  }) as Effect.Effect<
     Out,
     E | SessionStore.SessionStoreError,
     Exclude<R, SessionState.SessionState> | SessionStore.SessionStore
   >
+
+const noRecords: Effect.Effect<ReadonlyArray<SessionStore.RunRecord>> = Effect.succeed([])
+
+/** One run of a session, its history loaded: runs `body`, then appends its record whatever the outcome. */
+const session = <Out extends Run.Output<unknown>, E, R>(
+  store: SessionStore.Service,
+  key: SessionStore.SessionKey,
+  name: string,
+  input: Run.Input,
+  options: Options,
+  records: ReadonlyArray<SessionStore.RunRecord>,
+  clock: Clock.Clock,
+  body: (prepared: Prepared) => Effect.Effect<Out, E, R>,
+  context: Context.Context<never> | undefined
+): Effect.Effect<Out, E | SessionStore.SessionStoreError, Exclude<R, SessionState.SessionState>> => {
+  const loaded = historyOf(records, options.historyMessages)
+  const history = options.history === undefined || options.history.length === 0
+    ? loaded
+    : [...loaded, ...options.history]
+  const prompt = toPrompt(input)
+  const inputMessages = Option.isSome(prompt) ? prompt.value.content : []
+  const prepared: Prepared = {
+    runId: options.runId ?? crypto.randomUUID(),
+    input: Option.isSome(prompt) ? prompt.value : input,
+    history
+  }
+  const startedAt = DateTime.unsafeMake(clock.unsafeCurrentTimeMillis())
+
+  const record = (exit: Exit.Exit<Out, E>): SessionStore.RunRecord => {
+    const finishedAt = DateTime.unsafeMake(clock.unsafeCurrentTimeMillis())
+    if (Exit.isSuccess(exit)) {
+      const output = exit.value
+      return {
+        status: "completed",
+        runId: output.runId,
+        userId: key.userId,
+        sessionId: key.sessionId,
+        agent: name,
+        input: inputMessages,
+        messages: ownMessages(output.messages, inputMessages, history),
+        toolCalls: output.toolCalls,
+        metrics: output.metrics,
+        startedAt,
+        finishedAt,
+        output: {
+          content: output.content,
+          text: output.text,
+          finishReason: output.finishReason,
+          ...(output.model !== undefined ? { model: output.model } : {})
+        }
+      }
+    }
+    const common = {
+      runId: prepared.runId,
+      userId: key.userId,
+      sessionId: key.sessionId,
+      agent: name,
+      input: inputMessages,
+      messages: inputMessages,
+      toolCalls: [],
+      startedAt,
+      finishedAt
+    }
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isSome(failure)) return { status: "failed", ...common, error: failure.value as AgentError }
+    if (!Cause.isInterruptedOnly(exit.cause)) {
+      const defect = Cause.squash(exit.cause)
+      return {
+        status: "failed",
+        ...common,
+        error: SessionStore.RunDefect.make({ message: defect instanceof Error ? defect.message : String(defect) })
+      }
+    }
+    return { status: "cancelled", ...common }
+  }
+
+  const state = makeSessionState(store, key)
+  const services = context === undefined
+    ? Context.make(SessionState.SessionState, state)
+    : Context.add(context, SessionState.SessionState, state)
+  return Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(
+      Effect.exit(restore(Effect.provide(body(prepared), services))),
+      (exit) =>
+        Effect.matchCauseEffect(Effect.suspend(() => store.append(record(exit))), {
+          onSuccess: () => exit,
+          // The run's own outcome comes first; a failed append is never silent.
+          onFailure: (appendCause) =>
+            Exit.isSuccess(exit) ? Effect.failCause(appendCause) : Effect.failCause(Cause.sequential(exit.cause, appendCause))
+        })
+    )
+  ) as Effect.Effect<Out, E | SessionStore.SessionStoreError, Exclude<R, SessionState.SessionState>>
+}
 
 const historyRuns = (runs: number | undefined): number =>
   runs === undefined || Number.isNaN(runs) ? defaultHistoryRuns : runs === Infinity ? Infinity : Math.max(0, Math.floor(runs))
@@ -375,17 +420,27 @@ const withInstruction = (agent: Definition, line: string): Definition => {
 }
 
 /**
- * Provides the memory of the run's user (when the run names one and a `Memory` store is present),
- * and for an agent with memory, its facts in the instructions and the memory tools' handlers.
+ * The memory of the run's user (when the run names one and a `Memory` store is present), and for an
+ * agent with memory, its facts in the instructions and the memory tools' handlers: the agent to run
+ * and the services to provide to its run (`undefined`: none).
  */
 const withUserMemory = <A, E, R>(
   agent: Definition,
   options: Options | undefined,
-  body: (agent: Definition) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E | Memory.MemoryError, unknown> =>
-  Effect.gen(function*() {
+  body: (agent: Definition, context: Context.Context<never> | undefined) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | Memory.MemoryError, unknown> => {
+  const userId = options?.userId
+  // The usual turn: no memory of the agent's own, only the user's memory to provide (if any).
+  if (agent.memory === undefined) {
+    if (userId === undefined) return body(agent, undefined)
+    return Effect.flatMap(Effect.serviceOption(Memory.Memory), (memory) =>
+      body(
+        agent,
+        Option.isNone(memory) ? undefined : Context.make(Memory.UserMemory, Memory.forUser(memory.value, userId))
+      ))
+  }
+  return Effect.gen(function*() {
     let context = Context.empty() as Context.Context<never>
-    const userId = options?.userId
     if (userId !== undefined) {
       const memory = yield* Effect.serviceOption(Memory.Memory)
       if (Option.isSome(memory)) context = Context.add(context, Memory.UserMemory, Memory.forUser(memory.value, userId))
@@ -404,5 +459,6 @@ const withUserMemory = <A, E, R>(
       }
       if (agent.memory.tools) context = Context.merge(context, yield* memoryTools)
     }
-    return yield* Effect.provide(body(definition), context)
+    return yield* body(definition, context)
   })
+}
