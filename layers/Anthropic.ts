@@ -15,7 +15,6 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
-import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
@@ -24,7 +23,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as Wire from "./internal/wire.js"
 
 /**
@@ -279,7 +277,7 @@ const makeStreamState = () => {
   const blocks = new Map<number, OpenBlock>()
   const calls: Array<OpenBlock> = []
 
-  const events = (events: Chunk.Chunk<{ readonly event: string; readonly data: string }>) => {
+  const events = (events: ReadonlyArray<{ readonly event: string; readonly data: string }>) => {
     const out: Array<Response.StreamPartEncoded> = []
     for (const event of events) {
       if (stopped || failed) break
@@ -345,18 +343,18 @@ const makeStreamState = () => {
           break
       }
     }
-    return Effect.succeed(Chunk.unsafeFromArray(out))
+    return Effect.succeed(out)
   }
 
-  const end = (): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> => {
-    if (failed) return Stream.empty
-    if (!stopped) return Stream.fromEffect(Wire.malformed("anthropic", "streamText", "The stream ended before the answer was finished"))
+  const end = (): Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, AiError.AiError> => {
+    if (failed) return Effect.succeed([])
+    if (!stopped) return Wire.malformed("anthropic", "streamText", "The stream ended before the answer was finished")
     const out: Array<Response.StreamPartEncoded> = []
     for (const call of calls) {
       out.push({ type: "tool-call", id: call.id, name: call.name, params: Wire.parseArguments(call.input.join("")) })
     }
     out.push({ type: "finish", reason: finishReason(stopReason), usage: usageOf(inputTokens, outputTokens, cached) })
-    return Stream.fromChunk(Chunk.unsafeFromArray(out))
+    return Effect.succeed(out)
   }
 
   return { events, end }

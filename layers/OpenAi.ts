@@ -16,7 +16,6 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
-import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
@@ -25,7 +24,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as Wire from "./internal/wire.js"
 
 /**
@@ -278,7 +276,7 @@ const makeStreamState = () => {
     }
   }
 
-  const events = (events: Chunk.Chunk<{ readonly event: string; readonly data: string }>) => {
+  const events = (events: ReadonlyArray<{ readonly event: string; readonly data: string }>) => {
     const out: Array<Response.StreamPartEncoded> = []
     for (const event of events) {
       if (finished !== undefined || failed) break
@@ -337,13 +335,13 @@ const makeStreamState = () => {
           break
       }
     }
-    return Effect.succeed(Chunk.unsafeFromArray(out))
+    return Effect.succeed(out)
   }
 
-  const end = (): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> => {
-    if (failed) return Stream.empty
+  const end = (): Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, AiError.AiError> => {
+    if (failed) return Effect.succeed([])
     if (finished === undefined) {
-      return Stream.fromEffect(Wire.malformed("openai", "streamText", "The stream ended before the answer was finished"))
+      return Wire.malformed("openai", "streamText", "The stream ended before the answer was finished")
     }
     const out: Array<Response.StreamPartEncoded> = []
     closeReasoning(out)
@@ -353,7 +351,7 @@ const makeStreamState = () => {
       out.push({ type: "tool-call", id: call.id, name: call.name, params: Wire.parseArguments(call.args.join("")) })
     }
     out.push({ type: "finish", reason: finishReason(finished, order.length > 0), usage: usageOf(finished.usage) })
-    return Stream.fromChunk(Chunk.unsafeFromArray(out))
+    return Effect.succeed(out)
   }
 
   return { events, end }

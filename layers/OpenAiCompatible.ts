@@ -13,7 +13,6 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
-import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
@@ -21,7 +20,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as Wire from "./internal/wire.js"
 
 /**
@@ -332,7 +330,7 @@ const makeStreamState = (provider: string) => {
     }
   }
 
-  const events = (events: Chunk.Chunk<{ readonly event: string; readonly data: string }>) => {
+  const events = (events: ReadonlyArray<{ readonly event: string; readonly data: string }>) => {
     const out: Array<Response.StreamPartEncoded> = []
     for (const event of events) {
       if (done) break
@@ -401,13 +399,13 @@ const makeStreamState = (provider: string) => {
       }
       if (choice.finish_reason) finish = choice.finish_reason
     }
-    return Effect.succeed(Chunk.unsafeFromArray(out))
+    return Effect.succeed(out)
   }
 
-  const end = (): Stream.Stream<Response.StreamPartEncoded, AiError.AiError> => {
-    if (failed) return Stream.empty
+  const end = (): Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, AiError.AiError> => {
+    if (failed) return Effect.succeed([])
     if (!done && finish === undefined) {
-      return Stream.fromEffect(Wire.malformed(provider, "streamText", "The stream ended before the answer was finished"))
+      return Wire.malformed(provider, "streamText", "The stream ended before the answer was finished")
     }
     const out: Array<Response.StreamPartEncoded> = []
     closeOpen(out)
@@ -417,7 +415,7 @@ const makeStreamState = (provider: string) => {
       out.push({ type: "tool-call", id: call.id, name: call.name, params: Wire.parseArguments(call.args.join("")) })
     }
     out.push({ type: "finish", reason: finishReason(finish), usage: usageOf(usage) })
-    return Stream.fromChunk(Chunk.unsafeFromArray(out))
+    return Effect.succeed(out)
   }
 
   return { events, end }

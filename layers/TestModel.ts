@@ -238,24 +238,40 @@ export interface Service {
  */
 export class TestModel extends Context.Tag("effect-agents/TestModel")<TestModel, Service>() {}
 
-const textOf = (message: Prompt.Message): string =>
-  typeof message.content === "string"
-    ? message.content
-    : message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("")
+const epoch = new Date(0).toISOString()
+
+const textOf = (message: Prompt.Message): string => {
+  if (typeof message.content === "string") return message.content
+  let text = ""
+  for (const part of message.content) if (part.type === "text") text += part.text
+  return text
+}
+
+// The length of `textOf`, without building the text: every message of the prompt is measured on
+// every call.
+const textLength = (message: Prompt.Message): number => {
+  if (typeof message.content === "string") return message.content.length
+  let length = 0
+  for (const part of message.content) if (part.type === "text") length += part.text.length
+  return length
+}
 
 const describe = (options: LanguageModel.ProviderOptions, stream: boolean): Request => {
-  let lastUserText = ""
+  // From the end: the last user message and the last system message are the ones reported.
+  const messages = options.prompt.content
+  let lastUser: Prompt.UserMessage | undefined
   let system: string | undefined
-  for (const message of options.prompt.content) {
-    if (message.role === "user") lastUserText = textOf(message)
-    else if (message.role === "system") system = message.content
+  for (let i = messages.length - 1; i >= 0 && (lastUser === undefined || system === undefined); i--) {
+    const message = messages[i]!
+    if (message.role === "user") lastUser ??= message
+    else if (message.role === "system") system ??= message.content
   }
   return {
     prompt: options.prompt,
     tools: options.tools.map((tool) => tool.name),
     responseFormat: options.responseFormat.type,
     stream,
-    lastUserText,
+    lastUserText: lastUser === undefined ? "" : textOf(lastUser),
     system
   }
 }
@@ -264,7 +280,7 @@ const estimateTokens = (chars: number) => Math.max(1, Math.ceil(chars / 4))
 
 const promptChars = (prompt: Prompt.Prompt) => {
   let chars = 0
-  for (const message of prompt.content) chars += textOf(message).length
+  for (const message of prompt.content) chars += textLength(message)
   return chars
 }
 
@@ -331,76 +347,102 @@ export const layer = (
         }
       )
 
-    const receive = (options: LanguageModel.ProviderOptions, stream: boolean) => {
-      const request = describe(options, stream)
-      return Ref.update(requests, Chunk.append(request)).pipe(
-        Effect.zipRight(next(request)),
-        Effect.map((reply) => ({ request, reply }))
-      )
-    }
+    const receive = <A, E>(
+      options: LanguageModel.ProviderOptions,
+      stream: boolean,
+      answer: (reply: Reply, request: Request) => Effect.Effect<A, E>
+    ): Effect.Effect<A, E> =>
+      Effect.suspend(() => {
+        const request = describe(options, stream)
+        return Effect.zipRight(
+          Ref.update(requests, Chunk.append(request)),
+          Effect.flatMap(next(request), (reply) => answer(reply, request))
+        )
+      })
 
     const metadata = (reply: Reply): Response.ResponseMetadataPartEncoded => ({
       type: "response-metadata",
       id: "test-response",
       modelId: reply.model ?? modelId,
-      timestamp: new Date(0).toISOString()
+      timestamp: epoch
     })
 
     const ids = (reply: Reply) => reply.toolCalls.map((call, i) => call.id ?? `call_${i + 1}`)
 
+    const generated = (reply: Reply, request: Request): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> => {
+      if (reply.failure !== undefined) return Effect.fail(reply.failure)
+      if (reply.streamError !== undefined) {
+        return Effect.fail(
+          new AiError.UnknownError({ module: "TestModel", method: "generateText", description: String(reply.streamError) })
+        )
+      }
+      const toolIds = ids(reply)
+      const parts: Array<Response.PartEncoded> = [metadata(reply)]
+      if (reply.reasoning !== undefined) parts.push({ type: "reasoning", text: reply.reasoning })
+      const content = reply.text.join("")
+      if (content.length > 0) parts.push({ type: "text", text: content })
+      reply.toolCalls.forEach((call, i) =>
+        parts.push({ type: "tool-call", id: toolIds[i]!, name: call.name, params: call.params })
+      )
+      parts.push(finishPart(reply, request, toolIds))
+      return Effect.succeed(parts)
+    }
+
+    // Parts arrive in groups, a `chunkDelay` apart: the first text piece comes with the response's
+    // start, each further piece and each tool call on its own.
+    const groups = (reply: Reply): Array<Array<Response.StreamPartEncoded>> => {
+      const toolIds = ids(reply)
+      const first: Array<Response.StreamPartEncoded> = [metadata(reply)]
+      const chunks: Array<Array<Response.StreamPartEncoded>> = [first]
+      if (reply.reasoning !== undefined) {
+        first.push(
+          { type: "reasoning-start", id: "reasoning_0" },
+          { type: "reasoning-delta", id: "reasoning_0", delta: reply.reasoning },
+          { type: "reasoning-end", id: "reasoning_0" }
+        )
+      }
+      if (reply.text.length > 0) {
+        first.push({ type: "text-start", id: "text_0" })
+        reply.text.forEach((delta, i) => {
+          const part: Response.StreamPartEncoded = { type: "text-delta", id: "text_0", delta }
+          if (i === 0) first.push(part)
+          else chunks.push([part])
+        })
+        chunks[chunks.length - 1]!.push({ type: "text-end", id: "text_0" })
+      }
+      reply.toolCalls.forEach((call, i) => {
+        const id = toolIds[i]!
+        chunks.push([
+          { type: "tool-params-start", id, name: call.name },
+          { type: "tool-params-delta", id, delta: JSON.stringify(call.params ?? {}) },
+          { type: "tool-params-end", id },
+          { type: "tool-call", id, name: call.name, params: call.params }
+        ])
+      })
+      return chunks
+    }
+
+    // What closes a streamed answer: its finish, a provider's error part, or nothing (a failure).
+    const ending = (reply: Reply, request: Request): Response.StreamPartEncoded | undefined =>
+      reply.failure !== undefined
+        ? undefined
+        : reply.streamError !== undefined
+        ? { type: "error", error: reply.streamError }
+        : finishPart(reply, request, ids(reply))
+
+    const hasDelay = (duration: Duration.Duration) => Duration.greaterThan(duration, Duration.zero)
+
     const service = yield* InternalLanguageModel.make({
       generateText: (options) =>
-        Effect.gen(function*() {
-          const { reply, request } = yield* receive(options, false)
-          if (Duration.greaterThan(reply.delay, Duration.zero)) yield* Effect.sleep(reply.delay)
-          if (reply.failure !== undefined) return yield* Effect.fail(reply.failure)
-          if (reply.streamError !== undefined) {
-            return yield* new AiError.UnknownError({ module: "TestModel", method: "generateText", description: String(reply.streamError) })
-          }
-          const toolIds = ids(reply)
-          const parts: Array<Response.PartEncoded> = [metadata(reply)]
-          if (reply.reasoning !== undefined) parts.push({ type: "reasoning", text: reply.reasoning })
-          const content = reply.text.join("")
-          if (content.length > 0) parts.push({ type: "text", text: content })
-          reply.toolCalls.forEach((call, i) =>
-            parts.push({ type: "tool-call", id: toolIds[i]!, name: call.name, params: call.params })
-          )
-          parts.push(finishPart(reply, request, toolIds))
-          return parts
-        }),
+        receive(options, false, (reply, request) =>
+          hasDelay(reply.delay)
+            ? Effect.zipRight(Effect.sleep(reply.delay), generated(reply, request))
+            : generated(reply, request)),
       streamText: (options) =>
-        Stream.unwrap(Effect.map(receive(options, true), ({ reply, request }) => {
-          const toolIds = ids(reply)
-          const pause = Duration.greaterThan(reply.chunkDelay, Duration.zero) ? Effect.sleep(reply.chunkDelay) : undefined
-          // Parts arrive in groups, a `chunkDelay` apart: the first text piece comes with the
-          // response's start, each further piece and each tool call on its own.
-          const first: Array<Response.StreamPartEncoded> = [metadata(reply)]
-          const chunks: Array<Array<Response.StreamPartEncoded>> = [first]
-          if (reply.reasoning !== undefined) {
-            first.push(
-              { type: "reasoning-start", id: "reasoning_0" },
-              { type: "reasoning-delta", id: "reasoning_0", delta: reply.reasoning },
-              { type: "reasoning-end", id: "reasoning_0" }
-            )
-          }
-          if (reply.text.length > 0) {
-            first.push({ type: "text-start", id: "text_0" })
-            reply.text.forEach((delta, i) => {
-              const part: Response.StreamPartEncoded = { type: "text-delta", id: "text_0", delta }
-              if (i === 0) first.push(part)
-              else chunks.push([part])
-            })
-            chunks[chunks.length - 1]!.push({ type: "text-end", id: "text_0" })
-          }
-          reply.toolCalls.forEach((call, i) => {
-            const id = toolIds[i]!
-            chunks.push([
-              { type: "tool-params-start", id, name: call.name },
-              { type: "tool-params-delta", id, delta: JSON.stringify(call.params ?? {}) },
-              { type: "tool-params-end", id },
-              { type: "tool-call", id, name: call.name, params: call.params }
-            ])
-          })
+        Stream.unwrap(receive(options, true, (reply, request) => {
+          const chunks = groups(reply)
+          const first = chunks[0]
+          const pause = hasDelay(reply.chunkDelay) ? Effect.sleep(reply.chunkDelay) : undefined
           // One stream chunk per group: a stream per group (`Stream.flatMap`) costs ~100 µs each.
           const body = pause === undefined
             ? Stream.fromChunks(...chunks.map((group) => Chunk.unsafeFromArray(group)))
@@ -408,16 +450,32 @@ export const layer = (
               Stream.tap((group) => (group === first ? Effect.void : pause)),
               Stream.mapConcat((group) => group)
             )
-          const ending: Stream.Stream<Response.StreamPartEncoded, AiError.AiError> = reply.failure !== undefined
-            ? Stream.fail(reply.failure)
-            : reply.streamError !== undefined
-            ? Stream.make<[Response.StreamPartEncoded]>({ type: "error", error: reply.streamError })
-            : Stream.make(finishPart(reply, request, toolIds))
-          const all = Stream.concat(body, ending)
-          return Duration.greaterThan(reply.delay, Duration.zero)
-            ? Stream.concat(Stream.execute(Effect.sleep(reply.delay)), all)
-            : all
-        }))
+          const last = ending(reply, request)
+          const all = Stream.concat(
+            body,
+            last === undefined ? Stream.fail(reply.failure!) : Stream.make(last)
+          )
+          return Effect.succeed(hasDelay(reply.delay) ? Stream.concat(Stream.execute(Effect.sleep(reply.delay)), all) : all)
+        })),
+      // The same parts as `streamText`, in the same groups, handed over without a stream.
+      streamParts: <E>(
+        options: LanguageModel.ProviderOptions,
+        onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<void, E>
+      ) =>
+        receive(options, true, (reply, request) => {
+          const chunks = groups(reply)
+          const pause = hasDelay(reply.chunkDelay) ? Effect.sleep(reply.chunkDelay) : undefined
+          const last = ending(reply, request)
+          const close: Effect.Effect<void, AiError.AiError | E> = last === undefined
+            ? Effect.fail(reply.failure!)
+            : onParts([last])
+          const from = (i: number): Effect.Effect<void, AiError.AiError | E> => {
+            if (i === chunks.length) return close
+            const group = Effect.flatMap(onParts(chunks[i]!), () => from(i + 1))
+            return i > 0 && pause !== undefined ? Effect.zipRight(pause, group) : group
+          }
+          return hasDelay(reply.delay) ? Effect.zipRight(Effect.sleep(reply.delay), from(0)) : from(0)
+        })
     })
 
     return Context.make(LanguageModel.LanguageModel, service).pipe(

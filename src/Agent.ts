@@ -189,11 +189,42 @@ const Proto = {
   }
 }
 
+// One constructor, with every field in the same order: agents share one shape, and building one is
+// a single allocation (`Object.assign` onto `Object.create` adds the fields one at a time).
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+interface AgentImpl extends Mutable<Definition> {}
+class AgentImpl {
+  constructor(definition: Definition) {
+    this.name = definition.name
+    this.description = definition.description
+    this.role = definition.role
+    this.instructions = definition.instructions
+    this.markdown = definition.markdown
+    this.toolkit = definition.toolkit
+    this.model = definition.model
+    this.fallback = definition.fallback
+    this.output = definition.output
+    this.outputRepairs = definition.outputRepairs
+    this.maxTurns = definition.maxTurns
+    this.toolConcurrency = definition.toolConcurrency
+    this.timeout = definition.timeout
+    this.modelTimeout = definition.modelTimeout
+    this.toolTimeout = definition.toolTimeout
+    this.retry = definition.retry
+    if (definition.memory !== undefined) this.memory = definition.memory
+  }
+}
+Object.setPrototypeOf(AgentImpl.prototype, Proto)
+
 const fromDefinition = <A, R>(definition: Definition): Agent<A, R> =>
-  Object.assign(Object.create(Proto), definition)
+  new AgentImpl(definition) as unknown as Agent<A, R>
 
 const optionalDuration = (input: Duration.DurationInput | undefined) =>
   input === undefined ? undefined : Duration.decode(input)
+
+// Shared by every agent that does not set them: immutable, and one less allocation per agent.
+const noInstructions: ReadonlyArray<string> = []
+const noFallback: ReadonlyArray<ModelLayer<unknown>> = []
 
 /**
  * Builds an agent. Nothing runs and nothing is needed until the agent is run.
@@ -229,11 +260,11 @@ export const make = <
     name: config.name ?? "Agent",
     description: config.description,
     role: config.role,
-    instructions: (config.instructions ?? []) as Instructions<unknown>,
+    instructions: (config.instructions ?? noInstructions) as Instructions<unknown>,
     markdown: config.markdown ?? false,
     toolkit: config.toolkit,
     model: config.model as ModelLayer<unknown> | undefined,
-    fallback: (config.fallback ?? []) as ReadonlyArray<ModelLayer<unknown>>,
+    fallback: (config.fallback ?? noFallback) as ReadonlyArray<ModelLayer<unknown>>,
     output: config.output as Schema.Schema<unknown, unknown, unknown> | undefined,
     outputRepairs: config.outputRepairs ?? 1,
     maxTurns: config.maxTurns ?? 10,

@@ -5,12 +5,11 @@
  * `ModelError` classifies them (rate limits with `Retry-After`, overload, ...).
  */
 import * as AiError from "@effect/ai/AiError"
-import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import { EventEmitter } from "node:events"
 import { Agent, type Dispatcher, request } from "undici"
 import * as Sse from "./sse.js"
 
@@ -76,17 +75,24 @@ const statusError = (client: Client, post: Post, status: number, headers: Record
 
 type Response = Dispatcher.ResponseData
 
+// Aborted through an event emitter (a signal undici accepts): an `AbortController` per request, as
+// `Effect.tryPromise` makes one, cost more than the rest of the request's own handling.
 const send = (client: Client, post: Post): Effect.Effect<Response, AiError.AiError> =>
-  Effect.tryPromise({
-    try: (signal) =>
-      request(post.url, {
-        method: "POST",
-        headers: post.headers,
-        body: post.body,
-        signal,
-        dispatcher: client.dispatcher
-      }),
-    catch: (cause) => transportError(client, post, cause)
+  Effect.async<Response, AiError.AiError>((resume) => {
+    const signal = new EventEmitter()
+    request(post.url, {
+      method: "POST",
+      headers: post.headers,
+      body: post.body,
+      signal,
+      dispatcher: client.dispatcher
+    }).then(
+      (response) => resume(Effect.succeed(response)),
+      (cause) => resume(Effect.fail(transportError(client, post, cause)))
+    )
+    return Effect.sync(() => {
+      signal.emit("abort")
+    })
   })
 
 const readText = (client: Client, post: Post, response: Response) =>
@@ -123,60 +129,101 @@ export const postJson = (client: Client, post: Post): Effect.Effect<unknown, AiE
   )
 
 /**
- * A streaming request: the SSE events of the response body, one stream chunk per network read.
- * The request is aborted and the connection released when the stream is interrupted, and a body
- * that sends nothing for `idleTimeout` fails the stream.
+ * A streaming request: `onEvents` is given the SSE events of each network read as they arrive (the
+ * reads that came while it was busy, together), and the body is read on only as fast as it returns
+ * (a body that runs far ahead is paused). The request is aborted and the connection released when
+ * the effect is interrupted, and a body that sends nothing for `idleTimeout` fails it. No stream
+ * pipeline is built: a read costs one wait, not a pull through several stages.
  */
-export const postSse = (
+export const postSsePush = <E>(
   client: Client,
   post: Post,
-  idleTimeout: Duration.Duration
-): Stream.Stream<Sse.Event, AiError.AiError> =>
-  Stream.unwrapScoped(
-    Effect.acquireRelease(
-      Effect.flatMap(send(client, post), (response) => failOnStatus(client, post, response)),
-      (response) => Effect.sync(() => response.body.destroy())
-    ).pipe(
-      Effect.map((response) => {
-        const parser = Sse.make()
-        // Streaming decode: a character split across two reads is joined, not mangled.
-        const decoder = new TextDecoder()
-        // Read through the body's events: closing an async iterator waits for its pending read, so a
-        // stalled body could never be interrupted. Destroying the body (on release) aborts it at once.
-        // The idle timeout is one timer refreshed on every read (racing a timer on every pull of the
-        // stream cost more than the rest of the chunk's handling).
-        const body = response.body
-        const idleMillis = Duration.toMillis(idleTimeout)
-        const reads = Stream.asyncPush<Uint8Array, AiError.AiError>((emit) =>
-          Effect.acquireRelease(
-            Effect.sync(() => {
-              const idle = setTimeout(() =>
-                emit.fail(transportError(
-                  client,
-                  post,
-                  undefined,
-                  `The stream stalled: no data for ${Duration.format(idleTimeout)} (idle timeout)`
-                )), idleMillis)
-              body.on("data", (bytes: Uint8Array) => {
-                idle.refresh()
-                emit.single(bytes)
-              })
-              body.on("end", () => {
-                clearTimeout(idle)
-                emit.end()
-              })
-              body.on("error", (cause) => {
-                clearTimeout(idle)
-                emit.fail(transportError(client, post, cause))
-              })
-              return idle
-            }),
-            (idle) => Effect.sync(() => clearTimeout(idle))
-          ), { bufferSize: "unbounded" })
-        return reads.pipe(
-          Stream.mapConcatChunk((bytes) => Chunk.unsafeFromArray(parser.feed(decoder.decode(bytes, { stream: true })))),
-          Stream.concat(Stream.suspend(() => Stream.fromIterable(parser.end())))
-        )
-      })
-    )
+  idleTimeout: Duration.Duration,
+  onEvents: (events: Array<Sse.Event>) => Effect.Effect<void, E>
+): Effect.Effect<void, AiError.AiError | E> =>
+  Effect.acquireUseRelease(
+    Effect.flatMap(send(client, post), (response) => failOnStatus(client, post, response)),
+    (response) => Effect.suspend(() => readEvents(client, post, response, idleTimeout, onEvents)),
+    // Destroying the body aborts a read that is still pending, at once.
+    (response) => Effect.sync(() => response.body.destroy())
   )
+
+// How many reads may wait for the reader before the body is paused.
+const maxPendingReads = 64
+
+const readEvents = <E>(
+  client: Client,
+  post: Post,
+  response: Response,
+  idleTimeout: Duration.Duration,
+  onEvents: (events: Array<Sse.Event>) => Effect.Effect<void, E>
+): Effect.Effect<void, AiError.AiError | E> => {
+  const body = response.body
+  const parser = Sse.make()
+  // Streaming decode: a character split across two reads is joined, not mangled.
+  const decoder = new TextDecoder()
+  let reads: Array<Uint8Array> = []
+  let ended = false
+  let failure: AiError.AiError | undefined
+  let wake: ((resume: Effect.Effect<void>) => void) | undefined
+  const wakeUp = () => {
+    const resume = wake
+    if (resume !== undefined) {
+      wake = undefined
+      resume(Effect.void)
+    }
+  }
+  // One timer, refreshed on every read (a timer raced against every read cost more than the rest
+  // of the read's handling).
+  const idle = setTimeout(() => {
+    failure ??= transportError(
+      client,
+      post,
+      undefined,
+      `The stream stalled: no data for ${Duration.format(idleTimeout)} (idle timeout)`
+    )
+    wakeUp()
+  }, Duration.toMillis(idleTimeout))
+  body.on("data", (bytes: Uint8Array) => {
+    idle.refresh()
+    reads.push(bytes)
+    if (reads.length >= maxPendingReads) body.pause()
+    wakeUp()
+  })
+  body.on("end", () => {
+    clearTimeout(idle)
+    ended = true
+    wakeUp()
+  })
+  body.on("error", (cause) => {
+    clearTimeout(idle)
+    failure ??= transportError(client, post, cause)
+    wakeUp()
+  })
+  const arrival = Effect.async<void>((resume) => {
+    if (reads.length > 0 || ended || failure !== undefined) return resume(Effect.void)
+    wake = resume
+    return Effect.sync(() => (wake = undefined))
+  })
+  // What was read is handed over before a failure or the end that came after it.
+  const next: Effect.Effect<void, AiError.AiError | E> = Effect.suspend(() => {
+    if (reads.length > 0) {
+      const taken = reads
+      reads = []
+      if (body.isPaused()) body.resume()
+      let events = parser.feed(decoder.decode(taken[0], { stream: true }))
+      for (let i = 1; i < taken.length; i++) {
+        const more = parser.feed(decoder.decode(taken[i], { stream: true }))
+        for (const event of more) events.push(event)
+      }
+      return events.length === 0 ? next : Effect.flatMap(onEvents(events), () => next)
+    }
+    if (failure !== undefined) return Effect.fail(failure)
+    if (ended) {
+      const rest = parser.end()
+      return rest.length === 0 ? Effect.void : onEvents(rest)
+    }
+    return Effect.flatMap(arrival, () => next)
+  })
+  return Effect.ensuring(next, Effect.sync(() => clearTimeout(idle)))
+}

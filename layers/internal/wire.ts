@@ -7,9 +7,9 @@ import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import type * as Tool from "@effect/ai/Tool"
-import type * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Mailbox from "effect/Mailbox"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as InternalLanguageModel from "../../src/internal/languageModel.js"
@@ -19,10 +19,10 @@ import type * as Sse from "./sse.js"
 /** Turns the SSE events of one streamed answer into response parts. */
 export interface StreamState {
   readonly events: (
-    events: Chunk.Chunk<Sse.Event>
-  ) => Effect.Effect<Chunk.Chunk<Response.StreamPartEncoded>, AiError.AiError>
+    events: ReadonlyArray<Sse.Event>
+  ) => Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, AiError.AiError>
   /** The parts that close the answer, or the failure of an answer that did not finish. */
-  readonly end: () => Stream.Stream<Response.StreamPartEncoded, AiError.AiError>
+  readonly end: () => Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, AiError.AiError>
 }
 
 export interface Wire {
@@ -47,18 +47,40 @@ export const make = (wire: Wire): Effect.Effect<LanguageModel.Service, never, Sc
       headers,
       body: JSON.stringify(wire.body(options, stream))
     })
+    // One answer, streamed: its parts go to `onParts` a network read at a time, then its end.
+    const streamParts = <E>(
+      options: LanguageModel.ProviderOptions,
+      onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<void, E>
+    ): Effect.Effect<void, AiError.AiError | E> =>
+      Effect.suspend(() => {
+        const state = wire.streamState()
+        const give = (parts: ReadonlyArray<Response.StreamPartEncoded>) =>
+          parts.length === 0 ? Effect.void : onParts(parts)
+        return Effect.zipRight(
+          Http.postSsePush(client, post(options, true), idleTimeout, (events) => Effect.flatMap(state.events(events), give)),
+          Effect.flatMap(Effect.suspend(state.end), give)
+        )
+      })
     return yield* InternalLanguageModel.make({
       generateText: (options) => Effect.flatMap(Http.postJson(client, post(options, false)), wire.fromJson),
-      streamText: (options) =>
-        Stream.suspend(() => {
-          const state = wire.streamState()
-          return Http.postSse(client, post(options, true), idleTimeout).pipe(
-            Stream.mapChunksEffect(state.events),
-            Stream.concat(Stream.suspend(state.end))
-          )
-        })
+      streamText: (options) => toStream((onParts) => streamParts(options, onParts)),
+      streamParts
     })
   })
+
+/**
+ * A pushed answer as a stream, for the public `LanguageModel` path. The answer is read in a fiber
+ * of the stream's scope, into a bounded mailbox: a reader that stops ends the scope, which
+ * interrupts the fiber and aborts the request.
+ */
+const toStream = <A, E>(
+  push: (onParts: (parts: ReadonlyArray<A>) => Effect.Effect<void>) => Effect.Effect<void, E>
+): Stream.Stream<A, E> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const mailbox = yield* Mailbox.make<A, E>({ capacity: 256 })
+    yield* push((parts) => Effect.asVoid(mailbox.offerAll(parts))).pipe(Mailbox.into(mailbox), Effect.forkScoped)
+    return Mailbox.toStream(mailbox)
+  }))
 
 export const malformed = (provider: string, method: string, description: string, cause?: unknown) =>
   Effect.fail<AiError.AiError>(

@@ -1,7 +1,10 @@
+import type * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Response from "@effect/ai/Response"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
+import type * as Stream from "effect/Stream"
 
 /**
  * The providers this project ships build their `LanguageModel` here, which keeps the provider's own
@@ -14,16 +17,32 @@ import * as FiberRef from "effect/FiberRef"
  * The link is kept by identity, not as a property: a service that is wrapped or copied
  * (`{ ...service, streamText: logged }`) is a new object, so the wrapper is always honoured.
  */
-const rawParams = new WeakMap<LanguageModel.Service, LanguageModel.ConstructorParams>()
+/**
+ * A model's own functions. Their parts need no `IdGenerator`: the run loop provides none, which
+ * saves a context update per run. `streamParts` is the push form of `streamText`: it hands each
+ * group of parts to `onParts` as it arrives and waits for it (so a slow reader slows the model
+ * down), without a stream pipeline per call.
+ */
+export interface Raw {
+  readonly generateText: (
+    options: LanguageModel.ProviderOptions
+  ) => Effect.Effect<Array<Response.PartEncoded>, AiError.AiError>
+  readonly streamText: (options: LanguageModel.ProviderOptions) => Stream.Stream<Response.StreamPartEncoded, AiError.AiError>
+  readonly streamParts?: <E>(
+    options: LanguageModel.ProviderOptions,
+    onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<void, E>
+  ) => Effect.Effect<void, AiError.AiError | E>
+}
 
-export const make = (params: LanguageModel.ConstructorParams): Effect.Effect<LanguageModel.Service> =>
+const rawParams = new WeakMap<LanguageModel.Service, Raw>()
+
+export const make = (params: Raw): Effect.Effect<LanguageModel.Service> =>
   Effect.map(LanguageModel.make(params), (service) => {
     rawParams.set(service, params)
     return service
   })
 
-export const raw = (service: LanguageModel.Service): LanguageModel.ConstructorParams | undefined =>
-  rawParams.get(service)
+export const raw = (service: LanguageModel.Service): Raw | undefined => rawParams.get(service)
 
 /**
  * Where a model call that had to wait (a rate limit) reports how long it waited: set by the run loop

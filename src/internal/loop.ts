@@ -1,7 +1,9 @@
-import * as IdGenerator from "@effect/ai/IdGenerator"
 import * as Prompt from "@effect/ai/Prompt"
 import * as Tool from "@effect/ai/Tool"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
+import type * as Fiber from "effect/Fiber"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as JSONSchema from "effect/JSONSchema"
@@ -25,9 +27,10 @@ export const run = (
   options: RunOptions | undefined,
   emit: Emit | undefined
 ): Effect.Effect<Run.Output<unknown>, AgentError, unknown> =>
-  Effect.suspend(() => {
+  Effect.withFiberRuntime((fiber) => {
     const runId = options?.runId ?? crypto.randomUUID()
-    let effect: Effect.Effect<Run.Output<unknown>, AgentError, unknown> = loop(agent, runId, input, options, emit)
+    const traced = ModelCall.isTraced(fiber)
+    let effect: Effect.Effect<Run.Output<unknown>, AgentError, unknown> = loop(agent, runId, input, options, emit, traced)
     if (agent.timeout !== undefined) {
       const timeout = agent.timeout
       effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
@@ -35,10 +38,12 @@ export const run = (
     if (emit !== undefined) {
       effect = Effect.tapError(effect, (error) => emit(new RunEvent.RunFailed({ runId, error }, true)))
     }
-    return Effect.withSpan(effect, "Agent.run", {
-      captureStackTrace: false,
-      attributes: { "agent.name": agent.name, "run.id": runId }
-    })
+    return traced
+      ? Effect.withSpan(effect, "Agent.run", {
+        captureStackTrace: false,
+        attributes: { "agent.name": agent.name, "run.id": runId }
+      })
+      : effect
   })
 
 /** Runs an agent as a stream of its events (see `EventStream.fromRun`). */
@@ -49,156 +54,230 @@ export const stream = (
 ): Stream.Stream<RunEvent.RunEvent, AgentError, unknown> =>
   EventStream.fromRun((emit) => run(agent, input, options, emit), options?.onEvent)
 
+// The loop is an object with methods, chained as continuations rather than written as a generator:
+// a turn is a handful of operations, and a generator step (or a closure made per run) costs about
+// as much as one of them.
 const loop = (
   agent: Definition,
   runId: string,
   input: Run.Input,
   options: RunOptions | undefined,
-  emit: Emit | undefined
+  emit: Emit | undefined,
+  traced: boolean
 ): Effect.Effect<Run.Output<unknown>, AgentError, unknown> => {
-  const body = Effect.gen(function*() {
-    const clock = yield* Effect.clock
-    const state: ModelCall.RunState = {
+  const body = Effect.withFiberRuntime<Run.Output<unknown>, AgentError, unknown>((fiber) =>
+    new Loop(agent, runId, emit, traced, fiber).start(input, options)
+  )
+  // A scope is needed only to build the agent's own model layers (a scope costs a few µs per run).
+  return agent.model === undefined && agent.fallback.length === 0 ? body : Effect.scoped(body)
+}
+
+class Loop {
+  readonly state: ModelCall.RunState
+  readonly context: Context.Context<never>
+  readonly tools: ModelCall.ToolSet
+  readonly models: ModelCall.Models
+  readonly stream: boolean
+  readonly messages: Array<Prompt.Message> = []
+  readonly toolCalls: Array<Run.ToolCall> = []
+  inputTokens = 0
+  outputTokens = 0
+  totalTokens = 0
+  reasoningTokens: number | undefined = undefined
+  cachedInputTokens: number | undefined = undefined
+  repairs: number
+
+  constructor(
+    readonly agent: Definition,
+    readonly runId: string,
+    readonly emit: Emit | undefined,
+    readonly traced: boolean,
+    fiber: Fiber.RuntimeFiber<unknown, unknown>
+  ) {
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    this.context = fiber.currentContext
+    this.state = {
       runId,
       startedAt: clock.unsafeCurrentTimeMillis(),
       emit,
       clock,
+      traced,
       retries: 0,
       firstTokenAt: undefined
     }
-    if (emit !== undefined) yield* emit(new RunEvent.RunStarted({ runId, agent: agent.name }, true))
+    this.tools = ModelCall.toolSet(agent.toolkit)
+    this.models = ModelCall.models(agent, this.context)
+    this.stream = emit !== undefined
+    this.repairs = agent.outputRepairs
+  }
 
-    const messages: Array<Prompt.Message> = []
-    const system = yield* systemPrompt(agent)
-    if (system.length > 0) messages.push(Prompt.makeMessage("system", { content: system }))
-    if (options?.history !== undefined) messages.push(...options.history)
-    messages.push(...inputMessages(input))
+  start(input: Run.Input, options: RunOptions | undefined): Effect.Effect<Run.Output<unknown>, AgentError, unknown> {
+    if (this.emit === undefined) return this.begin(input, options)
+    return Effect.flatMap(
+      this.emit(new RunEvent.RunStarted({ runId: this.runId, agent: this.agent.name }, true)),
+      () => this.begin(input, options)
+    )
+  }
 
-    const tools = ModelCall.toolSet(agent.toolkit)
-    const models = ModelCall.models(agent)
-    const context = yield* Effect.context<never>()
-    const toolCalls: Array<Run.ToolCall> = []
-    const usage = { input: 0, output: 0, total: 0, reasoning: undefined as number | undefined, cached: undefined as number | undefined }
-    let repairs = agent.outputRepairs
-    const stream = emit !== undefined
+  begin(input: Run.Input, options: RunOptions | undefined): Effect.Effect<Run.Output<unknown>, AgentError, unknown> {
+    const instructions = systemPrompt(this.agent)
+    return typeof instructions === "string"
+      ? this.first(instructions, input, options)
+      : Effect.flatMap(instructions, (system) => this.first(system, input, options))
+  }
 
-    for (let turn = 1;; turn++) {
-      if (turn > agent.maxTurns) return yield* new MaxTurnsExceeded({ maxTurns: agent.maxTurns })
-      if (emit !== undefined) yield* emit(new RunEvent.ModelRequestStarted({ runId, turn }, true))
-      const response = yield* ModelCall.call(
-        agent,
-        tools,
-        { prompt: Prompt.fromMessages(messages.slice()), turn, stream },
-        state,
-        models
-      )
-      usage.input += response.usage.inputTokens
-      usage.output += response.usage.outputTokens
-      usage.total += response.usage.totalTokens
-      if (response.usage.reasoningTokens !== undefined) {
-        usage.reasoning = (usage.reasoning ?? 0) + response.usage.reasoningTokens
-      }
-      if (response.usage.cachedInputTokens !== undefined) {
-        usage.cached = (usage.cached ?? 0) + response.usage.cachedInputTokens
-      }
-      if (emit !== undefined) {
-        yield* emit(
-          new RunEvent.ModelRequestCompleted({
-            runId,
-            turn,
-            finishReason: response.finishReason,
-            usage: response.usage.reasoningTokens === undefined && response.usage.cachedInputTokens === undefined
-              ? {
-                inputTokens: response.usage.inputTokens,
-                outputTokens: response.usage.outputTokens,
-                totalTokens: response.usage.totalTokens
-              }
-              : response.usage as Run.Usage,
-            ...(response.model !== undefined ? { model: response.model } : {})
-          }, true)
+  first(system: string, input: Run.Input, options: RunOptions | undefined) {
+    const messages = this.messages
+    if (system.length > 0) messages.push(systemMessage(this.agent, system))
+    if (options?.history !== undefined) for (const message of options.history) messages.push(message)
+    if (typeof input === "string") messages.push(ModelCall.userMessage([ModelCall.textPart(input)]))
+    else for (const message of Prompt.make(input).content) messages.push(message)
+    return this.turn(1)
+  }
+
+  turn(n: number): Effect.Effect<Run.Output<unknown>, AgentError> {
+    if (n > this.agent.maxTurns) return Effect.fail(new MaxTurnsExceeded({ maxTurns: this.agent.maxTurns }))
+    if (this.emit === undefined) return this.call(n)
+    return Effect.flatMap(
+      this.emit(new RunEvent.ModelRequestStarted({ runId: this.runId, turn: n }, true)),
+      () => this.call(n)
+    )
+  }
+
+  call(n: number): Effect.Effect<Run.Output<unknown>, AgentError> {
+    const request: ModelCall.Request = { prompt: Prompt.fromMessages(this.messages.slice()), turn: n, stream: this.stream }
+    return Effect.flatMap(
+      ModelCall.call(this.agent, this.tools, request, this.state, this.models),
+      (response) => this.answered(n, response)
+    )
+  }
+
+  answered(n: number, response: ModelCall.Turn): Effect.Effect<Run.Output<unknown>, AgentError> {
+    const usage = response.usage
+    this.inputTokens += usage.inputTokens
+    this.outputTokens += usage.outputTokens
+    this.totalTokens += usage.totalTokens
+    if (usage.reasoningTokens !== undefined) this.reasoningTokens = (this.reasoningTokens ?? 0) + usage.reasoningTokens
+    if (usage.cachedInputTokens !== undefined) {
+      this.cachedInputTokens = (this.cachedInputTokens ?? 0) + usage.cachedInputTokens
+    }
+    if (this.emit === undefined) return this.next(n, response)
+    return Effect.flatMap(
+      this.emit(
+        new RunEvent.ModelRequestCompleted({
+          runId: this.runId,
+          turn: n,
+          finishReason: response.finishReason,
+          usage: usage.reasoningTokens === undefined && usage.cachedInputTokens === undefined
+            ? { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, totalTokens: usage.totalTokens }
+            : usage as Run.Usage,
+          ...(response.model !== undefined ? { model: response.model } : {})
+        }, true)
+      ),
+      () => this.next(n, response)
+    )
+  }
+
+  next(n: number, response: ModelCall.Turn): Effect.Effect<Run.Output<unknown>, AgentError> {
+    this.messages.push(assistantMessage(response))
+    const pending = response.toolCalls.filter((call) => !call.providerExecuted)
+    if (pending.length > 0) {
+      if (pending.length === 1) {
+        // One call needs no fibers: a concurrent forEach forks even for a single element.
+        return Effect.flatMap(
+          ToolCall.run(this.agent, pending[0]!, this.state, this.context),
+          (outcome) => this.toolResults(n, [outcome])
         )
       }
-      messages.push(assistantMessage(response))
+      return Effect.flatMap(
+        Effect.forEach(pending, (call) => ToolCall.run(this.agent, call, this.state, this.context), {
+          concurrency: this.agent.toolConcurrency
+        }),
+        (outcomes) => this.toolResults(n, outcomes)
+      )
+    }
+    return this.answer(n, response)
+  }
 
-      const pending = response.toolCalls.filter((call) => !call.providerExecuted)
-      if (pending.length > 0) {
-        // One call needs no fibers: a concurrent forEach forks even for a single element.
-        const outcomes = pending.length === 1
-          ? [yield* ToolCall.run(agent, pending[0]!, state, context)]
-          : yield* Effect.forEach(
-            pending,
-            (call) => ToolCall.run(agent, call, state, context),
-            { concurrency: agent.toolConcurrency }
-          )
-        for (const outcome of outcomes) toolCalls.push(outcome.record)
-        messages.push(Prompt.makeMessage("tool", { content: outcomes.map((outcome) => outcome.part) }))
-        continue
-      }
+  toolResults(n: number, outcomes: ReadonlyArray<ToolCall.Outcome>): Effect.Effect<Run.Output<unknown>, AgentError> {
+    const parts: Array<Prompt.ToolResultPart> = []
+    for (const outcome of outcomes) {
+      this.toolCalls.push(outcome.record)
+      parts.push(outcome.part)
+    }
+    this.messages.push(ModelCall.toolMessage(parts))
+    return this.turn(n + 1)
+  }
 
-      let content: unknown = response.text
-      if (agent.output !== undefined) {
-        const decoded = decodeOutput(agent.output)(response.text)
-        if (Either.isLeft(decoded)) {
-          const problem = ParseResult.TreeFormatter.formatErrorSync(decoded.left)
-          if (repairs-- > 0) {
-            messages.push(Prompt.makeMessage("user", {
-              content: [Prompt.makePart("text", {
-                text: `Your answer could not be read as the required JSON:\n${problem}\n` +
-                  "Answer again with only a JSON value that matches the schema."
-              })]
-            }))
-            continue
-          }
-          return yield* new OutputDecodeError({
+  answer(n: number, response: ModelCall.Turn): Effect.Effect<Run.Output<unknown>, AgentError> {
+    let content: unknown = response.text
+    const schema = this.agent.output
+    if (schema !== undefined) {
+      const decoded = decodeOutput(schema)(response.text)
+      if (Either.isLeft(decoded)) {
+        const problem = ParseResult.TreeFormatter.formatErrorSync(decoded.left)
+        if (this.repairs-- > 0) {
+          this.messages.push(ModelCall.userMessage([
+            ModelCall.textPart(
+              `Your answer could not be read as the required JSON:\n${problem}\n` +
+                "Answer again with only a JSON value that matches the schema."
+            )
+          ]))
+          return this.turn(n + 1)
+        }
+        return Effect.fail(
+          new OutputDecodeError({
             message: `The model's answer does not match the output schema:\n${problem}`,
             text: response.text
           })
-        }
-        content = decoded.right
+        )
       }
-
-      const now = clock.unsafeCurrentTimeMillis()
-      const metrics: Run.Metrics = {
-        inputTokens: usage.input,
-        outputTokens: usage.output,
-        totalTokens: usage.total,
-        ...(usage.reasoning !== undefined ? { reasoningTokens: usage.reasoning } : {}),
-        ...(usage.cached !== undefined ? { cachedInputTokens: usage.cached } : {}),
-        modelCalls: turn,
-        toolCalls: toolCalls.length,
-        retries: state.retries,
-        ...(state.firstTokenAt !== undefined
-          ? { timeToFirstToken: Duration.millis(state.firstTokenAt - state.startedAt) }
-          : {}),
-        duration: Duration.millis(now - state.startedAt)
-      }
-      const output: Run.Output<unknown> = {
-        runId,
-        agent: agent.name,
-        content,
-        text: response.text,
-        messages,
-        toolCalls,
-        finishReason: response.finishReason,
-        ...(response.model !== undefined ? { model: response.model } : {}),
-        metrics
-      }
-      yield* Effect.annotateCurrentSpan({
-        "gen_ai.usage.input_tokens": usage.input,
-        "gen_ai.usage.output_tokens": usage.output,
-        "run.model_calls": turn,
-        "run.tool_calls": toolCalls.length
-      })
-      if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId, output }, true))
-      return output
+      content = decoded.right
     }
-  })
-  // A scope is needed only to build the agent's own model layers (a scope costs a few µs per run).
-  // The lean model path's parts may ask for ids: one generator for the whole run.
-  const withIds = Effect.provideService(body, IdGenerator.IdGenerator, IdGenerator.defaultIdGenerator)
-  return agent.model === undefined && agent.fallback.length === 0
-    ? (withIds as Effect.Effect<Run.Output<unknown>, AgentError, unknown>)
-    : Effect.scoped(withIds)
+
+    const state = this.state
+    const now = state.clock.unsafeCurrentTimeMillis()
+    const metrics: Run.Metrics = {
+      inputTokens: this.inputTokens,
+      outputTokens: this.outputTokens,
+      totalTokens: this.totalTokens,
+      ...(this.reasoningTokens !== undefined ? { reasoningTokens: this.reasoningTokens } : {}),
+      ...(this.cachedInputTokens !== undefined ? { cachedInputTokens: this.cachedInputTokens } : {}),
+      modelCalls: n,
+      toolCalls: this.toolCalls.length,
+      retries: state.retries,
+      ...(state.firstTokenAt !== undefined
+        ? { timeToFirstToken: Duration.millis(state.firstTokenAt - state.startedAt) }
+        : {}),
+      duration: Duration.millis(now - state.startedAt)
+    }
+    const output: Run.Output<unknown> = {
+      runId: this.runId,
+      agent: this.agent.name,
+      content,
+      text: response.text,
+      messages: this.messages,
+      toolCalls: this.toolCalls,
+      finishReason: response.finishReason,
+      ...(response.model !== undefined ? { model: response.model } : {}),
+      metrics
+    }
+    let done: Effect.Effect<Run.Output<unknown>> = this.emit === undefined
+      ? Effect.succeed(output)
+      : Effect.as(this.emit(new RunEvent.RunCompleted({ runId: this.runId, output }, true)), output)
+    if (this.traced) {
+      done = Effect.zipRight(
+        Effect.annotateCurrentSpan({
+          "gen_ai.usage.input_tokens": this.inputTokens,
+          "gen_ai.usage.output_tokens": this.outputTokens,
+          "run.model_calls": n,
+          "run.tool_calls": this.toolCalls.length
+        }),
+        done
+      )
+    }
+    return done
+  }
 }
 
 const decoders = new WeakMap<Schema.Schema<unknown, unknown, unknown>, (text: string) => Either.Either<unknown, ParseResult.ParseError>>()
@@ -211,36 +290,22 @@ const decodeOutput = (schema: Schema.Schema<unknown, unknown, unknown>) => {
   return decode
 }
 
-const inputMessages = (input: Run.Input): ReadonlyArray<Prompt.Message> =>
-  typeof input === "string"
-    ? [Prompt.makeMessage("user", { content: [Prompt.makePart("text", { text: input })] })]
-    : Prompt.make(input).content
-
 const assistantMessage = (turn: ModelCall.Turn): Prompt.AssistantMessage => {
   const content: Array<Prompt.AssistantMessagePart> = []
-  if (turn.reasoning.length > 0) content.push(Prompt.makePart("reasoning", { text: turn.reasoning }))
-  if (turn.text.length > 0) content.push(Prompt.makePart("text", { text: turn.text }))
+  if (turn.reasoning.length > 0) content.push(ModelCall.reasoningPart(turn.reasoning))
+  if (turn.text.length > 0) content.push(ModelCall.textPart(turn.text))
   for (const call of turn.toolCalls) {
-    content.push(Prompt.makePart("tool-call", {
-      id: call.id,
-      name: call.name,
-      params: call.params,
-      providerExecuted: call.providerExecuted
-    }))
+    content.push(ModelCall.toolCallPart(call.id, call.name, call.params, call.providerExecuted))
   }
   for (const result of turn.providerResults) {
-    content.push(Prompt.makePart("tool-result", {
-      id: result.id,
-      name: result.name,
-      isFailure: result.isFailure,
-      result: result.result,
-      providerExecuted: true
-    }))
+    content.push(ModelCall.toolResultPart(result.id, result.name, result.isFailure, result.result, true))
   }
-  return Prompt.makeMessage("assistant", { content })
+  return ModelCall.assistantMessage(content)
 }
 
-const systemPrompt = (agent: Definition): Effect.Effect<string, never, unknown> => {
+// The instructions of an agent whose instructions are not an Effect are the same on every run.
+const systemPrompts = new WeakMap<Definition, string>()
+const systemPrompt = (agent: Definition): string | Effect.Effect<string, never, unknown> => {
   const instructions = agent.instructions
   const build = (lines: ReadonlyArray<string>) => {
     const parts: Array<string> = []
@@ -251,11 +316,26 @@ const systemPrompt = (agent: Definition): Effect.Effect<string, never, unknown> 
     if (agent.output !== undefined) parts.push(outputInstruction(agent.output))
     return parts.join("\n\n")
   }
-  if (typeof instructions === "string") return Effect.succeed(build([instructions]))
   if (Effect.isEffect(instructions)) {
     return Effect.map(instructions, (produced) => build(typeof produced === "string" ? [produced] : produced))
   }
-  return Effect.succeed(build(instructions as ReadonlyArray<string>))
+  let text = systemPrompts.get(agent)
+  if (text === undefined) {
+    text = build(typeof instructions === "string" ? [instructions] : instructions as ReadonlyArray<string>)
+    systemPrompts.set(agent, text)
+  }
+  return text
+}
+
+// Messages are immutable values: an agent's system message is made once for all its runs.
+const systemMessages = new WeakMap<Definition, Prompt.SystemMessage>()
+const systemMessage = (agent: Definition, content: string): Prompt.SystemMessage => {
+  let message = systemMessages.get(agent)
+  if (message === undefined || message.content !== content) {
+    message = ModelCall.systemMessage(content)
+    systemMessages.set(agent, message)
+  }
+  return message
 }
 
 const outputInstructions = new WeakMap<Schema.Schema<unknown, unknown, unknown>, string>()

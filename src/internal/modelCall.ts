@@ -1,7 +1,6 @@
 import * as AiError from "@effect/ai/AiError"
-import * as IdGenerator from "@effect/ai/IdGenerator"
 import * as LanguageModel from "@effect/ai/LanguageModel"
-import type * as Prompt from "@effect/ai/Prompt"
+import * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
 import type * as Toolkit from "@effect/ai/Toolkit"
@@ -9,16 +8,21 @@ import * as Chunk from "effect/Chunk"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Context from "effect/Context"
+import type * as Exit from "effect/Exit"
+import * as Context from "effect/Context"
+import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type { Span } from "effect/Tracer"
+import type * as Tracer from "effect/Tracer"
 import { ModelError } from "../AgentError.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, ModelLayer } from "./definition.js"
+import type { Emit } from "./eventStream.js"
 import * as InternalLanguageModel from "./languageModel.js"
 
 /** What one model call produced, whichever path and mode it took. */
@@ -53,10 +57,43 @@ interface Usage {
 export interface RunState {
   readonly runId: string
   readonly startedAt: number
-  readonly emit: ((event: RunEvent.RunEvent) => Effect.Effect<void>) | undefined
+  readonly emit: Emit | undefined
   readonly clock: Clock.Clock
+  /** Whether the run records spans (see {@link isTraced}). */
+  readonly traced: boolean
   retries: number
   firstTokenAt: number | undefined
+}
+
+// The tracer every fiber has unless another is installed: it keeps spans in memory and exports
+// nothing.
+const nativeTracer = Effect.runSync(Effect.tracer)
+
+/**
+ * Whether a run records its spans: only when a tracer other than Effect's default one is installed
+ * (an exporter, a test's recording tracer) and tracing is enabled. The default tracer sends spans
+ * nowhere, and a span costs more than the rest of a model call's own handling.
+ */
+export const isTraced = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  fiber.currentTracer !== nativeTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)
+
+// What a provider is given as the call's span when the run records none: it keeps nothing.
+const untracedSpan: Tracer.Span = {
+  _tag: "Span",
+  name: "Agent.modelCall",
+  spanId: "untraced",
+  traceId: "untraced",
+  parent: Option.none(),
+  context: Context.empty(),
+  status: { _tag: "Started", startTime: BigInt(0) },
+  attributes: new Map(),
+  links: [],
+  sampled: false,
+  kind: "internal",
+  end: () => {},
+  attribute: () => {},
+  event: () => {},
+  addLinks: () => {}
 }
 
 export interface Request {
@@ -181,9 +218,10 @@ export const call = (
   models: Models
 ): Effect.Effect<Turn, ModelError, never> => {
   let emitted = false
+  const onEmit = () => (emitted = true)
   const attempt = (index: number) => {
-    const once_ = Effect.suspend(() => once(agent, tools, request, state, models, index, () => (emitted = true))).pipe(
-      agent.modelTimeout === undefined ? (self) => self : Effect.timeoutFail({
+    const timed = (self: Effect.Effect<Turn, ModelError>) =>
+      agent.modelTimeout === undefined ? self : Effect.timeoutFail(self, {
         duration: agent.modelTimeout,
         onTimeout: () =>
           new ModelError({
@@ -192,23 +230,26 @@ export const call = (
             message: `The model call did not finish within ${Duration.format(agent.modelTimeout!)}`
           })
       })
-    )
+    // Each attempt folds into a turn of its own; the first one needs no suspension.
+    const first = timed(once(agent, tools, request, state, models, index, onEmit))
     // The retry schedule and its driver are built only after a first failure: most calls succeed.
-    return Effect.catchAll(once_, (first) =>
-      Effect.flatMap(Schedule.driver(retrySchedule(agent, state, () => emitted)), (driver) => {
+    return Effect.catchAll(first, (error) => {
+      const again = timed(Effect.suspend(() => once(agent, tools, request, state, models, index, onEmit)))
+      return Effect.flatMap(Schedule.driver(retrySchedule(agent, state, () => emitted)), (driver) => {
         const retry = (error: ModelError): Effect.Effect<Turn, ModelError> =>
           Effect.matchEffect(driver.next(error), {
             onFailure: () => Effect.fail(error),
-            onSuccess: () => Effect.catchAll(once_, retry)
+            onSuccess: () => Effect.catchAll(again, retry)
           })
-        return retry(first)
-      }))
+        return retry(error)
+      })
+    })
   }
   let effect = attempt(0)
   for (let index = 1; index < models.count; index++) {
     effect = Effect.catchAll(effect, (error) => {
       if (emitted) return Effect.fail(error)
-      const next = attempt(index)
+      const next = Effect.suspend(() => attempt(index))
       return state.emit === undefined
         ? next
         : Effect.zipRight(state.emit(new RunEvent.FallbackStarted({ runId: state.runId, fallback: index, error }, true)), next)
@@ -248,46 +289,101 @@ const once = (
   models: Models,
   index: number,
   onEmit: () => void
+): Effect.Effect<Turn, ModelError> => {
+  const service = models.built(index)
+  return service !== undefined
+    ? traced(agent, tools, request, state, service, index, onEmit)
+    : Effect.flatMap(models.get(index), (service) => traced(agent, tools, request, state, service, index, onEmit))
+}
+
+const traced = (
+  agent: Definition,
+  tools: ToolSet,
+  request: Request,
+  state: RunState,
+  service: LanguageModel.Service,
+  index: number,
+  onEmit: () => void
 ): Effect.Effect<Turn, ModelError> =>
-  Effect.flatMap(models.get(index), (service) =>
-    Effect.useSpan("Agent.modelCall", {
+  state.traced
+    ? Effect.useSpan("Agent.modelCall", {
       captureStackTrace: false,
       attributes: { "agent.name": agent.name, "model.turn": request.turn, "model.fallback_index": index }
-    }, (span) => {
-      const turn = emptyTurn()
-      const raw = InternalLanguageModel.raw(service)
-      const onParts = (parts: Iterable<Response.StreamPartEncoded | Response.PartEncoded>) =>
-        handleParts(turn, parts, state, onEmit)
-      let response: Effect.Effect<void, unknown> = raw !== undefined
-        ? leanCall(raw, agent, tools, request, span, onParts)
-        : publicCall(service, tools, request, onParts)
-      const emit = state.emit
-      if (emit !== undefined) {
-        // A rate-limited model reports its waits here, as events of this run.
-        response = Effect.locally(
-          response,
-          InternalLanguageModel.currentWaitReporter,
-          (waited) => emit(new RunEvent.RateLimitWaited({ runId: state.runId, waited }, true))
-        )
-      }
-      return response.pipe(
-        Effect.mapError((error) => toModelError(error)),
-        // Some clients end a stream that was cut off as if it were complete: here that is a failure.
-        Effect.filterOrFail(() => turn.finished, () =>
+    }, (span) => respond(agent, tools, request, state, service, span, onEmit))
+    : respond(agent, tools, request, state, service, untracedSpan, onEmit)
+
+const respond = (
+  agent: Definition,
+  tools: ToolSet,
+  request: Request,
+  state: RunState,
+  service: LanguageModel.Service,
+  span: Tracer.Span,
+  onEmit: () => void
+): Effect.Effect<Turn, ModelError> => {
+  const turn = emptyTurn()
+  const raw = InternalLanguageModel.raw(service)
+  const onParts = (parts: Iterable<Response.StreamPartEncoded | Response.PartEncoded>) =>
+    handleParts(turn, parts, state, onEmit)
+  let response: Effect.Effect<void, unknown> = raw !== undefined
+    ? leanCall(raw, agent, tools, request, span, onParts)
+    : publicCall(service, tools, request, onParts)
+  const emit = state.emit
+  if (emit !== undefined) {
+    // A rate-limited model reports its waits here, as events of this run.
+    response = locally(
+      response,
+      InternalLanguageModel.currentWaitReporter,
+      (waited) => emit(new RunEvent.RateLimitWaited({ runId: state.runId, waited }, true))
+    )
+  }
+  return Effect.matchEffect(response, {
+    onFailure: (error) => Effect.fail(toModelError(error)),
+    onSuccess: () => {
+      // Some clients end a stream that was cut off as if it were complete: here that is a failure.
+      if (!turn.finished) {
+        return Effect.fail(
           new ModelError({
             reason: "MalformedResponse",
             retryable: true,
             message: "The model's answer ended before it was finished (no finish event)"
-          })),
-        Effect.tap(() => {
-          span.attribute("gen_ai.usage.input_tokens", turn.usage.inputTokens)
-          span.attribute("gen_ai.usage.output_tokens", turn.usage.outputTokens)
-          span.attribute("gen_ai.response.finish_reason", turn.finishReason)
-          if (turn.model !== undefined) span.attribute("gen_ai.response.model", turn.model)
-        }),
-        Effect.as(turn)
+          })
+        )
+      }
+      if (state.traced) {
+        span.attribute("gen_ai.usage.input_tokens", turn.usage.inputTokens)
+        span.attribute("gen_ai.usage.output_tokens", turn.usage.outputTokens)
+        span.attribute("gen_ai.response.finish_reason", turn.finishReason)
+        if (turn.model !== undefined) span.attribute("gen_ai.response.model", turn.model)
+      }
+      return Effect.succeed(turn)
+    }
+  })
+}
+
+/**
+ * `Effect.locally` for the hot path: the same value for the duration of `self`, restored however
+ * it ends, in a few operations (the general combinator brackets the update with an acquire/release
+ * that costs as much as a model call's own handling).
+ */
+export const locally = <A, E, R, V>(self: Effect.Effect<A, E, R>, ref: FiberRef.FiberRef<V>, value: V) =>
+  Effect.flatten(locallyExit(self, ref, value))
+
+/** {@link locally}, with the outcome of `self` as an `Exit`. */
+export const locallyExit = <A, E, R, V>(
+  self: Effect.Effect<A, E, R>,
+  ref: FiberRef.FiberRef<V>,
+  value: V
+): Effect.Effect<Exit.Exit<A, E>, never, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.withFiberRuntime((fiber) => {
+      const previous = fiber.getFiberRef(ref)
+      return Effect.zipRight(
+        FiberRef.set(ref, value),
+        Effect.flatMap(Effect.exit(restore(self)), (exit) => Effect.as(FiberRef.set(ref, previous), exit))
       )
-    }))
+    })
+  )
 
 const toModelError = (error: unknown): ModelError =>
   error instanceof ModelError
@@ -295,6 +391,38 @@ const toModelError = (error: unknown): ModelError =>
     : AiError.isAiError(error)
     ? ModelError.fromAiError(error)
     : new ModelError({ reason: "Unknown", retryable: false, message: String(error), cause: error })
+
+/**
+ * Text and reasoning deltas are the events of every streamed chunk. `new TextDelta(props, true)`
+ * goes through the generic Schema class constructor (it copies the props, looks for defaults and
+ * hands them down a chain of constructors): ~2 µs, most of a chunk's own handling. A delta has no
+ * defaults, so this builds the very same instance (its class's prototype, the same own fields in
+ * the same order) directly. It is checked against the constructor once, and the constructor is
+ * used if the two ever differ.
+ */
+const deltaConstructor = <E extends { readonly runId: string; readonly delta: string }>(
+  Class: new(props: { readonly runId: string; readonly delta: string }, disableValidation: true) => E,
+  tag: string
+): (runId: string, delta: string) => E => {
+  const proto = Class.prototype
+  const direct = (runId: string, delta: string): E => {
+    const event = Object.create(proto)
+    event.runId = runId
+    event.delta = delta
+    event._tag = tag
+    return event
+  }
+  const made = new Class({ runId: "run", delta: "delta" }, true) as Record<PropertyKey, unknown>
+  const built = direct("run", "delta") as Record<PropertyKey, unknown>
+  const keys = Reflect.ownKeys(made)
+  const same = Object.getPrototypeOf(made) === proto &&
+    keys.length === Reflect.ownKeys(built).length &&
+    keys.every((key, i) => Reflect.ownKeys(built)[i] === key && made[key] === built[key])
+  return same ? direct : (runId, delta) => new Class({ runId, delta }, true)
+}
+
+const textDelta = deltaConstructor(RunEvent.TextDelta, "TextDelta")
+const reasoningDelta = deltaConstructor(RunEvent.ReasoningDelta, "ReasoningDelta")
 
 const handleParts = (
   turn: Turn,
@@ -309,23 +437,28 @@ const handleParts = (
     if (part.type === "text-delta" || part.type === "text") {
       if (state.firstTokenAt === undefined) state.firstTokenAt = state.clock.unsafeCurrentTimeMillis()
       if (state.emit !== undefined && part.type === "text-delta" && part.delta.length > 0) {
-        events.push(new RunEvent.TextDelta({ runId: state.runId, delta: part.delta }, true))
+        events.push(textDelta(state.runId, part.delta))
       }
     } else if (part.type === "reasoning-delta" && state.emit !== undefined && part.delta.length > 0) {
-      events.push(new RunEvent.ReasoningDelta({ runId: state.runId, delta: part.delta }, true))
+      events.push(reasoningDelta(state.runId, part.delta))
     }
   }
-  if (events.length === 0 || state.emit === undefined) return Effect.void
+  const emit = state.emit
+  if (events.length === 0 || emit === undefined) return Effect.void
   onEmit()
-  return Effect.forEach(events, state.emit, { discard: true })
+  return events.length === 1
+    ? emit(events[0]!)
+    : emit.all !== undefined
+    ? emit.all(events)
+    : Effect.forEach(events, emit, { discard: true })
 }
 
 const leanCall = (
-  raw: LanguageModel.ConstructorParams,
+  raw: InternalLanguageModel.Raw,
   agent: Definition,
   tools: ToolSet,
   request: Request,
-  span: Span,
+  span: Tracer.Span,
   onParts: (parts: Iterable<Response.StreamPartEncoded | Response.PartEncoded>) => Effect.Effect<void, ModelError>
 ): Effect.Effect<void, unknown> => {
   const options: LanguageModel.ProviderOptions = {
@@ -333,16 +466,21 @@ const leanCall = (
     tools: tools.tools,
     toolChoice: tools.tools.length > 0 ? "auto" : "none",
     responseFormat: agent.output === undefined
-      ? { type: "text" }
+      ? textFormat
       : { type: "json", objectName: "output", schema: agent.output as Schema.Schema.Any },
     span
   }
-  const effect: Effect.Effect<void, unknown, IdGenerator.IdGenerator> = request.stream
-    ? Stream.runForEachChunk(raw.streamText(options), (chunk) => onParts(Chunk.toReadonlyArray(chunk)))
-    : Effect.flatMap(raw.generateText(options), onParts)
-  // The IdGenerator is provided once per run, by the loop.
-  return effect as Effect.Effect<void, unknown>
+  if (!request.stream) return Effect.flatMap(raw.generateText(options), onParts)
+  if (raw.streamParts === undefined) {
+    return Stream.runForEachChunk(raw.streamText(options), (chunk) => onParts(Chunk.toReadonlyArray(chunk)))
+  }
+  // Pushed parts need no stream pipeline per call. Running a stream lets other fibers run once
+  // before it starts and once after it ends; so does this, so that concurrent runs (a team's
+  // members) interleave the way they do on a stream.
+  return Effect.zipRight(Effect.yieldNow(), Effect.zipLeft(raw.streamParts(options, onParts), Effect.yieldNow()))
 }
+
+const textFormat = { type: "text" } as const
 
 const publicCall = (
   service: LanguageModel.Service,
@@ -368,16 +506,30 @@ const publicCall = (
 /** The models of a run: the primary and the fallbacks, each built at most once, when first needed. */
 export interface Models {
   readonly count: number
+  /** The model, when it needs no effect to get: already built, or found in the run's context. */
+  readonly built: (index: number) => LanguageModel.Service | undefined
   readonly get: (index: number) => Effect.Effect<LanguageModel.Service>
 }
 
-export const models = (agent: Definition): Models => {
+/**
+ * `context` is the run's own: it holds the LanguageModel (when the agent has no model layer of its
+ * own) and the Scope that the agent's model layers are built in. `get` is called in the run's fiber.
+ */
+export const models = (agent: Definition, context: Context.Context<never>): Models => {
+  const fromContext = context.unsafeMap.get(LanguageModel.LanguageModel.key) as LanguageModel.Service | undefined
+  if (agent.model === undefined && agent.fallback.length === 0) {
+    return {
+      count: 1,
+      built: () => fromContext,
+      // Not in the context: the tag fails the way it always does.
+      get: () => LanguageModel.LanguageModel as unknown as Effect.Effect<LanguageModel.Service>
+    }
+  }
   const layers: ReadonlyArray<ModelLayer<unknown> | undefined> = [agent.model, ...agent.fallback]
   const built: Array<LanguageModel.Service | undefined> = []
-  // Called in the run's own fiber: its context holds the LanguageModel (when the agent has no model
-  // layer of its own) and the Scope that the agent's model layers are built in.
   return {
     count: layers.length,
+    built: (index) => (layers[index] === undefined ? fromContext : built[index]),
     get: (index) => {
       const layer = layers[index]
       if (layer === undefined) return LanguageModel.LanguageModel as unknown as Effect.Effect<LanguageModel.Service>
@@ -391,3 +543,87 @@ export const models = (agent: Definition): Models => {
     }
   }
 }
+
+// -----------------------------------------------------------------------------
+// Prompt values
+// -----------------------------------------------------------------------------
+
+// `Prompt.makePart` and `Prompt.makeMessage` spread their parameters into an object with a computed
+// key, which V8 builds on a slow path (several µs each, more than the rest of a turn's own work).
+// These build the very same objects, with the same keys in the same order, as plain literals.
+const PartTypeId = Prompt.PartTypeId
+const MessageTypeId = Prompt.MessageTypeId
+
+export const textPart = (text: string): Prompt.TextPart => ({
+  text,
+  [PartTypeId]: PartTypeId,
+  type: "text",
+  options: {}
+})
+
+export const reasoningPart = (text: string): Prompt.ReasoningPart => ({
+  text,
+  [PartTypeId]: PartTypeId,
+  type: "reasoning",
+  options: {}
+})
+
+export const toolCallPart = (
+  id: string,
+  name: string,
+  params: unknown,
+  providerExecuted: boolean
+): Prompt.ToolCallPart => ({
+  id,
+  name,
+  params,
+  providerExecuted,
+  [PartTypeId]: PartTypeId,
+  type: "tool-call",
+  options: {}
+})
+
+export const toolResultPart = (
+  id: string,
+  name: string,
+  isFailure: boolean,
+  result: unknown,
+  providerExecuted: boolean
+): Prompt.ToolResultPart => ({
+  id,
+  name,
+  isFailure,
+  result,
+  providerExecuted,
+  [PartTypeId]: PartTypeId,
+  type: "tool-result",
+  options: {}
+})
+
+export const systemMessage = (content: string): Prompt.SystemMessage => ({
+  content,
+  [MessageTypeId]: MessageTypeId,
+  role: "system",
+  options: {}
+})
+
+export const userMessage = (content: Array<Prompt.UserMessagePart>): Prompt.UserMessage => ({
+  content,
+  [MessageTypeId]: MessageTypeId,
+  role: "user",
+  options: {}
+})
+
+export const assistantMessage = (content: Array<Prompt.AssistantMessagePart>): Prompt.AssistantMessage => ({
+  content,
+  [MessageTypeId]: MessageTypeId,
+  role: "assistant",
+  options: {}
+})
+
+export const toolMessage = (content: Array<Prompt.ToolMessagePart>): Prompt.ToolMessage => ({
+  content,
+  [MessageTypeId]: MessageTypeId,
+  role: "tool",
+  options: {}
+})

@@ -1,4 +1,4 @@
-import * as Prompt from "@effect/ai/Prompt"
+import type * as Prompt from "@effect/ai/Prompt"
 import type * as Tool from "@effect/ai/Tool"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
@@ -14,6 +14,7 @@ import { ToolError } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition } from "./definition.js"
+import * as ModelCall from "./modelCall.js"
 import type { RunState, ToolCallRequest } from "./modelCall.js"
 
 /** A finished tool call: what goes back to the model and what the run records. */
@@ -64,108 +65,149 @@ export const run = (
   state: RunState,
   context: Context.Context<never>
 ): Effect.Effect<Outcome, ToolError> =>
-  Effect.suspend(() => {
-    const startedAt = state.clock.unsafeCurrentTimeMillis()
-    const emit = state.emit
-    const started = emit === undefined ? Effect.void : emit(
-      new RunEvent.ToolCallStarted({
-        runId: state.runId,
-        toolCallId: call.id,
-        name: call.name,
-        arguments: call.params
-      }, true)
-    )
-    const finish = (result: unknown, failure: Run.ToolFailure | undefined): Effect.Effect<Outcome> => {
-      const duration = Duration.millis(state.clock.unsafeCurrentTimeMillis() - startedAt)
-      const outcome: Outcome = {
-        part: Prompt.makePart("tool-result", {
-          id: call.id,
-          name: call.name,
-          isFailure: failure !== undefined,
-          result,
-          providerExecuted: false
-        }),
-        record: failure === undefined
-          ? { id: call.id, name: call.name, arguments: call.params, result, duration }
-          : { id: call.id, name: call.name, arguments: call.params, result, failure, duration }
-      }
-      if (emit === undefined) return Effect.succeed(outcome)
-      const event = failure === undefined
-        ? new RunEvent.ToolCallCompleted({ runId: state.runId, toolCallId: call.id, name: call.name, result, duration }, true)
-        : new RunEvent.ToolCallFailed({
-          runId: state.runId,
-          toolCallId: call.id,
-          name: call.name,
-          reason: failure,
-          error: result,
-          duration
-        }, true)
-      return Effect.as(emit(event), outcome)
-    }
-
-    const tools = agent.toolkit?.tools ?? {}
-    const tool = Object.hasOwn(tools, call.name) ? tools[call.name] : undefined
-    if (tool === undefined) {
-      const available = Object.keys(tools).join(", ") || "none"
-      return Effect.zipRight(
-        started,
-        finish(`Unknown tool "${call.name}". Available tools: ${available}.`, "UnknownTool")
-      )
-    }
-    const { decodeParams, encodeFailure, encodeSuccess } = codecs(tool)
-    const params = decodeParams(call.params)
-    if (Either.isLeft(params)) {
-      const message = `Invalid arguments for tool "${call.name}":\n${
-        ParseResult.TreeFormatter.formatErrorSync(params.left)
-      }\nCall the tool again with arguments that match its parameters.`
-      return Effect.zipRight(started, finish(message, "InvalidArguments"))
-    }
-    const handler = context.unsafeMap.get(tool.id) as Tool.Handler<string> | undefined
-    if (handler === undefined) {
-      return Effect.dieMessage(`effect-agents: no handler for tool "${call.name}" (is its toolkit layer provided?)`)
-    }
-    let effect: Effect.Effect<unknown, unknown> = handler.handler(params.right).pipe(
-      Effect.mapInputContext((input: Context.Context<never>) => Context.merge(handler.context, input)),
-      Effect.locally(currentToolCallId, call.id)
-    )
-    if (agent.toolTimeout !== undefined) {
-      effect = Effect.timeoutFail(effect, { duration: agent.toolTimeout, onTimeout: () => new ToolTimedOut() })
-    }
-    const died = (message: string, cause: unknown) =>
-      Effect.fail(new ToolError({ tool: call.name, toolCallId: call.id, message, cause }))
-    return started.pipe(
-      Effect.zipRight(Effect.exit(effect)),
-      Effect.flatMap((exit): Effect.Effect<Outcome, ToolError> => {
-        if (Exit.isSuccess(exit)) {
-          const encoded = encodeSuccess(exit.value)
-          return Either.isRight(encoded)
-            ? finish(encoded.right, undefined)
-            : died(
-              `Tool "${call.name}" returned a value that does not match its success schema: ${
-                ParseResult.TreeFormatter.formatErrorSync(encoded.left)
-              }`,
-              encoded.left
-            )
-        }
-        const cause = exit.cause
-        if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-        const failure = Cause.failureOption(cause)
-        if (Option.isSome(failure)) {
-          if (failure.value instanceof ToolTimedOut) {
-            return finish(
-              `Tool "${call.name}" did not finish within ${Duration.format(agent.toolTimeout!)}.`,
-              "Timeout"
-            )
-          }
-          const encoded = encodeFailure(failure.value)
-          return finish(Either.isRight(encoded) ? encoded.right : String(failure.value), "Failed")
-        }
-        return died(`Tool "${call.name}" died: ${Cause.pretty(cause)}`, Cause.squash(cause))
-      }),
-    )
-  }).pipe(
-    Effect.withSpan("Agent.toolCall", {
+  state.traced
+    ? Effect.withSpan(Effect.suspend(() => untraced(agent, call, state, context)), "Agent.toolCall", {
       captureStackTrace: false,
       attributes: { "agent.name": agent.name, "tool.name": call.name, "tool.call_id": call.id }
     })
+    : Effect.suspend(() => untraced(agent, call, state, context))
+
+const untraced = (
+  agent: Definition,
+  call: ToolCallRequest,
+  state: RunState,
+  context: Context.Context<never>
+): Effect.Effect<Outcome, ToolError> => {
+  const startedAt = state.clock.unsafeCurrentTimeMillis()
+  const emit = state.emit
+  const started = emit === undefined ? undefined : emit(
+    new RunEvent.ToolCallStarted({
+      runId: state.runId,
+      toolCallId: call.id,
+      name: call.name,
+      arguments: call.params
+    }, true)
   )
+  const afterStarted = <A, E>(effect: Effect.Effect<A, E>) =>
+    started === undefined ? effect : Effect.zipRight(started, effect)
+  const finish = (result: unknown, failure: Run.ToolFailure | undefined): Effect.Effect<Outcome> => {
+    const duration = Duration.millis(state.clock.unsafeCurrentTimeMillis() - startedAt)
+    const outcome: Outcome = {
+      part: ModelCall.toolResultPart(call.id, call.name, failure !== undefined, result, false),
+      record: failure === undefined
+        ? { id: call.id, name: call.name, arguments: call.params, result, duration }
+        : { id: call.id, name: call.name, arguments: call.params, result, failure, duration }
+    }
+    if (emit === undefined) return Effect.succeed(outcome)
+    const event = failure === undefined
+      ? new RunEvent.ToolCallCompleted({ runId: state.runId, toolCallId: call.id, name: call.name, result, duration }, true)
+      : new RunEvent.ToolCallFailed({
+        runId: state.runId,
+        toolCallId: call.id,
+        name: call.name,
+        reason: failure,
+        error: result,
+        duration
+      }, true)
+    return Effect.as(emit(event), outcome)
+  }
+
+  const tools = agent.toolkit?.tools ?? {}
+  const tool = Object.hasOwn(tools, call.name) ? tools[call.name] : undefined
+  if (tool === undefined) {
+    const available = Object.keys(tools).join(", ") || "none"
+    return afterStarted(finish(`Unknown tool "${call.name}". Available tools: ${available}.`, "UnknownTool"))
+  }
+  const { decodeParams, encodeFailure, encodeSuccess } = codecs(tool)
+  const params = decodeParams(call.params)
+  if (Either.isLeft(params)) {
+    const message = `Invalid arguments for tool "${call.name}":\n${
+      ParseResult.TreeFormatter.formatErrorSync(params.left)
+    }\nCall the tool again with arguments that match its parameters.`
+    return afterStarted(finish(message, "InvalidArguments"))
+  }
+  const handler = context.unsafeMap.get(tool.id) as Tool.Handler<string> | undefined
+  if (handler === undefined) {
+    return Effect.dieMessage(`effect-agents: no handler for tool "${call.name}" (is its toolkit layer provided?)`)
+  }
+  let effect: Effect.Effect<unknown, unknown> = handler.handler(params.right)
+  if (agent.toolTimeout !== undefined) {
+    effect = Effect.timeoutFail(effect, { duration: agent.toolTimeout, onTimeout: () => new ToolTimedOut() })
+  }
+  const died = (message: string, cause: unknown) =>
+    Effect.fail(new ToolError({ tool: call.name, toolCallId: call.id, message, cause }))
+  return Effect.flatMap(
+    afterStarted(inHandlerFrame(effect, handler.context, call.id)),
+    (exit): Effect.Effect<Outcome, ToolError> => {
+      if (Exit.isSuccess(exit)) {
+        const encoded = encodeSuccess(exit.value)
+        return Either.isRight(encoded)
+          ? finish(encoded.right, undefined)
+          : died(
+            `Tool "${call.name}" returned a value that does not match its success schema: ${
+              ParseResult.TreeFormatter.formatErrorSync(encoded.left)
+            }`,
+            encoded.left
+          )
+      }
+      const cause = exit.cause
+      if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure)) {
+        if (failure.value instanceof ToolTimedOut) {
+          return finish(
+            `Tool "${call.name}" did not finish within ${Duration.format(agent.toolTimeout!)}.`,
+            "Timeout"
+          )
+        }
+        const encoded = encodeFailure(failure.value)
+        return finish(Either.isRight(encoded) ? encoded.right : String(failure.value), "Failed")
+      }
+      return died(`Tool "${call.name}" died: ${Cause.pretty(cause)}`, Cause.squash(cause))
+    }
+  )
+}
+
+/**
+ * Runs a handler the way `@effect/ai`'s toolkit does, in the handler's own context under the
+ * caller's, with the id of its call set, and gives back how it ended. Both are set and restored
+ * together: two `Effect.locally` around every tool call cost more than the rest of the call.
+ */
+const inHandlerFrame = <A, E>(
+  effect: Effect.Effect<A, E>,
+  handlerContext: Context.Context<never>,
+  toolCallId: string
+): Effect.Effect<Exit.Exit<A, E>> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.withFiberRuntime((fiber) => {
+      const previousContext = fiber.getFiberRef(FiberRef.currentContext)
+      const previousId = fiber.getFiberRef(currentToolCallId)
+      return FiberRef.set(FiberRef.currentContext, merged(handlerContext, previousContext)).pipe(
+        Effect.zipRight(FiberRef.set(currentToolCallId, toolCallId)),
+        Effect.zipRight(Effect.exit(restore(effect))),
+        Effect.flatMap((exit) =>
+          FiberRef.set(FiberRef.currentContext, previousContext).pipe(
+            Effect.zipRight(FiberRef.set(currentToolCallId, previousId)),
+            Effect.as(exit)
+          )
+        )
+      )
+    })
+  )
+
+// A handler's context under a run's: the same pair (the same toolkit layer, the same run or
+// runtime) gives the same result, so it is merged once.
+const mergedContexts = new WeakMap<Context.Context<never>, WeakMap<Context.Context<never>, Context.Context<never>>>()
+const merged = (handler: Context.Context<never>, input: Context.Context<never>): Context.Context<never> => {
+  let byInput = mergedContexts.get(handler)
+  if (byInput === undefined) {
+    byInput = new WeakMap()
+    mergedContexts.set(handler, byInput)
+  }
+  let context = byInput.get(input)
+  if (context === undefined) {
+    context = Context.merge(handler, input)
+    byInput.set(input, context)
+  }
+  return context
+}
