@@ -11,6 +11,7 @@
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Prompt from "@effect/ai/Prompt"
+import type * as Response from "@effect/ai/Response"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -118,7 +119,13 @@ export const limit = <E, R>(
         // Keeps the lean path: the limited service is one of this project's models too.
         return yield* InternalLanguageModel.make({
           generateText: (options) => Effect.zipRight(wait(options.prompt), raw.generateText(options)),
-          streamText: (options) => Stream.unwrap(Effect.as(wait(options.prompt), raw.streamText(options)))
+          streamText: (options) => Stream.unwrap(Effect.as(wait(options.prompt), raw.streamText(options))),
+          ...(raw.streamParts === undefined ? {} : {
+            streamParts: <E2>(
+              options: LanguageModel.ProviderOptions,
+              onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<void, E2>
+            ) => Effect.zipRight(wait(options.prompt), raw.streamParts!(options, onParts))
+          })
         })
       }
       const limited: LanguageModel.Service = {

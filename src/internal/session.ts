@@ -19,6 +19,7 @@ import type * as RunEvent from "../RunEvent.js"
 import type { Definition, RunOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
 import * as InternalLoop from "./loop.js"
+import * as ModelCall from "./modelCall.js"
 
 /** The session options of a run (documented where they are exported, as `Agent.SessionOptions`). */
 export interface SessionOptions {
@@ -278,7 +279,9 @@ const decodeMessages = Schema.decodeUnknownOption(Schema.Array(Prompt.Message))
 
 /** The input as a prompt, its messages kept by identity so the run's own messages can be found. */
 const toPrompt = (input: Run.Input): Option.Option<Prompt.Prompt> => {
-  if (typeof input === "string") return Option.some(Prompt.make(input))
+  // Built directly: `Prompt.make` builds its parts with a computed key in a spread, which costs more
+  // than the rest of this function.
+  if (typeof input === "string") return Option.some(Prompt.fromMessages([ModelCall.userMessage([ModelCall.textPart(input)])]))
   if (Prompt.isPrompt(input)) return Option.some(input)
   return Option.map(decodeMessages(input), Prompt.fromMessages)
 }
