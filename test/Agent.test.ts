@@ -17,6 +17,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
+import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
 import { AgentError, MaxTurnsExceeded, ModelError, RunTimeout } from "../src/AgentError.js"
@@ -824,6 +825,31 @@ describe("tracing", () => {
         TestModel.toolCall("get_weather", { city: "Paris" }, { usage: { outputTokens: 3 } }),
         TestModel.text("Sunny.", { usage: { outputTokens: 10 } })
       ]))
+    ))
+})
+
+describe("tracing a session", () => {
+  it.effect("a run in a session carries the session's id on its span", () =>
+    Effect.gen(function*() {
+      const spans: Array<Tracer.Span> = []
+      const native = yield* Effect.tracer
+      const recording = Tracer.make({
+        span: (...args) => {
+          const span = native.span(...args)
+          spans.push(span)
+          return span
+        },
+        context: (f, fiber) => native.context(f, fiber)
+      })
+      yield* Agent.run(Agent.make({ name: "Chat" }), "hi", { sessionId: "s-42", userId: "ada" }).pipe(
+        Effect.withTracer(recording)
+      )
+      yield* Agent.run(Agent.make({ name: "Chat" }), "hi").pipe(Effect.withTracer(recording))
+      const runs = spans.filter((span) => span.name === "Agent.run")
+      assert.deepStrictEqual(runs.map((span) => span.attributes.get("session.id")), ["s-42", undefined])
+    }).pipe(
+      Effect.provide(SessionStoreMemory.layer),
+      Effect.provide(TestModel.layer((request) => TestModel.text(`re: ${request.lastUserText}`)))
     ))
 })
 

@@ -38,12 +38,15 @@ export const run = (
     if (emit !== undefined) {
       effect = Effect.tapError(effect, (error) => emit(new RunEvent.RunFailed({ runId, error }, true)))
     }
-    return traced
-      ? Effect.withSpan(effect, "Agent.run", {
-        captureStackTrace: false,
-        attributes: { "agent.name": agent.name, "run.id": runId }
-      })
-      : effect
+    if (!traced) return effect
+    // A run in a session is given its session id with its options (by the session machinery).
+    const sessionId = (options as { readonly sessionId?: string | undefined } | undefined)?.sessionId
+    return Effect.withSpan(effect, "Agent.run", {
+      captureStackTrace: false,
+      attributes: sessionId === undefined
+        ? { "agent.name": agent.name, "run.id": runId }
+        : { "agent.name": agent.name, "run.id": runId, "session.id": sessionId }
+    })
   })
 
 /** Runs an agent as a stream of its events (see `EventStream.fromRun`). */
