@@ -125,7 +125,6 @@ const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, 
   return body
 }
 
-
 type Block = Record<string, unknown>
 
 /** Anthropic wants alternating user and assistant turns: consecutive blocks of a role are joined. */
@@ -195,7 +194,6 @@ const imageSource = (part: Prompt.FilePart) => {
 // ---------------------------------------------------------------------------------------------
 // Responses
 // ---------------------------------------------------------------------------------------------
-
 
 interface Usage {
   readonly input_tokens?: number

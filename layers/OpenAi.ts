@@ -128,7 +128,6 @@ const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, 
   return body
 }
 
-
 const toInput = (prompt: Prompt.Prompt): Array<unknown> => {
   const input: Array<unknown> = []
   for (const message of prompt.content) {
@@ -169,11 +168,9 @@ const toInput = (prompt: Prompt.Prompt): Array<unknown> => {
   return input
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Responses
 // ---------------------------------------------------------------------------------------------
-
 
 interface Usage {
   readonly input_tokens?: number

@@ -138,7 +138,6 @@ const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, 
   return body
 }
 
-
 const toMessages = (prompt: Prompt.Prompt): Array<unknown> => {
   const messages: Array<unknown> = []
   for (const message of prompt.content) {
@@ -187,7 +186,6 @@ const toMessages = (prompt: Prompt.Prompt): Array<unknown> => {
   return messages
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Responses
 // ---------------------------------------------------------------------------------------------
@@ -227,7 +225,6 @@ const usageOf = (usage: Usage | undefined | null): Response.FinishPartEncoded["u
     reasoning: usage?.completion_tokens_details?.reasoning_tokens,
     cached: usage?.prompt_tokens_details?.cached_tokens
   })
-
 
 interface Completion {
   readonly id?: string

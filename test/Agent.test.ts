@@ -790,19 +790,24 @@ describe("agents as services", () => {
   })
 })
 
+/** A tracer that keeps every span it starts (Effect's own tracer does the rest). */
+const recordingTracer = Effect.map(Effect.tracer, (native) => {
+  const spans: Array<Tracer.Span> = []
+  const recording = Tracer.make({
+    span: (...args) => {
+      const span = native.span(...args)
+      spans.push(span)
+      return span
+    },
+    context: (f, fiber) => native.context(f, fiber)
+  })
+  return { recording, spans }
+})
+
 describe("tracing", () => {
   it.effect("records a span per run, model call and tool call, without tool arguments", () =>
     Effect.gen(function*() {
-      const spans: Array<Tracer.Span> = []
-      const native = yield* Effect.tracer
-      const recording = Tracer.make({
-        span: (...args) => {
-          const span = native.span(...args)
-          spans.push(span)
-          return span
-        },
-        context: (f, fiber) => native.context(f, fiber)
-      })
+      const { recording, spans } = yield* recordingTracer
       yield* Agent.run(weatherAgent, "Weather in Paris?").pipe(Effect.withTracer(recording))
       const names = spans.map((span) => span.name)
       assert.deepStrictEqual(names.filter((name) => name.startsWith("Agent.")), [
@@ -831,16 +836,7 @@ describe("tracing", () => {
 describe("tracing a session", () => {
   it.effect("a run in a session carries the session's id on its span", () =>
     Effect.gen(function*() {
-      const spans: Array<Tracer.Span> = []
-      const native = yield* Effect.tracer
-      const recording = Tracer.make({
-        span: (...args) => {
-          const span = native.span(...args)
-          spans.push(span)
-          return span
-        },
-        context: (f, fiber) => native.context(f, fiber)
-      })
+      const { recording, spans } = yield* recordingTracer
       yield* Agent.run(Agent.make({ name: "Chat" }), "hi", { sessionId: "s-42", userId: "ada" }).pipe(
         Effect.withTracer(recording)
       )

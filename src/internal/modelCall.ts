@@ -370,7 +370,7 @@ export const locally = <A, E, R, V>(self: Effect.Effect<A, E, R>, ref: FiberRef.
   Effect.flatten(locallyExit(self, ref, value))
 
 /** {@link locally}, with the outcome of `self` as an `Exit`. */
-export const locallyExit = <A, E, R, V>(
+const locallyExit = <A, E, R, V>(
   self: Effect.Effect<A, E, R>,
   ref: FiberRef.FiberRef<V>,
   value: V

@@ -11,6 +11,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import type * as Run from "../Run.js"
+import * as Input from "./input.js"
 import * as TeamOutput from "./teamOutput.js"
 
 export interface Settings {
@@ -43,17 +44,8 @@ export const printing = <A, E, R>(
       ))
   })
 
-const inputText = (input: Run.Input): string => {
-  if (typeof input === "string") return input
-  const messages = Prompt.make(input).content
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const message = messages[i]!
-    if (message.role === "user") {
-      return message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("\n")
-    }
-  }
-  return `(${messages.length} messages)`
-}
+const inputText = (input: Run.Input): string =>
+  Input.lastUserText(input) ?? `(${Prompt.make(input).content.length} messages)`
 
 // ---------------------------------------------------------------------------------------------
 // The screen: sections in the order things happen

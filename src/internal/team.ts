@@ -21,6 +21,7 @@ import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, Instructions, RunOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
+import * as Input from "./input.js"
 import * as InternalLoop from "./loop.js"
 import * as InternalSession from "./session.js"
 import * as ToolCall from "./toolCall.js"
@@ -399,17 +400,7 @@ const delegate = (team: TeamDefinition, state: State) => {
   }
 }
 
-const inputText = (input: Run.Input): string => {
-  if (typeof input === "string") return input
-  const messages = Prompt.make(input).content
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const message = messages[i]!
-    if (message.role === "user") {
-      return message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("\n")
-    }
-  }
-  return ""
-}
+const inputText = (input: Run.Input): string => Input.lastUserText(input) ?? ""
 
 const broadcast = (
   team: TeamDefinition,
