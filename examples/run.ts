@@ -10,10 +10,13 @@ import { fileURLToPath } from "node:url"
 
 const directory = fileURLToPath(new URL(".", import.meta.url))
 
+/** The modules of this folder that are not examples: the model, the demo it serves, this runner, the CLI's agents. */
+const notExamples = new Set(["model.ts", "demo.ts", "run.ts", "agents.ts"])
+
 /** Every example in this folder, with the section of the guide it mirrors (from its first comment). */
 const examples = (): ReadonlyArray<{ readonly name: string; readonly section: string }> =>
   readdirSync(directory)
-    .filter((file) => file.endsWith(".ts") && file !== "model.ts" && file !== "run.ts" && file !== "agents.ts")
+    .filter((file) => file.endsWith(".ts") && !notExamples.has(file))
     .sort()
     .map((file) => {
       const source = readFileSync(new URL(file, import.meta.url), "utf8")
@@ -31,8 +34,9 @@ const usage = (all: ReadonlyArray<{ readonly name: string; readonly section: str
     "Examples:",
     ...all.map((example) => `  ${example.name.padEnd(width)}  ${example.section}`),
     "",
-    "Settings: EFFECT_AGENTS_MODEL (a real model, e.g. \"openai:gpt-4o-mini\"; unset: the offline demo model),",
-    "DEMO_MODEL_LATENCY (e.g. \"50 millis\")."
+    "Settings: EFFECT_AGENTS_MODEL (a real model, e.g. \"openai:gpt-4o-mini\"; unset: the offline demo, served",
+    "by the local LLM simulator over HTTP), DEMO_MODEL_LATENCY (e.g. \"50 millis\"), DEMO_MODEL_TRANSPORT",
+    "(\"simulator\", the default, or \"in-process\")."
   ].join("\n")
 }
 

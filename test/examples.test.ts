@@ -10,6 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import * as DiagnosticsChannel from "node:diagnostics_channel"
 import { readdirSync } from "node:fs"
 import { inspect } from "node:util"
 import * as backgroundBatch from "../examples/background-batch.js"
@@ -35,7 +36,9 @@ import * as teamBasic from "../examples/team-basic.js"
 import * as teamConcurrent from "../examples/team-concurrent.js"
 import * as teamStreaming from "../examples/team-streaming.js"
 import * as timeout from "../examples/timeout.js"
+import { flaky, unavailable } from "../examples/model.js"
 import * as Simulator from "../layers/Simulator.js"
+import { Agent, AgentError, Retry } from "../src/index.js"
 
 // -----------------------------------------------------------------------------
 // Harness
@@ -91,25 +94,34 @@ const capture = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<Captured<A>, 
     return { value, output: out.join(""), writes, elapsed }
   }).pipe(Effect.scoped)
 
-const withLatency = (latency: string) =>
-  Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["DEMO_MODEL_LATENCY", latency]])))
+const withSettings = (settings: Record<string, string>) =>
+  Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(settings))))
 
-/** On the real clock, with a fast demo model. */
-const live = <A, E>(main: Effect.Effect<A, E>) => capture(withLatency("10 millis")(main))
+/**
+ * On the real clock, with a fast demo: the default transport, so the model is the demo served by
+ * the local simulator over HTTP.
+ */
+const live = <A, E>(main: Effect.Effect<A, E>) => capture(withSettings({ DEMO_MODEL_LATENCY: "10 millis" })(main))
 
 /**
  * On the `TestClock`, for the examples that wait on purpose (backoff, timeouts, interruption) or
  * measure time: the example runs in a fiber while the clock is moved on, so what it waits for
- * happens at once and what it measures is exact.
+ * happens at once and what it measures is exact. The demo runs in process here: its latency is then
+ * `Effect.sleep` on the virtual clock, where the simulator's would be real time on real sockets.
  */
 const virtual = <A, E>(main: Effect.Effect<A, E>, advance: Duration.DurationInput = "10 minutes") =>
   Effect.gen(function*() {
-    const fiber = yield* Effect.fork(capture(withLatency("300 millis")(main)))
+    const settings = { DEMO_MODEL_LATENCY: "300 millis", DEMO_MODEL_TRANSPORT: "in-process" }
+    const fiber = yield* Effect.fork(capture(withSettings(settings)(main)))
     yield* TestClock.adjust(advance)
     const exit = yield* Fiber.poll(fiber)
     if (Option.isNone(exit)) return yield* Effect.dieMessage(`the example did not finish within ${advance}`)
     return yield* exit.value
   })
+
+/** An error body in OpenAI's shape, as the simulator sends it (and the provider layer quotes it). */
+const errorBody = (message: string, error: { readonly type: string; readonly code: string | null }) =>
+  JSON.stringify({ error: { message, type: error.type, param: null, code: error.code } })
 
 const count = (text: string, part: string) => text.split(part).length - 1
 
@@ -256,7 +268,12 @@ describe("examples", () => {
       }
       assert.include(output, "Agent 1 succeeded: ")
       assert.include(output, "Agent 2 succeeded: ")
-      assert.include(output, "Agent 3 failed: ModelError: DemoModel: HTTP 404")
+      // The provider layer's message: the status, then the error body the simulator sent.
+      const body = errorBody("The model 'gpt-4o-analysis-preview' does not exist or you do not have access to it.", {
+        type: "invalid_request_error",
+        code: "model_not_found"
+      })
+      assert.include(output, `Agent 3 failed: ModelError: simulator: HTTP 404: ${body}\n`)
     }))
 
   example("sequential-vs-concurrent", "virtual", () =>
@@ -273,7 +290,8 @@ describe("examples", () => {
       const { output, value } = yield* live(errorHandling.main)
       assert.deepStrictEqual(value, ["ok", "ModelError"])
       before(output, "With a working model:\nHere is my answer", "With a wrong API key:")
-      assert.include(output, "Error: the model call failed: DemoModel: HTTP 401: Incorrect API key provided.\n")
+      const body = errorBody("Incorrect API key provided.", { type: "invalid_request_error", code: "invalid_api_key" })
+      assert.include(output, `Error: the model call failed: simulator: HTTP 401: ${body}\n`)
       assert.include(output, "(check the API key)")
     }))
 
@@ -308,7 +326,8 @@ describe("examples", () => {
       assert.strictEqual(first!.model, "gpt-4o-mini")
       assert.strictEqual(second!.agent, "Resilient")
       assert.strictEqual(second!.model, "gpt-4o-mini")
-      assert.include(output, "Primary failed (DemoModel: HTTP 503: The server is overloaded or not ready yet.), using backup...\n")
+      const body = errorBody("The server is overloaded or not ready yet.", { type: "server_error", code: null })
+      assert.include(output, `Primary failed (simulator: HTTP 503: ${body}), using backup...\n`)
       assert.include(output, "Answered by Backup (gpt-4o-mini): ")
       assert.include(output, "Answered by Resilient (gpt-4o-mini): ")
     }))
@@ -410,6 +429,82 @@ describe("examples with teams", () => {
     }))
 })
 
+/**
+ * The HTTP requests the process sent while `effect` ran, `METHOD origin/path`, as undici (the
+ * provider layers' HTTP client) reports each one it creates.
+ */
+const sentRequests = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const sent: Array<string> = []
+      const listener = (message: unknown) => {
+        const { request } = message as { readonly request: { method: string; origin: unknown; path: string } }
+        sent.push(`${request.method} ${String(request.origin)}${request.path}`)
+      }
+      DiagnosticsChannel.subscribe("undici:request:create", listener)
+      return { sent, listener }
+    }),
+    ({ sent }) => Effect.map(Effect.exit(effect), (exit) => ({ exit, sent: [...sent] })),
+    ({ listener }) => Effect.sync(() => DiagnosticsChannel.unsubscribe("undici:request:create", listener))
+  )
+
+const toSimulator = /^POST http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions$/
+
+/** The model error a run failed with. */
+const modelError = <A>(exit: Exit.Exit<A, unknown>): AgentError.ModelError => {
+  const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+  assert.isTrue(Option.isSome(failure) && failure.value instanceof AgentError.ModelError, "a ModelError")
+  return Option.getOrThrow(failure) as AgentError.ModelError
+}
+
+describe("examples on the local simulator", () => {
+  it.live("with no model configured, an example's model calls go over HTTP to a simulator on 127.0.0.1", () =>
+    Effect.gen(function*() {
+      const { exit, sent } = yield* sentRequests(live(simple.main))
+      assert.isTrue(Exit.isSuccess(exit))
+      if (Exit.isSuccess(exit)) assert.include(exit.value.output, "Why do programmers prefer dark mode?")
+      assert.strictEqual(sent.length, 1)
+      assert.match(sent[0]!, toSimulator)
+      // In process, the same answer and no request at all.
+      const inProcess = { DEMO_MODEL_LATENCY: "10 millis", DEMO_MODEL_TRANSPORT: "in-process" }
+      const local = yield* sentRequests(capture(withSettings(inProcess)(simple.main)))
+      assert.isTrue(Exit.isSuccess(local.exit))
+      if (Exit.isSuccess(local.exit) && Exit.isSuccess(exit)) assert.strictEqual(local.exit.value.output, exit.value.output)
+      assert.deepStrictEqual(local.sent, [])
+    }))
+
+  it.live("faults are HTTP errors from the simulator, classified by the provider layer", () =>
+    Effect.gen(function*() {
+      const retry = Retry.exponential({ base: "1 millis", times: 3, jitter: false })
+      const run = (agent: Agent.Agent<string, never>) =>
+        sentRequests(withSettings({ DEMO_MODEL_LATENCY: "1 millis" })(Agent.run(agent, "Tell me a joke.")))
+
+      // 401 and 404: not retried, whatever the policy.
+      for (const [status, reason] of [[401, "Unauthorized"], [404, "NotFound"]] as const) {
+        const { exit, sent } = yield* run(Agent.make({ model: unavailable("gpt-4o-mini", status), retry }))
+        const error = modelError(exit)
+        assert.deepInclude(error, { status, reason, retryable: false, provider: "simulator" })
+        assert.strictEqual(sent.length, 1)
+        assert.match(sent[0]!, toSimulator)
+      }
+
+      // 503: retried, every attempt a request of its own, and still failing.
+      const overloaded = yield* run(Agent.make({ model: unavailable("gpt-4o-mini", 503), retry }))
+      assert.deepInclude(modelError(overloaded.exit), { status: 503, reason: "Overloaded", retryable: true })
+      assert.strictEqual(overloaded.sent.length, 4)
+
+      // Two 503s, then the answer.
+      const recovered = yield* run(Agent.make({ model: flaky("gpt-4o-mini", { failures: 2 }), retry }))
+      assert.isTrue(Exit.isSuccess(recovered.exit))
+      if (Exit.isSuccess(recovered.exit)) {
+        assert.strictEqual(recovered.exit.value.metrics.retries, 2)
+        assert.include(recovered.exit.value.content, "Why do programmers prefer dark mode?")
+      }
+      assert.strictEqual(recovered.sent.length, 3)
+      for (const request of recovered.sent) assert.match(request, toSimulator)
+    }))
+})
+
 describe("examples on a configured model", () => {
   it.scopedLive("the same example code runs on the model EFFECT_AGENTS_MODEL names", () =>
     Effect.gen(function*() {
@@ -437,7 +532,7 @@ describe("examples on a configured model", () => {
 describe("examples/", () => {
   it("has a test for every example", () => {
     const files = readdirSync(new URL("../examples/", import.meta.url))
-      .filter((file) => file.endsWith(".ts") && file !== "model.ts" && file !== "run.ts" && file !== "agents.ts")
+      .filter((file) => file.endsWith(".ts") && !["model.ts", "demo.ts", "run.ts", "agents.ts"].includes(file))
       .map((file) => file.slice(0, -".ts".length))
       .sort()
     assert.deepStrictEqual(files, [...tested].sort())
