@@ -100,7 +100,17 @@ const runWorker = (
     })
   })
 
-const workerCommand = ["--expose-gc", "--import", "tsx", "bench/worker.ts"]
+/**
+ * The worker runs as one esbuild bundle of the project's sources (its packages left external, so
+ * `effect` and the rest load as published): the framework compiled to plain JavaScript, the way an
+ * application's build runs it and the way other frameworks' published code is measured. Through tsx
+ * the figures would include tsx's own cost: it keeps function names by wrapping every named function
+ * in a call that defines its `name` each time the function is created, which no build does.
+ */
+const buildWorker = async () => {
+  const built = await bundle("bench/worker.ts", { external: true, sourcemap: false })
+  return { command: ["--expose-gc", built.file], remove: built.remove }
+}
 
 // -----------------------------------------------------------------------------
 // Aggregation
@@ -261,13 +271,14 @@ if (args.list) {
   const started = new Date()
   const before = machine()
   const results: Array<WorkerResult> = []
+  const worker = await buildWorker()
   const failures: Array<{ readonly scenario: string; readonly round: number; readonly error: string }> = []
   for (let round = 1; round <= processes; round++) {
     for (const scenario of scenarios) {
       const count = Math.max(processes, scenario.processes ?? 0)
       if (round > count) continue
       const t = performance.now()
-      const result = await runWorker(workerCommand, scenario.name, flags).catch((error: unknown) => {
+      const result = await runWorker(worker.command, scenario.name, flags).catch((error: unknown) => {
         failures.push({ scenario: scenario.name, round, error: String(error).slice(0, 500) })
         console.error(`[${round}/${processes}] ${scenario.name}: failed: ${String(error).slice(0, 500)}`)
         return undefined
@@ -282,6 +293,7 @@ if (args.list) {
       )
     }
   }
+  worker.remove()
   const rows = aggregate(results)
   const info = { ...before, loadAverageAtEnd: Os.loadavg().map((n) => Number(n.toFixed(2))) }
   console.log(
