@@ -16,7 +16,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as InternalLanguageModel from "../src/internal/languageModel.js"
 
@@ -326,26 +325,24 @@ export const layer = (
   options?: { readonly model?: string | undefined }
 ): Layer.Layer<LanguageModel.LanguageModel | TestModel> =>
   Layer.effectContext(Effect.gen(function*() {
-    const requests = yield* Ref.make(Chunk.empty<Request>())
-    const calls = yield* Ref.make(0)
+    // A plain array and counter: every change happens in one synchronous step (nothing between a
+    // read and its write can yield), which a Ref would add two operations per call to guarantee.
+    const received: Array<Request> = []
     const modelId = options?.model ?? "test-model"
 
-    const next = (request: Request): Effect.Effect<Reply> =>
-      Effect.flatMap(
-        Ref.getAndUpdate(calls, (n) => n + 1),
-        (index): Effect.Effect<Reply> => {
-          if (typeof script === "function") {
-            const answer = script(request)
-            return Effect.isEffect(answer) ? answer : Effect.succeed(answer)
-          }
-          const found = (script as ReadonlyArray<Reply>)[index]
-          return found === undefined
-            ? Effect.dieMessage(
-              `TestModel: no reply scripted for model call ${index + 1} (the script has ${script.length})`
-            )
-            : Effect.succeed(found)
-        }
-      )
+    // Called once per request, after it was recorded: its index is the number recorded before it.
+    const next = (request: Request, index: number): Effect.Effect<Reply> => {
+      if (typeof script === "function") {
+        const answer = script(request)
+        return Effect.isEffect(answer) ? answer : Effect.succeed(answer)
+      }
+      const found = (script as ReadonlyArray<Reply>)[index]
+      return found === undefined
+        ? Effect.dieMessage(
+          `TestModel: no reply scripted for model call ${index + 1} (the script has ${script.length})`
+        )
+        : Effect.succeed(found)
+    }
 
     const receive = <A, E>(
       options: LanguageModel.ProviderOptions,
@@ -354,10 +351,8 @@ export const layer = (
     ): Effect.Effect<A, E> =>
       Effect.suspend(() => {
         const request = describe(options, stream)
-        return Effect.zipRight(
-          Ref.update(requests, Chunk.append(request)),
-          Effect.flatMap(next(request), (reply) => answer(reply, request))
-        )
+        received.push(request)
+        return Effect.flatMap(next(request, received.length - 1), (reply) => answer(reply, request))
       })
 
     const metadata = (reply: Reply): Response.ResponseMetadataPartEncoded => ({
@@ -479,7 +474,7 @@ export const layer = (
     })
 
     return Context.make(LanguageModel.LanguageModel, service).pipe(
-      Context.add(TestModel, { requests: Effect.map(Ref.get(requests), Chunk.toReadonlyArray) })
+      Context.add(TestModel, { requests: Effect.sync((): ReadonlyArray<Request> => received.slice()) })
     )
   }))
 

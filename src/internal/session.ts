@@ -6,6 +6,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -58,8 +59,10 @@ export const run = (
     ? withUserMemory(agent, options, (definition, context) =>
       options?.sessionId === undefined
         ? provideContext(InternalLoop.run(definition, input, options, emit), context)
-        : inSessionWith(definition.name, input, { ...options, sessionId: options.sessionId }, (prepared) =>
-          InternalLoop.run(definition, prepared.input, { ...options, ...prepared }, emit), context))
+        // What the loop reads of a session run's options (its id, history and session) is all in
+        // `prepared`: no copy of the options per turn.
+        : inSessionWith(definition.name, input, options as Options & { readonly sessionId: string }, (prepared) =>
+          InternalLoop.run(definition, prepared.input, prepared, emit), context))
     : InternalLoop.run(agent, input, options, emit)
 
 // Each provision costs a run a copy of its fiber's references: what a run is given (its user's
@@ -83,11 +86,15 @@ export const stream = (
 // Sessions
 // -----------------------------------------------------------------------------
 
-/** What a run in a session is given: its id, its input as a prompt, and the history to put before it. */
+/**
+ * What a run in a session is given: its id, its input as a prompt, the history to put before it and
+ * the session's id. It is also the options of the run (the run loop reads these and no others).
+ */
 export interface Prepared {
   readonly runId: string
   readonly input: Run.Input
   readonly history: ReadonlyArray<Prompt.Message>
+  readonly sessionId: string
 }
 
 /**
@@ -124,7 +131,10 @@ const inSessionWith = <Out extends Run.Output<unknown>, E, R>(
   E | SessionStore.SessionStoreError,
   Exclude<R, SessionState.SessionState> | SessionStore.SessionStore
 > =>
-  Effect.flatMap(SessionStore.SessionStore, (store) => {
+  Effect.withFiberRuntime<Out, E | SessionStore.SessionStoreError, any>((fiber) => {
+    const store = fiber.currentContext.unsafeMap.get(SessionStore.SessionStore.key) as SessionStore.Service | undefined
+    // Not in the context: the tag fails the way it always does.
+    if (store === undefined) return Effect.flatMap(SessionStore.SessionStore, () => Effect.never)
     const key: SessionStore.SessionKey = {
       userId: options.userId ?? SessionStore.anonymousUser,
       sessionId: options.sessionId
@@ -140,50 +150,94 @@ const inSessionWith = <Out extends Run.Output<unknown>, E, R>(
         })
       )
     }
+    const turn = new Turn(store, key, name, input, options, Context.get(fiber.currentDefaultServices, Clock.Clock))
+    const start = (records: ReadonlyArray<SessionStore.RunRecord>) => turn.run(records, body, context)
     const runs = historyRuns(options.historyRuns)
-    const load = runs === 0 ? noRecords : store.load(key, {
-      last: Number.isFinite(runs) ? runs : undefined,
-      status: "completed"
-    }).pipe(Effect.catchTag("SessionNotFound", () => noRecords))
-    return Effect.flatMap(
-      load,
-      (records) => Effect.clockWith((clock) => session(store, key, name, input, options, records, clock, body, context))
-    )
+    if (runs === 0) return start([])
+    return Effect.matchEffect(store.load(key, { last: Number.isFinite(runs) ? runs : undefined, status: "completed" }), {
+      onFailure: (error) => (error._tag === "SessionNotFound" ? start([]) : Effect.fail(error)),
+      onSuccess: start
+    })
   }) as Effect.Effect<
     Out,
     E | SessionStore.SessionStoreError,
     Exclude<R, SessionState.SessionState> | SessionStore.SessionStore
   >
 
-const noRecords: Effect.Effect<ReadonlyArray<SessionStore.RunRecord>> = Effect.succeed([])
-
-/** One run of a session, its history loaded: runs `body`, then appends its record whatever the outcome. */
-const session = <Out extends Run.Output<unknown>, E, R>(
-  store: SessionStore.Service,
-  key: SessionStore.SessionKey,
-  name: string,
-  input: Run.Input,
-  options: Options,
-  records: ReadonlyArray<SessionStore.RunRecord>,
-  clock: Clock.Clock,
-  body: (prepared: Prepared) => Effect.Effect<Out, E, R>,
-  context: Context.Context<never> | undefined
-): Effect.Effect<Out, E | SessionStore.SessionStoreError, Exclude<R, SessionState.SessionState>> => {
-  const loaded = historyOf(records, options.historyMessages)
-  const history = options.history === undefined || options.history.length === 0
-    ? loaded
-    : [...loaded, ...options.history]
-  const prompt = toPrompt(input)
-  const inputMessages = Option.isSome(prompt) ? prompt.value.content : []
-  const prepared: Prepared = {
-    runId: options.runId ?? crypto.randomUUID(),
-    input: Option.isSome(prompt) ? prompt.value : input,
-    history
+/**
+ * One run of a session: runs `body` with its history, then appends its record whatever the outcome.
+ * A class rather than closures: this is made on every turn of every conversation.
+ */
+class Turn {
+  readonly startedAt: DateTime.Utc
+  constructor(
+    readonly store: SessionStore.Service,
+    readonly key: SessionStore.SessionKey,
+    readonly name: string,
+    readonly input: Run.Input,
+    readonly options: Options & { readonly sessionId: string },
+    readonly clock: Clock.Clock
+  ) {
+    this.startedAt = DateTime.unsafeMake(clock.unsafeCurrentTimeMillis())
   }
-  const startedAt = DateTime.unsafeMake(clock.unsafeCurrentTimeMillis())
 
-  const record = (exit: Exit.Exit<Out, E>): SessionStore.RunRecord => {
-    const finishedAt = DateTime.unsafeMake(clock.unsafeCurrentTimeMillis())
+  run<Out extends Run.Output<unknown>, E, R>(
+    records: ReadonlyArray<SessionStore.RunRecord>,
+    body: (prepared: Prepared) => Effect.Effect<Out, E, R>,
+    context: Context.Context<never> | undefined
+  ): Effect.Effect<Out, E | SessionStore.SessionStoreError, Exclude<R, SessionState.SessionState>> {
+    const options = this.options
+    const loaded = historyOf(records, options.historyMessages)
+    const history = options.history === undefined || options.history.length === 0
+      ? loaded
+      : [...loaded, ...options.history]
+    const prompt = toPrompt(this.input)
+    const inputMessages = Option.isSome(prompt) ? prompt.value.content : []
+    const prepared: Prepared = {
+      runId: options.runId ?? crypto.randomUUID(),
+      input: Option.isSome(prompt) ? prompt.value : this.input,
+      history,
+      sessionId: options.sessionId
+    }
+    const state = new StoredSessionState(this.store, this.key)
+    const services = context === undefined
+      ? Context.make(SessionState.SessionState, state)
+      : Context.add(context, SessionState.SessionState, state)
+    // The services are set and restored in the same uninterruptible region as the append: one
+    // frame, where `Effect.provide` would bracket the body with an acquire/release of its own.
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.withFiberRuntime((fiber) => {
+        const previous = fiber.getFiberRef(FiberRef.currentContext)
+        const ran = Effect.flatMap(
+          FiberRef.set(FiberRef.currentContext, Context.merge(previous, services)),
+          () => Effect.exit(restore(body(prepared)))
+        )
+        return Effect.flatMap(ran, (exit) => {
+          const append = Effect.suspend(() => this.store.append(this.record(exit, prepared.runId, inputMessages, history)))
+          return Effect.matchCauseEffect(
+            Effect.zipRight(FiberRef.set(FiberRef.currentContext, previous), append),
+            {
+              onSuccess: () => exit,
+              // The run's own outcome comes first; a failed append is never silent.
+              onFailure: (appendCause) =>
+                Exit.isSuccess(exit)
+                  ? Effect.failCause(appendCause)
+                  : Effect.failCause(Cause.sequential(exit.cause, appendCause))
+            }
+          )
+        })
+      })
+    ) as Effect.Effect<Out, E | SessionStore.SessionStoreError, Exclude<R, SessionState.SessionState>>
+  }
+
+  record<Out extends Run.Output<unknown>, E>(
+    exit: Exit.Exit<Out, E>,
+    runId: string,
+    inputMessages: ReadonlyArray<Prompt.Message>,
+    history: ReadonlyArray<Prompt.Message>
+  ): SessionStore.RunRecord {
+    const key = this.key
+    const finishedAt = DateTime.unsafeMake(this.clock.unsafeCurrentTimeMillis())
     if (Exit.isSuccess(exit)) {
       const output = exit.value
       return {
@@ -191,12 +245,12 @@ const session = <Out extends Run.Output<unknown>, E, R>(
         runId: output.runId,
         userId: key.userId,
         sessionId: key.sessionId,
-        agent: name,
+        agent: this.name,
         input: inputMessages,
         messages: ownMessages(output.messages, inputMessages, history),
         toolCalls: output.toolCalls,
         metrics: output.metrics,
-        startedAt,
+        startedAt: this.startedAt,
         finishedAt,
         output: {
           content: output.content,
@@ -207,14 +261,14 @@ const session = <Out extends Run.Output<unknown>, E, R>(
       }
     }
     const common = {
-      runId: prepared.runId,
+      runId,
       userId: key.userId,
       sessionId: key.sessionId,
-      agent: name,
+      agent: this.name,
       input: inputMessages,
       messages: inputMessages,
       toolCalls: [],
-      startedAt,
+      startedAt: this.startedAt,
       finishedAt
     }
     const failure = Cause.failureOption(exit.cause)
@@ -229,23 +283,6 @@ const session = <Out extends Run.Output<unknown>, E, R>(
     }
     return { status: "cancelled", ...common }
   }
-
-  const state = makeSessionState(store, key)
-  const services = context === undefined
-    ? Context.make(SessionState.SessionState, state)
-    : Context.add(context, SessionState.SessionState, state)
-  return Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(
-      Effect.exit(restore(Effect.provide(body(prepared), services))),
-      (exit) =>
-        Effect.matchCauseEffect(Effect.suspend(() => store.append(record(exit))), {
-          onSuccess: () => exit,
-          // The run's own outcome comes first; a failed append is never silent.
-          onFailure: (appendCause) =>
-            Exit.isSuccess(exit) ? Effect.failCause(appendCause) : Effect.failCause(Cause.sequential(exit.cause, appendCause))
-        })
-    )
-  ) as Effect.Effect<Out, E | SessionStore.SessionStoreError, Exclude<R, SessionState.SessionState>>
 }
 
 const historyRuns = (runs: number | undefined): number =>
@@ -323,60 +360,85 @@ const codec = (schema: Schema.Schema<any, any>): Codec => {
   return found
 }
 
-/** The state of one stored session, typed by its keys. */
-export const makeSessionState = (store: SessionStore.Service, key: SessionStore.SessionKey): SessionState.Service => {
-  const stateError = (reason: "Corrupt" | "InvalidInput", message: string, cause: ParseResult.ParseError) =>
-    new SessionStore.SessionStoreError({
+/**
+ * The state of one stored session, typed by its keys. A class: one is made on every turn of every
+ * conversation, and most turns never read it.
+ */
+class StoredSessionState implements SessionState.Service {
+  readonly userId: string
+  readonly sessionId: string
+  constructor(readonly store: SessionStore.Service, readonly key: SessionStore.SessionKey) {
+    this.userId = key.userId
+    this.sessionId = key.sessionId
+  }
+
+  error(reason: "Corrupt" | "InvalidInput", message: string, cause: ParseResult.ParseError) {
+    return new SessionStore.SessionStoreError({
       operation: "state",
       reason,
       message: `${message}:\n${ParseResult.TreeFormatter.formatErrorSync(cause)}`,
-      userId: key.userId,
-      sessionId: key.sessionId,
+      userId: this.userId,
+      sessionId: this.sessionId,
       cause
     })
-  const read = <A, I>(
-    stateKey: SessionState.Key<A, I>,
-    state: SessionStore.StateRecord
-  ): Either.Either<A, SessionStore.SessionStoreError> => {
+  }
+
+  read<A, I>(stateKey: SessionState.Key<A, I>, state: SessionStore.StateRecord): Either.Either<A, SessionStore.SessionStoreError> {
     if (!Object.hasOwn(state, stateKey.name)) return Either.right(stateKey.initial)
     return Either.mapLeft(
       codec(stateKey.schema).decode(state[stateKey.name]) as Either.Either<A, ParseResult.ParseError>,
-      (error) => stateError("Corrupt", `The stored value of "${stateKey.name}" does not match its schema`, error)
+      (error) => this.error("Corrupt", `The stored value of "${stateKey.name}" does not match its schema`, error)
     )
   }
-  const write = <A, I>(stateKey: SessionState.Key<A, I>, value: A) =>
-    Either.mapLeft(
+
+  write<A, I>(stateKey: SessionState.Key<A, I>, value: A): Either.Either<unknown, SessionStore.SessionStoreError> {
+    return Either.mapLeft(
       codec(stateKey.schema).encode(value),
-      (error) => stateError("InvalidInput", `The value of "${stateKey.name}" does not match its schema`, error)
+      (error) => this.error("InvalidInput", `The value of "${stateKey.name}" does not match its schema`, error)
     )
-  const current = store.state(key).pipe(
-    Effect.catchTag("SessionNotFound", () => Effect.succeed<SessionStore.StateRecord>({}))
-  )
-  return {
-    userId: key.userId,
-    sessionId: key.sessionId,
-    get: (stateKey) => Effect.flatMap(current, (state) => read(stateKey, state)),
-    set: (stateKey, value) =>
-      Effect.flatMap(
-        write(stateKey, value),
-        (encoded) => store.modifyState(key, (state) => [undefined, { ...state, [stateKey.name]: encoded }] as const)
-      ),
-    update: <A, I>(stateKey: SessionState.Key<A, I>, f: (value: A) => A) =>
-      Effect.flatten(store.modifyState(key, (state): readonly [Either.Either<A, SessionStore.SessionStoreError>, SessionStore.StateRecord] => {
-        const value = read(stateKey, state)
-        if (Either.isLeft(value)) return [value, state]
-        const next = f(value.right)
-        const encoded = write(stateKey, next)
-        if (Either.isLeft(encoded)) return [Either.left(encoded.left), state]
-        return [Either.right(next), { ...state, [stateKey.name]: encoded.right }]
-      })),
-    remove: (stateKey) =>
-      store.modifyState(key, (state) => {
-        const { [stateKey.name]: _, ...rest } = state
-        return [undefined, rest] as const
-      })
+  }
+
+  get<A, I>(stateKey: SessionState.Key<A, I>): Effect.Effect<A, SessionStore.SessionStoreError> {
+    return Effect.flatMap(
+      Effect.catchTag(this.store.state(this.key), "SessionNotFound", () => Effect.succeed<SessionStore.StateRecord>({})),
+      (state) => this.read(stateKey, state)
+    )
+  }
+
+  set<A, I>(stateKey: SessionState.Key<A, I>, value: A): Effect.Effect<void, SessionStore.SessionStoreError> {
+    return Effect.flatMap(
+      this.write(stateKey, value),
+      (encoded) => this.store.modifyState(this.key, (state) => [undefined, { ...state, [stateKey.name]: encoded }] as const)
+    )
+  }
+
+  update<A, I>(stateKey: SessionState.Key<A, I>, f: (value: A) => A): Effect.Effect<A, SessionStore.SessionStoreError> {
+    return Effect.flatten(
+      this.store.modifyState(
+        this.key,
+        (state): readonly [Either.Either<A, SessionStore.SessionStoreError>, SessionStore.StateRecord] => {
+          const value = this.read(stateKey, state)
+          if (Either.isLeft(value)) return [value, state]
+          const next = f(value.right)
+          const encoded = this.write(stateKey, next)
+          if (Either.isLeft(encoded)) return [Either.left(encoded.left), state]
+          return [Either.right(next), { ...state, [stateKey.name]: encoded.right }]
+        }
+      )
+    )
+  }
+
+  remove<A, I>(stateKey: SessionState.Key<A, I>): Effect.Effect<void, SessionStore.SessionStoreError> {
+    return this.store.modifyState(this.key, (state) => {
+      const { [stateKey.name]: _, ...rest } = state
+      return [undefined, rest] as const
+    })
   }
 }
+
+/** The state of one stored session, typed by its keys. */
+export const makeSessionState = (store: SessionStore.Service, key: SessionStore.SessionKey): SessionState.Service =>
+  new StoredSessionState(store, key)
 
 // -----------------------------------------------------------------------------
 // User memory
@@ -436,11 +498,10 @@ const withUserMemory = <A, E, R>(
   // The usual turn: no memory of the agent's own, only the user's memory to provide (if any).
   if (agent.memory === undefined) {
     if (userId === undefined) return body(agent, undefined)
-    return Effect.flatMap(Effect.serviceOption(Memory.Memory), (memory) =>
-      body(
-        agent,
-        Option.isNone(memory) ? undefined : Context.make(Memory.UserMemory, Memory.forUser(memory.value, userId))
-      ))
+    return Effect.withFiberRuntime((fiber) => {
+      const memory = fiber.currentContext.unsafeMap.get(Memory.Memory.key) as Memory.Service | undefined
+      return body(agent, memory === undefined ? undefined : Context.make(Memory.UserMemory, Memory.forUser(memory, userId)))
+    })
   }
   return Effect.gen(function*() {
     let context = Context.empty() as Context.Context<never>
