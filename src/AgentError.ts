@@ -7,6 +7,7 @@
 import * as AiError from "@effect/ai/AiError"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 
 /**
@@ -54,6 +55,16 @@ export class ModelError extends Schema.TaggedError<ModelError>("effect-agents/Mo
   /**
    * Classifies an `@effect/ai` error: HTTP status, transport failure or malformed output.
    *
+   * The message of an HTTP status error is `<provider>: HTTP <status>: <what the provider said>`.
+   * When the body is JSON in a known provider error shape (OpenAI and OpenAI-compatible
+   * `{"error":{"message","type","code"}}`, `{"error":"…"}`, `{"message":"…"}`, `{"detail":"…"}`;
+   * Anthropic `{"type":"error","error":{"type","message"}}`), that is the provider's own message,
+   * followed by its error code (or else its type) in parentheses:
+   * `openai: HTTP 401: Incorrect API key provided. (invalid_api_key)`. Any other body is shown as
+   * it is, cut at 300 characters. The message is for people: the classification reads the whole
+   * body, and the whole body stays reachable through `cause`, the `AiError` (its `body`, and its
+   * `message`, which is what `cause` keeps when the error is encoded for the wire).
+   *
    * @since 0.1.0
    */
   static fromAiError(error: AiError.AiError): ModelError {
@@ -73,7 +84,7 @@ export class ModelError extends Schema.TaggedError<ModelError>("effect-agents/Mo
         const retryAfter = parseRetryAfter(error.response.headers)
         return new ModelError({
           ...classifyStatus(status, error.body),
-          message: `${error.module}: HTTP ${status}${error.body ? `: ${truncate(error.body, 300)}` : ""}`,
+          message: `${error.module}: HTTP ${status}${error.body ? `: ${describeBody(error.body)}` : ""}`,
           status,
           provider: error.module,
           ...(Option.isSome(retryAfter) ? { retryAfter: retryAfter.value } : {}),
@@ -118,10 +129,17 @@ export class ModelError extends Schema.TaggedError<ModelError>("effect-agents/Mo
   /**
    * Classifies an error that a provider sent inside a stream (an `error` part).
    *
+   * When the error is in a known provider error shape (see {@link ModelError.fromAiError}, and the
+   * error object alone, `{"message","type","code"}`, as the stream events carry it), the message
+   * is the provider's own: `The model stream failed: Overloaded (overloaded_error)`; otherwise it
+   * is the error as JSON, cut at 300 characters. The classification reads the whole error, and
+   * the error itself is the `cause`.
+   *
    * @since 0.1.0
    */
   static fromStreamError(error: unknown): ModelError {
     const text = typeof error === "string" ? error : safeJson(error)
+    const said = typeof error === "string" ? fromJsonText(error) : providerMessage(error)
     const kind = /rate.?limit/i.test(text)
       ? { reason: "RateLimited" as const, retryable: true }
       : /overload|unavailable|capacity/i.test(text)
@@ -129,9 +147,56 @@ export class ModelError extends Schema.TaggedError<ModelError>("effect-agents/Mo
       : /server.?error|internal/i.test(text)
       ? { reason: "ServerError" as const, retryable: true }
       : { reason: "Unknown" as const, retryable: false }
-    return new ModelError({ ...kind, message: `The model stream failed: ${truncate(text, 300)}`, cause: error })
+    return new ModelError({
+      ...kind,
+      message: `The model stream failed: ${said ?? truncate(text, 300)}`,
+      cause: error
+    })
   }
 }
+
+const nonEmpty = (u: unknown): u is string => typeof u === "string" && u.trim().length > 0
+
+/** An error object's own message, with its code (or else its type, unless merely "error"). */
+const describeError = (error: Record<string, unknown>): string | undefined => {
+  if (!nonEmpty(error.message)) return undefined
+  const detail = nonEmpty(error.code)
+    ? error.code
+    : nonEmpty(error.type) && error.type !== "error"
+    ? error.type
+    : undefined
+  return `${truncate(error.message.trim(), 300)}${detail === undefined ? "" : ` (${truncate(detail.trim(), 100)})`}`
+}
+
+/**
+ * What a provider said in an error value of a known shape: OpenAI (and compatible servers)
+ * `{"error":{"message","type","code"}}`, Anthropic `{"type":"error","error":{"type","message"}}`,
+ * `{"error":"…"}`, `{"message":"…"}` (also the bare error object of a stream event) and
+ * FastAPI's `{"detail":"…"}`. `undefined` for anything else.
+ */
+const providerMessage = (value: unknown): string | undefined => {
+  if (!Predicate.isRecord(value)) return undefined
+  const error = value.error
+  if (Predicate.isRecord(error)) {
+    const described = describeError(error)
+    if (described !== undefined) return described
+  } else if (nonEmpty(error)) {
+    return truncate(error.trim(), 300)
+  }
+  return describeError(value) ?? (nonEmpty(value.detail) ? truncate(value.detail.trim(), 300) : undefined)
+}
+
+const fromJsonText = (text: string): string | undefined => {
+  if (!text.trimStart().startsWith("{")) return undefined
+  try {
+    return providerMessage(JSON.parse(text))
+  } catch {
+    return undefined
+  }
+}
+
+/** An error body as a message: what the provider said, or else the body as it is, cut short. */
+const describeBody = (body: string): string => fromJsonText(body) ?? truncate(body, 300)
 
 const safeJson = (u: unknown): string => {
   try {
