@@ -31,7 +31,13 @@ const script: Simulator.Script = (request) =>
 if (process.argv[1]?.endsWith("simulator.ts")) {
   const scope = Effect.runSync(Scope.make())
   const simulator = await Effect.runPromise(
-    Scope.extend(Simulator.make({ script, recordLimit: 0, ...(delay > 0 ? { delay: `${delay} millis` } : {}) }), scope)
+    // Idle connections are kept for a minute, as API providers' load balancers keep them: with
+    // Node's default of 5 seconds, a batch that runs longer than that (thousands of runs at once)
+    // has its connections closed under it, and both sides pay for new ones and for resets.
+    Scope.extend(
+      Simulator.make({ script, recordLimit: 0, keepAlive: "60 seconds", ...(delay > 0 ? { delay: `${delay} millis` } : {}) }),
+      scope
+    )
   )
   console.log(READY_PREFIX + simulator.url)
   process.stdin.resume()

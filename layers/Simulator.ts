@@ -503,6 +503,11 @@ export interface Options extends TimingOptions {
   readonly recordLimit?: number | undefined
   /** The largest request body accepted, in bytes. Default 64 MiB. */
   readonly maxBodySize?: number | undefined
+  /**
+   * How long an idle kept-alive connection stays open. Default Node's (5 seconds); API providers'
+   * load balancers keep them for a minute or more.
+   */
+  readonly keepAlive?: Duration.DurationInput | undefined
 }
 
 /**

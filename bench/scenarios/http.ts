@@ -88,9 +88,13 @@ const makeRaw = (url: string) => {
     })
   // A kept-alive connection the server closed just as it was reused fails with a reset; the
   // provider layers retry that (a transient error), so the raw side does too, once.
+  let retries = 0
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     once(path, body, headers).catch((error: { readonly code?: string }) => {
-      if (error.code === "ECONNRESET" || error.code === "UND_ERR_SOCKET") return once(path, body, headers)
+      if (error.code === "ECONNRESET" || error.code === "UND_ERR_SOCKET") {
+        retries++
+        return once(path, body, headers)
+      }
       throw error
     })
   const json = async (path: string, body: unknown, headers?: Record<string, string>): Promise<Json> =>
@@ -123,6 +127,7 @@ const makeRaw = (url: string) => {
 
   return {
     close: () => dispatcher.close(),
+    retries: () => retries,
     chat: async () => {
       const tools = [{ type: "function", function: { name: "add", parameters: addSchema } }]
       const first = await json("/v1/chat/completions", { model: "m", messages: [{ role: "user", content: "add" }], tools })
@@ -312,18 +317,23 @@ const concurrent = (side: "agent" | "raw"): Scenario => ({
     const raw = makeRaw(sim.url)
     const runtime = ManagedRuntime.make(Layer.merge(providers[0]!.layer(sim.url), ToolsLive))
     try {
+      let agentRetries = 0
+      const counted = Effect.tap(Agent.run(adder, "add"), (output) =>
+        Effect.sync(() => {
+          agentRetries += output.metrics.retries
+        }))
       const batch = side === "agent"
         ? (n: number) =>
-          runtime.runPromise(
-            Effect.all(Array.from({ length: n }, () => Agent.run(adder, "add")), { concurrency: "unbounded", discard: true })
-          )
+          runtime.runPromise(Effect.all(Array.from({ length: n }, () => counted), { concurrency: "unbounded", discard: true }))
         : (n: number) => Promise.all(Array.from({ length: n }, () => raw.chat()))
+      const retries = () => (side === "agent" ? agentRetries : raw.retries())
       // A warm-up batch of the same size first: it opens the connections (kept alive for the
       // measured batch). A burst of thousands of new connections otherwise overflows the accept
       // queue, and the kernel's one-second SYN retries would be what is measured, on both sides.
       await batch(total)
       await batch(total)
       gc()
+      const retriesBefore = retries()
       const heapBefore = process.memoryUsage().heapUsed
       let peakHeap = 0
       const sampler = setInterval(() => {
@@ -360,7 +370,12 @@ const concurrent = (side: "agent" | "raw"): Scenario => ({
           label: "  memory per in-flight run: (peak heap − heap before) / runs",
           unit: "KB",
           ...(side === "agent" ? { raw: "http-concurrent-raw/per-run" } : {})
-        }, [(peakHeap - heapBefore) / total / 1e3])
+        }, [(peakHeap - heapBefore) / total / 1e3]),
+        // A kept-alive connection closed under a request fails it with a reset: the raw side
+        // sends it again at once, an agent retries it by its retry policy (after a backoff).
+        metric({ id: `${prefix}/retries`, label: "  requests retried after a reset (measured batch)", unit: "" }, [
+          retries() - retriesBefore
+        ])
       ]
       return out
     } finally {

@@ -34,6 +34,7 @@ export interface Options {
   readonly apiKey?: Redacted.Redacted | undefined
   readonly recordLimit?: number | undefined
   readonly maxBodySize?: number | undefined
+  readonly keepAlive?: Duration.DurationInput | undefined
 }
 
 export interface Server {
@@ -307,6 +308,7 @@ export const make = (options: Options): Effect.Effect<Server, HttpServerError.Se
 
     const server = yield* NodeHttpServer.make(() => {
       const created = Http.createServer()
+      if (options.keepAlive !== undefined) created.keepAliveTimeout = Duration.toMillis(Duration.decode(options.keepAlive))
       created.on("connection", (socket: Net.Socket) => {
         sockets.add(socket)
         counters.connections++
