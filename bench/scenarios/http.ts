@@ -237,8 +237,16 @@ const paired = async (
 ) => {
   const n = Math.max(1, effort.quick ? Math.round(ops / 3) : effort.profile ? ops * 3 : ops)
   const options = { warmup: 0, batches: 1, ops: n * scale }
-  await sequentially(Math.max(3, n), ours)
-  await sequentially(Math.max(3, n), theirs)
+  // Each side warms up for a few seconds first: an agent run's code reaches its steady state only
+  // after a couple of thousand runs (the first thousand cost about twice as much), and undici's own
+  // code, which both sides run, is warmed by both.
+  const warmUp = async (f: () => Promise<unknown>) => {
+    const until = performance.now() + (effort.quick ? 1_000 : 4_000)
+    do await sequentially(Math.max(3, n), f)
+    while (performance.now() < until)
+  }
+  await warmUp(ours)
+  await warmUp(theirs)
   const a = { wall: [] as Array<number>, cpu: [] as Array<number> }
   const b = { wall: [] as Array<number>, cpu: [] as Array<number> }
   for (let batch = 0; batch < (effort.quick ? 3 : 7); batch++) {
