@@ -2,6 +2,7 @@ import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import type * as RunEvent from "../RunEvent.js"
 
@@ -25,7 +26,7 @@ export const fromRun = <E, R>(
   run: (emit: Emit) => Effect.Effect<unknown, E, R>,
   onEvent: Emit | undefined
 ): Stream.Stream<RunEvent.RunEvent, E, R> =>
-  Stream.unwrapScoped(Effect.suspend(() => {
+  Stream.fromChannel(Channel.suspend(() => {
     const handoff = new Handoff<RunEvent.RunEvent, E>(capacity)
     const offer = (event: RunEvent.RunEvent) => Effect.suspend(() => handoff.offer(event))
     const emit: Emit = onEvent === undefined
@@ -33,8 +34,10 @@ export const fromRun = <E, R>(
         all: (events: ReadonlyArray<RunEvent.RunEvent>) => Effect.suspend(() => handoff.offerAll(events))
       })
       : (event) => Effect.zipRight(onEvent(event), offer(event))
-    return Effect.as(
-      Effect.forkScoped(
+    // The run is a fiber of its own, interrupted (and awaited) when the reader is done, however it
+    // ends: a channel finalizer does with one fiber what a scope does with a scope and a fiber.
+    return Channel.unwrap(Effect.map(
+      Effect.forkDaemon(
         Effect.uninterruptibleMask((restore) =>
           Effect.matchCauseEffect(restore(run(emit)), {
             onFailure: (cause) => handoff.done(Exit.failCause(cause)),
@@ -42,8 +45,8 @@ export const fromRun = <E, R>(
           })
         )
       ),
-      Stream.fromChannel(handoff.channel)
-    )
+      (fiber) => Channel.ensuring(handoff.channel, Fiber.interrupt(fiber))
+    ))
   }))
 
 /**
