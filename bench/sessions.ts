@@ -31,7 +31,8 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 
 // A user message of ~120 characters and an answer of ~400, as in a chat.
 const question = (turn: number) => `Turn ${turn}: ${"tell me a little more about the topic we discussed, please. ".repeat(2)}`
-const model = TestModel.layer(() => TestModel.text("Here is a considered answer. ".repeat(14)))
+const answer = TestModel.text("Here is a considered answer. ".repeat(14))
+const model = TestModel.layer(() => answer, { record: false })
 const agent = Agent.make({ name: "Chat", instructions: "Be helpful and brief." })
 
 interface Stats {

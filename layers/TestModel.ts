@@ -283,11 +283,17 @@ const promptChars = (prompt: Prompt.Prompt) => {
   return chars
 }
 
+const outputChars = (reply: Reply): number => {
+  let chars = reply.reasoning?.length ?? 0
+  for (const piece of reply.text) chars += piece.length
+  for (const call of reply.toolCalls) chars += JSON.stringify(call.params ?? {}).length
+  return chars
+}
+
 const finishPart = (reply: Reply, request: Request, toolIds: ReadonlyArray<string>): Response.FinishPartEncoded => {
-  const outputChars = reply.text.join("").length + (reply.reasoning?.length ?? 0) +
-    reply.toolCalls.reduce((sum, call) => sum + JSON.stringify(call.params ?? {}).length, 0)
+  // Estimated only when the reply does not say (each estimate reads the whole prompt or answer).
   const inputTokens = reply.usage?.inputTokens ?? estimateTokens(promptChars(request.prompt))
-  const outputTokens = reply.usage?.outputTokens ?? estimateTokens(outputChars) + toolIds.length
+  const outputTokens = reply.usage?.outputTokens ?? estimateTokens(outputChars(reply)) + toolIds.length
   return {
     type: "finish",
     reason: reply.finishReason ?? (reply.toolCalls.length > 0 ? "tool-calls" : "stop"),
@@ -322,15 +328,24 @@ const finishPart = (reply: Reply, request: Request, toolIds: ReadonlyArray<strin
  */
 export const layer = (
   script: Script,
-  options?: { readonly model?: string | undefined }
+  options?: {
+    readonly model?: string | undefined
+    /**
+     * Keep every request for {@link requests}. Default `true`. A long benchmark or load test turns
+     * it off, so that the model holds no memory of its own; {@link requests} then fails.
+     */
+    readonly record?: boolean | undefined
+  }
 ): Layer.Layer<LanguageModel.LanguageModel | TestModel> =>
   Layer.effectContext(Effect.gen(function*() {
     // A plain array and counter: every change happens in one synchronous step (nothing between a
     // read and its write can yield), which a Ref would add two operations per call to guarantee.
+    const record = options?.record ?? true
     const received: Array<Request> = []
+    let count = 0
     const modelId = options?.model ?? "test-model"
 
-    // Called once per request, after it was recorded: its index is the number recorded before it.
+    // Called once per request: its index is the number of requests received before it.
     const next = (request: Request, index: number): Effect.Effect<Reply> => {
       if (typeof script === "function") {
         const answer = script(request)
@@ -351,8 +366,8 @@ export const layer = (
     ): Effect.Effect<A, E> =>
       Effect.suspend(() => {
         const request = describe(options, stream)
-        received.push(request)
-        return Effect.flatMap(next(request, received.length - 1), (reply) => answer(reply, request))
+        if (record) received.push(request)
+        return Effect.flatMap(next(request, count++), (reply) => answer(reply, request))
       })
 
     const metadata = (reply: Reply): Response.ResponseMetadataPartEncoded => ({
@@ -474,7 +489,11 @@ export const layer = (
     })
 
     return Context.make(LanguageModel.LanguageModel, service).pipe(
-      Context.add(TestModel, { requests: Effect.sync((): ReadonlyArray<Request> => received.slice()) })
+      Context.add(TestModel, {
+        requests: record
+          ? Effect.sync((): ReadonlyArray<Request> => received.slice())
+          : Effect.dieMessage("TestModel: this model keeps no requests (it was made with `record: false`)")
+      })
     )
   }))
 

@@ -2,6 +2,7 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -30,6 +31,16 @@ describe("TestModel", () => {
         assert.deepStrictEqual([finish.usage.inputTokens, finish.usage.outputTokens], [4, 9])
       }
     }).pipe(Effect.provide(TestModel.layer([TestModel.text("Hello", { chunks: 2, usage: { inputTokens: 4, outputTokens: 9 } })]))))
+
+  it.effect("with record: false it keeps no requests, and the script still sees each call's index", () =>
+    Effect.gen(function*() {
+      const first = yield* LanguageModel.generateText({ prompt: "one" })
+      const second = yield* LanguageModel.generateText({ prompt: "two" })
+      assert.deepStrictEqual([first.text, second.text], ["first", "second"])
+      const exit = yield* Effect.exit(TestModel.requests)
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) assert.include(String(Cause.squash(exit.cause)), "record: false")
+    }).pipe(Effect.provide(TestModel.layer([TestModel.text("first"), TestModel.text("second")], { record: false }))))
 
   it.effect("answers generateText with the same content in one response", () =>
     Effect.gen(function*() {

@@ -1,8 +1,9 @@
 /**
  * In process, on the scripted TestModel: the framework's own cost, with no network and no
- * provider. Each batch gets a fresh runtime (built untimed), because TestModel records every
- * request it receives and a runtime kept for the whole process would make the collector's work
- * grow from batch to batch.
+ * provider. The model keeps no record of its requests (`record: false`) and hands out replies made
+ * once, so that what is measured is the framework's work, not the mock's. Each batch still gets a
+ * fresh runtime (built untimed), so that what a session store holds does not grow from batch to
+ * batch.
  */
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
@@ -31,13 +32,19 @@ const CHUNKS = 500
  * The script: `turns=N` makes a run of N model calls (N - 1 tool calls, then the answer);
  * `stream` answers in 500 chunks; anything else is answered at once.
  */
+// Replies say their usage, as a provider's do: the model then has no tokens to estimate.
+const usage = { inputTokens: 120, outputTokens: 40 }
+const streamed = TestModel.text("x".repeat(CHUNKS), { chunks: CHUNKS, usage })
+const answer = TestModel.text("The answer is 42.", { usage })
+const toolCalls = Array.from({ length: 50 }, (_, calls) => TestModel.toolCall("add", { a: calls, b: 1 }, { usage }))
 const model = TestModel.layer((request) => {
   const text = request.lastUserText
-  if (text === "stream") return TestModel.text("x".repeat(CHUNKS), { chunks: CHUNKS })
+  if (text === "stream") return streamed
   const turns = text.startsWith("turns=") ? Number(text.slice(6)) : 1
-  const calls = request.prompt.content.filter((message) => message.role === "assistant").length
-  return calls + 1 < turns ? TestModel.toolCall("add", { a: calls, b: 1 }) : TestModel.text("The answer is 42.")
-})
+  let calls = 0
+  for (const message of request.prompt.content) if (message.role === "assistant") calls++
+  return calls + 1 < turns ? toolCalls[calls]! : answer
+}, { record: false })
 
 const plain = Agent.make({ name: "plain", instructions: "Be brief." })
 const tooled = Agent.make({ name: "tooled", instructions: "Use tools.", toolkit: Tools, maxTurns: 50 })
@@ -62,7 +69,7 @@ const runs = async <E>(
 ): Promise<Samples> => {
   const n = scaled(effort, ops)
   const samples = await timeBatches(
-    { warmup: 2, batches: effort.quick ? 5 : 9, ops: n * scale },
+    { warmup: 2, warmupMs: effort.quick ? 500 : 2_000, batches: effort.quick ? 5 : 9, ops: n * scale },
     async () => {
       const runtime = await fresh(Layer.merge(model, ToolsLive))
       return { run: () => runtime.runPromise(times(effect, n)), teardown: () => runtime.dispose() }
@@ -189,7 +196,8 @@ const storeLayer = (store: Store, dir: string, file: string) =>
 
 // A user message of ~120 characters and an answer of ~400, as in a chat.
 const question = (turn: number) => `Turn ${turn}: ${"tell me a little more about the topic we discussed, please. ".repeat(2)}`
-const chatModel = TestModel.layer(() => TestModel.text("Here is a considered answer. ".repeat(14)))
+const chatAnswer = TestModel.text("Here is a considered answer. ".repeat(14), { usage: { inputTokens: 400, outputTokens: 100 } })
+const chatModel = TestModel.layer(() => chatAnswer, { record: false })
 const chat = Agent.make({ name: "chat", instructions: "Be helpful and brief." })
 
 /** One conversation of `turns` user turns; returns the µs of each turn. */
@@ -213,25 +221,26 @@ const conversationScenario = (turns: number, store: Store, target: number | unde
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-bench-"))
     try {
       const perBatch = Math.max(2, Math.round(scaled(effort, turns <= 5 ? 200 : 40)))
-      const conversations: Array<Array<number>> = []
-      let batchNo = 0
+      const batches = effort.quick ? 5 : 9
+      // The turns' times of each batch; the timed batches are the last ones.
+      const byBatch: Array<Array<Array<number>>> = []
       const samples = await timeBatches(
-        { warmup: 2, batches: effort.quick ? 5 : 9, ops: perBatch },
+        { warmup: 2, warmupMs: effort.quick ? 500 : 2_000, batches, ops: perBatch },
         async () => {
-          const b = batchNo++
+          const b = byBatch.length
+          const times: Array<Array<number>> = []
+          byBatch.push(times)
           const runtime = await fresh(Layer.merge(chatModel, storeLayer(store, dir, `batch-${b}.db`)))
           return {
             run: () =>
               runtime.runPromise(Effect.gen(function*() {
-                for (let c = 0; c < perBatch; c++) {
-                  const perTurn = yield* conversation(turns, `s-${b}-${c}`)
-                  if (b >= 2) conversations.push(perTurn)
-                }
+                for (let c = 0; c < perBatch; c++) times.push(yield* conversation(turns, `s-${b}-${c}`))
               })),
             teardown: () => runtime.dispose()
           }
         }
       )
+      const conversations = byBatch.slice(-batches).flat()
       const label = `${turns}-turn conversation, ${store === "memory" ? "memory store" : "SQLite store"}`
       const id = `conversation-${turns}-${store}`
       const turnAt = (i: number) => median(conversations.map((c) => c[i]!))
