@@ -23,8 +23,10 @@ interface Session {
   /** Oldest first; only ever appended to. */
   readonly runs: Array<SessionStore.RunRecord>
   state: SessionStore.StateRecord
-  readonly createdAt: DateTime.Utc
-  updatedAt: DateTime.Utc
+  // Epoch milliseconds: a `DateTime` is made only when a summary is read (one made on every append
+  // would cost as much as the rest of the append).
+  readonly createdAt: number
+  updatedAt: number
 }
 
 // Checks the state encodes to JSON the way a SQL store would store it.
@@ -60,7 +62,7 @@ const select = (
 export const makeSessionStore: Effect.Effect<SessionStore.Service> = Effect.sync((): SessionStore.Service => {
   const users = new Map<string, Map<string, Session>>()
   const find = (key: SessionStore.SessionKey): Session | undefined => users.get(key.userId)?.get(key.sessionId)
-  const findOrCreate = (key: SessionStore.SessionKey, now: DateTime.Utc): Session => {
+  const findOrCreate = (key: SessionStore.SessionKey, now: number): Session => {
     let sessions = users.get(key.userId)
     if (sessions === undefined) {
       sessions = new Map()
@@ -85,7 +87,7 @@ export const makeSessionStore: Effect.Effect<SessionStore.Service> = Effect.sync
         if (record.userId.length === 0 || record.sessionId.length === 0) return InternalStore.invalidKey("append", record)
         const problem = InternalStore.checkRecord(record)
         if (problem !== undefined) return InternalStore.invalidRecord(record, problem)
-        const now = DateTime.unsafeMake(clock.unsafeCurrentTimeMillis())
+        const now = clock.unsafeCurrentTimeMillis()
         const session = findOrCreate(record, now)
         session.runs.push(record)
         session.updatedAt = now
@@ -99,8 +101,8 @@ export const makeSessionStore: Effect.Effect<SessionStore.Service> = Effect.sync
             userId,
             sessionId,
             runs: session.runs.length,
-            createdAt: session.createdAt,
-            updatedAt: session.updatedAt
+            createdAt: DateTime.unsafeMake(session.createdAt),
+            updatedAt: DateTime.unsafeMake(session.updatedAt)
           })
         }
         return found.sort((a, b) =>
@@ -126,7 +128,7 @@ export const makeSessionStore: Effect.Effect<SessionStore.Service> = Effect.sync
     ): Effect.Effect<A, SessionStore.SessionStoreError> =>
       Effect.clockWith((clock) => {
         if (key.userId.length === 0 || key.sessionId.length === 0) return InternalStore.invalidKey("state", key)
-        const now = DateTime.unsafeMake(clock.unsafeCurrentTimeMillis())
+        const now = clock.unsafeCurrentTimeMillis()
         const [result, state] = f(find(key)?.state ?? {})
         const json = encodeState(state)
         if (Either.isLeft(json)) {

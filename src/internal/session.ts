@@ -200,16 +200,18 @@ class Turn {
       sessionId: options.sessionId
     }
     const state = new StoredSessionState(this.store, this.key)
-    const services = context === undefined
-      ? Context.make(SessionState.SessionState, state)
-      : Context.add(context, SessionState.SessionState, state)
     // The services are set and restored in the same uninterruptible region as the append: one
     // frame, where `Effect.provide` would bracket the body with an acquire/release of its own.
     return Effect.uninterruptibleMask((restore) =>
       Effect.withFiberRuntime((fiber) => {
         const previous = fiber.getFiberRef(FiberRef.currentContext)
+        const services = Context.add(
+          context === undefined ? previous : Context.merge(previous, context),
+          SessionState.SessionState,
+          state
+        )
         const ran = Effect.flatMap(
-          FiberRef.set(FiberRef.currentContext, Context.merge(previous, services)),
+          FiberRef.set(FiberRef.currentContext, services),
           () => Effect.exit(restore(body(prepared)))
         )
         return Effect.flatMap(ran, (exit) => {
