@@ -34,19 +34,22 @@ export const fromRun = <E, R>(
         all: (events: ReadonlyArray<RunEvent.RunEvent>) => Effect.suspend(() => handoff.offerAll(events))
       })
       : (event) => Effect.zipRight(onEvent(event), offer(event))
-    // The run is a fiber of its own, interrupted (and awaited) when the reader is done, however it
-    // ends: a channel finalizer does with one fiber what a scope does with a scope and a fiber.
-    return Channel.unwrap(Effect.map(
+    // The run is a fiber of its own, started as the channel's resource (uninterruptibly) and
+    // interrupted, then awaited, when the reader is done, however it ends: what a scope would do,
+    // without a scope. The fiber is forked in the acquisition's uninterruptible region, so the run
+    // is made interruptible explicitly (a `restore` would restore the region's status).
+    return Channel.acquireUseRelease(
       Effect.forkDaemon(
-        Effect.uninterruptibleMask((restore) =>
-          Effect.matchCauseEffect(restore(run(emit)), {
+        Effect.uninterruptible(
+          Effect.matchCauseEffect(Effect.interruptible(run(emit)), {
             onFailure: (cause) => handoff.done(Exit.failCause(cause)),
             onSuccess: () => handoff.done(Exit.void)
           })
         )
       ),
-      (fiber) => Channel.ensuring(handoff.channel, Fiber.interrupt(fiber))
-    ))
+      () => handoff.channel,
+      (fiber) => Fiber.interrupt(fiber)
+    )
   }))
 
 /**
