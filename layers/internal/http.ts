@@ -109,24 +109,48 @@ const failOnStatus = (client: Client, post: Post, response: Response): Effect.Ef
       (body) => Effect.fail(statusError(client, post, response.statusCode, headerRecord(response.headers), body))
     )
 
-/** A JSON request; the parsed response body. */
+const malformedJson = (client: Client, post: Post, text: string, cause: unknown) =>
+  new AiError.MalformedOutput({
+    module: client.provider,
+    method: post.method,
+    description: `The response is not JSON: ${text.slice(0, 200)}`,
+    cause
+  })
+
+/**
+ * A JSON request; the parsed response body. The request, its body and the parse are one wait: each
+ * step as an effect of its own (a promise bridged to the fiber, a `try`) cost more than the step.
+ * Interrupting it aborts the request, also while the body is being read.
+ */
 export const postJson = (client: Client, post: Post): Effect.Effect<unknown, AiError.AiError> =>
-  send(client, post).pipe(
-    Effect.flatMap((response) => failOnStatus(client, post, response)),
-    Effect.flatMap((response) => readText(client, post, response)),
-    Effect.flatMap((text) =>
-      Effect.try({
-        try: () => JSON.parse(text) as unknown,
-        catch: (cause) =>
-          new AiError.MalformedOutput({
-            module: client.provider,
-            method: post.method,
-            description: `The response is not JSON: ${text.slice(0, 200)}`,
-            cause
-          })
-      })
-    )
-  )
+  Effect.async<unknown, AiError.AiError>((resume) => {
+    const signal = new EventEmitter()
+    const failed = (cause: unknown) => resume(Effect.fail(transportError(client, post, cause)))
+    request(post.url, {
+      method: "POST",
+      headers: post.headers,
+      body: post.body,
+      signal,
+      dispatcher: client.dispatcher
+    }).then((response) =>
+      response.body.text().then((text) => {
+        if (response.statusCode >= 400) {
+          resume(Effect.fail(statusError(client, post, response.statusCode, headerRecord(response.headers), text)))
+          return
+        }
+        let parsed: unknown
+        try {
+          parsed = JSON.parse(text)
+        } catch (cause) {
+          resume(Effect.fail(malformedJson(client, post, text, cause)))
+          return
+        }
+        resume(Effect.succeed(parsed))
+      }, failed), failed)
+    return Effect.sync(() => {
+      signal.emit("abort")
+    })
+  })
 
 /**
  * A streaming request: `onEvents` is given the SSE events of each network read as they arrive (the
