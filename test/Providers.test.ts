@@ -248,6 +248,24 @@ for (const provider of providers) {
         )
         assert.strictEqual(stats.clientAborts, 100)
       }), { timeout: 20_000 })
+
+    it.scopedLive("interrupting runs whose JSON answer is half sent closes their connections", () =>
+      Effect.gen(function*() {
+        // Each answer stops half-way through its body: the runs are reading it when interrupted.
+        const { provide, simulator } = yield* setup(() => Simulator.stall({ after: 1, reply: Simulator.text("x".repeat(200)) }))
+        const agent = Agent.make({ retry: Retry.none })
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: 10 }, (_, i) => i),
+          (i) => Effect.fork(Agent.run(agent, `run ${i}`).pipe(provide)),
+          { concurrency: "unbounded" }
+        )
+        yield* simulator.awaitStats((stats) => stats.activeResponses === 10)
+        yield* Fiber.interruptAll(fibers)
+        const stats = yield* simulator.awaitStats((stats) => stats.activeResponses === 0).pipe(
+          Effect.timeoutFail({ duration: "1 second", onTimeout: () => "connections still open after 1 second" })
+        )
+        assert.strictEqual(stats.clientAborts, 10)
+      }), { timeout: 20_000 })
   })
 }
 
