@@ -77,22 +77,22 @@ type Response = Dispatcher.ResponseData
 
 // Aborted through an event emitter (a signal undici accepts): an `AbortController` per request, as
 // `Effect.tryPromise` makes one, cost more than the rest of the request's own handling.
+const start = (client: Client, post: Post, signal: EventEmitter) =>
+  request(post.url, { method: "POST", headers: post.headers, body: post.body, signal, dispatcher: client.dispatcher })
+
+const abort = (signal: EventEmitter) =>
+  Effect.sync(() => {
+    signal.emit("abort")
+  })
+
 const send = (client: Client, post: Post): Effect.Effect<Response, AiError.AiError> =>
   Effect.async<Response, AiError.AiError>((resume) => {
     const signal = new EventEmitter()
-    request(post.url, {
-      method: "POST",
-      headers: post.headers,
-      body: post.body,
-      signal,
-      dispatcher: client.dispatcher
-    }).then(
+    start(client, post, signal).then(
       (response) => resume(Effect.succeed(response)),
       (cause) => resume(Effect.fail(transportError(client, post, cause)))
     )
-    return Effect.sync(() => {
-      signal.emit("abort")
-    })
+    return abort(signal)
   })
 
 const readText = (client: Client, post: Post, response: Response) =>
@@ -126,13 +126,7 @@ export const postJson = (client: Client, post: Post): Effect.Effect<unknown, AiE
   Effect.async<unknown, AiError.AiError>((resume) => {
     const signal = new EventEmitter()
     const failed = (cause: unknown) => resume(Effect.fail(transportError(client, post, cause)))
-    request(post.url, {
-      method: "POST",
-      headers: post.headers,
-      body: post.body,
-      signal,
-      dispatcher: client.dispatcher
-    }).then((response) =>
+    start(client, post, signal).then((response) =>
       response.body.text().then((text) => {
         if (response.statusCode >= 400) {
           resume(Effect.fail(statusError(client, post, response.statusCode, headerRecord(response.headers), text)))
@@ -147,9 +141,7 @@ export const postJson = (client: Client, post: Post): Effect.Effect<unknown, AiE
         }
         resume(Effect.succeed(parsed))
       }, failed), failed)
-    return Effect.sync(() => {
-      signal.emit("abort")
-    })
+    return abort(signal)
   })
 
 /**
