@@ -232,40 +232,43 @@ for (const provider of providers) {
         assert.match(error.message, /idle timeout|did not finish within/)
       }))
 
-    it.scopedLive("interrupting 100 streamed runs closes all 100 connections", () =>
+    /** Starts `count` runs, interrupts them all once the simulator is answering each, and checks each connection closed. */
+    const interruptAll = (
+      script: Simulator.Script,
+      count: number,
+      run: (i: number) => Effect.Effect<unknown, unknown, any>
+    ) =>
       Effect.gen(function*() {
-        const { provide, simulator } = yield* setup(() => Simulator.text("x".repeat(40), { chunks: 40, chunkDelay: "100 millis" }))
-        const agent = Agent.make({ retry: Retry.none })
+        const { provide, simulator } = yield* setup(script)
         const fibers = yield* Effect.forEach(
-          Array.from({ length: 100 }, (_, i) => i),
-          (i) => Effect.fork(Stream.runDrain(Agent.stream(agent, `run ${i}`)).pipe(provide)),
+          Array.from({ length: count }, (_, i) => i),
+          (i) => Effect.fork(run(i).pipe(provide)),
           { concurrency: "unbounded" }
         )
-        yield* simulator.awaitStats((stats) => stats.activeResponses === 100)
+        yield* simulator.awaitStats((stats) => stats.activeResponses === count)
         yield* Fiber.interruptAll(fibers)
         const stats = yield* simulator.awaitStats((stats) => stats.activeResponses === 0).pipe(
           Effect.timeoutFail({ duration: "1 second", onTimeout: () => "connections still open after 1 second" })
         )
-        assert.strictEqual(stats.clientAborts, 100)
-      }), { timeout: 20_000 })
+        assert.strictEqual(stats.clientAborts, count)
+      })
+
+    const agent = Agent.make({ retry: Retry.none })
+
+    it.scopedLive("interrupting 100 streamed runs closes all 100 connections", () =>
+      interruptAll(
+        () => Simulator.text("x".repeat(40), { chunks: 40, chunkDelay: "100 millis" }),
+        100,
+        (i) => Stream.runDrain(Agent.stream(agent, `run ${i}`))
+      ), { timeout: 20_000 })
 
     it.scopedLive("interrupting runs whose JSON answer is half sent closes their connections", () =>
-      Effect.gen(function*() {
-        // Each answer stops half-way through its body: the runs are reading it when interrupted.
-        const { provide, simulator } = yield* setup(() => Simulator.stall({ after: 1, reply: Simulator.text("x".repeat(200)) }))
-        const agent = Agent.make({ retry: Retry.none })
-        const fibers = yield* Effect.forEach(
-          Array.from({ length: 10 }, (_, i) => i),
-          (i) => Effect.fork(Agent.run(agent, `run ${i}`).pipe(provide)),
-          { concurrency: "unbounded" }
-        )
-        yield* simulator.awaitStats((stats) => stats.activeResponses === 10)
-        yield* Fiber.interruptAll(fibers)
-        const stats = yield* simulator.awaitStats((stats) => stats.activeResponses === 0).pipe(
-          Effect.timeoutFail({ duration: "1 second", onTimeout: () => "connections still open after 1 second" })
-        )
-        assert.strictEqual(stats.clientAborts, 10)
-      }), { timeout: 20_000 })
+      // Each answer stops half-way through its body: the runs are reading it when interrupted.
+      interruptAll(
+        () => Simulator.stall({ after: 1, reply: Simulator.text("x".repeat(200)) }),
+        10,
+        (i) => Agent.run(agent, `run ${i}`)
+      ), { timeout: 20_000 })
   })
 }
 
