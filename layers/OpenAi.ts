@@ -119,7 +119,7 @@ const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, 
       format: {
         type: "json_schema",
         name: provider.responseFormat.objectName,
-        schema: Tool.getJsonSchemaFromSchemaAst(provider.responseFormat.schema.ast),
+        schema: Wire.answerSchema(provider.responseFormat.schema),
         strict: false
       }
     }

@@ -126,7 +126,7 @@ const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, 
       type: "json_schema",
       json_schema: {
         name: provider.responseFormat.objectName,
-        schema: Tool.getJsonSchemaFromSchemaAst(provider.responseFormat.schema.ast),
+        schema: Wire.answerSchema(provider.responseFormat.schema),
         strict: false
       }
     }

@@ -53,6 +53,33 @@ describe("OpenAiCompatible", () => {
       assert.strictEqual(s.headers[0]!.authorization, "Bearer sk-secret")
     }))
 
+  it.scopedLive("sends a structured answer's JSON Schema with every call", () =>
+    Effect.gen(function*() {
+      const answer = json({
+        choices: [{ message: { role: "assistant", content: "{\"city\":\"Paris\"}" }, finish_reason: "stop" }]
+      })
+      const s = yield* server([answer, answer])
+      const agent = Agent.make({ output: Schema.Struct({ city: Schema.String }), retry: Retry.none })
+      for (let i = 0; i < 2; i++) {
+        const output = yield* Agent.run(agent, "Where?").pipe(Effect.provide(model(s.url)))
+        assert.deepStrictEqual(output.content, { city: "Paris" })
+      }
+      const expected = {
+        type: "json_schema",
+        json_schema: {
+          name: "output",
+          schema: {
+            type: "object",
+            required: ["city"],
+            properties: { city: { type: "string" } },
+            additionalProperties: false
+          },
+          strict: false
+        }
+      }
+      assert.deepStrictEqual(s.bodies.map((body) => body.response_format), [expected, expected])
+    }))
+
   it.scopedLive("streams text deltas and reads usage from the last chunk", () =>
     Effect.gen(function*() {
       const s = yield* server([

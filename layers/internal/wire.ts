@@ -6,10 +6,12 @@ import * as AiError from "@effect/ai/AiError"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
-import type * as Tool from "@effect/ai/Tool"
+import * as Tool from "@effect/ai/Tool"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Mailbox from "effect/Mailbox"
+import type * as Schema from "effect/Schema"
+import type * as SchemaAST from "effect/SchemaAST"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as InternalLanguageModel from "../../src/internal/languageModel.js"
@@ -120,6 +122,20 @@ export const perTool = (build: (tool: Tool.Any) => unknown): (tool: Tool.Any) =>
     }
     return definition
   }
+}
+
+/**
+ * The JSON Schema of a structured answer, made once per schema: an agent with an `output` schema
+ * sends it with every model call, and making it walks the whole schema.
+ */
+const answerSchemas = new WeakMap<SchemaAST.AST, unknown>()
+export const answerSchema = (schema: Schema.Schema.Any): unknown => {
+  let json = answerSchemas.get(schema.ast)
+  if (json === undefined) {
+    json = Tool.getJsonSchemaFromSchemaAst(schema.ast)
+    answerSchemas.set(schema.ast, json)
+  }
+  return json
 }
 
 /** Token usage as a finish part carries it, from the counts a provider reports. */
