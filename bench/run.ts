@@ -15,12 +15,12 @@
  * The figures go to bench/results.json (a full run) or to a file in the system's temporary
  * directory (a subset or a quick run), or to `--out <file>`.
  */
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { bundle } from "./lib/build.js"
 import { median, type Metric, RESULT_PREFIX } from "./lib/measure.js"
+import { runNode } from "./lib/process.js"
 import { format, readSourceMap, summarize } from "./lib/profile.js"
 import { all } from "./scenarios/index.js"
 import type { Scenario } from "./scenarios/types.js"
@@ -74,31 +74,17 @@ interface WorkerResult {
   readonly loadBefore: number
 }
 
-const runWorker = (
+const runWorker = async (
   command: ReadonlyArray<string>,
   scenario: string,
   flags: ReadonlyArray<string>
-): Promise<WorkerResult> =>
-  new Promise((resolve, reject) => {
-    const loadBefore = Os.loadavg()[0]!
-    const child = ChildProcess.spawn(process.execPath, [...command, scenario, ...flags], {
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    let stdout = ""
-    child.stdout.setEncoding("utf8")
-    child.stdout.on("data", (chunk: string) => {
-      stdout += chunk
-    })
-    child.on("error", reject)
-    child.on("close", (code) => {
-      const line = stdout.split("\n").reverse().find((l) => l.startsWith(RESULT_PREFIX))
-      if (code !== 0 || line === undefined) {
-        reject(new Error(`scenario ${scenario} exited with ${code}:\n${stdout.slice(-2000)}`))
-        return
-      }
-      resolve({ ...(JSON.parse(line.slice(RESULT_PREFIX.length)) as Omit<WorkerResult, "loadBefore">), loadBefore })
-    })
-  })
+): Promise<WorkerResult> => {
+  const loadBefore = Os.loadavg()[0]!
+  const { code, stdout } = await runNode([...command, scenario, ...flags])
+  const line = stdout.split("\n").reverse().find((l) => l.startsWith(RESULT_PREFIX))
+  if (code !== 0 || line === undefined) throw new Error(`scenario ${scenario} exited with ${code}:\n${stdout.slice(-2000)}`)
+  return { ...(JSON.parse(line.slice(RESULT_PREFIX.length)) as Omit<WorkerResult, "loadBefore">), loadBefore }
+}
 
 /**
  * The worker runs as one esbuild bundle of the project's sources (its packages left external, so

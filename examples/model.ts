@@ -28,7 +28,6 @@
  *
  * @since 0.1.0
  */
-import * as AiError from "@effect/ai/AiError"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import * as Config from "effect/Config"
@@ -194,7 +193,7 @@ const toSimulator = (reply: Demo.Reply): Simulator.Reply => {
 const inProcess = (id: string, respond: Demo.Responder): Layer.Layer<LanguageModel.LanguageModel> =>
   TestModel.layer((request) => {
     const reply = respond(fromTestModel(request))
-    return Effect.isEffect(reply) ? Effect.map(reply, (reply) => toTestModel(id, reply)) : toTestModel(id, reply)
+    return Effect.isEffect(reply) ? Effect.map(reply, toTestModel) : toTestModel(reply)
   }, { model: id })
 
 const fromTestModel = (request: TestModel.Request): Demo.Request => {
@@ -223,7 +222,7 @@ const toolResult = (part: Prompt.ToolResultPart): Demo.ToolResult => ({
   isFailure: part.isFailure
 })
 
-const toTestModel = (id: string, reply: Demo.Reply): TestModel.Reply => {
+const toTestModel = (reply: Demo.Reply): TestModel.Reply => {
   const timing = { delay: reply.delay, chunkDelay: reply.chunkDelay }
   switch (reply._tag) {
     case "Text":
@@ -231,16 +230,6 @@ const toTestModel = (id: string, reply: Demo.Reply): TestModel.Reply => {
     case "ToolCalls":
       return TestModel.toolCalls(reply.calls, timing)
     case "HttpError":
-      return TestModel.fail(
-        new AiError.HttpResponseError({
-          module: "DemoModel",
-          method: "streamText",
-          reason: "StatusCode",
-          request: { method: "POST", url: `demo:/models/${id}`, urlParams: [], hash: Option.none(), headers: {} },
-          response: { status: reply.status, headers: {} },
-          body: reply.message
-        }),
-        { delay: reply.delay }
-      )
+      return TestModel.httpError(reply.status, { delay: reply.delay, body: reply.message })
   }
 }

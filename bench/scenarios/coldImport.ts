@@ -5,12 +5,12 @@
  * an esbuild bundle of `src/index.ts` (ESM, every dependency bundled) as a published build would
  * be loaded. The whole process's wall time is reported too.
  */
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Url from "node:url"
 import { bundle } from "../lib/build.js"
-import { metric, type Metric } from "../lib/measure.js"
+import { median, metric, type Metric } from "../lib/measure.js"
+import { runNode } from "../lib/process.js"
 import type { Scenario } from "./types.js"
 
 interface Sample {
@@ -21,34 +21,17 @@ interface Sample {
 }
 
 /** One fresh process: `node [flags] -e "import target"`, timed from the outside and inside. */
-const spawnOnce = (flags: ReadonlyArray<string>, target: string | undefined): Promise<Sample> =>
-  new Promise((resolve, reject) => {
-    const code = target === undefined
-      ? "console.log(0, 0)"
-      : `const c = process.cpuUsage(); const t = performance.now(); await import(${
-        JSON.stringify(target)
-      }); const d = process.cpuUsage(c); console.log(performance.now() - t, (d.user + d.system) / 1000)`
-    const start = performance.now()
-    const child = ChildProcess.spawn(process.execPath, [...flags, "--input-type=module", "-e", code], {
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    let out = ""
-    child.stdout.setEncoding("utf8")
-    child.stdout.on("data", (chunk: string) => {
-      out += chunk
-    })
-    child.on("error", reject)
-    child.on("close", (exit) => {
-      const wall = performance.now() - start
-      if (exit !== 0) reject(new Error(`import of ${target} exited with ${exit}`))
-      else {
-        const [imported, cpu] = out.trim().split("\n").pop()!.split(" ").map(Number)
-        resolve({ wall, import: imported!, cpu: cpu! })
-      }
-    })
-  })
-
-const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[values.length >> 1]!
+const spawnOnce = async (flags: ReadonlyArray<string>, target: string | undefined): Promise<Sample> => {
+  const code = target === undefined
+    ? "console.log(0, 0)"
+    : `const c = process.cpuUsage(); const t = performance.now(); await import(${
+      JSON.stringify(target)
+    }); const d = process.cpuUsage(c); console.log(performance.now() - t, (d.user + d.system) / 1000)`
+  const finished = await runNode([...flags, "--input-type=module", "-e", code])
+  if (finished.code !== 0) throw new Error(`import of ${target} exited with ${finished.code}`)
+  const [imported, cpu] = finished.stdout.trim().split("\n").pop()!.split(" ").map(Number)
+  return { wall: finished.wall, import: imported!, cpu: cpu! }
+}
 
 export const coldImport: Scenario = {
   name: "cold-import",

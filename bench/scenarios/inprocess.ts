@@ -95,58 +95,54 @@ const construct: Scenario = {
   }
 }
 
-const singleTurn: Scenario = {
-  name: "single-turn",
+/** A scenario that times one effect, `ops` of it per batch (µs per run, or per chunk with `scale`). */
+const timed = (
+  name: string,
+  description: string,
+  figure: { readonly label: string; readonly unit: string; readonly target: number },
+  ops: number,
+  effect: Effect.Effect<unknown, unknown, any>,
+  scale = 1
+): Scenario => ({
+  name,
   group: "inprocess",
-  description: "Agent.run: one model call, text answer",
-  run: async (effort) => [
-    metric(
-      { id: "single-turn", label: "single-turn run", unit: "µs/run", target: 40 },
-      await runs(effort, 2_000, Agent.run(plain, "hi"))
-    )
-  ]
-}
-
-const toolCall: Scenario = {
-  name: "tool-call",
-  group: "inprocess",
-  description: "Agent.run: a tool call, then the answer (two model calls)",
-  run: async (effort) => [
-    metric(
-      { id: "tool-call", label: "run with one tool call", unit: "µs/run", target: 75 },
-      await runs(effort, 1_000, Agent.run(tooled, "turns=2"))
-    )
-  ]
-}
-
-const modelTurns = (turns: number, ops: number, target: number): Scenario => ({
-  name: `model-turns-${turns}`,
-  group: "inprocess",
-  description: `one Agent.run of ${turns} model calls (${turns - 1} tool calls, then the answer)`,
-  run: async (effort) => [
-    metric(
-      {
-        id: `model-turns-${turns}`,
-        label: `${turns}-turn run: one run, ${turns - 1} tool calls`,
-        unit: "µs/run",
-        target
-      },
-      await runs(effort, ops, Agent.run(tooled, `turns=${turns}`))
-    )
-  ]
+  description,
+  run: async (effort) => [metric({ id: name, ...figure }, await runs(effort, ops, effect, scale))]
 })
 
-const streamChunk: Scenario = {
-  name: "stream-chunk",
-  group: "inprocess",
-  description: "Agent.stream of a 500-chunk answer, drained",
-  run: async (effort) => [
-    metric(
-      { id: "stream-chunk", label: "streamed chunk (500-chunk Agent.stream)", unit: "µs/chunk", target: 3 },
-      await runs(effort, 40, Stream.runDrain(Agent.stream(plain, "stream")), CHUNKS)
-    )
-  ]
-}
+const singleTurn = timed(
+  "single-turn",
+  "Agent.run: one model call, text answer",
+  { label: "single-turn run", unit: "µs/run", target: 40 },
+  2_000,
+  Agent.run(plain, "hi")
+)
+
+const toolCall = timed(
+  "tool-call",
+  "Agent.run: a tool call, then the answer (two model calls)",
+  { label: "run with one tool call", unit: "µs/run", target: 75 },
+  1_000,
+  Agent.run(tooled, "turns=2")
+)
+
+const modelTurns = (turns: number, ops: number, target: number): Scenario =>
+  timed(
+    `model-turns-${turns}`,
+    `one Agent.run of ${turns} model calls (${turns - 1} tool calls, then the answer)`,
+    { label: `${turns}-turn run: one run, ${turns - 1} tool calls`, unit: "µs/run", target },
+    ops,
+    Agent.run(tooled, `turns=${turns}`)
+  )
+
+const streamChunk = timed(
+  "stream-chunk",
+  "Agent.stream of a 500-chunk answer, drained",
+  { label: "streamed chunk (500-chunk Agent.stream)", unit: "µs/chunk", target: 3 },
+  40,
+  Stream.runDrain(Agent.stream(plain, "stream")),
+  CHUNKS
+)
 
 const memoryPerAgent: Scenario = {
   name: "memory-per-agent",
