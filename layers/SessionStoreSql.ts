@@ -7,7 +7,8 @@
  * Each run is one row holding its own record as JSON, so appending a run writes that run only and
  * loading the history of a session reads its last runs only, however long the session is. Appends
  * to a session are serialised by the session's row (a transaction that bumps its run count), so
- * concurrent runs all land, each once, in one order. SQLite opens its file in WAL mode.
+ * concurrent runs all land, each once, in one order. SQLite opens its file in WAL mode, with
+ * `synchronous = NORMAL` (see `SqliteOptions`).
  *
  * A row that does not decode is a `Corrupt` error, a row or a database written by a newer version
  * of effect-agents an `UnsupportedVersion` error: never a crash and never a silently shorter history.
@@ -677,11 +678,38 @@ export interface SqliteOptions {
   readonly filename: string
   /** Keep the default rollback journal instead of WAL. Default `false`. */
   readonly disableWAL?: boolean | undefined
+  /**
+   * How long a commit waits for the disk. `"normal"` (the default in WAL mode): a commit is in
+   * the file when it returns and survives the process crashing or being killed; only the last
+   * commits before a power loss or an operating-system crash can be lost, and the file stays
+   * consistent. `"full"` (the default with `disableWAL`): every commit also waits until the disk
+   * has it (an fsync, about half a millisecond on a virtual disk), so it survives a power loss too.
+   */
+  readonly synchronous?: "normal" | "full" | undefined
 }
 
-const sqliteClient = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient, SessionStore.SessionStoreError> =>
+/**
+ * The SQLite client {@link layerSqlite} runs on: one connection to the file, in WAL mode, with
+ * the commit durability of `options.synchronous`. Provide it with {@link layer} to keep tables of
+ * your own in the same file, on the same connection.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSqliteClient = (
+  options: SqliteOptions
+): Layer.Layer<SqlClient.SqlClient, SessionStore.SessionStoreError> =>
   Layer.scopedContext(
-    SqliteClient.make({ filename: options.filename, disableWAL: options.disableWAL }).pipe(
+    Effect.gen(function*() {
+      const client = yield* SqliteClient.make({ filename: options.filename, disableWAL: options.disableWAL })
+      // In WAL mode, NORMAL keeps the file consistent whatever happens and loses no commit to a
+      // process crash; FULL adds an fsync to every commit, which costs more than the rest of a
+      // session turn. In rollback-journal mode NORMAL can corrupt the file on a power loss: FULL.
+      const synchronous = options.synchronous ?? (options.disableWAL === true ? "full" : "normal")
+      // The client has one connection, so the setting holds for every statement it runs.
+      yield* client.unsafe(`PRAGMA synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`).raw
+      return Context.make(SqlClient.SqlClient, client)
+    }).pipe(
       // better-sqlite3 throws when the file cannot be opened (no such directory, not a database).
       Effect.catchAllDefect((defect) =>
         Effect.fail(
@@ -691,7 +719,9 @@ const sqliteClient = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient, 
           )
         )
       ),
-      Effect.map((client) => Context.make(SqlClient.SqlClient, client))
+      Effect.catchTag("SqlError", (error) =>
+        Effect.fail(openError(`The SQLite database "${options.filename}" cannot be opened: ${error.message}`, error))
+      )
     )
   ).pipe(Layer.provide(Reactivity.layer))
 
@@ -710,7 +740,7 @@ const sqliteClient = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient, 
 export const layerSqlite = (
   options: SqliteOptions
 ): Layer.Layer<SessionStore.SessionStore | Memory.Memory, SessionStore.SessionStoreError> =>
-  Layer.provide(layer, sqliteClient(options))
+  Layer.provide(layer, layerSqliteClient(options))
 
 /**
  * {@link layerSqlite} with its options read from `Config`, e.g.

@@ -2,6 +2,7 @@ import * as Prompt from "@effect/ai/Prompt"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -339,12 +340,30 @@ for (const backend of backends) {
 }
 
 describe("SessionStoreSql.layerSqlite", () => {
-  it.live("opens its file in WAL mode", () =>
+  const pragmas = (options: Omit<SessionStoreSql.SqliteOptions, "filename">) =>
     Effect.gen(function*() {
-      const sql = yield* SqlClient.SqlClient
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-pragmas-"))),
+        (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+      )
+      const context = yield* Layer.build(
+        SessionStoreSql.layerSqliteClient({ filename: Path.join(dir, "sessions.db"), ...options })
+      )
+      const sql = Context.get(context, SqlClient.SqlClient)
       const [mode] = yield* sql<{ readonly journal_mode: string }>`PRAGMA journal_mode`
-      assert.strictEqual(mode!.journal_mode, "wal")
-    }).pipe(Effect.provide(backends[1]!.withSql.pipe(Option.getOrThrow))))
+      const [sync] = yield* sql<{ readonly synchronous: number }>`PRAGMA synchronous`
+      return { journal: mode!.journal_mode, synchronous: Number(sync!.synchronous) }
+    }).pipe(Effect.scoped)
+
+  it.live("opens its file in WAL mode, with commits that wait for the file and not the disk", () =>
+    Effect.gen(function*() {
+      // SQLite's codes: 1 is NORMAL, 2 is FULL.
+      assert.deepStrictEqual(yield* pragmas({}), { journal: "wal", synchronous: 1 })
+      assert.deepStrictEqual(yield* pragmas({ synchronous: "full" }), { journal: "wal", synchronous: 2 })
+      // A rollback journal is safe from a power loss with FULL only: its default.
+      assert.deepStrictEqual(yield* pragmas({ disableWAL: true }), { journal: "delete", synchronous: 2 })
+      assert.deepStrictEqual(yield* pragmas({ disableWAL: true, synchronous: "normal" }), { journal: "delete", synchronous: 1 })
+    }))
 
   it.live("a file that cannot be opened is a typed error", () =>
     Effect.gen(function*() {
