@@ -8,15 +8,18 @@
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as ChildProcess from "node:child_process"
 import { Agent as Dispatcher, request } from "undici"
 import * as Anthropic from "../../layers/Anthropic.js"
 import * as OpenAi from "../../layers/OpenAi.js"
+import * as Http from "../../layers/internal/http.js"
 import * as OpenAiCompatible from "../../layers/OpenAiCompatible.js"
 import * as Agent from "../../src/Agent.js"
 import { type Effort, gc, type Metric, metric, timeBatches } from "../lib/measure.js"
@@ -313,28 +316,67 @@ const sequential = (provider: Provider): Scenario => ({
 
 const LATENCY_MS = 100
 
-const concurrent = (side: "agent" | "raw"): Scenario => ({
-  name: side === "agent" ? "http-concurrent" : "http-concurrent-raw",
+/**
+ * The floor of an Effect program: the raw side's requests and JSON handling, each pair of requests
+ * in a fiber of its own forked by `Effect.all` (as the agent runs are) and sent through the
+ * provider layers' HTTP client, with no agent and no provider wire code. What it costs beyond raw
+ * undici is the fibers' and the client's; what the agent side costs beyond it is the framework's.
+ */
+const makeFloor = (url: string, client: Http.Client) => {
+  const tools = [{ type: "function", function: { name: "add", parameters: addSchema } }]
+  const post = (messages: ReadonlyArray<unknown>): Http.Post => ({
+    url: `${url}/v1/chat/completions`,
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer bench" },
+    body: JSON.stringify({ model: "m", messages, tools })
+  })
+  return Effect.flatMap(Http.postJson(client, post([{ role: "user", content: "add" }])), (first: Json) => {
+    const call = first.choices[0].message.tool_calls[0]
+    const args = JSON.parse(call.function.arguments)
+    const messages = [
+      { role: "user", content: "add" },
+      { role: "assistant", content: null, tool_calls: [call] },
+      { role: "tool", tool_call_id: call.id, content: String(args.a + args.b) }
+    ]
+    return Effect.map(Http.postJson(client, post(messages)), (second: Json) => second.choices[0].message.content as string)
+  })
+}
+
+type Side = "agent" | "floor" | "raw"
+
+const prefixes: Record<Side, string> = { agent: "http-concurrent", floor: "http-concurrent-floor", raw: "http-concurrent-raw" }
+
+const concurrent = (side: Side): Scenario => ({
+  name: prefixes[side],
   group: "http",
   description: side === "agent"
     ? "5,000 agent runs (1 tool call each, Chat Completions) started together, 100 ms latency per request"
+    : side === "floor"
+    ? "Effect alone: the same 5,000 × 2 requests in fibers forked by Effect.all, through the HTTP client of the provider layers, no agent"
     : "raw undici: the same 5,000 × 2 requests started together, 100 ms latency per request",
   run: async (effort) => {
     const total = effort.quick ? 1_000 : 5_000
     const sim = await startSimulator(LATENCY_MS)
     const raw = makeRaw(sim.url)
     const runtime = ManagedRuntime.make(Layer.merge(providers[0]!.layer(sim.url), ToolsLive))
+    const scope = Effect.runSync(Scope.make())
     try {
+      const client = await Effect.runPromise(Scope.extend(Http.makeClient("bench"), scope))
+      const floor = makeFloor(sim.url, client)
       let agentRetries = 0
       const counted = Effect.tap(Agent.run(adder, "add"), (output) =>
         Effect.sync(() => {
           agentRetries += output.metrics.retries
         }))
+      const all = <A, E, R>(effect: Effect.Effect<A, E, R>, n: number) =>
+        Effect.all(Array.from({ length: n }, () => effect), { concurrency: "unbounded", discard: true })
       const batch = side === "agent"
-        ? (n: number) =>
-          runtime.runPromise(Effect.all(Array.from({ length: n }, () => counted), { concurrency: "unbounded", discard: true }))
+        ? (n: number) => runtime.runPromise(all(counted, n))
+        : side === "floor"
+        ? (n: number) => Effect.runPromise(all(floor, n))
         : (n: number) => Promise.all(Array.from({ length: n }, () => raw.chat()))
-      const retries = () => (side === "agent" ? agentRetries : raw.retries())
+      // The floor does not retry: a reset would fail its batch.
+      const retries = () => (side === "agent" ? agentRetries : side === "raw" ? raw.retries() : 0)
       // A warm-up batch of the same size first: it opens the connections (kept alive for the
       // measured batch). A burst of thousands of new connections otherwise overflows the accept
       // queue, and the kernel's one-second SYN retries would be what is measured, on both sides.
@@ -353,31 +395,31 @@ const concurrent = (side: "agent" | "raw"): Scenario => ({
       const wall = performance.now() - start
       clearInterval(sampler)
       const peakRss = process.resourceUsage().maxRSS * 1024
-      const prefix = side === "agent" ? "http-concurrent" : "http-concurrent-raw"
+      const prefix = prefixes[side]
       const ideal = 2 * LATENCY_MS
+      const count = total.toLocaleString("en-US")
       const label = side === "agent"
-        ? `${total.toLocaleString("en-US")} agent runs at once (100 ms latency): wall time`
-        : `  raw undici, ${total.toLocaleString("en-US")} × 2 requests at once: wall time`
+        ? `${count} agent runs at once (100 ms latency): wall time`
+        : side === "floor"
+        ? `  Effect alone (Effect.all, the same HTTP client, no agent), ${count} × 2 requests: wall time`
+        : `  raw undici, ${count} × 2 requests at once: wall time`
+      // The agent's figures have targets against raw; the floor's show their ratio to raw too.
+      const vsRaw = (metric: string, ratioTarget: number) =>
+        side === "raw"
+          ? {}
+          : { raw: `http-concurrent-raw/${metric}`, ...(side === "agent" ? { ratioTarget } : {}) }
       const out: Array<Metric> = [
-        metric(
-          side === "agent"
-            ? { id: `${prefix}/wall`, label, unit: "ms", raw: "http-concurrent-raw/wall", ratioTarget: 1.5 }
-            : { id: `${prefix}/wall`, label, unit: "ms" },
-          [wall]
-        ),
+        metric({ id: `${prefix}/wall`, label, unit: "ms", ...vsRaw("wall", 1.5) }, [wall]),
         metric({ id: `${prefix}/ideal`, label: `  wall time / ideal (2 × ${LATENCY_MS} ms)`, unit: "×" }, [wall / ideal]),
-        metric(
-          side === "agent"
-            ? { id: `${prefix}/peak-rss`, label: "  peak RSS of the process", unit: "MB", raw: "http-concurrent-raw/peak-rss", ratioTarget: 1.5 }
-            : { id: `${prefix}/peak-rss`, label: "  peak RSS of the process", unit: "MB" },
-          [peakRss / 1e6]
-        ),
+        metric({ id: `${prefix}/peak-rss`, label: "  peak RSS of the process", unit: "MB", ...vsRaw("peak-rss", 1.5) }, [
+          peakRss / 1e6
+        ]),
         metric({ id: `${prefix}/peak-heap`, label: "  peak JS heap (sampled every 10 ms)", unit: "MB" }, [peakHeap / 1e6]),
         metric({
           id: `${prefix}/per-run`,
           label: "  memory per in-flight run: (peak heap − heap before) / runs",
           unit: "KB",
-          ...(side === "agent" ? { raw: "http-concurrent-raw/per-run" } : {})
+          ...(side === "raw" ? {} : { raw: "http-concurrent-raw/per-run" })
         }, [(peakHeap - heapBefore) / total / 1e3]),
         // A kept-alive connection closed under a request fails it with a reset: the raw side
         // sends it again at once, an agent retries it by its retry policy (after a backoff).
@@ -387,6 +429,7 @@ const concurrent = (side: "agent" | "raw"): Scenario => ({
       ]
       return out
     } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
       await runtime.dispose()
       await raw.close()
       sim.stop()
@@ -397,5 +440,6 @@ const concurrent = (side: "agent" | "raw"): Scenario => ({
 export const scenarios: ReadonlyArray<Scenario> = [
   ...providers.map(sequential),
   concurrent("agent"),
+  concurrent("floor"),
   concurrent("raw")
 ]

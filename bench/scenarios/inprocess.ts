@@ -15,6 +15,7 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import Sqlite from "better-sqlite3"
 import * as SessionStoreMemory from "../../layers/SessionStoreMemory.js"
 import * as SessionStoreSql from "../../layers/SessionStoreSql.js"
 import * as TestModel from "../../layers/TestModel.js"
@@ -236,6 +237,7 @@ const conversationScenario = (turns: number, store: Store, target: number | unde
           }
         }
       )
+      const raw = store === "sqlite" ? await rawSqlite(effort, dir, turns, perBatch, batches) : undefined
       const conversations = byBatch.slice(-batches).flat()
       const label = `${turns}-turn conversation, ${store === "memory" ? "memory store" : "SQLite store"}`
       const id = `conversation-${turns}-${store}`
@@ -246,8 +248,22 @@ const conversationScenario = (turns: number, store: Store, target: number | unde
       const lastMean = last.reduce((a, b) => a + b, 0) / last.length
       const out: Array<Metric> = [
         metric({ id, label, unit: "µs/conversation", ...(target === undefined ? {} : { target }) }, samples),
-        metric({ id: `${id}/turn`, label: `  per turn`, unit: "µs/turn" }, divide(samples, turns))
+        metric({
+          id: `${id}/turn`,
+          label: `  per turn`,
+          unit: "µs/turn",
+          ...(raw === undefined ? {} : { raw: `${id}/turn-raw` })
+        }, divide(samples, turns))
       ]
+      if (raw !== undefined) {
+        out.push(metric({
+          id: `${id}/turn-raw`,
+          label: "  raw better-sqlite3: the same statements per turn",
+          unit: "µs/turn",
+          note:
+            "the physical limit of a durable turn: the history query and the append transaction as prepared statements, same schema, WAL and synchronous = NORMAL, no decoding"
+        }, divide(raw, turns)))
+      }
       if (turns > 5) {
         out.push(
           metric({ id: `${id}/first5`, label: "  per turn, turns 1-5", unit: "µs/turn" }, [firstMean]),
@@ -266,6 +282,56 @@ const conversationScenario = (turns: number, store: Store, target: number | unde
     }
   }
 })
+
+/**
+ * What the SQL store's statements cost with nothing around them: per turn, the query for the
+ * session's last 10 runs and the append transaction (the session row's run count, then the run's
+ * row), as prepared better-sqlite3 statements on the store's own schema and settings, with a record
+ * of the size the agent's turns wrote. Rows are read, not decoded.
+ */
+const rawSqlite = async (effort: Effort, dir: string, turns: number, perBatch: number, batches: number): Promise<Samples> => {
+  // A record as the agent wrote it in the measured batches.
+  const written = new Sqlite(Path.join(dir, `batch-0.db`), { readonly: true })
+  const record = (written.prepare("SELECT record FROM effect_agents_runs LIMIT 1").get() as { readonly record: string }).record
+  written.close()
+  let b = 0
+  return timeBatches({ warmup: 2, warmupMs: effort.quick ? 250 : 1_000, batches, ops: perBatch }, async () => {
+    const filename = Path.join(dir, `raw-${b++}.db`)
+    // The schema, made by the store's migrations.
+    await Effect.runPromise(Effect.scoped(Layer.build(SessionStoreSql.layerSqlite({ filename }))))
+    const db = new Sqlite(filename)
+    db.pragma("journal_mode = WAL")
+    db.pragma("synchronous = NORMAL")
+    const history = db.prepare(
+      "SELECT seq, version, record FROM effect_agents_runs WHERE user_id = ? AND session_id = ? ORDER BY seq DESC LIMIT ?"
+    )
+    const begin = db.prepare("BEGIN")
+    const commit = db.prepare("COMMIT")
+    const upsert = db.prepare(`INSERT INTO effect_agents_sessions
+      (user_id, session_id, runs, state, state_version, created_at, updated_at) VALUES (?, ?, 1, '{}', 1, ?, ?)
+      ON CONFLICT (user_id, session_id) DO UPDATE SET runs = effect_agents_sessions.runs + 1, updated_at = excluded.updated_at
+      RETURNING runs`)
+    const insert = db.prepare(`INSERT INTO effect_agents_runs
+      (user_id, session_id, seq, run_id, status, version, record, started_at, finished_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)`)
+    return {
+      run: () => {
+        for (let c = 0; c < perBatch; c++) {
+          const session = `s-${c}`
+          for (let turn = 1; turn <= turns; turn++) {
+            const rows = history.all("bench", session, 10) as ReadonlyArray<{ readonly record: string }>
+            sink = rows.length
+            const now = Date.now()
+            begin.run()
+            const { runs } = upsert.get("bench", session, now, now) as { readonly runs: number }
+            insert.run("bench", session, runs, `run-${c}-${turn}`, "completed", record, now, now)
+            commit.run()
+          }
+        }
+      },
+      teardown: () => db.close()
+    }
+  })
+}
 
 export const scenarios: ReadonlyArray<Scenario> = [
   construct,
