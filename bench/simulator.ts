@@ -7,7 +7,7 @@
  *
  * The script: a message "stream" is answered with 500 chunks, "stream one-write" with the same
  * 500 chunks in one write; a conversation that ends with a tool result gets a short answer; any
- * other message gets a call of the tool `add`.
+ * other message gets a call of the tool `add` (the message `HOLD` gets it after `HOLD_MS`).
  */
 import * as Effect from "effect/Effect"
 import * as Scope from "effect/Scope"
@@ -15,6 +15,9 @@ import * as Simulator from "../layers/Simulator.js"
 
 export const CHUNKS = 500
 export const READY_PREFIX = "@@simulator "
+/** A message answered like any other, but only after `HOLD_MS`: runs then wait with their state held. */
+export const HOLD = "add, after a while"
+export const HOLD_MS = 4_000
 
 const flag = process.argv.indexOf("--delay")
 const delay = flag >= 0 ? Number(process.argv[flag + 1]) : 0
@@ -26,6 +29,8 @@ const script: Simulator.Script = (request) =>
     ? Simulator.text("w ".repeat(CHUNKS), { chunks: CHUNKS, oneWrite: true })
     : request.toolResults.length > 0
     ? Simulator.text("The answer is 3.")
+    : request.lastUserText === HOLD
+    ? Simulator.toolCall("add", { a: 1, b: 2 }, { delay: `${HOLD_MS} millis` })
     : Simulator.toolCall("add", { a: 1, b: 2 })
 
 if (process.argv[1]?.endsWith("simulator.ts")) {

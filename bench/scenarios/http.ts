@@ -23,7 +23,7 @@ import * as Http from "../../layers/internal/http.js"
 import * as OpenAiCompatible from "../../layers/OpenAiCompatible.js"
 import * as Agent from "../../src/Agent.js"
 import { type Effort, gc, type Metric, metric, timeBatches } from "../lib/measure.js"
-import { CHUNKS, READY_PREFIX } from "../simulator.js"
+import { CHUNKS, HOLD, HOLD_MS, READY_PREFIX } from "../simulator.js"
 import type { Scenario } from "./types.js"
 
 // -----------------------------------------------------------------------------
@@ -131,13 +131,13 @@ const makeRaw = (url: string) => {
   return {
     close: () => dispatcher.close(),
     retries: () => retries,
-    chat: async () => {
+    chat: async (text = "add") => {
       const tools = [{ type: "function", function: { name: "add", parameters: addSchema } }]
-      const first = await json("/v1/chat/completions", { model: "m", messages: [{ role: "user", content: "add" }], tools })
+      const first = await json("/v1/chat/completions", { model: "m", messages: [{ role: "user", content: text }], tools })
       const call = first.choices[0].message.tool_calls[0]
       const args = JSON.parse(call.function.arguments)
       const messages = [
-        { role: "user", content: "add" },
+        { role: "user", content: text },
         { role: "assistant", content: null, tool_calls: [call] },
         { role: "tool", tool_call_id: call.id, content: String(args.a + args.b) }
       ]
@@ -322,7 +322,7 @@ const LATENCY_MS = 100
  * provider layers' HTTP client, with no agent and no provider wire code. What it costs beyond raw
  * undici is the fibers' and the client's; what the agent side costs beyond it is the framework's.
  */
-const makeFloor = (url: string, client: Http.Client) => {
+const makeFloor = (url: string, client: Http.Client, text: string) => {
   const tools = [{ type: "function", function: { name: "add", parameters: addSchema } }]
   const post = (messages: ReadonlyArray<unknown>): Http.Post => ({
     url: `${url}/v1/chat/completions`,
@@ -330,11 +330,11 @@ const makeFloor = (url: string, client: Http.Client) => {
     headers: { "content-type": "application/json", authorization: "Bearer bench" },
     body: JSON.stringify({ model: "m", messages, tools })
   })
-  return Effect.flatMap(Http.postJson(client, post([{ role: "user", content: "add" }])), (first: Json) => {
+  return Effect.flatMap(Http.postJson(client, post([{ role: "user", content: text }])), (first: Json) => {
     const call = first.choices[0].message.tool_calls[0]
     const args = JSON.parse(call.function.arguments)
     const messages = [
-      { role: "user", content: "add" },
+      { role: "user", content: text },
       { role: "assistant", content: null, tool_calls: [call] },
       { role: "tool", tool_call_id: call.id, content: String(args.a + args.b) }
     ]
@@ -362,19 +362,19 @@ const concurrent = (side: Side): Scenario => ({
     const scope = Effect.runSync(Scope.make())
     try {
       const client = await Effect.runPromise(Scope.extend(Http.makeClient("bench"), scope))
-      const floor = makeFloor(sim.url, client)
       let agentRetries = 0
-      const counted = Effect.tap(Agent.run(adder, "add"), (output) =>
-        Effect.sync(() => {
-          agentRetries += output.metrics.retries
-        }))
+      const counted = (text: string) =>
+        Effect.tap(Agent.run(adder, text), (output) =>
+          Effect.sync(() => {
+            agentRetries += output.metrics.retries
+          }))
       const all = <A, E, R>(effect: Effect.Effect<A, E, R>, n: number) =>
         Effect.all(Array.from({ length: n }, () => effect), { concurrency: "unbounded", discard: true })
       const batch = side === "agent"
-        ? (n: number) => runtime.runPromise(all(counted, n))
+        ? (n: number, text = "add") => runtime.runPromise(all(counted(text), n))
         : side === "floor"
-        ? (n: number) => Effect.runPromise(all(floor, n))
-        : (n: number) => Promise.all(Array.from({ length: n }, () => raw.chat()))
+        ? (n: number, text = "add") => Effect.runPromise(all(makeFloor(sim.url, client, text), n))
+        : (n: number, text = "add") => Promise.all(Array.from({ length: n }, () => raw.chat(text)))
       // The floor does not retry: a reset would fail its batch.
       const retries = () => (side === "agent" ? agentRetries : side === "raw" ? raw.retries() : 0)
       // A warm-up batch of the same size first: it opens the connections (kept alive for the
@@ -395,6 +395,16 @@ const concurrent = (side: Side): Scenario => ({
       const wall = performance.now() - start
       clearInterval(sampler)
       const peakRss = process.resourceUsage().maxRSS * 1024
+      // Live memory per run in flight: the runs wait for an answer that takes HOLD_MS, and the heap
+      // is measured after a full collection while they all wait (started well before, answered
+      // after): what a process holds per concurrent run, garbage aside.
+      gc()
+      const liveBefore = process.memoryUsage().heapUsed
+      const held = batch(total, HOLD)
+      await new Promise((resolve) => setTimeout(resolve, HOLD_MS * 0.75))
+      gc()
+      const live = (process.memoryUsage().heapUsed - liveBefore) / total
+      await held
       const prefix = prefixes[side]
       const ideal = 2 * LATENCY_MS
       const count = total.toLocaleString("en-US")
@@ -416,8 +426,14 @@ const concurrent = (side: Side): Scenario => ({
         ]),
         metric({ id: `${prefix}/peak-heap`, label: "  peak JS heap (sampled every 10 ms)", unit: "MB" }, [peakHeap / 1e6]),
         metric({
+          id: `${prefix}/live-per-run`,
+          label: "  live heap per run in flight (all waiting, after a full collection)",
+          unit: "KB",
+          ...(side === "raw" ? {} : { raw: "http-concurrent-raw/live-per-run" })
+        }, [live / 1e3]),
+        metric({
           id: `${prefix}/per-run`,
-          label: "  memory per in-flight run: (peak heap − heap before) / runs",
+          label: "  heap per run in flight, garbage included: (peak heap − heap before) / runs",
           unit: "KB",
           ...(side === "raw" ? {} : { raw: "http-concurrent-raw/per-run" })
         }, [(peakHeap - heapBefore) / total / 1e3]),
