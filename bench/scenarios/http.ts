@@ -80,6 +80,22 @@ const anthropicHeaders = { "x-api-key": "bench", "anthropic-version": "2023-06-0
 
 type Json = any
 
+const chatTools = [{ type: "function", function: { name: "add", parameters: addSchema } }]
+
+/**
+ * A Chat Completions run's second request: the question, the tool call the first answer made, and
+ * the tool's result (the raw side and the Effect-alone side send the same).
+ */
+const chatFollowUp = (text: string, first: Json) => {
+  const call = first.choices[0].message.tool_calls[0]
+  const args = JSON.parse(call.function.arguments)
+  return [
+    { role: "user", content: text },
+    { role: "assistant", content: null, tool_calls: [call] },
+    { role: "tool", tool_call_id: call.id, content: String(args.a + args.b) }
+  ]
+}
+
 const makeRaw = (url: string) => {
   const dispatcher = new Dispatcher({ keepAliveTimeout: 10_000 })
   const once = (path: string, body: unknown, headers: Record<string, string>) =>
@@ -132,15 +148,9 @@ const makeRaw = (url: string) => {
     close: () => dispatcher.close(),
     retries: () => retries,
     chat: async (text = "add") => {
-      const tools = [{ type: "function", function: { name: "add", parameters: addSchema } }]
+      const tools = chatTools
       const first = await json("/v1/chat/completions", { model: "m", messages: [{ role: "user", content: text }], tools })
-      const call = first.choices[0].message.tool_calls[0]
-      const args = JSON.parse(call.function.arguments)
-      const messages = [
-        { role: "user", content: text },
-        { role: "assistant", content: null, tool_calls: [call] },
-        { role: "tool", tool_call_id: call.id, content: String(args.a + args.b) }
-      ]
+      const messages = chatFollowUp(text, first)
       return (await json("/v1/chat/completions", { model: "m", messages, tools })).choices[0].message.content
     },
     responses: async () => {
@@ -323,23 +333,18 @@ const LATENCY_MS = 100
  * undici is the fibers' and the client's; what the agent side costs beyond it is the framework's.
  */
 const makeFloor = (url: string, client: Http.Client, text: string) => {
-  const tools = [{ type: "function", function: { name: "add", parameters: addSchema } }]
   const post = (messages: ReadonlyArray<unknown>): Http.Post => ({
     url: `${url}/v1/chat/completions`,
     method: "POST",
     headers: { "content-type": "application/json", authorization: "Bearer bench" },
-    body: JSON.stringify({ model: "m", messages, tools })
+    body: JSON.stringify({ model: "m", messages, tools: chatTools })
   })
-  return Effect.flatMap(Http.postJson(client, post([{ role: "user", content: text }])), (first: Json) => {
-    const call = first.choices[0].message.tool_calls[0]
-    const args = JSON.parse(call.function.arguments)
-    const messages = [
-      { role: "user", content: text },
-      { role: "assistant", content: null, tool_calls: [call] },
-      { role: "tool", tool_call_id: call.id, content: String(args.a + args.b) }
-    ]
-    return Effect.map(Http.postJson(client, post(messages)), (second: Json) => second.choices[0].message.content as string)
-  })
+  return Effect.flatMap(
+    Http.postJson(client, post([{ role: "user", content: text }])),
+    (first: Json) =>
+      Effect.map(Http.postJson(client, post(chatFollowUp(text, first))), (second: Json) =>
+        second.choices[0].message.content as string)
+  )
 }
 
 type Side = "agent" | "floor" | "raw"
