@@ -44,6 +44,7 @@ import * as Stream from "effect/Stream"
 import { createHash, timingSafeEqual } from "node:crypto"
 import * as Http from "node:http"
 import * as SessionStore from "../services/SessionStore.js"
+import * as Id from "../src/internal/id.js"
 import * as HttpApi from "../src/HttpApi.js"
 import * as Registry from "../src/Registry.js"
 import type * as Run from "../src/Run.js"
@@ -198,7 +199,7 @@ const RunsLive = HttpApiBuilder.group(HttpApi.Api, "runs", (handlers) =>
     .handle("run", ({ path, payload, request }) =>
       Effect.gen(function*() {
         const entry = yield* lookup(path.name)
-        const runId = payload.runId ?? crypto.randomUUID()
+        const runId = payload.runId ?? Id.uuid()
         const options = {
           runId,
           ...(payload.sessionId === undefined ? {} : { sessionId: payload.sessionId }),
@@ -252,7 +253,7 @@ const OpenAiLive = HttpApiBuilder.group(HttpApi.Api, "openai", (handlers) =>
         )
       }
       const entry = found.value
-      const runId = crypto.randomUUID()
+      const runId = Id.uuid()
       yield* setRunId(runId)
       const input = OpenAi.toInput(payload.messages)
       const created = Math.floor((yield* Effect.clockWith((clock) => clock.currentTimeMillis)) / 1000)

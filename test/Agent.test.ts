@@ -264,6 +264,37 @@ describe("Agent.run", () => {
       ]))
     ))
 
+  it.effect("runs a handler with the services of its toolkit's layer, under the run's own, and only during the call", () => {
+    // A service with a default value: reading it requires nothing, so what the handler sees is what
+    // its context holds.
+    class Greeting extends Context.Reference<Greeting>()("test/Greeting", { defaultValue: () => "Hey" }) {}
+    const Greet = Tool.make("greet", { parameters: { name: Schema.String }, success: Schema.String })
+    const Peek = Tool.make("peek", { success: Schema.String })
+    // The handler reads the service when it is called, not when its layer is built.
+    const GreetLive = Toolkit.make(Greet).toLayer({
+      greet: ({ name }) => Effect.map(Greeting, (greeting) => `${greeting}, ${name}`)
+    }).pipe(Layer.provide(Layer.succeed(Greeting, "Hello")))
+    const PeekLive = Toolkit.make(Peek).toLayer({ peek: () => Greeting })
+    const agent = Agent.make({ name: "Greeter", toolkit: Toolkit.merge(Toolkit.make(Greet), Toolkit.make(Peek)) })
+    const calls = [
+      TestModel.toolCall("greet", { name: "Ada" }),
+      TestModel.toolCall("peek", {}),
+      TestModel.text("done")
+    ]
+    const results = (output: Run.Output) => output.toolCalls.map((call) => call.result)
+    return Effect.gen(function*() {
+      // The greeting comes from the handler's layer, and is gone once its call is over.
+      const alone = yield* Agent.run(agent, "Greet Ada").pipe(Effect.provide(TestModel.layer(calls)))
+      assert.deepStrictEqual(results(alone), ["Hello, Ada", "Hey"])
+      // A service of the run's own wins over the handler's.
+      const overridden = yield* Agent.run(agent, "Greet Ada").pipe(
+        Effect.provide(TestModel.layer(calls)),
+        Effect.provideService(Greeting, "Hi")
+      )
+      assert.deepStrictEqual(results(overridden), ["Hi, Ada", "Hi"])
+    }).pipe(Effect.provide(Layer.merge(GreetLive, PeekLive)))
+  })
+
   it.effect("fails the run with a ToolError when a tool dies", () =>
     Effect.gen(function*() {
       const Broken = Tool.make("broken", { success: Schema.String })

@@ -15,6 +15,7 @@ import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, RunOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
+import * as Id from "./id.js"
 import * as ModelCall from "./modelCall.js"
 import * as ToolCall from "./toolCall.js"
 
@@ -28,7 +29,7 @@ export const run = (
   emit: Emit | undefined
 ): Effect.Effect<Run.Output<unknown>, AgentError, unknown> =>
   Effect.withFiberRuntime((fiber) => {
-    const runId = options?.runId ?? crypto.randomUUID()
+    const runId = options?.runId ?? Id.uuid()
     const traced = ModelCall.isTraced(fiber)
     let effect: Effect.Effect<Run.Output<unknown>, AgentError, unknown> = loop(agent, runId, input, options, emit, traced)
     if (agent.timeout !== undefined) {
@@ -75,8 +76,12 @@ const loop = (
   return agent.model === undefined && agent.fallback.length === 0 ? body : Effect.scoped(body)
 }
 
-class Loop {
-  readonly state: ModelCall.RunState
+// The loop is also the run's state, as its model and tool calls see it: one object per run.
+class Loop implements ModelCall.Run {
+  readonly startedAt: number
+  readonly clock: Clock.Clock
+  retries = 0
+  firstTokenAt: number | undefined = undefined
   readonly context: Context.Context<never>
   readonly tools: ModelCall.ToolSet
   readonly models: ModelCall.Models
@@ -98,16 +103,9 @@ class Loop {
     fiber: Fiber.RuntimeFiber<unknown, unknown>
   ) {
     const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    this.clock = clock
+    this.startedAt = clock.unsafeCurrentTimeMillis()
     this.context = fiber.currentContext
-    this.state = {
-      runId,
-      startedAt: clock.unsafeCurrentTimeMillis(),
-      emit,
-      clock,
-      traced,
-      retries: 0,
-      firstTokenAt: undefined
-    }
     this.tools = ModelCall.toolSet(agent.toolkit)
     this.models = ModelCall.models(agent, this.context)
     this.stream = emit !== undefined
@@ -148,9 +146,8 @@ class Loop {
   }
 
   call(n: number): Effect.Effect<Run.Output<unknown>, AgentError> {
-    const request: ModelCall.Request = { prompt: Prompt.fromMessages(this.messages.slice()), turn: n, stream: this.stream }
     return Effect.flatMap(
-      ModelCall.call(this.agent, this.tools, request, this.state, this.models),
+      ModelCall.call(this, Prompt.fromMessages(this.messages.slice()), n),
       (response) => this.answered(n, response)
     )
   }
@@ -188,12 +185,12 @@ class Loop {
       if (pending.length === 1) {
         // One call needs no fibers: a concurrent forEach forks even for a single element.
         return Effect.flatMap(
-          ToolCall.run(this.agent, pending[0]!, this.state, this.context),
+          ToolCall.run(this.agent, pending[0]!, this, this.context),
           (outcome) => this.toolResults(n, [outcome])
         )
       }
       return Effect.flatMap(
-        Effect.forEach(pending, (call) => ToolCall.run(this.agent, call, this.state, this.context), {
+        Effect.forEach(pending, (call) => ToolCall.run(this.agent, call, this, this.context), {
           concurrency: this.agent.toolConcurrency
         }),
         (outcomes) => this.toolResults(n, outcomes)
@@ -238,8 +235,7 @@ class Loop {
       content = decoded.right
     }
 
-    const state = this.state
-    const now = state.clock.unsafeCurrentTimeMillis()
+    const now = this.clock.unsafeCurrentTimeMillis()
     const metrics: Run.Metrics = {
       inputTokens: this.inputTokens,
       outputTokens: this.outputTokens,
@@ -248,11 +244,11 @@ class Loop {
       ...(this.cachedInputTokens !== undefined ? { cachedInputTokens: this.cachedInputTokens } : {}),
       modelCalls: n,
       toolCalls: this.toolCalls.length,
-      retries: state.retries,
-      ...(state.firstTokenAt !== undefined
-        ? { timeToFirstToken: Duration.millis(state.firstTokenAt - state.startedAt) }
+      retries: this.retries,
+      ...(this.firstTokenAt !== undefined
+        ? { timeToFirstToken: Duration.millis(this.firstTokenAt - this.startedAt) }
         : {}),
-      duration: Duration.millis(now - state.startedAt)
+      duration: Duration.millis(now - this.startedAt)
     }
     const output: Run.Output<unknown> = {
       runId: this.runId,

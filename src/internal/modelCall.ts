@@ -4,6 +4,7 @@ import * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
 import type * as Toolkit from "@effect/ai/Toolkit"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -53,7 +54,7 @@ interface Usage {
   cachedInputTokens: number | undefined
 }
 
-/** The per-run state a model call reports into. */
+/** The per-run state that model and tool calls report into. */
 export interface RunState {
   readonly runId: string
   readonly startedAt: number
@@ -96,9 +97,12 @@ const untracedSpan: Tracer.Span = {
   addLinks: () => {}
 }
 
-export interface Request {
-  readonly prompt: Prompt.Prompt
-  readonly turn: number
+/** A run as its model calls see it: the run loop is one. */
+export interface Run extends RunState {
+  readonly agent: Definition
+  readonly tools: ToolSet
+  readonly models: Models
+  /** Whether its model calls stream their answers. */
   readonly stream: boolean
 }
 
@@ -210,55 +214,92 @@ const applyPart = (turn: Turn, part: Response.StreamPartEncoded | Response.PartE
  * one a `Retrying` event), then the fallback models in order. A streamed call that has already
  * emitted text is neither retried nor handed to a fallback, which would repeat what the user saw.
  */
-export const call = (
-  agent: Definition,
-  tools: ToolSet,
-  request: Request,
-  state: RunState,
-  models: Models
-): Effect.Effect<Turn, ModelError, never> => {
-  let emitted = false
-  const onEmit = () => (emitted = true)
-  const attempt = (index: number) => {
-    const timed = (self: Effect.Effect<Turn, ModelError>) =>
-      agent.modelTimeout === undefined ? self : Effect.timeoutFail(self, {
-        duration: agent.modelTimeout,
-        onTimeout: () =>
-          new ModelError({
-            reason: "Timeout",
-            retryable: true,
-            message: `The model call did not finish within ${Duration.format(agent.modelTimeout!)}`
-          })
-      })
-    // Each attempt folds into a turn of its own; the first one needs no suspension.
-    const first = timed(once(agent, tools, request, state, models, index, onEmit))
-    // The retry schedule and its driver are built only after a first failure: most calls succeed.
-    return Effect.catchAll(first, (error) => {
-      const again = timed(Effect.suspend(() => once(agent, tools, request, state, models, index, onEmit)))
-      return Effect.flatMap(Schedule.driver(retrySchedule(agent, state, () => emitted)), (driver) => {
-        const retry = (error: ModelError): Effect.Effect<Turn, ModelError> =>
-          Effect.matchEffect(driver.next(error), {
-            onFailure: () => Effect.fail(error),
-            onSuccess: () => Effect.catchAll(again, retry)
-          })
-        return retry(error)
-      })
+export const call = (run: Run, prompt: Prompt.Prompt, turn: number): Effect.Effect<Turn, ModelError, never> =>
+  new Call(run, prompt, turn).run()
+
+// A call's state is one object whose methods are its steps: a run holds it for as long as it waits
+// on the model, with thousands of runs waiting at once, and a closure per step (each with its own
+// context) held several times as much.
+class Call {
+  /** Whether text of this call has been emitted (streamed to the user). */
+  emitted = false
+
+  constructor(readonly state: Run, readonly prompt: Prompt.Prompt, readonly turn: number) {}
+
+  run(): Effect.Effect<Turn, ModelError> {
+    let effect = this.attempt(0)
+    for (let index = 1; index < this.state.models.count; index++) {
+      effect = Effect.catchAll(effect, (error) => this.fallback(index, error))
+    }
+    return effect
+  }
+
+  fallback(index: number, error: ModelError): Effect.Effect<Turn, ModelError> {
+    if (this.emitted) return Effect.fail(error)
+    const next = Effect.suspend(() => this.attempt(index))
+    const state = this.state
+    return state.emit === undefined
+      ? next
+      : Effect.zipRight(state.emit(new RunEvent.FallbackStarted({ runId: state.runId, fallback: index, error }, true)), next)
+  }
+
+  // Each attempt folds into a turn of its own; the first one needs no suspension. (`catchAll` would
+  // hold two closures and an object more while the call waits.)
+  attempt(index: number): Effect.Effect<Turn, ModelError> {
+    return Effect.matchCauseEffect(this.timed(this.once(index)), {
+      onFailure: (cause) => {
+        const error = typedFailure(cause)
+        return error === undefined ? Effect.failCause(cause) : this.retry(index, error)
+      },
+      onSuccess: Effect.succeed
     })
   }
-  let effect = attempt(0)
-  for (let index = 1; index < models.count; index++) {
-    effect = Effect.catchAll(effect, (error) => {
-      if (emitted) return Effect.fail(error)
-      const next = Effect.suspend(() => attempt(index))
-      return state.emit === undefined
-        ? next
-        : Effect.zipRight(state.emit(new RunEvent.FallbackStarted({ runId: state.runId, fallback: index, error }, true)), next)
+
+  // The retry schedule and its driver are built only after a first failure: most calls succeed.
+  retry(index: number, error: ModelError): Effect.Effect<Turn, ModelError> {
+    const again = this.timed(Effect.suspend(() => this.once(index)))
+    return Effect.flatMap(Schedule.driver(retrySchedule(this.state, () => this.emitted)), (driver) => {
+      const retry = (error: ModelError): Effect.Effect<Turn, ModelError> =>
+        Effect.matchEffect(driver.next(error), {
+          onFailure: () => Effect.fail(error),
+          onSuccess: () => Effect.catchAll(again, retry)
+        })
+      return retry(error)
     })
   }
-  return effect
+
+  timed(self: Effect.Effect<Turn, ModelError>): Effect.Effect<Turn, ModelError> {
+    const timeout = this.state.agent.modelTimeout
+    return timeout === undefined ? self : Effect.timeoutFail(self, {
+      duration: timeout,
+      onTimeout: () =>
+        new ModelError({
+          reason: "Timeout",
+          retryable: true,
+          message: `The model call did not finish within ${Duration.format(timeout)}`
+        })
+    })
+  }
+
+  once(index: number): Effect.Effect<Turn, ModelError> {
+    const models = this.state.models
+    const service = models.built(index)
+    return service !== undefined
+      ? this.traced(service, index)
+      : Effect.flatMap(models.get(index), (service) => this.traced(service, index))
+  }
+
+  traced(service: LanguageModel.Service, index: number): Effect.Effect<Turn, ModelError> {
+    return this.state.traced
+      ? Effect.useSpan("Agent.modelCall", {
+        captureStackTrace: false,
+        attributes: { "agent.name": this.state.agent.name, "model.turn": this.turn, "model.fallback_index": index }
+      }, (span) => respond(this, service, span))
+      : respond(this, service, untracedSpan)
+  }
 }
 
-const retrySchedule = (agent: Definition, state: RunState, emitted: () => boolean) => {
+const retrySchedule = (state: Run, emitted: () => boolean) => {
   let lastError: ModelError | undefined
   let attempt = 0
   // Only retryable errors of a call that has shown nothing yet are retried, and a provider's
@@ -268,7 +309,7 @@ const retrySchedule = (agent: Definition, state: RunState, emitted: () => boolea
     Schedule.whileInput((error: ModelError) => error.retryable && !emitted()),
     Schedule.addDelay((error) => error.retryAfter ?? Duration.zero)
   )
-  return Schedule.delays(Schedule.intersect(agent.retry, retryable)).pipe(
+  return Schedule.delays(Schedule.intersect(state.agent.retry, retryable)).pipe(
     Schedule.tapInput((error: ModelError) => Effect.sync(() => (lastError = error))),
     Schedule.onDecision((delay, decision) => {
       if (ScheduleDecision.isDone(decision)) return Effect.void
@@ -281,53 +322,38 @@ const retrySchedule = (agent: Definition, state: RunState, emitted: () => boolea
   )
 }
 
-const once = (
-  agent: Definition,
-  tools: ToolSet,
-  request: Request,
-  state: RunState,
-  models: Models,
-  index: number,
-  onEmit: () => void
-): Effect.Effect<Turn, ModelError> => {
-  const service = models.built(index)
-  return service !== undefined
-    ? traced(agent, tools, request, state, service, index, onEmit)
-    : Effect.flatMap(models.get(index), (service) => traced(agent, tools, request, state, service, index, onEmit))
+const respond = (call: Call, service: LanguageModel.Service, span: Tracer.Span): Effect.Effect<Turn, ModelError> => {
+  const raw = InternalLanguageModel.raw(service)
+  return raw !== undefined && !call.state.stream && call.state.emit === undefined
+    ? respondWhole(call, raw, span)
+    : respondInParts(call, service, raw, span)
 }
 
-const traced = (
-  agent: Definition,
-  tools: ToolSet,
-  request: Request,
-  state: RunState,
-  service: LanguageModel.Service,
-  index: number,
-  onEmit: () => void
-): Effect.Effect<Turn, ModelError> =>
-  state.traced
-    ? Effect.useSpan("Agent.modelCall", {
-      captureStackTrace: false,
-      attributes: { "agent.name": agent.name, "model.turn": request.turn, "model.fallback_index": index }
-    }, (span) => respond(agent, tools, request, state, service, span, onEmit))
-    : respond(agent, tools, request, state, service, untracedSpan, onEmit)
+// A whole answer at once, and no events to emit: its parts are folded, into a turn made only then,
+// in the one continuation that waits for it.
+const respondWhole = (call: Call, raw: InternalLanguageModel.Raw, span: Tracer.Span): Effect.Effect<Turn, ModelError> =>
+  Effect.matchCauseEffect(raw.generateText(providerOptions(call, span)), {
+    onFailure: failWithModelError,
+    onSuccess: (parts) => {
+      const turn = emptyTurn()
+      const failure = foldParts(turn, parts, call.state)
+      return failure !== undefined ? Effect.fail(failure) : finished(turn, call.state, span)
+    }
+  })
 
-const respond = (
-  agent: Definition,
-  tools: ToolSet,
-  request: Request,
-  state: RunState,
+const respondInParts = (
+  call: Call,
   service: LanguageModel.Service,
-  span: Tracer.Span,
-  onEmit: () => void
+  raw: InternalLanguageModel.Raw | undefined,
+  span: Tracer.Span
 ): Effect.Effect<Turn, ModelError> => {
+  const state = call.state
   const turn = emptyTurn()
-  const raw = InternalLanguageModel.raw(service)
   const onParts = (parts: Iterable<Response.StreamPartEncoded | Response.PartEncoded>) =>
-    handleParts(turn, parts, state, onEmit)
+    handleParts(turn, parts, state, call)
   let response: Effect.Effect<void, unknown> = raw !== undefined
-    ? leanCall(raw, agent, tools, request, span, onParts)
-    : publicCall(service, tools, request, onParts)
+    ? leanStream(raw, call, span, onParts)
+    : publicCall(service, call, onParts)
   const emit = state.emit
   if (emit !== undefined) {
     // A rate-limited model reports its waits here, as events of this run.
@@ -337,28 +363,43 @@ const respond = (
       (waited) => emit(new RunEvent.RateLimitWaited({ runId: state.runId, waited }, true))
     )
   }
-  return Effect.matchEffect(response, {
-    onFailure: (error) => Effect.fail(toModelError(error)),
-    onSuccess: () => {
-      // Some clients end a stream that was cut off as if it were complete: here that is a failure.
-      if (!turn.finished) {
-        return Effect.fail(
-          new ModelError({
-            reason: "MalformedResponse",
-            retryable: true,
-            message: "The model's answer ended before it was finished (no finish event)"
-          })
-        )
-      }
-      if (state.traced) {
-        span.attribute("gen_ai.usage.input_tokens", turn.usage.inputTokens)
-        span.attribute("gen_ai.usage.output_tokens", turn.usage.outputTokens)
-        span.attribute("gen_ai.response.finish_reason", turn.finishReason)
-        if (turn.model !== undefined) span.attribute("gen_ai.response.model", turn.model)
-      }
-      return Effect.succeed(turn)
-    }
+  return Effect.matchCauseEffect(response, {
+    onFailure: failWithModelError,
+    onSuccess: () => finished(turn, state, span)
   })
+}
+
+// The typed failure of a cause, which `catchAll` would recover from: none when it was interrupted
+// or a defect is part of it.
+const typedFailure = <E>(cause: Cause.Cause<E>): E | undefined => {
+  const either = Cause.failureOrCause(cause)
+  return either._tag === "Left" && !Cause.isDie(cause) ? either.left : undefined
+}
+
+// A failure as a `ModelError`; an interruption or a defect as it is.
+const failWithModelError = (cause: Cause.Cause<unknown>): Effect.Effect<never, ModelError> => {
+  const error = typedFailure(cause)
+  return error === undefined ? Effect.failCause(cause as Cause.Cause<never>) : Effect.fail(toModelError(error))
+}
+
+const finished = (turn: Turn, state: RunState, span: Tracer.Span): Effect.Effect<Turn, ModelError> => {
+  // Some clients end a stream that was cut off as if it were complete: here that is a failure.
+  if (!turn.finished) {
+    return Effect.fail(
+      new ModelError({
+        reason: "MalformedResponse",
+        retryable: true,
+        message: "The model's answer ended before it was finished (no finish event)"
+      })
+    )
+  }
+  if (state.traced) {
+    span.attribute("gen_ai.usage.input_tokens", turn.usage.inputTokens)
+    span.attribute("gen_ai.usage.output_tokens", turn.usage.outputTokens)
+    span.attribute("gen_ai.response.finish_reason", turn.finishReason)
+    if (turn.model !== undefined) span.attribute("gen_ai.response.model", turn.model)
+  }
+  return Effect.succeed(turn)
 }
 
 /**
@@ -424,28 +465,46 @@ const deltaConstructor = <E extends { readonly runId: string; readonly delta: st
 const textDelta = deltaConstructor(RunEvent.TextDelta, "TextDelta")
 const reasoningDelta = deltaConstructor(RunEvent.ReasoningDelta, "ReasoningDelta")
 
+/** Folds the parts of an answer whose events nobody reads; the failure of an error part. */
+const foldParts = (
+  turn: Turn,
+  parts: Iterable<Response.StreamPartEncoded | Response.PartEncoded>,
+  state: RunState
+): ModelError | undefined => {
+  for (const part of parts) {
+    const failure = applyPart(turn, part)
+    if (failure !== undefined) return failure
+    if ((part.type === "text-delta" || part.type === "text") && state.firstTokenAt === undefined) {
+      state.firstTokenAt = state.clock.unsafeCurrentTimeMillis()
+    }
+  }
+  return undefined
+}
+
 const handleParts = (
   turn: Turn,
   parts: Iterable<Response.StreamPartEncoded | Response.PartEncoded>,
   state: RunState,
-  onEmit: () => void
+  call: Call
 ): Effect.Effect<void, ModelError> => {
+  const emit = state.emit
+  if (emit === undefined) {
+    const failure = foldParts(turn, parts, state)
+    return failure === undefined ? Effect.void : Effect.fail(failure)
+  }
   const events: Array<RunEvent.RunEvent> = []
   for (const part of parts) {
     const failure = applyPart(turn, part)
     if (failure !== undefined) return Effect.fail(failure)
     if (part.type === "text-delta" || part.type === "text") {
       if (state.firstTokenAt === undefined) state.firstTokenAt = state.clock.unsafeCurrentTimeMillis()
-      if (state.emit !== undefined && part.type === "text-delta" && part.delta.length > 0) {
-        events.push(textDelta(state.runId, part.delta))
-      }
-    } else if (part.type === "reasoning-delta" && state.emit !== undefined && part.delta.length > 0) {
+      if (part.type === "text-delta" && part.delta.length > 0) events.push(textDelta(state.runId, part.delta))
+    } else if (part.type === "reasoning-delta" && part.delta.length > 0) {
       events.push(reasoningDelta(state.runId, part.delta))
     }
   }
-  const emit = state.emit
-  if (events.length === 0 || emit === undefined) return Effect.void
-  onEmit()
+  if (events.length === 0) return Effect.void
+  call.emitted = true
   return events.length === 1
     ? emit(events[0]!)
     : emit.all !== undefined
@@ -453,24 +512,26 @@ const handleParts = (
     : Effect.forEach(events, emit, { discard: true })
 }
 
-const leanCall = (
+const providerOptions = (call: Call, span: Tracer.Span): LanguageModel.ProviderOptions => {
+  const tools = call.state.tools.tools
+  const output = call.state.agent.output
+  return {
+    prompt: call.prompt,
+    tools,
+    toolChoice: tools.length > 0 ? "auto" : "none",
+    responseFormat: output === undefined ? textFormat : { type: "json", objectName: "output", schema: output as Schema.Schema.Any },
+    span
+  }
+}
+
+const leanStream = (
   raw: InternalLanguageModel.Raw,
-  agent: Definition,
-  tools: ToolSet,
-  request: Request,
+  call: Call,
   span: Tracer.Span,
   onParts: (parts: Iterable<Response.StreamPartEncoded | Response.PartEncoded>) => Effect.Effect<void, ModelError>
 ): Effect.Effect<void, unknown> => {
-  const options: LanguageModel.ProviderOptions = {
-    prompt: request.prompt,
-    tools: tools.tools,
-    toolChoice: tools.tools.length > 0 ? "auto" : "none",
-    responseFormat: agent.output === undefined
-      ? textFormat
-      : { type: "json", objectName: "output", schema: agent.output as Schema.Schema.Any },
-    span
-  }
-  if (!request.stream) return Effect.flatMap(raw.generateText(options), onParts)
+  const options = providerOptions(call, span)
+  if (!call.state.stream) return Effect.flatMap(raw.generateText(options), onParts)
   if (raw.streamParts === undefined) {
     return Stream.runForEachChunk(raw.streamText(options), (chunk) => onParts(Chunk.toReadonlyArray(chunk)))
   }
@@ -484,15 +545,15 @@ const textFormat = { type: "text" } as const
 
 const publicCall = (
   service: LanguageModel.Service,
-  tools: ToolSet,
-  request: Request,
+  call: Call,
   onParts: (parts: Iterable<Response.StreamPartEncoded | Response.PartEncoded>) => Effect.Effect<void, ModelError>
 ): Effect.Effect<void, unknown> => {
-  const options = tools.lenient === undefined
-    ? { prompt: request.prompt }
-    : { prompt: request.prompt, toolkit: tools.lenient, disableToolCallResolution: true as const }
+  const lenient = call.state.tools.lenient
+  const options = lenient === undefined
+    ? { prompt: call.prompt }
+    : { prompt: call.prompt, toolkit: lenient, disableToolCallResolution: true as const }
   // Decoded parts carry the same fields the turn reads from encoded ones.
-  return request.stream
+  return call.state.stream
     ? Stream.runForEachChunk(
       service.streamText(options) as Stream.Stream<Response.AllParts<any>, unknown>,
       (chunk) => onParts(Chunk.toReadonlyArray(chunk) as any)
@@ -511,20 +572,27 @@ export interface Models {
   readonly get: (index: number) => Effect.Effect<LanguageModel.Service>
 }
 
+// The model of a run that has no model layer of its own: the one in its context. Made for every run
+// of such an agent, so it is one small object whose methods are shared.
+class ContextModel implements Models {
+  readonly count = 1
+  constructor(readonly service: LanguageModel.Service | undefined) {}
+  built(): LanguageModel.Service | undefined {
+    return this.service
+  }
+  get(): Effect.Effect<LanguageModel.Service> {
+    // Not in the context: the tag fails the way it always does.
+    return LanguageModel.LanguageModel as unknown as Effect.Effect<LanguageModel.Service>
+  }
+}
+
 /**
  * `context` is the run's own: it holds the LanguageModel (when the agent has no model layer of its
  * own) and the Scope that the agent's model layers are built in. `get` is called in the run's fiber.
  */
 export const models = (agent: Definition, context: Context.Context<never>): Models => {
   const fromContext = context.unsafeMap.get(LanguageModel.LanguageModel.key) as LanguageModel.Service | undefined
-  if (agent.model === undefined && agent.fallback.length === 0) {
-    return {
-      count: 1,
-      built: () => fromContext,
-      // Not in the context: the tag fails the way it always does.
-      get: () => LanguageModel.LanguageModel as unknown as Effect.Effect<LanguageModel.Service>
-    }
-  }
+  if (agent.model === undefined && agent.fallback.length === 0) return new ContextModel(fromContext)
   const layers: ReadonlyArray<ModelLayer<unknown> | undefined> = [agent.model, ...agent.fallback]
   const built: Array<LanguageModel.Service | undefined> = []
   return {

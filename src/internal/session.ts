@@ -19,6 +19,7 @@ import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 import type { Definition, RunOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
+import * as Id from "./id.js"
 import * as InternalLoop from "./loop.js"
 import * as ModelCall from "./modelCall.js"
 
@@ -194,7 +195,7 @@ class Turn {
     const prompt = toPrompt(this.input)
     const inputMessages = Option.isSome(prompt) ? prompt.value.content : []
     const prepared: Prepared = {
-      runId: options.runId ?? crypto.randomUUID(),
+      runId: options.runId ?? Id.uuid(),
       input: Option.isSome(prompt) ? prompt.value : this.input,
       history,
       sessionId: options.sessionId

@@ -21,6 +21,7 @@ import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, Instructions, RunOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
+import * as Id from "./id.js"
 import * as Input from "./input.js"
 import * as InternalLoop from "./loop.js"
 import * as InternalSession from "./session.js"
@@ -75,7 +76,7 @@ const Delegate = Tool.make(delegateToolName, {
   },
   success: Schema.String,
   failure: Schema.String
-})
+}).annotate(ToolCall.ReadsCallId, true)
 
 const Delegation = Toolkit.make(Delegate)
 
@@ -186,7 +187,7 @@ export const run = (
   emit: Emit | undefined
 ): Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> =>
   Effect.suspend(() => {
-    const runId = options?.runId ?? crypto.randomUUID()
+    const runId = options?.runId ?? Id.uuid()
     let effect = body(team, runId, input, options, emit)
     if (team.timeout !== undefined) {
       const timeout = team.timeout
@@ -306,7 +307,7 @@ const runMember = (
   toolCallId: string | undefined
 ): Effect.Effect<Run.Output<unknown>, TeamOutput.MemberError, unknown> =>
   Effect.suspend(() => {
-    const memberRunId = crypto.randomUUID()
+    const memberRunId = Id.uuid()
     const slot = state.memberRuns.length
     state.memberRuns.push(undefined)
     const emit = state.emit

@@ -27,6 +27,8 @@ interface Codecs {
   readonly decodeParams: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
   readonly encodeSuccess: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
   readonly encodeFailure: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  /** Whether the handler reads the id of its call (see {@link ReadsCallId}). */
+  readonly readsCallId: boolean
 }
 
 // Built once per tool, never per call.
@@ -37,17 +39,30 @@ const codecs = (tool: Tool.Any): Codecs => {
     found = {
       decodeParams: Schema.decodeUnknownEither(tool.parametersSchema as Schema.Schema<unknown, unknown>),
       encodeSuccess: Schema.encodeUnknownEither(tool.successSchema as Schema.Schema<unknown, unknown>),
-      encodeFailure: Schema.encodeUnknownEither(tool.failureSchema as Schema.Schema<unknown, unknown>)
+      encodeFailure: Schema.encodeUnknownEither(tool.failureSchema as Schema.Schema<unknown, unknown>),
+      readsCallId: Context.get(tool.annotations, ReadsCallId)
     }
     codecsCache.set(tool, found)
   }
   return found
 }
 
-/** The id of the tool call whose handler is running, for handlers that report on their call. */
+/**
+ * The id of the tool call whose handler is running, for handlers that report on their call. It is
+ * set only for the tools annotated with {@link ReadsCallId}.
+ */
 export const currentToolCallId: FiberRef.FiberRef<string | undefined> = FiberRef.unsafeMake<string | undefined>(
   undefined
 )
+
+/**
+ * A tool annotation: its handler reads {@link currentToolCallId}. Setting a fiber ref copies the
+ * fiber's whole table of them, twice per call (set and restore), so only the tools that read it
+ * pay for it.
+ */
+export class ReadsCallId extends Context.Reference<ReadsCallId>()("effect-agents/ToolCall/ReadsCallId", {
+  defaultValue: () => false
+}) {}
 
 class ToolTimedOut {
   readonly _tag = "ToolTimedOut"
@@ -118,7 +133,7 @@ const untraced = (
     const available = Object.keys(tools).join(", ") || "none"
     return afterStarted(finish(`Unknown tool "${call.name}". Available tools: ${available}.`, "UnknownTool"))
   }
-  const { decodeParams, encodeFailure, encodeSuccess } = codecs(tool)
+  const { decodeParams, encodeFailure, encodeSuccess, readsCallId } = codecs(tool)
   const params = decodeParams(call.params)
   if (Either.isLeft(params)) {
     const message = `Invalid arguments for tool "${call.name}":\n${
@@ -137,7 +152,7 @@ const untraced = (
   const died = (message: string, cause: unknown) =>
     Effect.fail(new ToolError({ tool: call.name, toolCallId: call.id, message, cause }))
   return Effect.flatMap(
-    afterStarted(inHandlerFrame(effect, handler.context, call.id)),
+    afterStarted(inHandlerFrame(effect, handler.context, readsCallId ? call.id : undefined)),
     (exit): Effect.Effect<Outcome, ToolError> => {
       if (Exit.isSuccess(exit)) {
         const encoded = encodeSuccess(exit.value)
@@ -170,33 +185,39 @@ const untraced = (
 
 /**
  * Runs a handler the way `@effect/ai`'s toolkit does, in the handler's own context under the
- * caller's, with the id of its call set, and gives back how it ended. Both are set and restored
- * together: two `Effect.locally` around every tool call cost more than the rest of the call.
+ * caller's (and with the id of its call set, for a tool that reads it), and gives back how it
+ * ended. Each fiber ref set costs a copy of the fiber's table of them, so what is already so is not
+ * set: a handler whose context adds nothing to the run's (its services were built in the same
+ * runtime) runs as it is.
  */
 const inHandlerFrame = <A, E>(
   effect: Effect.Effect<A, E>,
   handlerContext: Context.Context<never>,
-  toolCallId: string
+  toolCallId: string | undefined
 ): Effect.Effect<Exit.Exit<A, E>> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.withFiberRuntime((fiber) => {
-      const previousContext = fiber.getFiberRef(FiberRef.currentContext)
-      const previousId = fiber.getFiberRef(currentToolCallId)
-      return FiberRef.set(FiberRef.currentContext, merged(handlerContext, previousContext)).pipe(
-        Effect.zipRight(FiberRef.set(currentToolCallId, toolCallId)),
-        Effect.zipRight(Effect.exit(restore(effect))),
-        Effect.flatMap((exit) =>
-          FiberRef.set(FiberRef.currentContext, previousContext).pipe(
-            Effect.zipRight(FiberRef.set(currentToolCallId, previousId)),
-            Effect.as(exit)
-          )
-        )
+  Effect.withFiberRuntime((fiber) => {
+    const previousContext = fiber.getFiberRef(FiberRef.currentContext)
+    const context = merged(handlerContext, previousContext)
+    if (context === previousContext && toolCallId === undefined) return Effect.exit(effect)
+    const previousId = fiber.getFiberRef(currentToolCallId)
+    // On the way in and on the way out, the same refs are set: those the handler needs changed.
+    const changesContext = context !== previousContext
+    const set = (context: Context.Context<never>, id: string | undefined): Effect.Effect<void> => {
+      const setContext = changesContext ? FiberRef.set(FiberRef.currentContext, context) : undefined
+      const setId = toolCallId === undefined ? undefined : FiberRef.set(currentToolCallId, id)
+      return setContext === undefined ? setId! : setId === undefined ? setContext : Effect.zipRight(setContext, setId)
+    }
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.zipRight(
+        set(context, toolCallId),
+        Effect.flatMap(Effect.exit(restore(effect)), (exit) => Effect.as(set(previousContext, previousId), exit))
       )
-    })
-  )
+    )
+  })
 
 // A handler's context under a run's: the same pair (the same toolkit layer, the same run or
-// runtime) gives the same result, so it is merged once.
+// runtime) gives the same result, so it is merged once. The run's services win over the handler's:
+// when the run's context has every service the handler's has, the result is the run's context.
 const mergedContexts = new WeakMap<Context.Context<never>, WeakMap<Context.Context<never>, Context.Context<never>>>()
 const merged = (handler: Context.Context<never>, input: Context.Context<never>): Context.Context<never> => {
   let byInput = mergedContexts.get(handler)
@@ -206,8 +227,15 @@ const merged = (handler: Context.Context<never>, input: Context.Context<never>):
   }
   let context = byInput.get(input)
   if (context === undefined) {
-    context = Context.merge(handler, input)
+    context = covers(input, handler) ? input : Context.merge(handler, input)
     byInput.set(input, context)
   }
   return context
+}
+
+const covers = (context: Context.Context<never>, services: Context.Context<never>): boolean => {
+  for (const key of services.unsafeMap.keys()) {
+    if (!context.unsafeMap.has(key)) return false
+  }
+  return true
 }

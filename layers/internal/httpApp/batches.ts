@@ -14,6 +14,7 @@ import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
+import * as Id from "../../../src/internal/id.js"
 import * as HttpApi from "../../../src/HttpApi.js"
 import type * as Registry from "../../../src/Registry.js"
 import type * as Run from "../../../src/Run.js"
@@ -91,7 +92,7 @@ export const make = (runs: Runs): Effect.Effect<Batches, never, Scope.Scope> =>
     ) =>
       Effect.gen(function*() {
         const item = state.items[index]!
-        const runId = crypto.randomUUID()
+        const runId = Id.uuid()
         const started = yield* runs.start(
           runId,
           entry.name,
@@ -148,7 +149,7 @@ export const make = (runs: Runs): Effect.Effect<Batches, never, Scope.Scope> =>
           return yield* new HttpApi.ShuttingDown({ message: "The server is shutting down and takes no new batches." })
         }
         const state: State = {
-          batchId: crypto.randomUUID(),
+          batchId: Id.uuid(),
           agent: entry.name,
           concurrency: request.concurrency ?? 4,
           createdAt: yield* DateTime.now,
