@@ -7,9 +7,11 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import { ToolError } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
@@ -217,7 +219,8 @@ const inHandlerFrame = <A, E>(
 
 // A handler's context under a run's: the same pair (the same toolkit layer, the same run or
 // runtime) gives the same result, so it is merged once. The run's services win over the handler's:
-// when the run's context has every service the handler's has, the result is the run's context.
+// when the run's context has every service the handler's has (see `layerPlumbing`), the result is
+// the run's context.
 const mergedContexts = new WeakMap<Context.Context<never>, WeakMap<Context.Context<never>, Context.Context<never>>>()
 const merged = (handler: Context.Context<never>, input: Context.Context<never>): Context.Context<never> => {
   let byInput = mergedContexts.get(handler)
@@ -235,7 +238,12 @@ const merged = (handler: Context.Context<never>, input: Context.Context<never>):
 
 const covers = (context: Context.Context<never>, services: Context.Context<never>): boolean => {
   for (const key of services.unsafeMap.keys()) {
-    if (!context.unsafeMap.has(key)) return false
+    if (!layerPlumbing.has(key) && !context.unsafeMap.has(key)) return false
   }
   return true
 }
+
+// The services every layer is built with, in every handler's context: its scope and memo map. A
+// handler can read them only by declaring them as dependencies, and then the run provides its own,
+// which win; left out of the comparison, a toolkit layer with nothing else adds nothing.
+const layerPlumbing: ReadonlySet<string> = new Set([Scope.Scope.key, Layer.CurrentMemoMap.key])
