@@ -259,21 +259,23 @@ if (args.list) {
   const results: Array<WorkerResult> = []
   const worker = await buildWorker()
   const failures: Array<{ readonly scenario: string; readonly round: number; readonly error: string }> = []
-  for (let round = 1; round <= processes; round++) {
+  // A scenario may ask for more processes than the others (its figure varies more between them).
+  const countOf = (scenario: Scenario) => (args.quick ? 1 : Math.max(processes, scenario.processes ?? 0))
+  const rounds = Math.max(...scenarios.map(countOf))
+  for (let round = 1; round <= rounds; round++) {
     for (const scenario of scenarios) {
-      const count = Math.max(processes, scenario.processes ?? 0)
-      if (round > count) continue
+      if (round > countOf(scenario)) continue
       const t = performance.now()
       const result = await runWorker(worker.command, scenario.name, flags).catch((error: unknown) => {
         failures.push({ scenario: scenario.name, round, error: String(error).slice(0, 500) })
-        console.error(`[${round}/${processes}] ${scenario.name}: failed: ${String(error).slice(0, 500)}`)
+        console.error(`[${round}/${countOf(scenario)}] ${scenario.name}: failed: ${String(error).slice(0, 500)}`)
         return undefined
       })
       if (result === undefined) continue
       results.push(result)
       const shown = result.metrics.slice(0, 2).map((m) => `${num(m.value)} ${m.unit}`).join(", ")
       console.error(
-        `[${round}/${processes}] ${scenario.name}: ${shown} (${((performance.now() - t) / 1000).toFixed(1)} s, load ${
+        `[${round}/${countOf(scenario)}] ${scenario.name}: ${shown} (${((performance.now() - t) / 1000).toFixed(1)} s, load ${
           result.loadBefore.toFixed(1)
         })`
       )
@@ -282,12 +284,13 @@ if (args.list) {
   worker.remove()
   const rows = aggregate(results)
   const info = { ...before, loadAverageAtEnd: Os.loadavg().map((n) => Number(n.toFixed(2))) }
+  const more = scenarios.filter((s) => countOf(s) !== processes).map((s) => `${countOf(s)} for ${s.name}`)
   console.log(
     `\nnode ${info.node}, ${info.platform}, ${info.cpus} × ${info.cpuModel}, load average ${
       info.loadAverage[0]
     } at the start and ${info.loadAverageAtEnd[0]} at the end; ${processes} process${
       processes === 1 ? "" : "es"
-    } per scenario${args.quick ? ", quick mode" : ""}\n`
+    } per scenario${more.length > 0 ? ` (${more.join(", ")})` : ""}${args.quick ? ", quick mode" : ""}\n`
   )
   console.log(table(rows))
   if (failures.length > 0) {
