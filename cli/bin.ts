@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --import tsx
+#!/usr/bin/env node
 /**
  * The `effect-agents` executable: `effect-agents serve`, `run`, `chat` (see `Cli`).
  *

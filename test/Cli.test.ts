@@ -289,12 +289,16 @@ interface Finished {
   readonly stderr: string
 }
 
-/** Runs `cli/bin.ts` with `args`, feeding it `stdin`, and waits for it to exit. */
+// The executable as the package installs it: the build's `bin`, run by plain Node (`npm test` builds
+// first).
+const executable = Path.join(root, "dist", "cli", "bin.js")
+
+/** Runs the executable with `args`, feeding it `stdin`, and waits for it to exit. */
 const bin = (args: ReadonlyArray<string>, options: { readonly stdin?: string; readonly env?: Record<string, string> } = {}) =>
   Effect.async<Finished>((resume) => {
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", ...options.env }
     if (options.env?.["EFFECT_AGENTS_MODEL"] === undefined) delete env["EFFECT_AGENTS_MODEL"]
-    const child = ChildProcess.spawn(process.execPath, ["--import", "tsx", "cli/bin.ts", ...args], {
+    const child = ChildProcess.spawn(process.execPath, [executable, ...args], {
       cwd: root,
       env,
       stdio: ["pipe", "pipe", "pipe"]
@@ -381,7 +385,7 @@ describe("effect-agents serve", () => {
       delete env["EFFECT_AGENTS_HTTP_TOKEN"]
       const child = yield* Effect.acquireRelease(
         Effect.sync(() =>
-          ChildProcess.spawn(process.execPath, ["--import", "tsx", "cli/bin.ts", "serve", "--port", "0", "--data", data], {
+          ChildProcess.spawn(process.execPath, [executable, "serve", "--port", "0", "--data", data], {
             cwd: root,
             env,
             stdio: ["ignore", "pipe", "pipe"]

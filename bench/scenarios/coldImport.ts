@@ -1,9 +1,10 @@
 /**
  * Cold import: fresh `node` processes that import the package and print how long the import took
  * (measured inside the process), next to processes that import nothing or only `effect`. The
- * package is imported two ways: its TypeScript sources through tsx (as in this repository), and
- * an esbuild bundle of `src/index.ts` (ESM, every dependency bundled) as a published build would
- * be loaded. The whole process's wall time is reported too.
+ * package is imported three ways: its build (`dist`, as Node loads the installed package, one file
+ * per module), an esbuild bundle of `src/index.ts` (ESM, every dependency bundled) as an
+ * application's bundler would load it, and its TypeScript sources through tsx (as in this
+ * repository). The whole process's wall time is reported too.
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -36,7 +37,7 @@ const spawnOnce = async (flags: ReadonlyArray<string>, target: string | undefine
 export const coldImport: Scenario = {
   name: "cold-import",
   group: "import",
-  description: "a fresh node process importing the package: its sources through tsx, and an esbuild bundle",
+  description: "a fresh node process importing the package: its build, an esbuild bundle, and its sources through tsx",
   run: async (effort) => {
     const built = await bundle("src/index.ts", { external: false, sourcemap: false })
     try {
@@ -45,6 +46,8 @@ export const coldImport: Scenario = {
         { id: "empty", flags: [], target: undefined },
         { id: "effect", flags: [], target: "effect" },
         { id: "bundle", flags: [], target: Url.pathToFileURL(built.file).href },
+        // The package's own name, from its root: its exports, resolved as an installed package's.
+        { id: "dist", flags: [], target: "effect-agents" },
         { id: "tsx-empty", flags: ["--import", "tsx"], target: undefined },
         { id: "tsx", flags: ["--import", "tsx"], target: src }
       ] as const
@@ -68,6 +71,10 @@ export const coldImport: Scenario = {
           of("bundle", (s) => s.wall - emptyWall)
         ),
         metric({ id: "cold-import/bundle-size", label: "  bundle size", unit: "KB" }, [Fs.statSync(built.file).size / 1e3]),
+        metric(
+          { id: "cold-import/dist", label: "cold import, the package's build as Node loads it (time of the import)", unit: "ms" },
+          { wall: of("dist", (s) => s.import), cpu: of("dist", (s) => s.cpu) }
+        ),
         metric(
           { id: "cold-import/tsx", label: "cold import, sources through tsx (time of the import)", unit: "ms", target: 150 },
           { wall: of("tsx", (s) => s.import), cpu: of("tsx", (s) => s.cpu) }
