@@ -85,7 +85,6 @@ class Loop implements ModelCall.Run {
   readonly context: Context.Context<never>
   readonly tools: ModelCall.ToolSet
   readonly models: ModelCall.Models
-  readonly stream: boolean
   readonly messages: Array<Prompt.Message> = []
   readonly toolCalls: Array<Run.ToolCall> = []
   inputTokens = 0
@@ -108,7 +107,6 @@ class Loop implements ModelCall.Run {
     this.context = fiber.currentContext
     this.tools = ModelCall.toolSet(agent.toolkit)
     this.models = ModelCall.models(agent, this.context)
-    this.stream = emit !== undefined
     this.repairs = agent.outputRepairs
   }
 

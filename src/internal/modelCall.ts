@@ -97,13 +97,14 @@ const untracedSpan: Tracer.Span = {
   addLinks: () => {}
 }
 
-/** A run as its model calls see it: the run loop is one. */
+/**
+ * A run as its model calls see it: the run loop is one. Its model calls stream their answers when
+ * its events are read (`emit` is set), and answer whole otherwise.
+ */
 export interface Run extends RunState {
   readonly agent: Definition
   readonly tools: ToolSet
   readonly models: Models
-  /** Whether its model calls stream their answers. */
-  readonly stream: boolean
 }
 
 /** Tools as the model is told about them, worked out once per agent. */
@@ -215,7 +216,7 @@ const applyPart = (turn: Turn, part: Response.StreamPartEncoded | Response.PartE
  * emitted text is neither retried nor handed to a fallback, which would repeat what the user saw.
  */
 export const call = (run: Run, prompt: Prompt.Prompt, turn: number): Effect.Effect<Turn, ModelError, never> =>
-  new Call(run, prompt, turn).run()
+  new Call(run, prompt, turn).start()
 
 // A call's state is one object whose methods are its steps: a run holds it for as long as it waits
 // on the model, with thousands of runs waiting at once, and a closure per step (each with its own
@@ -224,11 +225,11 @@ class Call {
   /** Whether text of this call has been emitted (streamed to the user). */
   emitted = false
 
-  constructor(readonly state: Run, readonly prompt: Prompt.Prompt, readonly turn: number) {}
+  constructor(readonly run: Run, readonly prompt: Prompt.Prompt, readonly turn: number) {}
 
-  run(): Effect.Effect<Turn, ModelError> {
+  start(): Effect.Effect<Turn, ModelError> {
     let effect = this.attempt(0)
-    for (let index = 1; index < this.state.models.count; index++) {
+    for (let index = 1; index < this.run.models.count; index++) {
       effect = Effect.catchAll(effect, (error) => this.fallback(index, error))
     }
     return effect
@@ -237,10 +238,10 @@ class Call {
   fallback(index: number, error: ModelError): Effect.Effect<Turn, ModelError> {
     if (this.emitted) return Effect.fail(error)
     const next = Effect.suspend(() => this.attempt(index))
-    const state = this.state
-    return state.emit === undefined
+    const run = this.run
+    return run.emit === undefined
       ? next
-      : Effect.zipRight(state.emit(new RunEvent.FallbackStarted({ runId: state.runId, fallback: index, error }, true)), next)
+      : Effect.zipRight(run.emit(new RunEvent.FallbackStarted({ runId: run.runId, fallback: index, error }, true)), next)
   }
 
   // Each attempt folds into a turn of its own; the first one needs no suspension. (`catchAll` would
@@ -258,7 +259,7 @@ class Call {
   // The retry schedule and its driver are built only after a first failure: most calls succeed.
   retry(index: number, error: ModelError): Effect.Effect<Turn, ModelError> {
     const again = this.timed(Effect.suspend(() => this.once(index)))
-    return Effect.flatMap(Schedule.driver(retrySchedule(this.state, () => this.emitted)), (driver) => {
+    return Effect.flatMap(Schedule.driver(retrySchedule(this.run, () => this.emitted)), (driver) => {
       const retry = (error: ModelError): Effect.Effect<Turn, ModelError> =>
         Effect.matchEffect(driver.next(error), {
           onFailure: () => Effect.fail(error),
@@ -269,7 +270,7 @@ class Call {
   }
 
   timed(self: Effect.Effect<Turn, ModelError>): Effect.Effect<Turn, ModelError> {
-    const timeout = this.state.agent.modelTimeout
+    const timeout = this.run.agent.modelTimeout
     return timeout === undefined ? self : Effect.timeoutFail(self, {
       duration: timeout,
       onTimeout: () =>
@@ -282,7 +283,7 @@ class Call {
   }
 
   once(index: number): Effect.Effect<Turn, ModelError> {
-    const models = this.state.models
+    const models = this.run.models
     const service = models.built(index)
     return service !== undefined
       ? this.traced(service, index)
@@ -290,10 +291,10 @@ class Call {
   }
 
   traced(service: LanguageModel.Service, index: number): Effect.Effect<Turn, ModelError> {
-    return this.state.traced
+    return this.run.traced
       ? Effect.useSpan("Agent.modelCall", {
         captureStackTrace: false,
-        attributes: { "agent.name": this.state.agent.name, "model.turn": this.turn, "model.fallback_index": index }
+        attributes: { "agent.name": this.run.agent.name, "model.turn": this.turn, "model.fallback_index": index }
       }, (span) => respond(this, service, span))
       : respond(this, service, untracedSpan)
   }
@@ -324,7 +325,7 @@ const retrySchedule = (state: Run, emitted: () => boolean) => {
 
 const respond = (call: Call, service: LanguageModel.Service, span: Tracer.Span): Effect.Effect<Turn, ModelError> => {
   const raw = InternalLanguageModel.raw(service)
-  return raw !== undefined && !call.state.stream && call.state.emit === undefined
+  return raw !== undefined && call.run.emit === undefined
     ? respondWhole(call, raw, span)
     : respondInParts(call, service, raw, span)
 }
@@ -336,8 +337,8 @@ const respondWhole = (call: Call, raw: InternalLanguageModel.Raw, span: Tracer.S
     onFailure: failWithModelError,
     onSuccess: (parts) => {
       const turn = emptyTurn()
-      const failure = foldParts(turn, parts, call.state)
-      return failure !== undefined ? Effect.fail(failure) : finished(turn, call.state, span)
+      const failure = foldParts(turn, parts, call.run)
+      return failure !== undefined ? Effect.fail(failure) : finished(turn, call.run, span)
     }
   })
 
@@ -347,10 +348,11 @@ const respondInParts = (
   raw: InternalLanguageModel.Raw | undefined,
   span: Tracer.Span
 ): Effect.Effect<Turn, ModelError> => {
-  const state = call.state
+  const state = call.run
   const turn = emptyTurn()
   const onParts = (parts: Iterable<Response.StreamPartEncoded | Response.PartEncoded>) =>
     handleParts(turn, parts, state, call)
+  // On the lean path, only a streamed call comes here.
   let response: Effect.Effect<void, unknown> = raw !== undefined
     ? leanStream(raw, call, span, onParts)
     : publicCall(service, call, onParts)
@@ -513,8 +515,8 @@ const handleParts = (
 }
 
 const providerOptions = (call: Call, span: Tracer.Span): LanguageModel.ProviderOptions => {
-  const tools = call.state.tools.tools
-  const output = call.state.agent.output
+  const tools = call.run.tools.tools
+  const output = call.run.agent.output
   return {
     prompt: call.prompt,
     tools,
@@ -531,7 +533,6 @@ const leanStream = (
   onParts: (parts: Iterable<Response.StreamPartEncoded | Response.PartEncoded>) => Effect.Effect<void, ModelError>
 ): Effect.Effect<void, unknown> => {
   const options = providerOptions(call, span)
-  if (!call.state.stream) return Effect.flatMap(raw.generateText(options), onParts)
   if (raw.streamParts === undefined) {
     return Stream.runForEachChunk(raw.streamText(options), (chunk) => onParts(Chunk.toReadonlyArray(chunk)))
   }
@@ -548,12 +549,12 @@ const publicCall = (
   call: Call,
   onParts: (parts: Iterable<Response.StreamPartEncoded | Response.PartEncoded>) => Effect.Effect<void, ModelError>
 ): Effect.Effect<void, unknown> => {
-  const lenient = call.state.tools.lenient
+  const lenient = call.run.tools.lenient
   const options = lenient === undefined
     ? { prompt: call.prompt }
     : { prompt: call.prompt, toolkit: lenient, disableToolCallResolution: true as const }
   // Decoded parts carry the same fields the turn reads from encoded ones.
-  return call.state.stream
+  return call.run.emit !== undefined
     ? Stream.runForEachChunk(
       service.streamText(options) as Stream.Stream<Response.AllParts<any>, unknown>,
       (chunk) => onParts(Chunk.toReadonlyArray(chunk) as any)
