@@ -5,8 +5,9 @@
  * Completions, a health check, the OpenAPI document (`/openapi.json`) and a Swagger page (`/docs`).
  *
  * A bearer token, when one is configured, protects everything but `/health`, `/openapi.json` and
- * `/docs`; with no token the app is open. Bodies larger than `maxBodyBytes` get 413; bad input 400
- * with the schema's message; errors are typed JSON, never stack traces.
+ * `/docs`; with no token the app is open. Bodies larger than `maxBodyBytes` get 413 (chunked ones
+ * too), bodies not sent as JSON 415, JSON nested more than 128 levels deep 400, bad input 400 with
+ * the schema's message; errors are typed JSON, never stack traces.
  *
  * Closing the layer's scope shuts the app down gracefully: it stops accepting, gives the runs in
  * flight `shutdownGrace` to finish, then cancels the rest (a run in a session is recorded as
@@ -26,6 +27,7 @@ import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -33,6 +35,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -49,6 +52,7 @@ import * as HttpApi from "../src/HttpApi.js"
 import * as Registry from "../src/Registry.js"
 import type * as Run from "../src/Run.js"
 import * as Batches from "./internal/httpApp/batches.js"
+import * as Body from "./internal/httpApp/body.js"
 import * as Events from "./internal/httpApp/events.js"
 import * as Failure from "./internal/httpApp/failure.js"
 import * as OpenAi from "./internal/httpApp/openAi.js"
@@ -72,7 +76,7 @@ export interface Options {
   readonly port?: number
   /** The bearer token every request but `/health` must carry. None: the app is open. */
   readonly token?: Redacted.Redacted | undefined
-  /** The largest request body accepted, in bytes; larger ones get 413. Default 1 MiB. */
+  /** The largest request body accepted, in bytes; larger ones get 413, also when sent in chunks. Default 1 MiB. */
   readonly maxBodyBytes?: number
   /** How long runs in flight may take to finish at shutdown before they are cancelled. Default 10 seconds. */
   readonly shutdownGrace?: Duration.DurationInput
@@ -345,21 +349,87 @@ const encodeTooLarge = Schema.encodeSync(HttpApi.PayloadTooLarge)
 const encodeDecodeError = Schema.encodeSync(HttpApiDecodeError)
 const encodeInternal = Schema.encodeSync(HttpApi.InternalError)
 const encodeShuttingDown = Schema.encodeSync(HttpApi.ShuttingDown)
+const encodeUnsupportedMediaType = Schema.encodeSync(HttpApi.UnsupportedMediaType)
 
-const tooLarge = (maxBytes: number) =>
+const tooLarge = (maxBytes: number, headers: Record<string, string> = { connection: "close" }) =>
   HttpServerResponse.unsafeJson(
     encodeTooLarge(
       new HttpApi.PayloadTooLarge({ maxBytes, message: `The request body is larger than ${maxBytes} bytes.` })
     ),
-    { status: 413, headers: { connection: "close" } }
+    { status: 413, headers }
   )
+
+const unsupportedMediaType = (contentType: string) =>
+  HttpServerResponse.unsafeJson(
+    encodeUnsupportedMediaType(
+      new HttpApi.UnsupportedMediaType({
+        contentType,
+        message: `The request body must be JSON, sent with content-type: application/json (it was sent as ${contentType}).`
+      })
+    ),
+    { status: 415 }
+  )
+
+const decodeError = (message: string) =>
+  HttpServerResponse.unsafeJson(encodeDecodeError(new HttpApiDecodeError({ issues: [], message })), { status: 400 })
+
+const tooDeep = decodeError(
+  `The request body nests arrays and objects more than ${Body.maxDepth} levels deep; the API accepts at most ${Body.maxDepth}.`
+)
 
 const isRequestError = (u: unknown): u is HttpServerError.RequestError =>
   HttpServerError.isServerError(u) && u._tag === "RequestError"
 
+/** The Node request under a platform request, when it is one (the middleware may run on another server). */
+const incomingOf = (request: HttpServerRequest.HttpServerRequest): Http.IncomingMessage | undefined => {
+  const source = NodeHttpServerRequest.toIncomingMessage(request) as unknown
+  return source instanceof Http.IncomingMessage ? source : undefined
+}
+
+/** The request with its body already read: the API decodes `text` instead of reading the connection. */
+const withBody = (request: HttpServerRequest.HttpServerRequest, text: string) =>
+  HttpServerRequest.fromWeb(
+    new Request(new URL(request.url, "http://localhost"), { method: request.method, body: text })
+  ).modify({
+    headers: request.headers,
+    ...Option.match(request.remoteAddress, { onNone: () => ({}), onSome: (remoteAddress) => ({ remoteAddress }) })
+  })
+
 /**
- * What the app does around the API: refuses bodies over `maxBodyBytes` (413), new requests while it
- * shuts down (503), unreadable JSON (400), and answers an unknown route (404) and any defect (500)
+ * The body of a request that has one, checked before the API decodes it: JSON by its media type,
+ * no larger than `maxBytes` (also when it comes in chunks), nested no deeper than `Body.maxDepth`.
+ * Either the response that refuses it, or the request to serve (the same one, or one carrying the
+ * chunked body that was read here).
+ */
+const checkBody = (request: HttpServerRequest.HttpServerRequest, maxBytes: number) =>
+  Effect.gen(function*() {
+    const contentType = request.headers["content-type"]
+    if (!Body.isJson(contentType)) return Either.left(unsupportedMediaType(contentType ?? ""))
+    const length = request.headers["content-length"]
+    const incoming = incomingOf(request)
+    let text: string
+    let served = request
+    if (length === undefined && incoming !== undefined) {
+      const body = yield* Body.readChunked(incoming, maxBytes).pipe(
+        Effect.mapError((cause) => new HttpServerError.RequestError({ request, reason: "Decode", cause }))
+      )
+      // The connection is kept while the rest of the body is thrown away: closing it now would reset it.
+      if (body._tag === "TooLarge") return Either.left(tooLarge(maxBytes, {}))
+      text = body.text
+      served = withBody(request, text)
+    } else {
+      if (Number(length) > maxBytes) return Either.left(tooLarge(maxBytes))
+      // Read once: the API decodes the same text (the platform caches it).
+      text = yield* request.text
+    }
+    if (Body.nestsDeeperThan(text, Body.maxDepth)) return Either.left(tooDeep)
+    return Either.right(served)
+  })
+
+/**
+ * What the app does around the API: refuses new requests while it shuts down (503), bodies over
+ * `maxBodyBytes` (413, also for a chunked body), bodies that are not JSON (415), JSON nested deeper
+ * than 128 levels and unreadable JSON (400), and answers an unknown route (404) and any defect (500)
  * with typed JSON, the defect going to the log.
  *
  * @since 0.1.0
@@ -379,9 +449,12 @@ export const middleware = (
           { status: 503, headers: { connection: "close" } }
         )
       }
-      const length = Number(request.headers["content-length"] ?? "0")
-      if (Number.isFinite(length) && length > maxBytes) return tooLarge(maxBytes)
-      return yield* app
+      if (!Body.hasBody(request.headers)) return yield* app
+      const checked = yield* checkBody(request, maxBytes)
+      if (Either.isLeft(checked)) return checked.left
+      return yield* checked.right === request
+        ? app
+        : Effect.provideService(app, HttpServerRequest.HttpServerRequest, checked.right)
     }).pipe(
       HttpIncomingMessage.withMaxBodySize(Option.some(maxBytes)),
       Effect.catchAllCause((cause) => {
@@ -397,16 +470,10 @@ export const middleware = (
           if (String((error.cause as Error | undefined)?.message).includes("maxBytes exceeded")) {
             return Effect.succeed(tooLarge(maxBytes))
           }
-          return Effect.succeed(HttpServerResponse.unsafeJson(
-            encodeDecodeError(
-              new HttpApiDecodeError({
-                issues: [],
-                message: `The request body could not be read as JSON: ${
-                  error.cause instanceof Error ? error.cause.message : String(error.cause)
-                }`
-              })
-            ),
-            { status: 400 }
+          return Effect.succeed(decodeError(
+            `The request body could not be read as JSON: ${
+              error.cause instanceof Error ? error.cause.message : String(error.cause)
+            }`
           ))
         }
         return Effect.as(

@@ -110,6 +110,21 @@ export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>("effect
 ) {}
 
 /**
+ * The request body is not sent as JSON: the API reads bodies sent with
+ * `content-type: application/json` (or with no `content-type`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>(
+  "effect-agents/HttpApi/UnsupportedMediaType"
+)(
+  "UnsupportedMediaType",
+  { contentType: Schema.String, message: Schema.String },
+  HttpApiSchema.annotations({ status: 415 })
+) {}
+
+/**
  * The server is shutting down and takes no new work.
  *
  * @since 0.1.0
@@ -740,6 +755,7 @@ export class Api extends PlatformHttpApi.make("effect-agents")
   .add(BatchesGroup)
   .add(OpenAiGroup)
   .addError(PayloadTooLarge)
+  .addError(UnsupportedMediaType)
   .addError(ShuttingDown)
   .addError(InternalError)
   .annotate(OpenApi.Title, "effect-agents")

@@ -13,6 +13,8 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as Http from "node:http"
+import * as Net from "node:net"
 import * as Batches from "../layers/internal/httpApp/batches.js"
 import * as Runs from "../layers/internal/httpApp/runs.js"
 import * as OpenAiCompatible from "../layers/OpenAiCompatible.js"
@@ -44,6 +46,96 @@ const raw = (
     })
     return { status: response.status, headers: response.headers, text: await response.text() }
   })
+
+/**
+ * A POST over node:http: `body` is sent with a content-length, `chunks` one write each with none
+ * (chunked), and no header is added, so a test sees what a client that sends exactly this gets.
+ */
+const post = (
+  url: string,
+  path: string,
+  init: {
+    readonly body?: string
+    readonly chunks?: ReadonlyArray<string>
+    readonly headers?: Record<string, string>
+  }
+): Effect.Effect<Raw, Error> =>
+  Effect.async<Raw, Error>((resume) => {
+    const target = new URL(path, url)
+    const request = Http.request({
+      host: target.hostname,
+      port: target.port,
+      path: target.pathname,
+      method: "POST",
+      agent: false,
+      headers: {
+        authorization: "Bearer s3cret",
+        ...(init.body === undefined ? {} : { "content-length": String(Buffer.byteLength(init.body)) }),
+        ...init.headers
+      }
+    }, (response) => {
+      let text = ""
+      response.setEncoding("utf8")
+      response.on("data", (chunk: string) => void (text += chunk))
+      response.on("end", () =>
+        resume(Effect.succeed({
+          status: response.statusCode ?? 0,
+          headers: new Headers(Object.entries(response.headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v]] : []))),
+          text
+        })))
+      response.on("error", (error) => resume(Effect.fail(error)))
+    })
+    request.on("error", (error) => resume(Effect.fail(error)))
+    for (const chunk of init.chunks ?? []) request.write(chunk)
+    request.end(init.body)
+    return Effect.sync(() => request.destroy())
+  })
+
+/**
+ * Raw HTTP/1.1 on one connection: writes `head` then `chunk` again and again (an endless chunked
+ * body) while `more` says so, and collects what comes back until the server closes the connection.
+ */
+const rawConnection = (
+  url: string,
+  head: string,
+  options: { readonly chunk?: string; readonly more?: (sent: number, received: string) => boolean } = {}
+): Effect.Effect<{ readonly received: string; readonly sent: number }, Error> =>
+  Effect.async((resume) => {
+    const target = new URL(url)
+    const socket = Net.connect({ host: target.hostname, port: Number(target.port) })
+    let received = ""
+    let sent = 0
+    let done = false
+    const finish = () => {
+      if (done) return
+      done = true
+      socket.destroy()
+      resume(Effect.succeed({ received, sent }))
+    }
+    const pump = () => {
+      const chunk = options.chunk
+      while (!done && chunk !== undefined && (options.more?.(sent, received) ?? false)) {
+        sent += chunk.length
+        if (!socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`)) return void socket.once("drain", pump)
+      }
+      // Sent all it meant to: the body stops half-way, and the server sees the connection end.
+      if (!done && chunk !== undefined) socket.end()
+    }
+    socket.setEncoding("utf8")
+    socket.on("data", (data: string) => void (received += data))
+    socket.on("end", finish)
+    socket.on("close", finish)
+    // A reset after the server closed is the end of the connection too.
+    socket.on("error", finish)
+    socket.on("connect", () => {
+      socket.write(head)
+      pump()
+    })
+    return Effect.sync(() => socket.destroy())
+  })
+
+/** JSON nested `depth` levels deep: arrays in an object, `{"input":[[...]]}`-like. */
+const nested = (depth: number, key = "input") => `{"${key}":${"[".repeat(depth - 1)}${"]".repeat(depth - 1)}}`
 
 /** The events of an SSE body. */
 const sseEvents = (text: string) =>
@@ -196,6 +288,125 @@ describe("HttpApp", () => {
       // The typed client sees the 413 as a typed error too.
       const typed = yield* Effect.flip(app.client.runs.run({ path: { name: "Echo" }, payload: { input: "y".repeat(5000) } }))
       assert.strictEqual(typed._tag, "PayloadTooLarge")
+    }))
+
+  it.scopedLive("a chunked body over maxBodyBytes gets the same 413 as one with a content-length", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token, maxBodyBytes: 2000 })
+      const json = { "content-type": "application/json" }
+      const withLength = yield* post(app.url, "/agents/Echo/runs", { body: JSON.stringify({ input: "x".repeat(5000) }), headers: json })
+      assert.strictEqual(withLength.status, 413)
+      // Small writes, one write over the limit, and a body far over it that is still being sent.
+      for (const chunks of [
+        ["{\"input\":\"", ...Array.from({ length: 10 }, () => "x".repeat(500)), "\"}"],
+        ["{\"input\":\"" + "x".repeat(3000) + "\"}"],
+        ["{\"input\":\"", ...Array.from({ length: 64 }, () => "x".repeat(64 * 1024)), "\"}"]
+      ]) {
+        const chunked = yield* post(app.url, "/agents/Echo/runs", { chunks, headers: json })
+        assert.strictEqual(chunked.status, 413)
+        assert.deepStrictEqual(JSON.parse(chunked.text), JSON.parse(withLength.text))
+        assert.deepInclude(JSON.parse(chunked.text), { _tag: "PayloadTooLarge", maxBytes: 2000 })
+      }
+      // A chunked body under the limit is read and run as any other.
+      const small = yield* post(app.url, "/agents/Echo/runs", { chunks: ["{\"input\":", "\"in chunks\"}"], headers: json })
+      assert.strictEqual(small.status, 200)
+      assert.strictEqual(JSON.parse(small.text).text, "You said: in chunks")
+      const streamed = yield* post(app.url, "/agents/Echo/runs", {
+        chunks: ["{\"input\":\"streamed\",", "\"stream\":true}"],
+        headers: json
+      })
+      assert.strictEqual(sseEvents(streamed.text).at(-1)?.event, "RunCompleted")
+      const bad = yield* post(app.url, "/agents/Echo/runs", { chunks: ["{\"input\":", "42}"], headers: json })
+      assert.strictEqual(bad.status, 400)
+      assert.strictEqual(JSON.parse(bad.text)._tag, "HttpApiDecodeError")
+    }))
+
+  it.scopedLive("after the 413 of a chunked body the rest is read and thrown away, up to a bound", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token, maxBodyBytes: 2000 })
+      const chunkedHead = "POST /agents/Echo/runs HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer s3cret\r\n" +
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+      const over = `{"input":"${"x".repeat(5000)}"}`
+      const next = JSON.stringify({ input: "on the same connection" })
+      // The whole body is sent, then a second request on the same connection: both are answered,
+      // so the connection was not closed with the body half read (which resets it).
+      const kept = yield* rawConnection(
+        app.url,
+        chunkedHead + `${over.length.toString(16)}\r\n${over}\r\n0\r\n\r\n` +
+          "POST /agents/Echo/runs HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer s3cret\r\n" +
+          `Content-Type: application/json\r\nContent-Length: ${next.length}\r\nConnection: close\r\n\r\n${next}`
+      )
+      assert.match(kept.received, /^HTTP\/1\.1 413 /)
+      assert.include(kept.received, "\"_tag\":\"PayloadTooLarge\"")
+      assert.include(kept.received, "HTTP/1.1 200 OK")
+      assert.include(kept.received, "You said: on the same connection")
+      // A body that never ends is read on only so far: then the connection is closed.
+      const bound = 64 * 1024 * 1024
+      const endless = yield* rawConnection(app.url, chunkedHead, {
+        chunk: "x".repeat(64 * 1024),
+        more: (sent) => sent < bound
+      })
+      assert.match(endless.received, /^HTTP\/1\.1 413 /)
+      assert.isBelow(endless.sent, bound)
+    }))
+
+  it.scopedLive("JSON nested 10,000 levels deep gets 400 with a message, never a stack overflow", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token })
+      const json = { "content-type": "application/json" }
+      for (const [path, body] of [
+        ["/agents/Echo/runs", nested(10_000)],
+        ["/agents/Echo/runs", nested(10_000, "sessionId")],
+        // A field the schema does not know is nested too deep just the same.
+        ["/agents/Echo/runs", `{"input":"hi","extra":${nested(10_000)}}`],
+        ["/v1/chat/completions", `{"model":"Echo","messages":${nested(10_000)}}`],
+        ["/batches", `{"agent":"Echo","inputs":${nested(10_000)}}`]
+      ] as const) {
+        for (const sent of [{ body }, { chunks: [body] }]) {
+          const response = yield* post(app.url, path, { ...sent, headers: json })
+          assert.strictEqual(response.status, 400, response.text)
+          const error = JSON.parse(response.text)
+          assert.strictEqual(error._tag, "HttpApiDecodeError")
+          assert.include(error.message, "more than 128 levels deep")
+        }
+      }
+      // At the limit the schema answers as usual; brackets inside strings are text, not nesting.
+      const atLimit = yield* post(app.url, "/agents/Echo/runs", { body: nested(128), headers: json })
+      assert.strictEqual(atLimit.status, 400)
+      assert.include(JSON.parse(atLimit.text).message, "input")
+      const inString = yield* post(app.url, "/agents/Echo/runs", {
+        body: JSON.stringify({ input: "[{".repeat(5000) + "\\\"" }),
+        headers: json
+      })
+      assert.strictEqual(inString.status, 200, inString.text)
+      assert.strictEqual(JSON.parse(inString.text).text, `You said: ${"[{".repeat(5000)}\\"`)
+    }))
+
+  it.scopedLive("a body not sent as JSON gets 415 saying to send content-type: application/json", () =>
+    Effect.gen(function*() {
+      const app = yield* Fixture.start({ token })
+      const body = JSON.stringify({ input: "hi" })
+      for (const contentType of ["application/x-www-form-urlencoded", "text/plain;charset=UTF-8", "application/octet-stream"]) {
+        const response = yield* post(app.url, "/agents/Echo/runs", { body, headers: { "content-type": contentType } })
+        assert.strictEqual(response.status, 415)
+        assert.deepStrictEqual(JSON.parse(response.text), {
+          _tag: "UnsupportedMediaType",
+          contentType,
+          message: `The request body must be JSON, sent with content-type: application/json (it was sent as ${contentType}).`
+        })
+      }
+      // JSON with parameters, and a body with no content-type at all, are read as JSON.
+      for (const headers of [{ "content-type": "application/json; charset=utf-8" }, {}]) {
+        const response = yield* post(app.url, "/agents/Echo/runs", { body, headers })
+        assert.strictEqual(response.status, 200, response.text)
+        assert.strictEqual(JSON.parse(response.text).text, "You said: hi")
+      }
+      // A request without a body is not asked for a media type.
+      const cancel = yield* post(app.url, "/runs/nothing/cancel", { body: "", headers: { "content-type": "text/plain" } })
+      assert.strictEqual(cancel.status, 404)
+      // The OpenAPI document lists the 415.
+      const spec = JSON.parse((yield* raw(app.url, "/openapi.json")).text)
+      assert.property(spec.paths["/agents/{name}/runs"].post.responses, "415")
     }))
 
   it.scopedLive("a client that disconnects mid-stream cancels its run, recorded as cancelled", () =>
