@@ -38,8 +38,16 @@ export interface Options {
   readonly baseUrl?: string | undefined
   /** Extra body fields for every request: `temperature`, `max_output_tokens`, `reasoning`, ... */
   readonly parameters?: Readonly<Record<string, unknown>> | undefined
-  /** How long a streamed answer may send nothing before the call fails. Default 60 seconds. */
+  /**
+   * How long a response may send nothing (before a streamed answer's headers, between any body's
+   * reads) before the call fails. Default 60 seconds.
+   */
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * How long a request may wait for its response to start; a JSON answer is generated whole before
+   * it starts. Default 10 minutes.
+   */
+  readonly requestTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -54,6 +62,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     url: `${(options.baseUrl ?? "https://api.openai.com/v1").replace(/\/+$/, "")}/responses`,
     headers: { "content-type": "application/json", authorization: `Bearer ${Redacted.value(options.apiKey)}` },
     idleTimeout: options.idleTimeout,
+    requestTimeout: options.requestTimeout,
     body: (request, stream) => requestBody(options, request, stream),
     fromJson: fromResponse,
     streamState: makeStreamState

@@ -39,8 +39,16 @@ export interface Options {
   readonly headers?: Readonly<Record<string, string>> | undefined
   /** Extra body fields for every request: `temperature`, `max_tokens`, `seed`, ... */
   readonly parameters?: Readonly<Record<string, unknown>> | undefined
-  /** How long a streamed answer may send nothing before the call fails. Default 60 seconds. */
+  /**
+   * How long a response may send nothing (before a streamed answer's headers, between any body's
+   * reads) before the call fails. Default 60 seconds.
+   */
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * How long a request may wait for its response to start; a JSON answer is generated whole before
+   * it starts. Default 10 minutes.
+   */
+  readonly requestTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -60,6 +68,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       ...(options.apiKey !== undefined ? { authorization: `Bearer ${Redacted.value(options.apiKey)}` } : {})
     },
     idleTimeout: options.idleTimeout,
+    requestTimeout: options.requestTimeout,
     body: (request, stream) => requestBody(options, request, stream),
     fromJson: (body) => fromCompletion(provider, body),
     streamState: () => makeStreamState(provider)

@@ -385,6 +385,12 @@ export interface DisruptionOptions extends TimingOptions {
    * half-way through the body.
    */
   readonly after?: number | undefined
+  /**
+   * For {@link stall} and {@link reset}, whatever the protocol: the phase the fault happens in,
+   * instead of `after`. `"headers"`: nothing is sent, the client waits for the status line.
+   * `"body"`: the status line and headers are sent, not one byte of the body.
+   */
+  readonly before?: "headers" | "body" | undefined
   /** The content being delivered; by default, the built-in responder's. */
   readonly reply?: Reply | undefined
 }
@@ -399,6 +405,7 @@ const disrupt = (
     _tag: "Disrupt",
     kind,
     after: options?.after,
+    before: options?.before,
     errorKind: error?.kind ?? "server",
     message: error?.message,
     reply: inner === undefined || (inner._tag !== "Answer" && inner._tag !== "Respond")

@@ -42,7 +42,7 @@ const providers: ReadonlyArray<{
         baseUrl: s.openAiUrl,
         model: "gpt-4o-mini",
         apiKey: Redacted.make("test"),
-        idleTimeout: "300 millis"
+        idleTimeout: "1 second"
       })
   }
 ]

@@ -7,6 +7,7 @@
  */
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -339,10 +340,11 @@ const makeFloor = (url: string, client: Http.Client, text: string) => {
     headers: { "content-type": "application/json", authorization: "Bearer bench" },
     body: JSON.stringify({ model: "m", messages, tools: chatTools })
   })
+  const timeouts: Http.Timeouts = { headers: Duration.minutes(10), body: Duration.minutes(1) }
   return Effect.flatMap(
-    Http.postJson(client, post([{ role: "user", content: text }])),
+    Http.postJson(client, post([{ role: "user", content: text }]), timeouts),
     (first: Json) =>
-      Effect.map(Http.postJson(client, post(chatFollowUp(text, first))), (second: Json) =>
+      Effect.map(Http.postJson(client, post(chatFollowUp(text, first)), timeouts), (second: Json) =>
         second.choices[0].message.content as string)
   )
 }

@@ -75,39 +75,84 @@ const statusError = (client: Client, post: Post, status: number, headers: Record
 
 type Response = Dispatcher.ResponseData
 
+/**
+ * How long a request may wait. `headers` bounds the wait for the status line and headers (for a
+ * JSON answer the model's whole generation happens before them); `body` bounds each silence while
+ * the body is read. Both are always set on the request, so no call falls back to undici's own
+ * five-minute defaults.
+ */
+export interface Timeouts {
+  readonly headers: Duration.Duration
+  readonly body: Duration.Duration
+}
+
+const noop = () => {}
+
 // Aborted through an event emitter (a signal undici accepts): an `AbortController` per request, as
 // `Effect.tryPromise` makes one, cost more than the rest of the request's own handling.
-const start = (client: Client, post: Post, signal: EventEmitter) =>
-  request(post.url, { method: "POST", headers: post.headers, body: post.body, signal, dispatcher: client.dispatcher })
+const start = (client: Client, post: Post, signal: EventEmitter, timeouts: Timeouts) =>
+  request(post.url, {
+    method: "POST",
+    headers: post.headers,
+    body: post.body,
+    signal,
+    dispatcher: client.dispatcher,
+    headersTimeout: Duration.toMillis(timeouts.headers),
+    bodyTimeout: Duration.toMillis(timeouts.body)
+  }).then((response) => {
+    // undici destroys a body with an error when its request is aborted, also after the response
+    // arrived, and an error nobody listens for is raised in the process as an uncaught exception.
+    // Every body is listened to from the moment it exists; its readers add their own listeners.
+    response.body.on("error", noop)
+    return response
+  })
 
 const abort = (signal: EventEmitter) =>
   Effect.sync(() => {
     signal.emit("abort")
   })
 
-const send = (client: Client, post: Post): Effect.Effect<Response, AiError.AiError> =>
+/**
+ * Sends the request and waits for its headers. Interruptible at every moment: interrupting it
+ * aborts the request, whether it is still connecting, being sent or waiting for the headers.
+ */
+const send = (client: Client, post: Post, timeouts: Timeouts): Effect.Effect<Response, AiError.AiError> =>
   Effect.async<Response, AiError.AiError>((resume) => {
     const signal = new EventEmitter()
-    start(client, post, signal).then(
+    start(client, post, signal, timeouts).then(
       (response) => resume(Effect.succeed(response)),
-      (cause) => resume(Effect.fail(transportError(client, post, cause)))
+      (cause) => resume(Effect.fail(requestError(client, post, cause, timeouts)))
     )
     return abort(signal)
   })
+
+/** A transport failure, with undici's timeouts said in words a user can act on. */
+const requestError = (client: Client, post: Post, cause: unknown, timeouts: Timeouts) => {
+  const code = (cause as { readonly code?: unknown } | null)?.code
+  if (code === "UND_ERR_HEADERS_TIMEOUT") {
+    return transportError(
+      client,
+      post,
+      cause,
+      `No response from ${client.provider} within ${Duration.format(timeouts.headers)} (headers timeout)`
+    )
+  }
+  if (code === "UND_ERR_BODY_TIMEOUT") {
+    return transportError(
+      client,
+      post,
+      cause,
+      `The response stalled: no data for ${Duration.format(timeouts.body)} (idle timeout)`
+    )
+  }
+  return transportError(client, post, cause)
+}
 
 const readText = (client: Client, post: Post, response: Response) =>
   Effect.tryPromise({
     try: () => response.body.text(),
     catch: (cause) => transportError(client, post, cause)
   })
-
-const failOnStatus = (client: Client, post: Post, response: Response): Effect.Effect<Response, AiError.AiError> =>
-  response.statusCode < 400
-    ? Effect.succeed(response)
-    : Effect.flatMap(
-      readText(client, post, response),
-      (body) => Effect.fail(statusError(client, post, response.statusCode, headerRecord(response.headers), body))
-    )
 
 const malformedJson = (client: Client, post: Post, text: string, cause: unknown) =>
   new AiError.MalformedOutput({
@@ -120,13 +165,13 @@ const malformedJson = (client: Client, post: Post, text: string, cause: unknown)
 /**
  * A JSON request; the parsed response body. The request, its body and the parse are one wait: each
  * step as an effect of its own (a promise bridged to the fiber, a `try`) cost more than the step.
- * Interrupting it aborts the request, also while the body is being read.
+ * Interrupting it aborts the request at any phase, also while the body is being read.
  */
-export const postJson = (client: Client, post: Post): Effect.Effect<unknown, AiError.AiError> =>
+export const postJson = (client: Client, post: Post, timeouts: Timeouts): Effect.Effect<unknown, AiError.AiError> =>
   Effect.async<unknown, AiError.AiError>((resume) => {
     const signal = new EventEmitter()
-    const failed = (cause: unknown) => resume(Effect.fail(transportError(client, post, cause)))
-    start(client, post, signal).then((response) =>
+    const failed = (cause: unknown) => resume(Effect.fail(requestError(client, post, cause, timeouts)))
+    start(client, post, signal, timeouts).then((response) =>
       response.body.text().then((text) => {
         if (response.statusCode >= 400) {
           resume(Effect.fail(statusError(client, post, response.statusCode, headerRecord(response.headers), text)))
@@ -158,8 +203,19 @@ export const postSsePush = <E>(
   onEvents: (events: Array<Sse.Event>) => Effect.Effect<void, E>
 ): Effect.Effect<void, AiError.AiError | E> =>
   Effect.acquireUseRelease(
-    Effect.flatMap(send(client, post), (response) => failOnStatus(client, post, response)),
-    (response) => Effect.suspend(() => readEvents(client, post, response, idleTimeout, onEvents)),
+    // Waiting for the headers is interruptible like the rest (the acquisition of a bracket is not,
+    // by default). The body is read with the stream's own idle timer, which also knows when the
+    // body is paused for a slow reader: undici's is turned off (0) for it.
+    Effect.interruptible(send(client, post, { headers: idleTimeout, body: Duration.zero })),
+    (response) =>
+      Effect.suspend(() =>
+        response.statusCode < 400
+          ? readEvents(client, post, response, idleTimeout, onEvents)
+          : Effect.flatMap(
+            readText(client, post, response),
+            (body) => Effect.fail(statusError(client, post, response.statusCode, headerRecord(response.headers), body))
+          )
+      ),
     // Destroying the body aborts a read that is still pending, at once.
     (response) => Effect.sync(() => response.body.destroy())
   )

@@ -159,6 +159,8 @@ export interface Disrupt extends Timing {
   readonly kind: DisruptionKind
   /** How many SSE events are sent before it goes wrong; when missing, right after the first content delta. */
   readonly after: number | undefined
+  /** For `stall` and `reset`: the phase it happens in instead, before the headers or before the body. */
+  readonly before: "headers" | "body" | undefined
   /** For `stream-error`: what the error event says. */
   readonly errorKind: "server" | "overloaded" | "rate-limited"
   readonly message: string | undefined

@@ -166,6 +166,10 @@ export const replyFromHeaders = (
   if (after !== undefined && !(Number.isInteger(after) && after >= 0)) {
     return { _tag: "Invalid", message: `x-simulator-fault: 'after' must be a whole number, got '${params.after}'` }
   }
+  const before = params.before
+  if (before !== undefined && before !== "headers" && before !== "body") {
+    return { _tag: "Invalid", message: `x-simulator-fault: 'before' must be 'headers' or 'body', got '${before}'` }
+  }
   const retryAfter = millis(params["retry-after-ms"]) ??
     (params["retry-after"] === undefined ? undefined : millis(String(Number(params["retry-after"]) * 1000)))
   const httpError = (kind: HttpError["kind"], status?: number): HttpError => ({
@@ -182,6 +186,7 @@ export const replyFromHeaders = (
     _tag: "Disrupt",
     kind,
     after,
+    before,
     errorKind: params.kind === "overloaded" || params.kind === "rate-limited" ? params.kind : "server",
     message: params.message,
     reply: respondReply,
@@ -444,6 +449,23 @@ export const make = (options: Options): Effect.Effect<Server, HttpServerError.Se
         return Effect.never
       })
 
+    /**
+     * A stall or a reset in a phase of its own: before the status line, or after the headers and
+     * before the first byte of the body.
+     */
+    const holdOrCut = (
+      res: Http.ServerResponse,
+      disruption: Disrupt,
+      headers: Http.OutgoingHttpHeaders
+    ): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
+      Effect.suspend(() => {
+        if (disruption.before === "body") {
+          res.writeHead(200, headers)
+          res.flushHeaders()
+        }
+        return disruption.kind === "reset" ? cutSocket(res) : Effect.never
+      })
+
     const deliverStream = (
       protocol: Protocol,
       request: Request,
@@ -491,6 +513,7 @@ export const make = (options: Options): Effect.Effect<Server, HttpServerError.Se
       }
       return Effect.gen(function*() {
         if (timing.delay !== undefined) yield* Effect.sleep(timing.delay)
+        if (disruption?.before !== undefined) return yield* holdOrCut(res, disruption, sseHeaders(requestId, protocol))
         if (ending === "reset" && cut === 0) return yield* cutSocket(res)
         res.writeHead(200, sseHeaders(requestId, protocol))
         if (cut === 0 && tail.length === 0) res.flushHeaders()
@@ -538,6 +561,7 @@ export const make = (options: Options): Effect.Effect<Server, HttpServerError.Se
       return Effect.zipRight(
         sleep,
         Effect.suspend((): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
+          if (disruption.before !== undefined) return holdOrCut(res, disruption, headers)
           switch (disruption.kind) {
             case "reset":
               if (disruption.after === 0) return cutSocket(res)

@@ -32,6 +32,7 @@ export interface Wire {
   readonly url: string
   readonly headers: Readonly<Record<string, string>>
   readonly idleTimeout: Duration.DurationInput | undefined
+  readonly requestTimeout: Duration.DurationInput | undefined
   readonly body: (options: LanguageModel.ProviderOptions, stream: boolean) => unknown
   readonly fromJson: (body: unknown) => Effect.Effect<Array<Response.PartEncoded>, AiError.AiError>
   readonly streamState: () => StreamState
@@ -43,6 +44,10 @@ export const make = (wire: Wire): Effect.Effect<LanguageModel.Service, never, Sc
     const client = yield* Http.makeClient(wire.provider)
     const headers = { ...wire.headers }
     const idleTimeout = Duration.decode(wire.idleTimeout ?? "60 seconds")
+    const jsonTimeouts: Http.Timeouts = {
+      headers: Duration.decode(wire.requestTimeout ?? "10 minutes"),
+      body: idleTimeout
+    }
     const post = (options: LanguageModel.ProviderOptions, stream: boolean): Http.Post => ({
       url: wire.url,
       method: stream ? "streamText" : "generateText",
@@ -64,7 +69,7 @@ export const make = (wire: Wire): Effect.Effect<LanguageModel.Service, never, Sc
         )
       })
     return yield* InternalLanguageModel.make({
-      generateText: (options) => Effect.flatMap(Http.postJson(client, post(options, false)), wire.fromJson),
+      generateText: (options) => Effect.flatMap(Http.postJson(client, post(options, false), jsonTimeouts), wire.fromJson),
       streamText: (options) => toStream((onParts) => streamParts(options, onParts)),
       streamParts
     })
