@@ -176,10 +176,15 @@ const cancelled = (runId: string, reason: HttpApi.CancelReason) =>
 const runToEnd = (entry: Registry.Entry, input: Run.Input, options: Registry.RunOptions & { readonly runId: string }) =>
   Effect.gen(function*() {
     const { runs } = yield* State
-    const handle = yield* runs.start(options.runId, entry.name, entry.run(input, options))
-    const exit = yield* handle.await.pipe(
-      Effect.onInterrupt(() => Effect.ignore(runs.cancel(options.runId, "disconnected")))
+    // Started and waited for with no gap between them where the client leaving would go unnoticed.
+    const started = yield* Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(runs.start(options.runId, entry.name, entry.run(input, options)), (handle) =>
+        restore(handle.await).pipe(
+          Effect.onInterrupt(() => handle.cancel("disconnected")),
+          Effect.map((exit) => ({ handle, exit }))
+        ))
     )
+    const { exit, handle } = started
     if (Exit.isSuccess(exit)) return exit.value
     if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.fail(cancelled(options.runId, yield* handle.reason))
     return yield* Effect.fail(new HttpApi.RunError({ runId: options.runId, error: yield* Failure.fromCause(exit.cause) }))
@@ -576,8 +581,9 @@ export const layer = (
 
 /**
  * {@link layer} with its address and token from configuration: `EFFECT_AGENTS_HTTP_HOST` (default
- * `127.0.0.1`), `EFFECT_AGENTS_HTTP_PORT` (default `3000`) and `EFFECT_AGENTS_HTTP_TOKEN` (optional;
- * without it the app is open). `overrides` win over configuration.
+ * `127.0.0.1`), `EFFECT_AGENTS_HTTP_PORT` (default `3000`), `EFFECT_AGENTS_HTTP_TOKEN` (optional;
+ * without it the app is open) and `EFFECT_AGENTS_HTTP_SHUTDOWN_GRACE` (a duration such as
+ * `30 seconds`; default 10 seconds). `overrides` win over configuration.
  *
  * @since 0.1.0
  * @category layers
@@ -596,12 +602,16 @@ export const layerConfig = (
           }),
           Config.withDefault(defaults.port)
         ),
-        token: Config.option(Config.redacted("EFFECT_AGENTS_HTTP_TOKEN"))
+        token: Config.option(Config.redacted("EFFECT_AGENTS_HTTP_TOKEN")),
+        shutdownGrace: Config.duration("EFFECT_AGENTS_HTTP_SHUTDOWN_GRACE").pipe(
+          Config.withDefault(defaults.shutdownGrace)
+        )
       }),
       (config) =>
         layer({
           host: config.host,
           port: config.port,
+          shutdownGrace: config.shutdownGrace,
           ...(Option.isSome(config.token) ? { token: config.token.value } : {}),
           ...overrides
         })

@@ -1,8 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Deferred from "effect/Deferred"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -11,17 +13,21 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Http from "node:http"
 import * as Net from "node:net"
 import * as Batches from "../layers/internal/httpApp/batches.js"
+import * as Events from "../layers/internal/httpApp/events.js"
 import * as Runs from "../layers/internal/httpApp/runs.js"
 import * as OpenAiCompatible from "../layers/OpenAiCompatible.js"
 import * as Agent from "../src/Agent.js"
 import * as Registry from "../src/Registry.js"
 import * as RunEvent from "../src/RunEvent.js"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
+import * as TestModel from "../layers/TestModel.js"
+import * as SessionStore from "../services/SessionStore.js"
 import * as Fixture from "./fixtures/httpApp.js"
 
 const token = Redacted.make("s3cret")
@@ -593,6 +599,47 @@ describe("HttpApp internals", () => {
       assert.isTrue(Exit.isInterrupted(exit))
       assert.strictEqual(yield* stuck.reason, "shutdown")
     }))
+
+  it.scoped("a run's event stream never read (its client left before the response began) is cancelled with the request's scope", () =>
+    Effect.gen(function*() {
+      const called = yield* Deferred.make<void>()
+      const interrupted = yield* Ref.make(0)
+      const waiting = Agent.make({
+        name: "Waiting",
+        model: TestModel.layer(() =>
+          Effect.zipRight(
+            Deferred.succeed(called, undefined),
+            Effect.never.pipe(Effect.onInterrupt(() => Ref.update(interrupted, (n) => n + 1)))
+          )
+        )
+      })
+      const context = yield* Layer.build(Registry.layer([waiting]).pipe(Layer.provideMerge(SessionStoreMemory.layer)))
+      const entry = Option.getOrThrow(Context.get(context, Registry.Registry).get("Waiting"))
+      const runs = yield* Runs.make
+      const request = yield* Scope.make()
+      yield* Events.start(runs, entry, "hello", { runId: "r", sessionId: "s", userId: "u" }).pipe(Scope.extend(request))
+      yield* Deferred.await(called)
+      assert.strictEqual(yield* runs.size, 1)
+      yield* Scope.close(request, Exit.void)
+      assert.strictEqual(yield* runs.size, 0)
+      assert.strictEqual(yield* Ref.get(interrupted), 1)
+      const records = yield* Context.get(context, SessionStore.SessionStore).load({ userId: "u", sessionId: "s" })
+      assert.deepStrictEqual(records.map((record) => record.status), ["cancelled"])
+    }))
+
+  it.effect("a run's handle cancels that run only, never a later one with its id", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const runs = yield* Runs.make
+      const first = yield* runs.start("same", "A", Effect.succeed("done"))
+      assert.deepStrictEqual(yield* first.await, Exit.succeed("done"))
+      const second = yield* runs.start("same", "A", Effect.never)
+      yield* first.cancel("disconnected")
+      assert.deepStrictEqual((yield* runs.list).map((info) => info.runId), ["same"])
+      yield* second.cancel("cancelled")
+      assert.isTrue(Exit.isInterrupted(yield* second.await))
+      assert.strictEqual(yield* second.reason, "cancelled")
+      assert.strictEqual(yield* runs.size, 0)
+    })))
 
   it.scopedLive("a batch running at shutdown is recorded as interrupted, never lost", () =>
     Effect.gen(function*() {

@@ -93,21 +93,30 @@ export const make = (runs: Runs): Effect.Effect<Batches, never, Scope.Scope> =>
       Effect.gen(function*() {
         const item = state.items[index]!
         const runId = Id.uuid()
-        const started = yield* runs.start(
-          runId,
-          entry.name,
-          entry.run(input, { runId, ...(userId === undefined ? {} : { userId }) })
-        ).pipe(Effect.either)
+        // Started and waited for with no gap between them where the batch's interruption would
+        // leave the run behind.
+        const started = yield* Effect.uninterruptibleMask((restore) =>
+          runs.start(
+            runId,
+            entry.name,
+            entry.run(input, { runId, ...(userId === undefined ? {} : { userId }) })
+          ).pipe(
+            Effect.tap(() => Ref.set(item, { index, status: "running", runId })),
+            Effect.flatMap((handle) =>
+              restore(handle.await).pipe(
+                // The batch was cancelled or the app is stopping: the run goes too.
+                Effect.onInterrupt(() => handle.cancel("cancelled")),
+                Effect.map((exit) => ({ handle, exit }))
+              )
+            ),
+            Effect.either
+          )
+        )
         if (started._tag === "Left") {
           // Only a shutdown stops a run from starting here: the ids are fresh.
           return yield* Ref.set(item, { index, status: "interrupted" })
         }
-        const handle = started.right
-        yield* Ref.set(item, { index, status: "running", runId })
-        const exit = yield* handle.await.pipe(
-          // The batch was cancelled or the app is stopping: the run goes too.
-          Effect.onInterrupt(() => Effect.ignore(runs.cancel(runId, "cancelled")))
-        )
+        const { exit, handle } = started.right
         if (Exit.isSuccess(exit)) {
           return yield* Ref.set(item, { index, status: "completed", runId, output: exit.value })
         }

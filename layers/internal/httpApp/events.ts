@@ -3,28 +3,31 @@
  * `RunCompleted` or `RunFailed`, one last `RunCancelled` or `RunError`. The run itself is a fiber
  * of {@link Runs}, feeding a bounded mailbox (so a slow client slows the run down rather than
  * piling events up); the response reads the mailbox. When the response stops early (the client
- * went away), the run is cancelled and waited for.
+ * went away), the run is cancelled and waited for. The run is also cancelled when the request's
+ * scope closes: a client that leaves before the response starts never reads the stream, whose own
+ * finalizer then never runs.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as HttpApi from "../../../src/HttpApi.js"
 import type * as Registry from "../../../src/Registry.js"
 import type * as Run from "../../../src/Run.js"
 import * as Failure from "./failure.js"
-import type { Runs } from "./runs.js"
+import type * as Runs from "./runs.js"
 
 /** How many events may wait for a slow client before the run waits for it. */
 const capacity = 256
 
 export const start = (
-  runs: Runs,
+  runs: Runs.Runs,
   entry: Registry.Entry,
   input: Run.Input,
   options: Registry.RunOptions & { readonly runId: string }
-): Effect.Effect<Stream.Stream<HttpApi.StreamEvent>, HttpApi.RunIdInUse | HttpApi.ShuttingDown> =>
+): Effect.Effect<Stream.Stream<HttpApi.StreamEvent>, HttpApi.RunIdInUse | HttpApi.ShuttingDown, Scope.Scope> =>
   Effect.gen(function*() {
     const runId = options.runId
     const mailbox = yield* Mailbox.make<HttpApi.StreamEvent>({ capacity })
@@ -55,9 +58,10 @@ export const start = (
         )
       )
     )
-    const handle = yield* runs.start(runId, entry.name, run)
+    // The client is gone (or the response is done): the mailbox is shut down, then the run cancelled.
+    const stop = (handle: Runs.Handle<void, Registry.Error>) => Effect.zipRight(mailbox.shutdown, handle.cancel("disconnected"))
+    // Started and tied to the request's scope in one step: no interruption can fall between them.
+    const handle = yield* Effect.acquireRelease(runs.start(runId, entry.name, run), stop)
     reason = handle.reason
-    return Mailbox.toStream(mailbox).pipe(
-      Stream.ensuring(Effect.zipRight(mailbox.shutdown, Effect.ignore(runs.cancel(runId, "disconnected"))))
-    )
+    return Mailbox.toStream(mailbox).pipe(Stream.ensuring(stop(handle)))
   })

@@ -22,6 +22,11 @@ export interface Handle<A, E> {
   readonly await: Effect.Effect<Exit.Exit<A, E>>
   /** Why the run was interrupted, when it was. */
   readonly reason: Effect.Effect<HttpApi.CancelReason>
+  /**
+   * Interrupts this run (not another one started later with its id) and waits for its end; does
+   * nothing when it has ended.
+   */
+  readonly cancel: (reason: HttpApi.CancelReason) => Effect.Effect<void>
 }
 
 interface Entry {
@@ -74,7 +79,10 @@ export const make: Effect.Effect<Runs, never, Scope.Scope> = Effect.gen(function
         info,
         await: Fiber.await(fiber),
         // A run interrupted without a recorded reason lost its client.
-        reason: Effect.map(Ref.get(entry.reason), (reason) => reason ?? "disconnected")
+        reason: Effect.map(Ref.get(entry.reason), (reason) => reason ?? "disconnected"),
+        // The fiber itself, not whichever run holds the id now: a client may reuse its run's id.
+        cancel: (reason) =>
+          Effect.zipRight(Ref.update(entry.reason, (current) => current ?? reason), Effect.asVoid(Fiber.interrupt(fiber)))
       }
       return handle
     }))
