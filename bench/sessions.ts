@@ -22,6 +22,7 @@ import * as SessionStoreSql from "../layers/SessionStoreSql.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as SessionStore from "../services/SessionStore.js"
 import * as Agent from "../src/Agent.js"
+import * as RunRecord from "../src/RunRecord.js"
 
 const turns = 25
 const conversations = 40
@@ -41,7 +42,7 @@ interface Stats {
   bytes: number
 }
 
-const encodeJson = Schema.encodeSync(Schema.parseJson(SessionStore.RunRecord))
+const encodeJson = Schema.encodeSync(Schema.parseJson(RunRecord.RunRecord))
 
 /** The store, with the time of each load and append and the size of each record added to `stats`. */
 const timed = (stats: Stats) =>

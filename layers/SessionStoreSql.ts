@@ -36,6 +36,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Memory from "../services/Memory.js"
 import * as SessionStore from "../services/SessionStore.js"
+import * as RunRecord from "../src/RunRecord.js"
 import * as InternalStore from "./internal/sessionStore.js"
 
 /**
@@ -168,7 +169,7 @@ export const migrate: Effect.Effect<void, SessionStore.SessionStoreError, SqlCli
 // Sessions
 // -----------------------------------------------------------------------------
 
-const decodeRecord = Schema.decodeUnknownEither(Schema.parseJson(SessionStore.RunRecord))
+const decodeRecord = Schema.decodeUnknownEither(Schema.parseJson(RunRecord.RunRecord))
 // How much stored text the decoding memo of one store keeps (characters): a few MB.
 const decodeCacheChars = 4_000_000
 const StateJson = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))

@@ -31,6 +31,7 @@ import * as SessionStore from "../services/SessionStore.js"
 import * as AgentError from "./AgentError.js"
 import * as Registry from "./Registry.js"
 import * as Run from "./Run.js"
+import * as Records from "./RunRecord.js"
 import * as RunEvent from "./RunEvent.js"
 
 // -----------------------------------------------------------------------------
@@ -246,7 +247,7 @@ export const Output = Schema.Struct({ ...Run.Output.fields, messages: Schema.Arr
  * @since 0.1.0
  * @category schemas
  */
-export const RunRecord = SessionStore.RunRecord.annotations({
+export const RunRecord = Records.RunRecord.annotations({
   jsonSchema: {
     type: "object",
     description: "The record of one run of a session: status (completed, failed, cancelled), runId, userId, " +

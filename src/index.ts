@@ -23,6 +23,9 @@ export * as Run from "./Run.js"
 export * as RunEvent from "./RunEvent.js"
 
 /** @since 0.1.0 */
+export * as RunRecord from "./RunRecord.js"
+
+/** @since 0.1.0 */
 export * as Team from "./Team.js"
 
 /** @since 0.1.0 */

@@ -17,6 +17,7 @@ import * as Path from "node:path"
 import * as SessionStoreSql from "../layers/SessionStoreSql.js"
 import * as SessionStore from "../services/SessionStore.js"
 import { ModelError } from "../src/AgentError.js"
+import * as RunRecord from "../src/RunRecord.js"
 import { backends, newUser, skipped } from "./fixtures/sessionStores.js"
 
 const root = Path.resolve(import.meta.dirname, "..")
@@ -86,7 +87,7 @@ const cancelled = (key: SessionStore.SessionKey, n: number): SessionStore.RunRec
   finishedAt: at(n + 2)
 })
 
-const encoded = Schema.encodeSync(SessionStore.RunRecord)
+const encoded = Schema.encodeSync(RunRecord.RunRecord)
 const runIds = (records: ReadonlyArray<SessionStore.RunRecord>) => records.map((record) => record.runId)
 const newKey = (): SessionStore.SessionKey => ({ userId: newUser(), sessionId: "main" })
 

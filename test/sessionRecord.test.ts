@@ -5,10 +5,11 @@ import * as FastCheck from "effect/FastCheck"
 import * as Schema from "effect/Schema"
 import { encodeRecord, checkRecord } from "../layers/internal/sessionStore.js"
 import * as SessionStore from "../services/SessionStore.js"
+import * as RunRecord from "../src/RunRecord.js"
 
 // The stores write records with a direct encoder (the schema's walk costs more than the rest of a
 // turn); it must give the schema's own text, and refuse what the schema refuses.
-const bySchema = Schema.encodeEither(Schema.parseJson(SessionStore.RunRecord))
+const bySchema = Schema.encodeEither(Schema.parseJson(RunRecord.RunRecord))
 
 const same = (record: SessionStore.RunRecord) => {
   const fast = encodeRecord(record)
@@ -18,7 +19,7 @@ const same = (record: SessionStore.RunRecord) => {
   assert.strictEqual(checkRecord(record) === undefined, Either.isRight(schema))
 }
 
-const records = Arbitrary.make(SessionStore.RunRecord)
+const records = Arbitrary.make(RunRecord.RunRecord)
 
 // Records of a few messages and parts each: generated records are otherwise large, and slow to
 // check by the hundred.

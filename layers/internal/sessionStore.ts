@@ -7,6 +7,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Memory from "../../services/Memory.js"
 import * as SessionStore from "../../services/SessionStore.js"
+import * as RunRecord from "../../src/RunRecord.js"
 
 /** Refuses an empty user or session id, the same way in every store. */
 export const checkKey = (
@@ -80,11 +81,11 @@ export const checkFact = (
 // Encoding run records
 // -----------------------------------------------------------------------------
 
-const encodeRecordSchema = Schema.encodeEither(Schema.parseJson(SessionStore.RunRecord))
+const encodeRecordSchema = Schema.encodeEither(Schema.parseJson(RunRecord.RunRecord))
 
 /**
  * A run record as the JSON every store keeps, or why it cannot be stored. The same text as
- * `Schema.parseJson(SessionStore.RunRecord)` gives, written directly for the records runs make
+ * `Schema.parseJson(RunRecord.RunRecord)` gives, written directly for the records runs make
  * (text, reasoning and tool parts, completed or cancelled runs) because the schema's generic walk
  * of a record costs more than the rest of a turn in a session. Anything else (a failed run, a file
  * part, a value the schema would refuse or that is not plain JSON) goes through the schema itself,

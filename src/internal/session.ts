@@ -17,6 +17,7 @@ import * as SessionStore from "../../services/SessionStore.js"
 import type { AgentError } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
+import * as RunRecord from "../RunRecord.js"
 import type { Definition, RunOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
 import * as Id from "./id.js"
@@ -281,7 +282,7 @@ class Turn {
       return {
         status: "failed",
         ...common,
-        error: SessionStore.RunDefect.make({ message: defect instanceof Error ? defect.message : String(defect) })
+        error: RunRecord.RunDefect.make({ message: defect instanceof Error ? defect.message : String(defect) })
       }
     }
     return { status: "cancelled", ...common }
