@@ -60,9 +60,9 @@ const phases: ReadonlyArray<Phase> = ["before-headers", "before-body", "mid-stre
 /**
  * The reply for a user message `<kind> <id>`:
  * - `before-headers` and `any-moment`: no byte for a minute (the client leaves long before);
- * - `before-body`: the status line and headers at once, then nothing (a streamed call), or half
- *   the JSON body and then nothing (a JSON call: its body is one piece);
- * - `mid-stream`: a long answer in many slow chunks;
+ * - `before-body`: the status line and headers at once, then not one byte of the body;
+ * - `mid-stream`: a long answer in many slow chunks (a streamed call), or half the body and then
+ *   nothing (a JSON call: its body is one piece);
  * - `answer`: a short answer in a few chunks, for the clients that stay.
  */
 const replyFor = (kind: string, id: string, stream: boolean): Simulator.Reply => {
@@ -71,7 +71,7 @@ const replyFor = (kind: string, id: string, stream: boolean): Simulator.Reply =>
     case "any-moment":
       return Simulator.text("never sent", { delay: "60 seconds" })
     case "before-body":
-      return Simulator.stall({ after: stream ? 0 : 1 })
+      return Simulator.stall({ before: "body" })
     case "mid-stream":
       return stream
         ? Simulator.text("word ".repeat(200), { chunks: 200, chunkDelay: "50 millis" })
