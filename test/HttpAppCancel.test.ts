@@ -11,6 +11,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
@@ -153,8 +154,8 @@ const send = (
       if (!left) resume(Effect.fail(error))
     })
     request.end(json)
-    if (options.leave !== undefined) Effect.runFork(Effect.andThen(options.leave, Effect.sync(leave)))
-    return Effect.sync(() => request.destroy())
+    const leaving = options.leave === undefined ? undefined : Effect.runFork(Effect.andThen(options.leave, Effect.sync(leave)))
+    return Effect.zipRight(Effect.sync(() => request.destroy()), leaving === undefined ? Effect.void : Fiber.interrupt(leaving))
   })
 
 /** The events of an SSE body, by name and decoded data. */
