@@ -174,22 +174,36 @@ export const fail = (
 
 /**
  * A call that fails with an HTTP status, as a provider would report it (429 with `Retry-After`,
- * 500, 503, 401, …).
+ * 500, 503, 401, …). `headers` are response headers (names in lower case, as an HTTP client reads
+ * them), such as `x-should-retry`; `retryAfter` is sent as `retry-after-ms`.
  *
  * @since 0.1.0
  * @category replies
+ * @example
+ * ```ts
+ * import { TestModel } from "effect-agents/layers"
+ *
+ * // OpenAI's answer when the account's quota is used up, which no retry gets past.
+ * const noQuota = TestModel.httpError(429, {
+ *   body: JSON.stringify({ error: { message: "You exceeded your current quota.", type: "insufficient_quota", code: "insufficient_quota" } }),
+ *   headers: { "x-should-retry": "false" }
+ * })
+ * ```
  */
 export const httpError = (
   status: number,
   options?: Timing & {
     readonly retryAfter?: Duration.DurationInput | undefined
+    readonly headers?: Readonly<Record<string, string>> | undefined
     readonly body?: string | undefined
     readonly afterText?: string | undefined
   }
 ): Reply => {
-  const headers: Record<string, string> = options?.retryAfter === undefined
-    ? {}
-    : { "retry-after-ms": String(Duration.toMillis(Duration.decode(options.retryAfter))) }
+  const headers: Record<string, string> = {}
+  for (const name in options?.headers) headers[name.toLowerCase()] = options.headers[name]
+  if (options?.retryAfter !== undefined) {
+    headers["retry-after-ms"] = String(Duration.toMillis(Duration.decode(options.retryAfter)))
+  }
   return fail(
     new AiError.HttpResponseError({
       module: "TestModel",

@@ -12,12 +12,15 @@ import * as Schema from "effect/Schema"
 
 /**
  * Why a model call failed, as far as a caller needs to know to decide what to do next.
+ * `QuotaExceeded` is an account out of quota or credit (OpenAI's `insufficient_quota`, Anthropic's
+ * credit balance, an HTTP 402): no retry helps until its plan or billing changes.
  *
  * @since 0.1.0
  * @category models
  */
 export const ModelErrorReason = Schema.Literal(
   "RateLimited",
+  "QuotaExceeded",
   "Overloaded",
   "ServerError",
   "BadRequest",
@@ -55,6 +58,9 @@ export class ModelError extends Schema.TaggedError<ModelError>("effect-agents/Mo
   /**
    * Classifies an `@effect/ai` error: HTTP status, transport failure or malformed output.
    *
+   * A response header `x-should-retry: true|false` (sent by OpenAI and Anthropic) decides
+   * `retryable` over the status, both ways, as the providers' own SDKs do.
+   *
    * The message of an HTTP status error is `<provider>: HTTP <status>: <what the provider said>`.
    * When the body is JSON in a known provider error shape (OpenAI and OpenAI-compatible
    * `{"error":{"message","type","code"}}`, `{"error":"…"}`, `{"message":"…"}`, `{"detail":"…"}`;
@@ -63,7 +69,8 @@ export class ModelError extends Schema.TaggedError<ModelError>("effect-agents/Mo
    * `openai: HTTP 401: Incorrect API key provided. (invalid_api_key)`. Any other body is shown as
    * it is, cut at 300 characters. The message is for people: the classification reads the whole
    * body, and the whole body stays reachable through `cause`, the `AiError` (its `body`, and its
-   * `message`, which is what `cause` keeps when the error is encoded for the wire).
+   * `message`, which is what `cause` keeps when the error is encoded for the wire). A
+   * `QuotaExceeded` message ends with what to do about it.
    *
    * @since 0.1.0
    */
@@ -81,10 +88,15 @@ export class ModelError extends Schema.TaggedError<ModelError>("effect-agents/Mo
           })
         }
         const status = error.response.status
-        const retryAfter = parseRetryAfter(error.response.headers)
+        const headers = error.response.headers
+        const retryAfter = parseRetryAfter(headers)
+        const kind = classifyStatus(status, error.body)
+        const shouldRetry = parseShouldRetry(headers)
+        const said = `${error.module}: HTTP ${status}${error.body ? `: ${describeBody(error.body)}` : ""}`
         return new ModelError({
-          ...classifyStatus(status, error.body),
-          message: `${error.module}: HTTP ${status}${error.body ? `: ${describeBody(error.body)}` : ""}`,
+          reason: kind.reason,
+          retryable: shouldRetry ?? kind.retryable,
+          message: kind.reason === "QuotaExceeded" ? `${said}. ${quotaHint}` : said,
           status,
           provider: error.module,
           ...(Option.isSome(retryAfter) ? { retryAfter: retryAfter.value } : {}),
@@ -140,7 +152,10 @@ export class ModelError extends Schema.TaggedError<ModelError>("effect-agents/Mo
   static fromStreamError(error: unknown): ModelError {
     const text = typeof error === "string" ? error : safeJson(error)
     const said = typeof error === "string" ? fromJsonText(error) : providerMessage(error)
-    const kind = /rate.?limit/i.test(text)
+    const quota = quotaExceeded.test(text)
+    const kind = quota
+      ? { reason: "QuotaExceeded" as const, retryable: false }
+      : /rate.?limit/i.test(text)
       ? { reason: "RateLimited" as const, retryable: true }
       : /overload|unavailable|capacity/i.test(text)
       ? { reason: "Overloaded" as const, retryable: true }
@@ -149,7 +164,7 @@ export class ModelError extends Schema.TaggedError<ModelError>("effect-agents/Mo
       : { reason: "Unknown" as const, retryable: false }
     return new ModelError({
       ...kind,
-      message: `The model stream failed: ${said ?? truncate(text, 300)}`,
+      message: `The model stream failed: ${said ?? truncate(text, 300)}${quota ? `. ${quotaHint}` : ""}`,
       cause: error
     })
   }
@@ -210,6 +225,9 @@ const classifyStatus = (
   status: number,
   body: string | undefined
 ): { readonly reason: ModelErrorReason; readonly retryable: boolean } => {
+  if (status === 402 || (status >= 400 && status < 500 && body !== undefined && quotaExceeded.test(body))) {
+    return { reason: "QuotaExceeded", retryable: false }
+  }
   if (status === 429) return { reason: "RateLimited", retryable: true }
   if (status === 503 || status === 529) return { reason: "Overloaded", retryable: true }
   if (status === 408) return { reason: "Timeout", retryable: true }
@@ -223,6 +241,25 @@ const classifyStatus = (
 }
 
 const contextTooLong = /context[_ ]length|too many tokens|prompt is too long|maximum context/i
+
+/**
+ * An account out of quota or credit, whatever the status: OpenAI's `insufficient_quota` (a 429),
+ * `billing_hard_limit_reached` and `billing_not_active`, Anthropic's `billing_error` and its 400
+ * "Your credit balance is too low", and the "insufficient credits/balance" of OpenRouter, DeepSeek
+ * and other compatible servers (usually a 402). Not the bare words "exceeded your current quota":
+ * Gemini says them of its per-minute limits too, which a retry does get past.
+ */
+const quotaExceeded =
+  /insufficient_quota|billing_hard_limit_reached|billing_not_active|billing_error|credit balance is too low|insufficient (?:credits|balance)/i
+
+const quotaHint = "The account has no quota or credit left: check its plan and billing with the provider " +
+  "(a retry will not help until then)"
+
+/** `x-should-retry: true|false`: the provider's own word on whether a retry may succeed. */
+const parseShouldRetry = (headers: Readonly<Record<string, string>>): boolean | undefined => {
+  const value = headers["x-should-retry"]?.trim().toLowerCase()
+  return value === "true" ? true : value === "false" ? false : undefined
+}
 
 /**
  * Reads `retry-after-ms` or `retry-after` (seconds or an HTTP date) from response headers.

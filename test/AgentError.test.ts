@@ -4,17 +4,25 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { AgentError, ModelError } from "../src/AgentError.js"
 
-const httpError = (status: number, body?: string) =>
+const httpError = (status: number, body?: string, headers: Record<string, string> = {}) =>
   new AiError.HttpResponseError({
     module: "openai",
     method: "generateText",
     reason: "StatusCode",
     request: { method: "POST", url: "http://127.0.0.1/v1", urlParams: [], hash: Option.none(), headers: {} },
-    response: { status, headers: {} },
+    response: { status, headers },
     ...(body !== undefined ? { body } : {})
   })
 
 const messageOf = (status: number, body?: string) => ModelError.fromAiError(httpError(status, body)).message
+
+const classify = (status: number, body?: string, headers?: Record<string, string>) => {
+  const error = ModelError.fromAiError(httpError(status, body, headers))
+  return [error.reason, error.retryable] as const
+}
+
+const quotaHint =
+  "The account has no quota or credit left: check its plan and billing with the provider (a retry will not help until then)"
 
 describe("ModelError.fromAiError, the message of an HTTP error", () => {
   it("carries the message and code of an OpenAI error", () => {
@@ -39,7 +47,7 @@ describe("ModelError.fromAiError, the message of an HTTP error", () => {
   it("shows no code when the error has neither a code nor a type", () => {
     assert.strictEqual(messageOf(400, `{"error":{"message":"bad input"}}`), "openai: HTTP 400: bad input")
     // A numeric code (OpenRouter sends the status again) is not a code worth repeating.
-    assert.strictEqual(messageOf(402, `{"error":{"message":"Insufficient credits","code":402}}`), "openai: HTTP 402: Insufficient credits")
+    assert.strictEqual(messageOf(402, `{"error":{"message":"Insufficient credits","code":402}}`), `openai: HTTP 402: Insufficient credits. ${quotaHint}`)
   })
 
   it("carries the message and type of an Anthropic error", () => {
@@ -131,7 +139,109 @@ describe("ModelError.fromAiError, the message of an HTTP error", () => {
   })
 })
 
+describe("ModelError.fromAiError, an account out of quota or credit", () => {
+  it("is QuotaExceeded, not retryable, with what to do in its message (OpenAI's insufficient_quota 429)", () => {
+    const body = JSON.stringify({
+      error: {
+        message: "You exceeded your current quota, please check your plan and billing details.",
+        type: "insufficient_quota",
+        param: null,
+        code: "insufficient_quota"
+      }
+    })
+    const error = ModelError.fromAiError(httpError(429, body))
+    assert.deepStrictEqual([error.reason, error.retryable, error.status], ["QuotaExceeded", false, 429])
+    assert.strictEqual(
+      error.message,
+      `openai: HTTP 429: You exceeded your current quota, please check your plan and billing details. (insufficient_quota). ${quotaHint}`
+    )
+    // The reason crosses the wire like the others.
+    const decoded = Schema.decodeUnknownSync(AgentError)(JSON.parse(JSON.stringify(Schema.encodeSync(AgentError)(error))))
+    assert.isTrue(decoded._tag === "ModelError" && decoded.reason === "QuotaExceeded")
+  })
+
+  it("reads the other providers' answers", () => {
+    const cases: ReadonlyArray<readonly [number, string]> = [
+      // Anthropic: a 400 invalid_request_error, and the billing_error type.
+      [400, JSON.stringify({
+        type: "error",
+        error: {
+          type: "invalid_request_error",
+          message:
+            "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits."
+        }
+      })],
+      [400, JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: "Usage is blocked due to insufficient credits." } })],
+      [402, JSON.stringify({ type: "error", error: { type: "billing_error", message: "There is an issue with your billing." } })],
+      // OpenAI's older billing codes.
+      [400, JSON.stringify({ error: { message: "Billing hard limit has been reached", type: "invalid_request_error", param: null, code: "billing_hard_limit_reached" } })],
+      [429, JSON.stringify({ error: { message: "Your account is not active, please check your billing details on our website.", type: "billing_not_active", param: null, code: "billing_not_active" } })],
+      // OpenRouter and DeepSeek: 402 Payment Required.
+      [402, JSON.stringify({ error: { code: 402, message: "Insufficient credits. Add more using https://openrouter.ai/credits" } })],
+      [402, JSON.stringify({ error: { message: "Insufficient Balance", type: "unknown_error", param: null, code: "invalid_request_error" } })],
+      [402, "Payment Required"]
+    ]
+    assert.deepStrictEqual(cases.map(([status, body]) => classify(status, body)), cases.map(() => ["QuotaExceeded", false] as const))
+    assert.strictEqual(ModelError.fromAiError(httpError(402)).message, `openai: HTTP 402. ${quotaHint}`)
+  })
+
+  it("leaves a rate limit a rate limit, also Gemini's per-minute quota", () => {
+    assert.deepStrictEqual(
+      classify(429, JSON.stringify({ error: { message: "Rate limit reached for gpt-4o", type: "requests", code: "rate_limit_exceeded" } })),
+      ["RateLimited", true]
+    )
+    // Gemini says "exceeded your current quota" of its per-minute limits, which do pass.
+    const gemini = JSON.stringify({
+      error: {
+        code: 429,
+        message: "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
+        status: "RESOURCE_EXHAUSTED"
+      }
+    })
+    assert.deepStrictEqual(classify(429, gemini), ["RateLimited", true])
+    // A server error that mentions credits is still a server error.
+    assert.deepStrictEqual(classify(500, "insufficient credits service down"), ["ServerError", true])
+  })
+})
+
+describe("ModelError.fromAiError, x-should-retry", () => {
+  it("false makes a retryable status not retryable", () => {
+    for (const status of [429, 500, 503, 529, 408]) {
+      const [reason, retryable] = classify(status, undefined, { "x-should-retry": "false" })
+      assert.deepStrictEqual([reason, retryable], [classify(status)[0], false], `HTTP ${status}`)
+    }
+  })
+
+  it("true makes a status that is not retryable retryable", () => {
+    for (const status of [400, 401, 403, 404, 409, 413]) {
+      const [reason, retryable] = classify(status, undefined, { "x-should-retry": "true" })
+      assert.deepStrictEqual([reason, retryable], [classify(status)[0], true], `HTTP ${status}`)
+    }
+  })
+
+  it("ignores any other value, and reads the value in any case", () => {
+    assert.deepStrictEqual(classify(503, undefined, { "x-should-retry": "maybe" }), ["Overloaded", true])
+    assert.deepStrictEqual(classify(400, undefined, { "x-should-retry": "" }), ["BadRequest", false])
+    assert.deepStrictEqual(classify(503, undefined, { "x-should-retry": " False " }), ["Overloaded", false])
+  })
+})
+
 describe("ModelError.fromStreamError", () => {
+  it("reads an exhausted quota in a stream error", () => {
+    const error = ModelError.fromStreamError({
+      type: "error",
+      sequence_number: 2,
+      code: "insufficient_quota",
+      message: "You exceeded your current quota, please check your plan and billing details.",
+      param: null
+    })
+    assert.deepStrictEqual([error.reason, error.retryable], ["QuotaExceeded", false])
+    assert.strictEqual(
+      error.message,
+      `The model stream failed: You exceeded your current quota, please check your plan and billing details. (insufficient_quota). ${quotaHint}`
+    )
+  })
+
   it("carries the provider's message of a stream error event", () => {
     // Anthropic's `error` event, as the whole event and as its error object.
     assert.strictEqual(

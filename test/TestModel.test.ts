@@ -87,6 +87,19 @@ describe("TestModel", () => {
       }
     }).pipe(Effect.provide(TestModel.layer([TestModel.httpError(429, { retryAfter: "1500 millis" })]))))
 
+  it.effect("fails with an HTTP error that carries the given headers and body, header names in lower case", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(LanguageModel.generateText({ prompt: "hi" }))
+      assert.strictEqual(error._tag, "HttpResponseError")
+      if (error._tag === "HttpResponseError") {
+        assert.strictEqual(error.response.status, 503)
+        assert.deepStrictEqual(error.response.headers, { "x-should-retry": "false", "retry-after-ms": "2000" })
+        assert.strictEqual(error.body, "down")
+      }
+    }).pipe(Effect.provide(TestModel.layer([
+      TestModel.httpError(503, { headers: { "X-Should-Retry": "false" }, retryAfter: "2 seconds", body: "down" })
+    ]))))
+
   it.effect("waits its latency on the clock, before the first part and between chunks", () =>
     Effect.gen(function*() {
       const fiber = yield* LanguageModel.streamText({ prompt: "hi" }).pipe(Stream.runCollect, Effect.fork)

@@ -21,6 +21,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import { ModelError } from "../AgentError.js"
+import * as Retry from "../Retry.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, ModelLayer } from "./definition.js"
 import type { Emit } from "./eventStream.js"
@@ -304,13 +305,22 @@ const retrySchedule = (state: Run, emitted: () => boolean) => {
   let lastError: ModelError | undefined
   let attempt = 0
   // Only retryable errors of a call that has shown nothing yet are retried, and a provider's
-  // Retry-After lengthens the policy's delay, never shortens it. Both are part of the schedule, so
-  // its decision (and the Retrying event) is the one that is carried out.
+  // Retry-After lengthens the policy's delay, never shortens it. A Retry-After longer than the
+  // default cap ends the retries, unless the policy waits that long itself (a policy with its own
+  // cap, `Retry.maxRetryAfter`, waits as long as the provider asks up to that cap). All of it is
+  // part of the schedule, so its decision (and the Retrying event) is the one that is carried out.
+  const policy = Schedule.check(
+    Schedule.delays(state.agent.retry),
+    (error: ModelError, delay) =>
+      error.retryAfter === undefined ||
+      Duration.lessThanOrEqualTo(error.retryAfter, delay) ||
+      Duration.lessThanOrEqualTo(error.retryAfter, Retry.defaultMaxRetryAfter)
+  )
   const retryable = Schedule.identity<ModelError>().pipe(
     Schedule.whileInput((error: ModelError) => error.retryable && !emitted()),
     Schedule.addDelay((error) => error.retryAfter ?? Duration.zero)
   )
-  return Schedule.delays(Schedule.intersect(state.agent.retry, retryable)).pipe(
+  return Schedule.delays(Schedule.intersect(policy, retryable)).pipe(
     Schedule.tapInput((error: ModelError) => Effect.sync(() => (lastError = error))),
     Schedule.onDecision((delay, decision) => {
       if (ScheduleDecision.isDone(decision)) return Effect.void
