@@ -105,7 +105,7 @@ export class ModelError extends Schema.TaggedError<ModelError>("effect-agents/Mo
       }
       case "HttpRequestError":
         return new ModelError({
-          reason: error.reason === "Transport" ? "Network" : "BadRequest",
+          reason: error.reason !== "Transport" ? "BadRequest" : isTimeout(error.cause) ? "Timeout" : "Network",
           retryable: error.reason === "Transport",
           message: error.description ?? `${error.module}: request failed (${error.reason})`,
           provider: error.module,
@@ -169,6 +169,11 @@ export class ModelError extends Schema.TaggedError<ModelError>("effect-agents/Mo
     })
   }
 }
+
+// The codes HTTP clients give their own timeouts (undici's, which the provider layers use, and Node's).
+const timeoutCodes = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT", "ETIMEDOUT"])
+const isTimeout = (cause: unknown): boolean =>
+  Predicate.hasProperty(cause, "code") && typeof cause.code === "string" && timeoutCodes.has(cause.code)
 
 const nonEmpty = (u: unknown): u is string => typeof u === "string" && u.trim().length > 0
 

@@ -925,6 +925,19 @@ describe("AgentError", () => {
         })
       )
       assert.deepStrictEqual([network.reason, network.retryable], ["Network", true])
+      // An HTTP client's own timeout (undici names them by code) is a timeout, not a network failure.
+      for (const code of ["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "UND_ERR_CONNECT_TIMEOUT"]) {
+        const timedOut = ModelError.fromAiError(
+          new AiError.HttpRequestError({
+            module: "OpenAi",
+            method: "create",
+            reason: "Transport",
+            request: { method: "POST", url: "http://127.0.0.1/v1", urlParams: [], hash: Option.none(), headers: {} },
+            cause: Object.assign(new Error("timed out"), { code })
+          })
+        )
+        assert.deepStrictEqual([timedOut.reason, timedOut.retryable], ["Timeout", true])
+      }
   })
 
   it("encodes through its schema for the wire", () => {

@@ -23,6 +23,7 @@ import * as OpenAi from "../layers/OpenAi.js"
 import * as OpenAiCompatible from "../layers/OpenAiCompatible.js"
 import * as Simulator from "../layers/Simulator.js"
 import * as Agent from "../src/Agent.js"
+import type * as AgentError from "../src/AgentError.js"
 import * as Retry from "../src/Retry.js"
 
 // -----------------------------------------------------------------------------
@@ -244,10 +245,13 @@ for (const provider of providers) {
 // -----------------------------------------------------------------------------
 
 describe("a call's wait is bounded by the provider's timeouts", () => {
+  /** The message of the run's `ModelError`, which must be a retryable timeout. */
   const failureMessage = <A, E extends { readonly _tag: string; readonly message: string }>(exit: Exit.Exit<A, E>) => {
     const error = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
     assert.isTrue(Option.isSome(error) && error.value._tag === "ModelError", `expected a ModelError, got ${String(exit)}`)
-    return Option.getOrThrow(error).message
+    const modelError = Option.getOrThrow(error) as unknown as AgentError.ModelError
+    assert.deepStrictEqual([modelError.reason, modelError.retryable], ["Timeout", true])
+    return modelError.message
   }
   const chat = (simulator: Simulator.Service, timeouts: Pick<OpenAiCompatible.Options, "idleTimeout" | "requestTimeout">) =>
     OpenAiCompatible.layer({ baseUrl: simulator.openAiUrl, model: "m", apiKey: Redacted.make("test"), ...timeouts })

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { EventEmitter } from "node:events"
-import { Agent, type Dispatcher, request } from "undici"
+import { Agent, type Dispatcher, errors, request } from "undici"
 import * as Sse from "./sse.js"
 
 export interface Client {
@@ -251,7 +251,7 @@ const readEvents = <E>(
     failure ??= transportError(
       client,
       post,
-      undefined,
+      new errors.BodyTimeoutError(),
       `The stream stalled: no data for ${Duration.format(idleTimeout)} (idle timeout)`
     )
     wakeUp()
