@@ -20,9 +20,9 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as Settings from "./internal/config.js"
 import * as Wire from "./internal/wire.js"
 
 /**
@@ -84,6 +84,8 @@ export const layer = (options: Options): Layer.Layer<LanguageModel.LanguageModel
 
 /**
  * The model as a layer, configured from `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` (optional).
+ * A missing or malformed setting is a `ConfigError` whose message names the variable and says
+ * what to set it to; the key's value is never in it.
  *
  * @since 0.1.0
  * @category layers
@@ -92,10 +94,10 @@ export const layerConfig = (model: string): Layer.Layer<LanguageModel.LanguageMo
   Layer.unwrapEffect(
     Effect.map(
       Config.all({
-        apiKey: Config.redacted("ANTHROPIC_API_KEY"),
-        baseUrl: Config.option(Config.string("ANTHROPIC_BASE_URL"))
+        apiKey: Settings.apiKey("ANTHROPIC_API_KEY", "your Anthropic API key"),
+        baseUrl: Settings.optionalBaseUrl("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
       }),
-      ({ apiKey, baseUrl }) => layer({ model, apiKey, baseUrl: Option.getOrUndefined(baseUrl) })
+      ({ apiKey, baseUrl }) => layer({ model, apiKey, baseUrl })
     )
   )
 

@@ -21,9 +21,9 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as Settings from "./internal/config.js"
 import * as Wire from "./internal/wire.js"
 
 /**
@@ -79,6 +79,8 @@ export const layer = (options: Options): Layer.Layer<LanguageModel.LanguageModel
 
 /**
  * The model as a layer, configured from `OPENAI_API_KEY` and `OPENAI_BASE_URL` (optional).
+ * A missing or malformed setting is a `ConfigError` whose message names the variable and says
+ * what to set it to; the key's value is never in it.
  *
  * @since 0.1.0
  * @category layers
@@ -87,10 +89,10 @@ export const layerConfig = (model: string): Layer.Layer<LanguageModel.LanguageMo
   Layer.unwrapEffect(
     Effect.map(
       Config.all({
-        apiKey: Config.redacted("OPENAI_API_KEY"),
-        baseUrl: Config.option(Config.string("OPENAI_BASE_URL"))
+        apiKey: Settings.apiKey("OPENAI_API_KEY", "your OpenAI API key"),
+        baseUrl: Settings.optionalBaseUrl("OPENAI_BASE_URL", "https://api.openai.com/v1")
       }),
-      ({ apiKey, baseUrl }) => layer({ model, apiKey, baseUrl: Option.getOrUndefined(baseUrl) })
+      ({ apiKey, baseUrl }) => layer({ model, apiKey, baseUrl })
     )
   )
 

@@ -23,24 +23,27 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Anthropic from "./Anthropic.js"
 import * as OpenAi from "./OpenAi.js"
+import * as Settings from "./internal/config.js"
 import * as OpenAiCompatible from "./OpenAiCompatible.js"
 
 interface Compatible {
   /** The prefix of its settings: `OLLAMA` reads `OLLAMA_BASE_URL` and `OLLAMA_API_KEY`. */
   readonly env: string
+  /** What its key is, in messages. */
+  readonly key: string
   /** The base URL when none is configured; none means it must be configured. */
   readonly baseUrl: string | undefined
   readonly keyRequired: boolean
 }
 
 const compatible: Record<string, Compatible> = {
-  "openai-compatible": { env: "OPENAI_COMPATIBLE", baseUrl: undefined, keyRequired: false },
-  ollama: { env: "OLLAMA", baseUrl: "http://127.0.0.1:11434/v1", keyRequired: false },
-  vllm: { env: "VLLM", baseUrl: "http://127.0.0.1:8000/v1", keyRequired: false },
-  lmstudio: { env: "LMSTUDIO", baseUrl: "http://127.0.0.1:1234/v1", keyRequired: false },
-  llamacpp: { env: "LLAMACPP", baseUrl: "http://127.0.0.1:8080/v1", keyRequired: false },
-  openrouter: { env: "OPENROUTER", baseUrl: "https://openrouter.ai/api/v1", keyRequired: true },
-  groq: { env: "GROQ", baseUrl: "https://api.groq.com/openai/v1", keyRequired: true }
+  "openai-compatible": { env: "OPENAI_COMPATIBLE", key: "the server's API key", baseUrl: undefined, keyRequired: false },
+  ollama: { env: "OLLAMA", key: "your Ollama API key", baseUrl: "http://127.0.0.1:11434/v1", keyRequired: false },
+  vllm: { env: "VLLM", key: "your vLLM API key", baseUrl: "http://127.0.0.1:8000/v1", keyRequired: false },
+  lmstudio: { env: "LMSTUDIO", key: "your LM Studio API key", baseUrl: "http://127.0.0.1:1234/v1", keyRequired: false },
+  llamacpp: { env: "LLAMACPP", key: "your llama.cpp API key", baseUrl: "http://127.0.0.1:8080/v1", keyRequired: false },
+  openrouter: { env: "OPENROUTER", key: "your OpenRouter API key", baseUrl: "https://openrouter.ai/api/v1", keyRequired: true },
+  groq: { env: "GROQ", key: "your Groq API key", baseUrl: "https://api.groq.com/openai/v1", keyRequired: true }
 }
 
 /**
@@ -91,12 +94,14 @@ export const layer = (spec: Spec): Layer.Layer<LanguageModel.LanguageModel, Conf
   if (spec.provider === "openai") return OpenAi.layerConfig(spec.model)
   if (spec.provider === "anthropic") return Anthropic.layerConfig(spec.model)
   const preset = compatible[spec.provider]!
-  const baseUrl = Config.string(`${preset.env}_BASE_URL`)
-  const apiKey = Config.redacted(`${preset.env}_API_KEY`)
+  const urlName = `${preset.env}_BASE_URL`
+  const keyName = `${preset.env}_API_KEY`
   return OpenAiCompatible.layerConfig({
-    baseUrl: preset.baseUrl === undefined ? baseUrl : Config.withDefault(baseUrl, preset.baseUrl),
+    baseUrl: preset.baseUrl === undefined
+      ? Settings.baseUrl(urlName, "http://127.0.0.1:8000/v1")
+      : Config.map(Settings.optionalBaseUrl(urlName, preset.baseUrl), (url) => url ?? preset.baseUrl!),
     model: Config.succeed(spec.model),
-    apiKey: preset.keyRequired ? apiKey : Config.map(Config.option(apiKey), Option.getOrUndefined),
+    apiKey: preset.keyRequired ? Settings.apiKey(keyName, preset.key) : Settings.optionalApiKey(keyName, preset.key),
     provider: Config.succeed(spec.provider)
   })
 }
@@ -119,8 +124,10 @@ export const layerConfig = (
 ): Layer.Layer<LanguageModel.LanguageModel, ConfigError.ConfigError> =>
   Layer.unwrapEffect(
     Effect.map(
-      Config.mapOrFail(Config.string(name), (text) =>
-        Either.mapLeft(parse(text), (message) => ConfigError.InvalidData([name], message))),
+      Config.mapOrFail(Config.option(Config.string(name)), (text) =>
+        Option.isNone(text)
+          ? Either.left(ConfigError.MissingData([name], `${name} is not set: set it to "provider:model", e.g. "openai:gpt-4o-mini".`))
+          : Either.mapLeft(parse(text.value), (message) => ConfigError.InvalidData([name], `${name} is malformed: ${message}.`))),
       layer
     )
   )

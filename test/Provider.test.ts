@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -30,19 +31,75 @@ describe("Provider", () => {
         withEnv({ EFFECT_AGENTS_MODEL: "gpt-4o" }),
         Effect.flip
       )
-      assert.include(String(error), "EFFECT_AGENTS_MODEL")
-      assert.include(String(error), "expected \"provider:model\"")
+      assert.strictEqual(
+        error.message,
+        `EFFECT_AGENTS_MODEL is malformed: expected "provider:model", e.g. "openai:gpt-4o-mini", got "gpt-4o".`
+      )
     }))
 
-  for (const [model, variable] of [["openai:gpt-4o-mini", "OPENAI_API_KEY"], ["anthropic:claude-sonnet-4-5", "ANTHROPIC_API_KEY"], ["groq:llama-3.3-70b", "GROQ_API_KEY"], ["openai-compatible:m", "OPENAI_COMPATIBLE_BASE_URL"]] as const) {
-    it.effect(`names the missing setting of ${model}`, () =>
+  /** The error of building the configured model in `env`. */
+  const configError = (env: Record<string, string>) =>
+    Layer.build(Provider.layerConfig()).pipe(Effect.scoped, withEnv(env), Effect.flip)
+
+  it.effect("names the variable when the model string is missing", () =>
+    Effect.gen(function*() {
+      const error = yield* configError({})
+      assert.strictEqual(error.message, `EFFECT_AGENTS_MODEL is not set: set it to "provider:model", e.g. "openai:gpt-4o-mini".`)
+    }))
+
+  for (
+    const [model, message] of [
+      ["openai:gpt-4o-mini", "OPENAI_API_KEY is not set: set it to your OpenAI API key."],
+      ["anthropic:claude-sonnet-4-5", "ANTHROPIC_API_KEY is not set: set it to your Anthropic API key."],
+      ["groq:llama-3.3-70b", "GROQ_API_KEY is not set: set it to your Groq API key."],
+      ["openrouter:some/model", "OPENROUTER_API_KEY is not set: set it to your OpenRouter API key."],
+      [
+        "openai-compatible:m",
+        "OPENAI_COMPATIBLE_BASE_URL is not set: set it to the API's base URL, e.g. http://127.0.0.1:8000/v1."
+      ]
+    ] as const
+  ) {
+    it.effect(`names the missing setting of ${model} and says what to set it to`, () =>
       Effect.gen(function*() {
-        const error = yield* Layer.build(Provider.layerConfig()).pipe(
-          Effect.scoped,
-          withEnv({ EFFECT_AGENTS_MODEL: model }),
-          Effect.flip
-        )
-        assert.include(String(error), variable)
+        const error = yield* configError({ EFFECT_AGENTS_MODEL: model })
+        // Effect's own error for a missing Config.redacted says only "<redacted>".
+        assert.strictEqual(error.message, message)
+        assert.deepStrictEqual(error, ConfigError.MissingData([message.split(" ")[0]!], message))
+      }))
+  }
+
+  it.effect("a blank or unsendable key is an error naming it that never quotes it", () =>
+    Effect.gen(function*() {
+      const blank = yield* configError({ EFFECT_AGENTS_MODEL: "openai:gpt-4o-mini", OPENAI_API_KEY: " \t" })
+      assert.strictEqual(blank.message, "OPENAI_API_KEY is empty: set it to your OpenAI API key.")
+      const broken = yield* configError({ EFFECT_AGENTS_MODEL: "anthropic:claude-sonnet-4-5", ANTHROPIC_API_KEY: "sk-secret\nline" })
+      assert.strictEqual(
+        broken.message,
+        "ANTHROPIC_API_KEY contains spaces or control characters, which an HTTP header cannot carry: set it to your Anthropic API key alone."
+      )
+      assert.notInclude(String(broken), "secret")
+    }))
+
+  for (
+    const [env, message] of [
+      [
+        { EFFECT_AGENTS_MODEL: "openai:gpt-4o-mini", OPENAI_API_KEY: "sk", OPENAI_BASE_URL: "api.openai.com/v1" },
+        "OPENAI_BASE_URL is not an http:// or https:// URL: set it to the API's base URL, e.g. https://api.openai.com/v1."
+      ],
+      [
+        { EFFECT_AGENTS_MODEL: "anthropic:claude-sonnet-4-5", ANTHROPIC_API_KEY: "sk", ANTHROPIC_BASE_URL: "ftp://x" },
+        "ANTHROPIC_BASE_URL is not an http:// or https:// URL: set it to the API's base URL, e.g. https://api.anthropic.com."
+      ],
+      [
+        { EFFECT_AGENTS_MODEL: "lmstudio:m", LMSTUDIO_BASE_URL: "localhost:1234/v1" },
+        "LMSTUDIO_BASE_URL is not an http:// or https:// URL: set it to the API's base URL, e.g. http://127.0.0.1:1234/v1."
+      ]
+    ] as const
+  ) {
+    it.effect(`a malformed base URL is an error naming it: ${Object.keys(env).at(-1)}`, () =>
+      Effect.gen(function*() {
+        const error = yield* configError(env)
+        assert.strictEqual(error.message, message)
       }))
   }
 
@@ -58,6 +115,24 @@ describe("Provider", () => {
       assert.strictEqual(output.content, "Hi from llama")
       assert.strictEqual(s.bodies[0].model, "llama3.2")
       assert.isUndefined(s.headers[0]!.authorization)
+    }))
+
+  it.scopedLive("a blank optional key is none, and a key's surrounding whitespace is not sent", () =>
+    Effect.gen(function*() {
+      const s = yield* server([
+        json({ model: "m", choices: [{ message: { content: "one" }, finish_reason: "stop" }] }),
+        json({ model: "m", choices: [{ message: { content: "two" }, finish_reason: "stop" }] })
+      ])
+      yield* Agent.run(Agent.make({}), "Hello").pipe(
+        Effect.provide(Provider.layerConfig()),
+        withEnv({ EFFECT_AGENTS_MODEL: "vllm:m", VLLM_BASE_URL: s.url, VLLM_API_KEY: " " })
+      )
+      assert.isUndefined(s.headers[0]!.authorization)
+      yield* Agent.run(Agent.make({}), "Hello").pipe(
+        Effect.provide(Provider.layerConfig()),
+        withEnv({ EFFECT_AGENTS_MODEL: "groq:m", GROQ_BASE_URL: ` ${s.url} `, GROQ_API_KEY: " gsk-key\n" })
+      )
+      assert.strictEqual(s.headers[1]!.authorization, "Bearer gsk-key")
     }))
 
   it.scopedLive("sends the configured key to a compatible server that needs one", () =>
