@@ -18,12 +18,17 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import * as PlatformRuntime from "@effect/platform/Runtime"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import { constVoid } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
@@ -95,12 +100,32 @@ export class DataDirectoryError extends Schema.TaggedError<DataDirectoryError>("
 }
 
 /**
+ * The command was stopped by a signal, SIGINT (Ctrl-C) or SIGTERM, before it finished. The run in
+ * flight was interrupted (and recorded so in its session).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Cancelled extends Schema.TaggedError<Cancelled>("effect-agents/Cancelled")("Cancelled", {
+  signal: Schema.Literal("SIGINT", "SIGTERM"),
+  /** Whether the command stopped within its grace period; if not, it was left behind. */
+  stopped: Schema.Boolean
+}) {
+  override get message() {
+    return this.stopped
+      ? "cancelled"
+      : `cancelled (it did not stop within ${Duration.format(stopGrace)}, so the process exits without waiting)`
+  }
+}
+
+/**
  * How a command can fail (besides an invalid command line, which `@effect/cli` reports itself).
  *
  * @since 0.1.0
  * @category errors
  */
 export type Error =
+  | Cancelled
   | UnknownAgent
   | AgentsModuleError
   | DataDirectoryError
@@ -129,7 +154,20 @@ export interface StdioService {
   readonly readLine: (prompt: string) => Effect.Effect<Option.Option<string>>
   /** Whether printed runs are styled; `undefined` lets the printer decide from stdout. */
   readonly color?: boolean | undefined
+  /**
+   * Completes with the first SIGINT (Ctrl-C) or SIGTERM the process receives: how `run` and `chat`
+   * know to cancel and `serve` to shut down.
+   */
+  readonly interrupted: Effect.Effect<Signal>
 }
+
+/**
+ * The signals that stop a command.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Signal = "SIGINT" | "SIGTERM"
 
 /**
  * @since 0.1.0
@@ -144,9 +182,36 @@ const write = (stream: NodeJS.WriteStream) => (text: string) =>
   })
 
 /**
- * The process's stdin, stdout and stderr. Stdin is opened at the first `readLine`, as a terminal
- * (line editing, a prompt) when it is one and as lines of a pipe otherwise, and closed with the
- * layer. Ctrl-C at the prompt interrupts the program as it does elsewhere.
+ * The first SIGINT or SIGTERM from now on. The listeners go as soon as one arrives, so that a second
+ * signal, sent while the command winds down, ends the process at once as it would without them.
+ */
+const firstSignal: Effect.Effect<Deferred.Deferred<Signal>, never, Scope.Scope> = Effect.gen(function*() {
+  const signal = yield* Deferred.make<Signal>()
+  const onInterrupt = () => received("SIGINT")
+  const onTerminate = () => received("SIGTERM")
+  const remove = () => {
+    process.removeListener("SIGINT", onInterrupt)
+    process.removeListener("SIGTERM", onTerminate)
+  }
+  const received = (name: Signal) => {
+    remove()
+    Deferred.unsafeDone(signal, Exit.succeed(name))
+  }
+  yield* Effect.acquireRelease(
+    Effect.sync(() => {
+      process.on("SIGINT", onInterrupt)
+      process.on("SIGTERM", onTerminate)
+    }),
+    () => Effect.sync(remove)
+  )
+  return signal
+})
+
+/**
+ * The process's stdin, stdout and stderr, and its signals. Stdin is opened at the first `readLine`,
+ * as a terminal (line editing, a prompt) when it is one and as lines of a pipe otherwise, and
+ * closed with the layer. Ctrl-C at the prompt is a SIGINT, as it is elsewhere. SIGINT and SIGTERM
+ * are listened for from when the layer is built, so that none is missed before a command waits.
  *
  * @since 0.1.0
  * @category layers
@@ -154,6 +219,7 @@ const write = (stream: NodeJS.WriteStream) => (text: string) =>
 export const layerStdio: Layer.Layer<Stdio> = Layer.scoped(
   Stdio,
   Effect.gen(function*() {
+    const signal = yield* firstSignal
     const scope = yield* Effect.scope
     const input = yield* Effect.cached(
       Effect.gen(function*() {
@@ -178,6 +244,7 @@ export const layerStdio: Layer.Layer<Stdio> = Layer.scoped(
     return Stdio.of({
       out: write(process.stdout),
       err: write(process.stderr),
+      interrupted: Deferred.await(signal),
       readLine: (prompt) =>
         Effect.flatMap(input, ({ interactive, lines, reader }) =>
           Effect.zipRight(
@@ -284,7 +351,36 @@ export const layerStore = (
     return SessionStoreSql.layerSqlite({ filename: path.join(directory, "sessions.db") })
   }))
 
+/**
+ * A configuration error as one line: each missing or malformed setting by its variable's name.
+ * The layers' own messages name it already; Effect's say "<redacted>" for a secret, or quote a
+ * value (never a secret's: a `Config.redacted` is any string).
+ */
+const describeConfigError = (error: ConfigError.ConfigError): string => {
+  const lines = ConfigError.reduceWithContext(error, undefined, {
+    andCase: (_, left: Array<string>, right: Array<string>) => [...left, ...right],
+    orCase: (_, left: Array<string>, right: Array<string>) => [...left, ...right],
+    invalidDataCase: (_, path, message) => [setting(path, message, "is invalid")],
+    missingDataCase: (_, path, message) => [setting(path, message, "is not set")],
+    sourceUnavailableCase: (_, path, message) => [setting(path, message, "cannot be read")],
+    unsupportedCase: (_, path, message) => [setting(path, message, "is not supported")]
+  })
+  return [...new Set(lines)].join(" ")
+}
+
+const setting = (path: ReadonlyArray<string>, message: string, problem: string): string => {
+  // The environment provider names a nested setting with its path joined by "_".
+  const name = path.join("_")
+  const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`)
+  if (message === "<redacted>" || message.startsWith(`Expected ${name} to exist`)) {
+    return `${name} ${problem}: set it in the environment.`
+  }
+  if (name.length === 0 || message.includes(name)) return sentence(message)
+  return sentence(`${name} ${problem}: ${message}`)
+}
+
 const describeError = (error: unknown): string => {
+  if (ConfigError.isConfigError(error)) return describeConfigError(error)
   if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
     if (error.message.length > 0) return error.message
   }
@@ -426,6 +522,42 @@ const withAgents = <A, E, R>(
     }).pipe(Effect.provide(app))
   })
 
+/**
+ * How long a cancelled `run` or `chat` may take to stop (its run interrupted and recorded, its
+ * connections and files closed) before the process exits without it: a second is what a user waits
+ * for after Ctrl-C.
+ */
+const stopGrace = Duration.millis(800)
+
+/**
+ * `work`, stopped by the first SIGINT or SIGTERM: it is interrupted and the command fails with
+ * `Cancelled` once it has stopped, or after `stopGrace` if it has not.
+ */
+const cancellable = <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<A, E | Cancelled, R | Stdio> =>
+  Effect.flatMap(Stdio, (stdio) =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        // A daemon, so that work that does not stop in time can be left behind.
+        const fiber = yield* Effect.forkDaemon(restore(work))
+        const signal = yield* restore(
+          Effect.raceFirst(
+            Effect.as(Fiber.await(fiber), Option.none<Signal>()),
+            Effect.map(stdio.interrupted, Option.some)
+          )
+        ).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber)))
+        if (Option.isNone(signal)) return yield* Fiber.join(fiber)
+        const stopped = yield* restore(Effect.timeoutOption(Fiber.interrupt(fiber), stopGrace))
+        return yield* new Cancelled({ signal: signal.value, stopped: Option.isSome(stopped) })
+      })
+    ))
+
+/**
+ * `work` until the first SIGINT or SIGTERM, which interrupts it (for `serve`, a graceful shutdown)
+ * and then ends the command as a success.
+ */
+const untilInterrupted = <A, E, R>(work: Effect.Effect<A, E, R>): Effect.Effect<void, E, R | Stdio> =>
+  Effect.flatMap(Stdio, (stdio) => Effect.raceFirst(Effect.asVoid(work), Effect.asVoid(stdio.interrupted)))
+
 const modelLine = (model: ModelInfo): string =>
   model.simulatorUrl === undefined
     ? `Model: ${model.name} (from EFFECT_AGENTS_MODEL)`
@@ -467,7 +599,7 @@ export const runCommand = Command.make(
     user: userOption
   },
   (flags) =>
-    withAgents(flags, ({ model, registry }) =>
+    cancellable(withAgents(flags, ({ model, registry }) =>
       Effect.gen(function*() {
         const stdio = yield* Stdio
         const entry = yield* lookup(registry, flags.agent)
@@ -476,7 +608,7 @@ export const runCommand = Command.make(
           sessionId: Option.getOrUndefined(flags.session),
           userId: Option.getOrUndefined(flags.user)
         })
-      }))
+      })))
 ).pipe(Command.withDescription("Run an agent or team once and print its answer as it streams"))
 
 /**
@@ -490,7 +622,7 @@ export const chatCommand = Command.make(
   "chat",
   { agent: agentArg, agents: agentsOption, data: dataOption, session: sessionOption, user: userOption },
   (flags) =>
-    withAgents(flags, ({ dataDirectory, model, registry }) =>
+    cancellable(withAgents(flags, ({ dataDirectory, model, registry }) =>
       Effect.gen(function*() {
         const stdio = yield* Stdio
         const entry = yield* lookup(registry, flags.agent)
@@ -511,7 +643,7 @@ export const chatCommand = Command.make(
           // A failed turn is printed by the printer and recorded in the session; the chat goes on.
           yield* Effect.ignore(printTurn(entry, input, { sessionId, userId }))
         }
-      }))
+      })))
 ).pipe(Command.withDescription("Chat with an agent or team in the terminal, one session, streamed answers"))
 
 const servingBanner = (
@@ -564,7 +696,7 @@ export const serveCommand = Command.make(
     )
   },
   (flags) =>
-    withAgents(flags, (context) =>
+    untilInterrupted(withAgents(flags, (context) =>
       Effect.gen(function*() {
         const stdio = yield* Stdio
         const token = Option.isSome(yield* Config.option(Config.redacted("EFFECT_AGENTS_HTTP_TOKEN")))
@@ -581,7 +713,7 @@ export const serveCommand = Command.make(
           yield* stdio.out(servingBanner(url, context, token))
           return yield* Effect.never
         }).pipe(Effect.provide(app))
-      }))
+      })))
 ).pipe(Command.withDescription("Serve the agents and teams over HTTP, with an OpenAPI document and a Swagger page"))
 
 /**
@@ -612,8 +744,9 @@ const report = (cause: Cause.Cause<unknown>) =>
 
 /**
  * Runs the command line `argv` (as `process.argv`: the runtime and the script first). Errors are
- * written to stderr as one line each (a defect with its trace) and the effect fails with them, so a
- * runtime exits with code 1.
+ * written to stderr as one line each (a defect with its trace) and the effect fails with them.
+ * `run` and `chat` stop at SIGINT or SIGTERM with `Cancelled`; `serve` shuts down and succeeds.
+ * {@link runMain} turns the outcome into the process's exit code.
  *
  * @since 0.1.0
  * @category running
@@ -622,3 +755,42 @@ export const run = (
   argv: ReadonlyArray<string>
 ): Effect.Effect<void, Error | ValidationError.ValidationError, CliApp.CliApp.Environment | Stdio | Backend> =>
   Command.run(command, { name: "effect-agents", version: "0.1.0" })(argv).pipe(Effect.tapErrorCause(report))
+
+/**
+ * The exit code of a command line's outcome: 0 when it succeeded, 130 when SIGINT cancelled it and
+ * 143 when SIGTERM did (128 and the signal's number, as a shell reports a process the signal
+ * ended), 1 for any other failure.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const exitCode = <A, E>(exit: Exit.Exit<A, E>): number => {
+  if (Exit.isSuccess(exit)) return 0
+  for (const error of Cause.failures(exit.cause)) {
+    if (error instanceof Cancelled) return error.signal === "SIGINT" ? 130 : 143
+  }
+  return Cause.isInterruptedOnly(exit.cause) ? 130 : 1
+}
+
+const runNodeMain = PlatformRuntime.makeRunMain(({ fiber, teardown }) => {
+  // A program waiting on nothing but a fiber holds no handle that keeps Node running.
+  const keepAlive = setInterval(constVoid, 2 ** 31 - 1)
+  fiber.addObserver((exit) => {
+    clearInterval(keepAlive)
+    // Exits at once when the command failed or was cancelled: what it left behind is not waited for.
+    teardown(exit, (code) => code === 0 ? undefined : process.exit(code))
+  })
+})
+
+/**
+ * Runs a command line as the program of this Node process, which exits with {@link exitCode}:
+ * `bin.ts` is `Cli.run(process.argv)`, its layers, and this. Unlike `NodeRuntime.runMain`, it
+ * does not interrupt the program at SIGINT or SIGTERM: each command handles them
+ * (`StdioService.interrupted`), so that `run` and `chat` report a cancellation and `serve` shuts
+ * down. Errors are reported by `run` itself.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const runMain = <A, E>(effect: Effect.Effect<A, E>): void =>
+  runNodeMain(effect, { disableErrorReporting: true, teardown: (exit, onExit) => onExit(exitCode(exit)) })

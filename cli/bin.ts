@@ -4,14 +4,23 @@
  *
  * @since 0.1.0
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as Effect from "effect/Effect"
-import * as Cli from "./Cli.js"
 
-// `Cli.run` writes its errors to stderr itself; the runtime only sets the exit code.
+// Loading the command line takes a second or so: a signal meanwhile is a cancellation too. From
+// the start of the program on, the commands handle signals themselves.
+const cancel = (signal: NodeJS.Signals) => {
+  process.stderr.write("effect-agents: cancelled\n")
+  process.exit(signal === "SIGTERM" ? 143 : 130)
+}
+process.once("SIGINT", cancel).once("SIGTERM", cancel)
+const [NodeContext, Effect, Cli] = await Promise.all([
+  import("@effect/platform-node/NodeContext"),
+  import("effect/Effect"),
+  import("./Cli.js")
+])
+process.off("SIGINT", cancel).off("SIGTERM", cancel)
+
 Cli.run(process.argv).pipe(
   Effect.provide(Cli.layer),
   Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  Cli.runMain
 )

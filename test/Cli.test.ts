@@ -1,6 +1,7 @@
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
+import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -53,9 +54,11 @@ interface Outcome {
 const cli = (
   args: ReadonlyArray<string>,
   options: {
-    readonly model: Layer.Layer<LanguageModel.LanguageModel>
+    readonly model: Layer.Layer<LanguageModel.LanguageModel, Cli.Error>
     readonly store: Layer.Layer<SessionStore.SessionStore | Memory.Memory>
     readonly lines?: ReadonlyArray<string>
+    /** What the terminal's signal is; by default none comes. */
+    readonly interrupted?: Effect.Effect<Cli.Signal>
   }
 ): Effect.Effect<Outcome> =>
   Effect.gen(function*() {
@@ -67,7 +70,8 @@ const cli = (
       err: (text) => Ref.update(err, (all) => all + text),
       readLine: () =>
         Ref.modify(input, (lines) => [Option.fromNullable(lines[0]), lines.slice(1)]),
-      color: false
+      color: false,
+      interrupted: options.interrupted ?? Effect.never
     })
     const backend = Layer.effect(
       Cli.Backend,
@@ -237,6 +241,91 @@ describe("Cli in process", () => {
     }))
 })
 
+describe("Cli in process: signals", () => {
+  const after = (millis: number, signal: Cli.Signal) => Effect.as(Effect.sleep(millis), signal)
+
+  it.scopedLive("run: a signal interrupts the run and the command fails with Cancelled, one line, exit code 130", () =>
+    Effect.gen(function*() {
+      const result = yield* cli(["run", "assistant", "Hi"], {
+        model: TestModel.layer([TestModel.text("Too late.", { delay: "1 minute" })]),
+        store: yield* sharedStore,
+        interrupted: after(50, "SIGINT")
+      })
+      assert.deepStrictEqual(result.exit, Exit.fail(new Cli.Cancelled({ signal: "SIGINT", stopped: true })))
+      assert.strictEqual(Cli.exitCode(result.exit), 130)
+      assert.strictEqual(result.err, "Model: test:scripted (from EFFECT_AGENTS_MODEL)\neffect-agents: cancelled\n")
+      assert.include(result.out, "Interrupted after")
+    }))
+
+  it.scopedLive("chat: SIGTERM as it starts fails with Cancelled, exit code 143", () =>
+    Effect.gen(function*() {
+      const result = yield* cli(["chat", "assistant"], {
+        model: recalling([]),
+        store: yield* sharedStore,
+        lines: [],
+        interrupted: Effect.as(Effect.void, "SIGTERM")
+      })
+      assert.strictEqual(Cli.exitCode(result.exit), 143)
+      assert.strictEqual(result.err, "effect-agents: cancelled\n")
+    }))
+
+  it.scopedLive("a command that does not stop within 800 ms is left behind, and says so", () =>
+    Effect.gen(function*() {
+      // A model whose layer takes seconds to build and cannot be interrupted while it does.
+      const stuck = Layer.merge(
+        TestModel.layer([TestModel.text("Never.")]),
+        Layer.effectDiscard(Effect.uninterruptible(Effect.sleep("5 seconds")))
+      )
+      const start = Date.now()
+      const result = yield* cli(["run", "assistant", "Hi"], {
+        model: stuck,
+        store: yield* sharedStore,
+        interrupted: after(50, "SIGINT")
+      })
+      const millis = Date.now() - start
+      assert.deepStrictEqual(result.exit, Exit.fail(new Cli.Cancelled({ signal: "SIGINT", stopped: false })))
+      assert.strictEqual(Cli.exitCode(result.exit), 130)
+      assert.isAtLeast(millis, 800)
+      assert.isBelow(millis, 2000)
+      assert.strictEqual(
+        result.err,
+        "effect-agents: cancelled (it did not stop within 800ms, so the process exits without waiting)\n"
+      )
+    }))
+
+  it.effect("exit codes: 0 for success, 1 for an error, 128 and the signal's number for a cancellation", () =>
+    Effect.sync(() => {
+      assert.strictEqual(Cli.exitCode(Exit.void), 0)
+      assert.strictEqual(Cli.exitCode(Exit.fail(new Cli.UnknownAgent({ name: "x", available: [] }))), 1)
+      assert.strictEqual(Cli.exitCode(Exit.fail(new Cli.Cancelled({ signal: "SIGINT", stopped: true }))), 130)
+      assert.strictEqual(Cli.exitCode(Exit.fail(new Cli.Cancelled({ signal: "SIGTERM", stopped: false }))), 143)
+    }))
+})
+
+describe("Cli in process: configuration errors", () => {
+  it.scoped("a setting Effect reads itself is named, and a secret's value never printed", () =>
+    Effect.gen(function*() {
+      // The model layer of an application that reads its own settings with Config.
+      const model = Layer.unwrapEffect(
+        Effect.as(
+          Config.all([Config.redacted("ACME_API_KEY"), Config.integer("ACME_PORT"), Config.redacted("ACME_TOKEN")]),
+          recalling([])
+        )
+      )
+      const result = yield* cli(["run", "assistant", "Hi"], { model, store: yield* sharedStore }).pipe(
+        Effect.withConfigProvider(
+          ConfigProvider.fromMap(new Map([["ACME_PORT", "eighty"], ["ACME_TOKEN", "tok-secret"]]))
+        )
+      )
+      assert.isTrue(Exit.isFailure(result.exit))
+      assert.strictEqual(
+        result.err,
+        `effect-agents: ACME_API_KEY is not set: set it in the environment. ` +
+          `ACME_PORT is invalid: Expected an integer value but received "eighty".\n`
+      )
+    }))
+})
+
 describe("Cli backend", () => {
   it.scopedLive("without EFFECT_AGENTS_MODEL the model is the local simulator, and an agent runs on it", () =>
     Effect.gen(function*() {
@@ -293,14 +382,23 @@ interface Finished {
 // first).
 const executable = Path.join(root, "dist", "cli", "bin.js")
 
+/**
+ * The environment of the executable: this process's, with `env` added, and without any setting of
+ * the model that `env` does not give (so that a developer's own key or model cannot leak in).
+ */
+const childEnv = (env: Record<string, string> = {}): Record<string, string | undefined> => {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => name !== "EFFECT_AGENTS_MODEL" && !/_(API_KEY|BASE_URL)$/.test(name))
+  )
+  return { ...inherited, NO_COLOR: "1", ...env }
+}
+
 /** Runs the executable with `args`, feeding it `stdin`, and waits for it to exit. */
 const bin = (args: ReadonlyArray<string>, options: { readonly stdin?: string; readonly env?: Record<string, string> } = {}) =>
   Effect.async<Finished>((resume) => {
-    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1", ...options.env }
-    if (options.env?.["EFFECT_AGENTS_MODEL"] === undefined) delete env["EFFECT_AGENTS_MODEL"]
     const child = ChildProcess.spawn(process.execPath, [executable, ...args], {
       cwd: root,
-      env,
+      env: childEnv(options.env),
       stdio: ["pipe", "pipe", "pipe"]
     })
     let stdout = ""
@@ -376,12 +474,254 @@ describe("effect-agents (the executable)", () => {
     }), { timeout: 120_000 })
 })
 
+describe("effect-agents: configuration errors", () => {
+  // Each is one line that names the variable and says what to set it to; no value of a key.
+  const cases: ReadonlyArray<readonly [string, Record<string, string>, string]> = [
+    ["a missing key", { EFFECT_AGENTS_MODEL: "openai:gpt-4o-mini" }, "OPENAI_API_KEY is not set: set it to your OpenAI API key."],
+    [
+      "a blank key",
+      { EFFECT_AGENTS_MODEL: "anthropic:claude-sonnet-4-5", ANTHROPIC_API_KEY: "  " },
+      "ANTHROPIC_API_KEY is empty: set it to your Anthropic API key."
+    ],
+    [
+      "a key with a space in it",
+      { EFFECT_AGENTS_MODEL: "groq:llama-3.3-70b", GROQ_API_KEY: "gsk-secret-part two" },
+      "GROQ_API_KEY contains spaces or control characters, which an HTTP header cannot carry: set it to your Groq API key alone."
+    ],
+    [
+      "a base URL without its scheme",
+      { EFFECT_AGENTS_MODEL: "ollama:llama3.2", OLLAMA_BASE_URL: "localhost:11434" },
+      "OLLAMA_BASE_URL is not an http:// or https:// URL: set it to the API's base URL, e.g. http://127.0.0.1:11434/v1."
+    ],
+    [
+      "a missing base URL",
+      { EFFECT_AGENTS_MODEL: "openai-compatible:m" },
+      "OPENAI_COMPATIBLE_BASE_URL is not set: set it to the API's base URL, e.g. http://127.0.0.1:8000/v1."
+    ],
+    [
+      "a malformed model string",
+      { EFFECT_AGENTS_MODEL: "gpt-4o" },
+      `EFFECT_AGENTS_MODEL is malformed: expected "provider:model", e.g. "openai:gpt-4o-mini", got "gpt-4o".`
+    ]
+  ]
+  for (const [name, env, message] of cases) {
+    it.scopedLive(`${name}: exits with 1 and one line naming the variable`, () =>
+      Effect.gen(function*() {
+        const data = yield* tempDirectory
+        const result = yield* bin(["run", "assistant", "Hello", "--data", data], { env })
+        assert.strictEqual(result.code, 1)
+        assert.strictEqual(result.stderr, `effect-agents: ${message}\n`)
+        assert.notInclude(result.stderr, "secret")
+        assert.strictEqual(result.stdout, "")
+      }), { timeout: 120_000 })
+  }
+})
+
+// -----------------------------------------------------------------------------
+// Signals: `run` and `chat` stop at once, whatever they are waiting on
+// -----------------------------------------------------------------------------
+
+interface Spawned {
+  readonly child: ChildProcess.ChildProcessWithoutNullStreams
+  readonly stdout: () => string
+  readonly stderr: () => string
+  /** Waits until the output satisfies `predicate` (fails the test if the process exits first). */
+  readonly waitFor: (predicate: (out: { readonly stdout: string; readonly stderr: string }) => boolean) => Effect.Effect<void>
+  /** `effect`, unless the process exits first (then the test fails with its output). */
+  readonly whileRunning: <A>(effect: Effect.Effect<A>) => Effect.Effect<A>
+  /** Sends `signal` and waits for the exit: its code, how long after the signal it came, what it wrote to stderr since. */
+  readonly signal: (signal: "SIGINT" | "SIGTERM") => Effect.Effect<Signalled>
+}
+
+interface Signalled {
+  readonly code: number | null
+  readonly millis: number
+  readonly stderr: string
+}
+
+/** Starts the executable and leaves it running (killed at the end of the test's scope). */
+const spawn = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  Effect.gen(function*() {
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        ChildProcess.spawn(process.execPath, [executable, ...args], { cwd: root, env: childEnv(env), stdio: "pipe" })
+      ),
+      (child) => Effect.sync(() => child.kill("SIGKILL"))
+    )
+    let stdout = ""
+    let stderr = ""
+    const listeners = new Set<() => void>()
+    const changed = () => listeners.forEach((listener) => listener())
+    child.stdout.on("data", (chunk) => {
+      stdout += String(chunk)
+      changed()
+    })
+    child.stderr.on("data", (chunk) => {
+      stderr += String(chunk)
+      changed()
+    })
+    const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    const exitedEarly = Effect.flatMap(
+      Effect.promise(() => exit),
+      (code) => Effect.die(`exited early with ${code}:\n${stdout}\n${stderr}`)
+    )
+    const whileRunning: Spawned["whileRunning"] = (effect) => Effect.raceFirst(effect, exitedEarly)
+    const waitFor: Spawned["waitFor"] = (predicate) =>
+      whileRunning(Effect.async<void>((resume) => {
+        const check = () => {
+          if (predicate({ stdout, stderr })) resume(Effect.void)
+        }
+        listeners.add(check)
+        check()
+        return Effect.sync(() => listeners.delete(check))
+      }))
+    const signal: Spawned["signal"] = (name) =>
+      Effect.promise(async () => {
+        const start = performance.now()
+        const before = stderr.length
+        child.kill(name)
+        const code = await exit
+        return { code, millis: performance.now() - start, stderr: stderr.slice(before) }
+      })
+    return { child, stdout: () => stdout, stderr: () => stderr, waitFor, whileRunning, signal } satisfies Spawned
+  })
+
+/**
+ * The exit a signal causes: within a second (the bound leaves room for a loaded machine), with its
+ * code, and one line on stderr: no trace, no undici error, not the message of a run left behind.
+ */
+const assertCancelled = (cli: Spawned, result: Signalled, code: number, stderr = "effect-agents: cancelled\n") => {
+  assert.strictEqual(result.code, code, cli.stderr())
+  assert.isBelow(result.millis, 1500)
+  assert.strictEqual(result.stderr, stderr, cli.stderr())
+}
+
+/** The simulator saw the client go: the response it was writing was abandoned, none is left. */
+const assertAborted = (simulator: Simulator.Service) =>
+  Effect.gen(function*() {
+    const stats = yield* simulator.awaitStats((stats) => stats.clientAborts === 1 && stats.activeResponses === 0).pipe(
+      Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "the simulator saw no client abort" }),
+      Effect.catchAll((message) => Effect.flatMap(simulator.stats, (stats) => Effect.die(`${message}: ${JSON.stringify(stats)}`)))
+    )
+    assert.strictEqual(stats.requests, 1)
+  })
+
+const configured = (simulator: Simulator.Service) => ({
+  EFFECT_AGENTS_MODEL: "openai-compatible:scripted",
+  OPENAI_COMPATIBLE_BASE_URL: simulator.openAiUrl
+})
+
+describe("effect-agents: SIGINT and SIGTERM", () => {
+  it.scopedLive("run: SIGINT before the model's first byte exits with 130 at once, and the request is aborted", () =>
+    Effect.gen(function*() {
+      const data = yield* tempDirectory
+      const simulator = yield* Simulator.make({ script: [Simulator.text("Too late.", { delay: "30 seconds" })] })
+      const cli = yield* spawn(["run", "assistant", "Hello", "--data", data], configured(simulator))
+      yield* cli.whileRunning(simulator.awaitStats((stats) => stats.activeResponses === 1))
+      assertCancelled(cli, yield* cli.signal("SIGINT"), 130)
+      yield* assertAborted(simulator)
+    }), { timeout: 120_000 })
+
+  it.scopedLive("run: SIGINT while the command line is still loading exits with 130 at once", () =>
+    Effect.gen(function*() {
+      const data = yield* tempDirectory
+      const simulator = yield* Simulator.make({ script: [Simulator.text("Too late.", { delay: "30 seconds" })] })
+      const cli = yield* spawn(["run", "assistant", "Hello", "--data", data], configured(simulator))
+      // Loading takes a second or more; a signal then finds no command yet, only the executable.
+      yield* Effect.sleep("300 millis")
+      assertCancelled(cli, yield* cli.signal("SIGINT"), 130)
+      assert.strictEqual((yield* simulator.stats).requests, 0)
+    }), { timeout: 120_000 })
+
+  it.scopedLive("run: SIGINT mid-stream exits with 130 at once; the answer so far is printed as interrupted", () =>
+    Effect.gen(function*() {
+      const data = yield* tempDirectory
+      const simulator = yield* Simulator.make({ script: [Simulator.stall({ after: 2 })] })
+      const cli = yield* spawn(["run", "assistant", "Hello", "--data", data], configured(simulator))
+      yield* cli.waitFor(({ stdout }) => stdout.includes("Response:\n"))
+      assertCancelled(cli, yield* cli.signal("SIGINT"), 130)
+      assert.include(cli.stdout(), "Interrupted after")
+      yield* assertAborted(simulator)
+    }), { timeout: 120_000 })
+
+  it.scopedLive("run: SIGTERM before the first byte exits with 143", () =>
+    Effect.gen(function*() {
+      const data = yield* tempDirectory
+      const simulator = yield* Simulator.make({ script: [Simulator.text("Too late.", { delay: "30 seconds" })] })
+      const cli = yield* spawn(["run", "assistant", "Hello", "--data", data], configured(simulator))
+      yield* cli.whileRunning(simulator.awaitStats((stats) => stats.activeResponses === 1))
+      assertCancelled(cli, yield* cli.signal("SIGTERM"), 143)
+      yield* assertAborted(simulator)
+    }), { timeout: 120_000 })
+
+  it.scopedLive("chat: SIGINT mid-stream exits with 130, and the session records the run as cancelled", () =>
+    Effect.gen(function*() {
+      const data = yield* tempDirectory
+      const simulator = yield* Simulator.make({ script: [Simulator.stall({ after: 2 })] })
+      const cli = yield* spawn(["chat", "assistant", "--session", "stopped", "--data", data], configured(simulator))
+      cli.child.stdin.write("Hello\n")
+      yield* cli.waitFor(({ stdout }) => stdout.includes("Response:\n"))
+      assertCancelled(cli, yield* cli.signal("SIGINT"), 130)
+      yield* assertAborted(simulator)
+      const runs = yield* Effect.flatMap(SessionStore.SessionStore, (store) =>
+        store.load({ userId: "anonymous", sessionId: "stopped" })).pipe(
+          Effect.provide(SessionStoreSql.layerSqlite({ filename: Path.join(data, "sessions.db") }))
+        )
+      assert.deepStrictEqual(runs.map((run) => run.status), ["cancelled"])
+    }), { timeout: 120_000 })
+
+  it.scopedLive("chat: SIGINT while waiting for the next line exits with 130", () =>
+    Effect.gen(function*() {
+      const data = yield* tempDirectory
+      const simulator = yield* Simulator.make({ script: [Simulator.text("Hi.")] })
+      const cli = yield* spawn(["chat", "assistant", "--data", data], configured(simulator))
+      cli.child.stdin.write("Hello\n")
+      yield* cli.waitFor(({ stdout }) => stdout.includes("Hi."))
+      assertCancelled(cli, yield* cli.signal("SIGINT"), 130)
+    }), { timeout: 120_000 })
+
+  it.scopedLive("chat: SIGINT during a tool call interrupts the tool and exits with 130", () =>
+    Effect.gen(function*() {
+      // An agents module of plain JavaScript, as a user writes one against the installed package;
+      // inside the repository, so that its imports resolve as they would in a project.
+      const folder = yield* Effect.acquireRelease(
+        Effect.sync(() => Fs.mkdtempSync(Path.join(root, ".cli-agents-"))),
+        (folder) => Effect.sync(() => Fs.rmSync(folder, { recursive: true, force: true }))
+      )
+      const module = Path.join(folder, "agents.mjs")
+      Fs.writeFileSync(
+        module,
+        [
+          `import * as Tool from "@effect/ai/Tool"`,
+          `import * as Toolkit from "@effect/ai/Toolkit"`,
+          `import * as Effect from "effect/Effect"`,
+          `import * as Layer from "effect/Layer"`,
+          `import * as Schema from "effect/Schema"`,
+          `import { Agent, Registry } from "effect-agents"`,
+          `const Tools = Toolkit.make(Tool.make("slow", { parameters: {}, success: Schema.String }))`,
+          `const say = (line) => Effect.sync(() => process.stderr.write(line + "\\n"))`,
+          `const ToolsLive = Tools.toLayer({`,
+          `  slow: () => say("tool started").pipe(Effect.zipRight(Effect.never), Effect.onInterrupt(() => say("tool interrupted")))`,
+          `})`,
+          `export default Registry.layer([Agent.make({ name: "slow", toolkit: Tools })]).pipe(Layer.provide(ToolsLive))`
+        ].join("\n")
+      )
+      const data = yield* tempDirectory
+      const simulator = yield* Simulator.make({ script: [Simulator.toolCall("slow", {}), Simulator.text("Done.")] })
+      const cli = yield* spawn(["chat", "slow", "--agents", module, "--data", data], configured(simulator))
+      cli.child.stdin.write("Go\n")
+      yield* cli.waitFor(({ stderr }) => stderr.includes("tool started"))
+      assertCancelled(cli, yield* cli.signal("SIGINT"), 130, "tool interrupted\neffect-agents: cancelled\n")
+      // The model answered the call in full; the run stopped before its second call.
+      assert.strictEqual((yield* simulator.stats).requests, 1)
+    }), { timeout: 120_000 })
+})
+
 describe("effect-agents serve", () => {
   it.scopedLive("prints where it serves, answers over HTTP, and exits cleanly on SIGTERM", () =>
     Effect.gen(function*() {
       const data = yield* tempDirectory
-      const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1" }
-      delete env["EFFECT_AGENTS_MODEL"]
+      const env = childEnv()
       delete env["EFFECT_AGENTS_HTTP_TOKEN"]
       const child = yield* Effect.acquireRelease(
         Effect.sync(() =>
