@@ -1,8 +1,10 @@
 /**
  * Rate limits for a provider: requests per minute and tokens per minute, shared by every agent that
  * uses the limited model. A call that must wait, waits before it is sent (on Effect's clock, so
- * tests drive it with `TestClock`), and a streamed run reports the wait as a `RateLimitWaiting`
- * event.
+ * tests drive it with `TestClock`). A streamed run reports the wait as a `RateLimitWaited` event
+ * when the limited model is one of the shipped providers or `TestModel`: the limit is a plain
+ * wrapper of the model, and the wait reaches the run through the hooks of the model's own
+ * functions (`ModelParts`), which a model with only `@effect/ai`'s public interface has not.
  *
  * Provide the limited model once, at the level of the application, so that all agents share one
  * budget: a model layer given to an agent as its own `model` is built for each run.
@@ -11,16 +13,14 @@
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Prompt from "@effect/ai/Prompt"
-import type * as Response from "@effect/ai/Response"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as RateLimiter from "effect/RateLimiter"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as InternalLanguageModel from "../src/internal/languageModel.js"
+import * as ModelParts from "../services/ModelParts.js"
 
 /**
  * @since 0.1.0
@@ -108,24 +108,21 @@ export const limit = <E, R>(
     Effect.gen(function*() {
       const service = yield* LanguageModel.LanguageModel
       const acquire = yield* make(limits)
-      const wait = (prompt: Prompt.Prompt) =>
+      // The caller hears of a wait through its hooks, when it gave any.
+      const wait = (prompt: Prompt.Prompt, hooks?: ModelParts.Hooks | undefined) =>
         Effect.flatMap(acquire(estimateTokens(prompt)), (waited) =>
-          Duration.greaterThan(waited, Duration.zero)
-            ? Effect.flatMap(FiberRef.get(InternalLanguageModel.currentWaitReporter), (report) =>
-              report === undefined ? Effect.void : report(waited))
+          hooks?.onWait !== undefined && Duration.greaterThan(waited, Duration.zero)
+            ? hooks.onWait(waited)
             : Effect.void)
-      const raw = InternalLanguageModel.raw(service)
-      if (raw !== undefined) {
-        // Keeps the lean path: the limited service is one of this project's models too.
-        return yield* InternalLanguageModel.make({
-          generateText: (options) => Effect.zipRight(wait(options.prompt), raw.generateText(options)),
-          streamText: (options) => Stream.unwrap(Effect.as(wait(options.prompt), raw.streamText(options))),
-          ...(raw.streamParts === undefined ? {} : {
-            streamParts: <E2>(
-              options: LanguageModel.ProviderOptions,
-              onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<void, E2>
-            ) => Effect.zipRight(wait(options.prompt), raw.streamParts!(options, onParts))
-          })
+      const parts = ModelParts.get(service)
+      if (parts !== undefined) {
+        // The limited model declares the wrapped one's functions, limited, and hands the hooks on.
+        return yield* ModelParts.make({
+          generateText: (options, hooks) => Effect.zipRight(wait(options.prompt, hooks), parts.generateText(options, hooks)),
+          streamText: (options, hooks) =>
+            Stream.unwrap(Effect.as(wait(options.prompt, hooks), parts.streamText(options, hooks))),
+          streamParts: (options, onParts, hooks) =>
+            Effect.zipRight(wait(options.prompt, hooks), parts.streamParts(options, onParts, hooks))
         })
       }
       const limited: LanguageModel.Service = {

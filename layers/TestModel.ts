@@ -17,7 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as InternalLanguageModel from "../src/internal/languageModel.js"
+import * as ModelParts from "../services/ModelParts.js"
 
 /**
  * A request the model received.
@@ -456,7 +456,7 @@ export const layer = (
 
     const hasDelay = (duration: Duration.Duration) => Duration.greaterThan(duration, Duration.zero)
 
-    const service = yield* InternalLanguageModel.make({
+    const service = yield* ModelParts.make({
       generateText: (options) =>
         receive(options, false, (reply, request) =>
           hasDelay(reply.delay)

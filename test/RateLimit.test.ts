@@ -1,11 +1,15 @@
+import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Prompt from "@effect/ai/Prompt"
 import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
 import * as RateLimit from "../layers/RateLimit.js"
 import * as TestModel from "../layers/TestModel.js"
+import * as ModelParts from "../services/ModelParts.js"
 import * as Agent from "../src/Agent.js"
 import type * as RunEvent from "../src/RunEvent.js"
 
@@ -60,6 +64,27 @@ describe("RateLimit", () => {
       yield* TestClock.adjust("1 second")
       yield* Fiber.join(second)
     }).pipe(Effect.provide(RateLimit.limit(answering, { tokensPerMinute: 100 }))))
+
+  it.effect("keeps the limited model's own functions, and limits a model that has only the public interface", () =>
+    Effect.gen(function*() {
+      const limitedTestModel = yield* Layer.build(RateLimit.limit(answering, { requestsPerMinute: 1 }))
+      assert.isDefined(ModelParts.get(Context.get(limitedTestModel, LanguageModel.LanguageModel)))
+      // As any third-party provider would build it: no functions of its own to keep.
+      const publicOnly = Layer.effect(
+        LanguageModel.LanguageModel,
+        Effect.map(LanguageModel.LanguageModel, (service): LanguageModel.Service => ({ ...service }))
+      ).pipe(Layer.provide(answering))
+      const limited = yield* Layer.build(RateLimit.limit(publicOnly, { requestsPerMinute: 1 }))
+      const service = Context.get(limited, LanguageModel.LanguageModel)
+      assert.isUndefined(ModelParts.get(service))
+      const agent = Agent.make({})
+      yield* Agent.run(agent, "one").pipe(Effect.provide(limited))
+      const second = yield* Effect.fork(Agent.run(agent, "two").pipe(Effect.provide(limited)))
+      yield* TestClock.adjust("59 seconds")
+      assert.isNull(second.unsafePoll())
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual((yield* Fiber.join(second)).content, "ok: two")
+    }).pipe(Effect.scoped))
 
   it("estimates tokens at four characters each over the whole prompt", () => {
     const prompt = Prompt.make([

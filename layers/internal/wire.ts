@@ -14,7 +14,7 @@ import type * as Schema from "effect/Schema"
 import type * as SchemaAST from "effect/SchemaAST"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as InternalLanguageModel from "../../src/internal/languageModel.js"
+import * as ModelParts from "../../services/ModelParts.js"
 import * as Http from "./http.js"
 import type * as Sse from "./sse.js"
 
@@ -68,7 +68,7 @@ export const make = (wire: Wire): Effect.Effect<LanguageModel.Service, never, Sc
           Effect.flatMap(Effect.suspend(state.end), give)
         )
       })
-    return yield* InternalLanguageModel.make({
+    return yield* ModelParts.make({
       generateText: (options) => Effect.flatMap(Http.postJson(client, post(options, false), jsonTimeouts), wire.fromJson),
       streamText: (options) => toStream((onParts) => streamParts(options, onParts)),
       streamParts

@@ -9,7 +9,6 @@ import * as Chunk from "effect/Chunk"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
 import * as Context from "effect/Context"
 import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
@@ -20,12 +19,12 @@ import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
+import * as ModelParts from "../../services/ModelParts.js"
 import { ModelError } from "../AgentError.js"
 import * as Retry from "../Retry.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, ModelLayer } from "./definition.js"
 import type { Emit } from "./eventStream.js"
-import * as InternalLanguageModel from "./languageModel.js"
 
 /** What one model call produced, whichever path and mode it took. */
 export interface Turn {
@@ -333,17 +332,20 @@ const retrySchedule = (state: Run, emitted: () => boolean) => {
   )
 }
 
+// A model that declares its own functions (`ModelParts`) is called through them: the agent decodes
+// the tool arguments itself, so a bad one goes back to the model. Any other, through its public
+// interface.
 const respond = (call: Call, service: LanguageModel.Service, span: Tracer.Span): Effect.Effect<Turn, ModelError> => {
-  const raw = InternalLanguageModel.raw(service)
-  return raw !== undefined && call.run.emit === undefined
-    ? respondWhole(call, raw, span)
-    : respondInParts(call, service, raw, span)
+  const parts = ModelParts.get(service)
+  return parts !== undefined && call.run.emit === undefined
+    ? respondWhole(call, parts, span)
+    : respondInParts(call, service, parts, span)
 }
 
 // A whole answer at once, and no events to emit: its parts are folded, into a turn made only then,
 // in the one continuation that waits for it.
-const respondWhole = (call: Call, raw: InternalLanguageModel.Raw, span: Tracer.Span): Effect.Effect<Turn, ModelError> =>
-  Effect.matchCauseEffect(raw.generateText(providerOptions(call, span)), {
+const respondWhole = (call: Call, parts: ModelParts.ModelParts, span: Tracer.Span): Effect.Effect<Turn, ModelError> =>
+  Effect.matchCauseEffect(parts.generateText(providerOptions(call, span)), {
     onFailure: failWithModelError,
     onSuccess: (parts) => {
       const turn = emptyTurn()
@@ -355,7 +357,7 @@ const respondWhole = (call: Call, raw: InternalLanguageModel.Raw, span: Tracer.S
 const respondInParts = (
   call: Call,
   service: LanguageModel.Service,
-  raw: InternalLanguageModel.Raw | undefined,
+  modelParts: ModelParts.ModelParts | undefined,
   span: Tracer.Span
 ): Effect.Effect<Turn, ModelError> => {
   const state = call.run
@@ -363,18 +365,9 @@ const respondInParts = (
   const onParts = (parts: Iterable<Response.StreamPartEncoded | Response.PartEncoded>) =>
     handleParts(turn, parts, state, call)
   // On the lean path, only a streamed call comes here.
-  let response: Effect.Effect<void, unknown> = raw !== undefined
-    ? leanStream(raw, call, span, onParts)
+  const response: Effect.Effect<void, unknown> = modelParts !== undefined
+    ? leanStream(modelParts, call, span, onParts)
     : publicCall(service, call, onParts)
-  const emit = state.emit
-  if (emit !== undefined) {
-    // A rate-limited model reports its waits here, as events of this run.
-    response = locally(
-      response,
-      InternalLanguageModel.currentWaitReporter,
-      (waited) => emit(new RunEvent.RateLimitWaited({ runId: state.runId, waited }, true))
-    )
-  }
   return Effect.matchCauseEffect(response, {
     onFailure: failWithModelError,
     onSuccess: () => finished(turn, state, span)
@@ -413,30 +406,6 @@ const finished = (turn: Turn, state: RunState, span: Tracer.Span): Effect.Effect
   }
   return Effect.succeed(turn)
 }
-
-/**
- * `Effect.locally` for the hot path: the same value for the duration of `self`, restored however
- * it ends, in a few operations (the general combinator brackets the update with an acquire/release
- * that costs as much as a model call's own handling).
- */
-export const locally = <A, E, R, V>(self: Effect.Effect<A, E, R>, ref: FiberRef.FiberRef<V>, value: V) =>
-  Effect.flatten(locallyExit(self, ref, value))
-
-/** {@link locally}, with the outcome of `self` as an `Exit`. */
-const locallyExit = <A, E, R, V>(
-  self: Effect.Effect<A, E, R>,
-  ref: FiberRef.FiberRef<V>,
-  value: V
-): Effect.Effect<Exit.Exit<A, E>, never, R> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.withFiberRuntime((fiber) => {
-      const previous = fiber.getFiberRef(ref)
-      return Effect.zipRight(
-        FiberRef.set(ref, value),
-        Effect.flatMap(Effect.exit(restore(self)), (exit) => Effect.as(FiberRef.set(ref, previous), exit))
-      )
-    })
-  )
 
 const toModelError = (error: unknown): ModelError =>
   error instanceof ModelError
@@ -537,19 +506,22 @@ const providerOptions = (call: Call, span: Tracer.Span): LanguageModel.ProviderO
 }
 
 const leanStream = (
-  raw: InternalLanguageModel.Raw,
+  parts: ModelParts.ModelParts,
   call: Call,
   span: Tracer.Span,
   onParts: (parts: Iterable<Response.StreamPartEncoded | Response.PartEncoded>) => Effect.Effect<void, ModelError>
 ): Effect.Effect<void, unknown> => {
   const options = providerOptions(call, span)
-  if (raw.streamParts === undefined) {
-    return Stream.runForEachChunk(raw.streamText(options), (chunk) => onParts(Chunk.toReadonlyArray(chunk)))
+  const state = call.run
+  const emit = state.emit
+  // A model that had to wait before it sent the call (a rate limit) says so: an event of this run.
+  const hooks: ModelParts.Hooks | undefined = emit === undefined ? undefined : {
+    onWait: (waited) => emit(new RunEvent.RateLimitWaited({ runId: state.runId, waited }, true))
   }
   // Pushed parts need no stream pipeline per call. Running a stream lets other fibers run once
   // before it starts and once after it ends; so does this, so that concurrent runs (a team's
   // members) interleave the way they do on a stream.
-  return Effect.zipRight(Effect.yieldNow(), Effect.zipLeft(raw.streamParts(options, onParts), Effect.yieldNow()))
+  return Effect.zipRight(Effect.yieldNow(), Effect.zipLeft(parts.streamParts(options, onParts, hooks), Effect.yieldNow()))
 }
 
 const textFormat = { type: "text" } as const
