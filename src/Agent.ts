@@ -10,27 +10,18 @@
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
-import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import * as Layer from "effect/Layer"
-import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import type * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as Memory from "../services/Memory.js"
-import type * as SessionState from "../services/SessionState.js"
-import type * as SessionStore from "../services/SessionStore.js"
-import type { AgentError } from "./AgentError.js"
-import type * as InternalDefinition from "./internal/definition.js"
 import type { Definition, Instructions, ModelLayer } from "./internal/definition.js"
+import * as InternalLoop from "./internal/loop.js"
 import * as InternalSession from "./internal/session.js"
-import * as Printer from "./Printer.js"
 import * as Retry from "./Retry.js"
 import type * as Run from "./Run.js"
-import type * as RunEvent from "./RunEvent.js"
+import * as Runnable from "./Runnable.js"
 
 /**
  * @since 0.1.0
@@ -45,16 +36,18 @@ export const TypeId: unique symbol = Symbol.for("effect-agents/Agent")
 export type TypeId = typeof TypeId
 
 /**
- * An agent whose answer has type `A` and whose runs need the services `R`.
+ * An agent whose answer has type `A` and whose runs need the services `R`. An agent is a
+ * {@link Runnable.Runnable} of kind `"agent"`: everything that runs runnables runs it.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Agent<out A = string, out R = never> extends Definition, Pipeable {
+export interface Agent<out A = string, out R = never> extends Definition, Runnable.Runnable<A, R> {
   readonly [TypeId]: {
     readonly _A: (_: never) => A
     readonly _R: (_: never) => R
   }
+  readonly kind: "agent"
 }
 
 /**
@@ -109,84 +102,50 @@ export interface Config<Tools extends Record<string, Tool.Any>, A, RModel, RFall
 }
 
 /**
- * Options of one run.
- *
- * - `runId`: the id of the run; a random UUID when not given.
- * - `history`: earlier messages of the conversation, placed between the instructions and the input.
- * - `onEvent`: called with each event of the run as it happens, in the run's own fiber (the run
- *   waits for it). With it, `run` streams from the model, so text arrives as `TextDelta` events,
- *   and still returns the typed output.
+ * Options of one run (see {@link Runnable.RunOptions}).
  *
  * @since 0.1.0
  * @category models
  */
-export interface RunOptions extends InternalDefinition.RunOptions {}
+export interface RunOptions extends Runnable.RunOptions {}
 
 /**
- * Options that make a run part of a conversation.
- *
- * - `sessionId`: the run continues this session of its user: the last runs of the session are put
- *   before its input, and its record (input, messages, tool calls, metrics, outcome) is appended
- *   when it ends — completed, failed or cancelled. A session starts with its first run. The run then
- *   needs a `SessionStore`, and provides `SessionState` to its tools.
- * - `userId`: whose session and memory it is. Sessions are keyed by user and session id, so two
- *   users with the same session id never see each other's runs. Default `"anonymous"`. With a
- *   `Memory` store, the run provides the user's `UserMemory` (which `withMemory` agents need).
- * - `historyRuns`: how many of the session's last completed runs are put in the prompt. Default 10;
- *   `0` for none, `Infinity` for all. Failed and cancelled runs are recorded but never replayed.
- * - `historyMessages`: the most history messages the prompt may get; older runs are left out whole.
+ * Options that make a run part of a conversation (see {@link Runnable.SessionOptions}).
  *
  * @since 0.1.0
  * @category models
  */
-export interface SessionOptions extends InternalSession.SessionOptions {}
-
-type Given<O, K extends string> = K extends keyof O ? [O[K]] extends [undefined] ? false : true : false
-
-type UsesMemory<R> = [Extract<R, Memory.UserMemory>] extends [never] ? false : true
+export interface SessionOptions extends Runnable.SessionOptions {}
 
 /**
- * What a run with options `O` of an agent that needs `R` needs: a session (`sessionId`) needs a
- * `SessionStore` and provides `SessionState`; a user (`userId`) provides `UserMemory`, from a `Memory`
- * store when the agent uses it.
+ * What a run with options `O` of an agent that needs `R` needs (see {@link Runnable.Requirements}).
  *
  * @since 0.1.0
  * @category models
  */
-export type Requirements<R, O> =
-  | Exclude<
-    R,
-    | (Given<O, "sessionId"> extends true ? SessionState.SessionState : never)
-    | (Given<O, "userId"> extends true ? Memory.UserMemory : never)
-  >
-  | (Given<O, "sessionId"> extends true ? SessionStore.SessionStore : never)
-  | (Given<O, "userId"> extends true ? UsesMemory<R> extends true ? Memory.Memory : never : never)
+export type Requirements<R, O> = Runnable.Requirements<R, O>
 
 /**
- * How a run with options `O` of an agent that needs `R` can fail: its `AgentError`, the store's error
- * when it is part of a session, and the memory's when the agent uses memory.
+ * How a run with options `O` of an agent that needs `R` can fail (see {@link Runnable.Errors}).
  *
  * @since 0.1.0
  * @category models
  */
-export type Errors<R, O> =
-  | AgentError
-  | (Given<O, "sessionId"> extends true ? SessionStore.SessionStoreError : never)
-  | (UsesMemory<R> extends true ? Memory.MemoryError : never)
+export type Errors<R, O> = Runnable.Errors<R, O>
 
 /**
- * The options a run accepts: any others are a compile error (as they would be without sessions).
+ * The options a run accepts: any others are a compile error.
  *
  * @since 0.1.0
  * @category models
  */
-export type Exact<O, Known> = O & Known & { readonly [K in Exclude<keyof O, keyof Known>]: never }
+export type Exact<O, Known> = Runnable.Exact<O, Known>
 
 const Proto = {
+  ...Runnable.Proto,
   [TypeId]: { _A: (_: never) => _, _R: (_: never) => _ },
-  pipe() {
-    return pipeArguments(this, arguments)
-  }
+  kind: "agent",
+  parts: undefined
 }
 
 // One constructor, with every field in the same order: agents share one shape, and building one is
@@ -212,6 +171,15 @@ class AgentImpl {
     this.toolTimeout = definition.toolTimeout
     this.retry = definition.retry
     if (definition.memory !== undefined) this.memory = definition.memory
+  }
+
+  /** The agent's own run: the run loop, with the user's facts and the memory tools when it has memory. */
+  runIn(input: Run.Input, context: Runnable.RunContext): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> {
+    if (this.memory === undefined) return InternalLoop.run(this, input, context, context.emit)
+    return InternalSession.withAgentMemory(
+      this as Definition & { readonly memory: NonNullable<Definition["memory"]> },
+      (definition, services) => Effect.provide(InternalLoop.run(definition, input, context, context.emit), services)
+    )
   }
 }
 Object.setPrototypeOf(AgentImpl.prototype, Proto)
@@ -285,9 +253,10 @@ const update = <A, R>(self: Agent<A, R>, patch: Partial<Definition>): Agent<A, R
   fromDefinition({ ...self, ...patch })
 
 /**
- * Runs the agent to its final answer. With a `sessionId` (see {@link SessionOptions}) the run is a
- * turn of that session: its last runs go into the prompt, and the run's record is appended when it
- * ends; the effect then needs a `SessionStore` and may fail with a `SessionStoreError`.
+ * Runs the agent to its final answer (see {@link Runnable.run}). With a `sessionId` (see
+ * {@link SessionOptions}) the run is a turn of that session: its last runs go into the prompt, and
+ * the run's record is appended when it ends; the effect then needs a `SessionStore` and may fail
+ * with a `SessionStoreError`.
  *
  * @since 0.1.0
  * @category running
@@ -305,21 +274,7 @@ const update = <A, R>(self: Agent<A, R>, patch: Partial<Definition>): Agent<A, R
  * }).pipe(Effect.provide(TestModel.layer([TestModel.text("Why did the fiber yield? To let others run.")])))
  * ```
  */
-export const run: {
-  <O extends RunOptions & SessionOptions = {}>(
-    input: Run.Input,
-    options?: Exact<O, RunOptions & SessionOptions>
-  ): <A, R>(self: Agent<A, R>) => Effect.Effect<Run.Output<A>, Errors<R, O>, Requirements<R, O>>
-  <A, R, O extends RunOptions & SessionOptions = {}>(
-    self: Agent<A, R>,
-    input: Run.Input,
-    options?: Exact<O, RunOptions & SessionOptions>
-  ): Effect.Effect<Run.Output<A>, Errors<R, O>, Requirements<R, O>>
-} = dual(
-  (args) => isAgent(args[0]),
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: RunOptions & SessionOptions) =>
-    InternalSession.run(self, input, options, options?.onEvent) as Effect.Effect<Run.Output<A>, any, any>
-)
+export const run: typeof Runnable.run = Runnable.run
 
 /**
  * Runs the agent as a stream of its events: text as it arrives, tool calls, model calls, retries,
@@ -328,21 +283,7 @@ export const run: {
  * @since 0.1.0
  * @category running
  */
-export const stream: {
-  <O extends RunOptions & SessionOptions = {}>(
-    input: Run.Input,
-    options?: Exact<O, RunOptions & SessionOptions>
-  ): <A, R>(self: Agent<A, R>) => Stream.Stream<RunEvent.RunEvent, Errors<R, O>, Requirements<R, O>>
-  <A, R, O extends RunOptions & SessionOptions = {}>(
-    self: Agent<A, R>,
-    input: Run.Input,
-    options?: Exact<O, RunOptions & SessionOptions>
-  ): Stream.Stream<RunEvent.RunEvent, Errors<R, O>, Requirements<R, O>>
-} = dual(
-  (args) => isAgent(args[0]),
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: RunOptions & SessionOptions) =>
-    InternalSession.stream(self, input, options) as Stream.Stream<RunEvent.RunEvent, any, any>
-)
+export const stream: typeof Runnable.stream = Runnable.stream
 
 /**
  * Runs the agent and prints the exchange to the terminal: the message, tool calls, the response and
@@ -352,29 +293,7 @@ export const stream: {
  * @since 0.1.0
  * @category running
  */
-export const printResponse: {
-  <O extends Printer.Options & RunOptions & SessionOptions = {}>(
-    input: Run.Input,
-    options?: Exact<O, Printer.Options & RunOptions & SessionOptions>
-  ): <A, R>(self: Agent<A, R>) => Effect.Effect<Run.Output<A>, Errors<R, O>, Requirements<R, O>>
-  <A, R, O extends Printer.Options & RunOptions & SessionOptions = {}>(
-    self: Agent<A, R>,
-    input: Run.Input,
-    options?: Exact<O, Printer.Options & RunOptions & SessionOptions>
-  ): Effect.Effect<Run.Output<A>, Errors<R, O>, Requirements<R, O>>
-} = dual(
-  (args) => isAgent(args[0]),
-  <A, R>(self: Agent<A, R>, input: Run.Input, options?: Printer.Options & RunOptions & SessionOptions) => {
-    const printer = { ...options, markdown: options?.markdown ?? self.markdown }
-    return (options?.stream === true
-      ? Printer.printStream(InternalSession.stream(self, input, options), input, printer)
-      : Printer.printRun(InternalSession.run(self, input, options, options?.onEvent), input, printer)) as Effect.Effect<
-        Run.Output<A>,
-        any,
-        any
-      >
-  }
-)
+export const printResponse: typeof Runnable.printResponse = Runnable.printResponse
 
 /**
  * A copy of the agent with a run timeout.
@@ -484,11 +403,7 @@ export const withMemory: {
  * @since 0.1.0
  * @category services
  */
-export interface Service<A = string> {
-  readonly name: string
-  readonly run: (input: Run.Input, options?: RunOptions & NoSession) => Effect.Effect<Run.Output<A>, AgentError>
-  readonly stream: (input: Run.Input, options?: RunOptions & NoSession) => Stream.Stream<RunEvent.RunEvent, AgentError>
-}
+export interface Service<A = string> extends Runnable.Service<A> {}
 
 /**
  * The options of a plain {@link Service}: it has no store, so a session is a compile error there.
@@ -496,10 +411,7 @@ export interface Service<A = string> {
  * @since 0.1.0
  * @category models
  */
-export interface NoSession {
-  readonly sessionId?: never
-  readonly userId?: never
-}
+export interface NoSession extends Runnable.NoSession {}
 
 /**
  * The options of a {@link SessionService} run: it always runs in a session of a user.
@@ -507,30 +419,15 @@ export interface NoSession {
  * @since 0.1.0
  * @category models
  */
-export interface SessionRunOptions extends RunOptions, SessionOptions {
-  readonly sessionId: string
-  readonly userId: string
-}
+export interface SessionRunOptions extends Runnable.SessionRunOptions {}
 
 /**
- * An agent ready to run in sessions, its store (and memory) already provided: what a chat
- * application gets when it asks for its agent by tag. {@link layer} builds it when the tag's service
- * is a `SessionService`.
+ * An agent ready to run in sessions, its store (and memory) already provided.
  *
  * @since 0.1.0
  * @category services
  */
-export interface SessionService<A = string> {
-  readonly name: string
-  readonly run: (
-    input: Run.Input,
-    options: SessionRunOptions
-  ) => Effect.Effect<Run.Output<A>, AgentError | SessionStore.SessionStoreError | Memory.MemoryError>
-  readonly stream: (
-    input: Run.Input,
-    options: SessionRunOptions
-  ) => Stream.Stream<RunEvent.RunEvent, AgentError | SessionStore.SessionStoreError | Memory.MemoryError>
-}
+export interface SessionService<A = string> extends Runnable.SessionService<A> {}
 
 /**
  * The agent as a {@link Service}, bound to the current context.
@@ -538,22 +435,7 @@ export interface SessionService<A = string> {
  * @since 0.1.0
  * @category services
  */
-export const toService = <A, R>(self: Agent<A, R>): Effect.Effect<Service<A>, never, R> =>
-  Effect.map(Effect.context<R>(), (context) => bind(self, context))
-
-const bind = <A, R>(self: Agent<A, R>, context: Context.Context<R>): Service<A> & SessionService<A> => ({
-  name: self.name,
-  run: (input: Run.Input, options?: RunOptions & SessionOptions) =>
-    Effect.provide(InternalSession.run(self, input, options, options?.onEvent), context) as Effect.Effect<
-      Run.Output<A>,
-      AgentError
-    >,
-  stream: (input: Run.Input, options?: RunOptions & SessionOptions) =>
-    Stream.provideContext(InternalSession.stream(self, input, options), context as Context.Context<unknown>) as Stream.Stream<
-      RunEvent.RunEvent,
-      AgentError
-    >
-})
+export const toService: <A, R>(self: Agent<A, R>) => Effect.Effect<Service<A>, never, R> = Runnable.toService
 
 /**
  * Provides an agent as a service under a tag, so an application can `yield*` it and a test can
@@ -578,11 +460,4 @@ const bind = <A, R>(self: Agent<A, R>, context: Context.Context<R>): Service<A> 
  * })
  * ```
  */
-export const layer: {
-  <Id, A, R>(
-    tag: Context.Tag<Id, SessionService<A>>,
-    agent: Agent<A, R>
-  ): Layer.Layer<Id, never, Exclude<Requirements<R, SessionRunOptions>, Scope.Scope>>
-  <Id, A, R>(tag: Context.Tag<Id, Service<A>>, agent: Agent<A, R>): Layer.Layer<Id, never, Exclude<R, Scope.Scope>>
-} = <Id, A, R>(tag: Context.Tag<Id, any>, agent: Agent<A, R>): Layer.Layer<Id, never, any> =>
-  Layer.effect(tag, Effect.map(Effect.context<R>(), (context) => bind(agent, context)))
+export const layer: typeof Runnable.layer = Runnable.layer

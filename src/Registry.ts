@@ -1,6 +1,6 @@
 /**
- * A registry: the agents and teams an application serves, by name, each with its requirements
- * already provided. The HTTP app and the command line look agents up here, so they run any agent or
+ * A registry: the agents, teams and other runnables an application serves, by name, each with its
+ * requirements already provided. The HTTP app and the command line look agents up here, so they run any agent or
  * team without knowing its type, and a test can provide a registry of its own.
  *
  * @since 0.1.0
@@ -14,20 +14,18 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Memory from "../services/Memory.js"
 import type * as SessionStore from "../services/SessionStore.js"
-import * as Agent from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
-import * as InternalSession from "./internal/session.js"
 import type * as Run from "./Run.js"
 import type * as RunEvent from "./RunEvent.js"
-import * as Team from "./Team.js"
+import * as Runnable from "./Runnable.js"
 
 /**
- * What an entry is.
+ * What kind of runnable an entry is: `agent`, `team`, or the kind a runnable of one's own gives.
  *
  * @since 0.1.0
  * @category models
  */
-export const Kind = Schema.Literal("agent", "team")
+export const Kind = Schema.String
 
 /**
  * @since 0.1.0
@@ -60,7 +58,7 @@ export interface Description extends Schema.Schema.Type<typeof Description> {}
  * @since 0.1.0
  * @category models
  */
-export interface RunOptions extends Agent.RunOptions, Agent.SessionOptions {}
+export interface RunOptions extends Runnable.RunOptions, Runnable.SessionOptions {}
 
 /**
  * How a run through the registry can fail.
@@ -100,14 +98,14 @@ export interface Service {
 export class Registry extends Context.Tag("effect-agents/Registry")<Registry, Service>() {}
 
 /**
- * What the registry can hold.
+ * What the registry can hold: any runnable (agents, teams, runnables of one's own).
  *
  * @since 0.1.0
  * @category models
  */
-export type Member = Agent.Agent<any, any> | Team.Team<any, any>
+export type Member = Runnable.Runnable<any, any>
 
-type MemberContext<M> = M extends Agent.Agent<infer _A, infer R> ? R : M extends Team.Team<infer _A, infer R> ? R : never
+type MemberContext<M> = M extends Runnable.Runnable<infer _A, infer R> ? R : never
 
 /**
  * What a registry of the members `M` needs: their requirements, run in sessions (so a
@@ -117,7 +115,7 @@ type MemberContext<M> = M extends Agent.Agent<infer _A, infer R> ? R : M extends
  * @category models
  */
 export type Requirements<M extends ReadonlyArray<Member>> = Exclude<
-  Agent.Requirements<MemberContext<M[number]>, Agent.SessionRunOptions>,
+  Runnable.Requirements<MemberContext<M[number]>, Runnable.SessionRunOptions>,
   Scope.Scope
 >
 
@@ -135,32 +133,16 @@ export class DuplicateName extends Schema.TaggedError<DuplicateName>("effect-age
   }
 }
 
-const describe = (member: Member): Description =>
-  Team.isTeam(member)
-    ? {
-      name: member.name,
-      kind: "team",
-      ...(member.description === undefined ? {} : { description: member.description }),
-      members: member.members.map((m) => m.name)
-    }
-    : { name: member.name, kind: "agent", ...(member.description === undefined ? {} : { description: member.description }) }
+const describe = (member: Member): Description => ({
+  name: member.name,
+  kind: member.kind,
+  ...(member.description === undefined ? {} : { description: member.description }),
+  ...(member.parts === undefined ? {} : { members: member.parts.map((part) => part.name) })
+})
 
 const bind = (member: Member, context: Context.Context<unknown>): Entry => {
-  const description = describe(member)
-  if (Team.isTeam(member)) {
-    return {
-      ...description,
-      run: (input, options) => Effect.provide(Team.run(member, input, options as any), context) as any,
-      stream: (input, options) => Stream.provideContext(Team.stream(member, input, options as any), context) as any
-    }
-  }
-  const agent = member as Agent.Agent<any, any>
-  return {
-    ...description,
-    run: (input, options) =>
-      Effect.provide(InternalSession.run(agent, input, options, options?.onEvent), context) as any,
-    stream: (input, options) => Stream.provideContext(InternalSession.stream(agent, input, options), context) as any
-  }
+  const bound = Runnable.bind(member, context)
+  return { ...describe(member), run: bound.run, stream: bound.stream } as Entry
 }
 
 /**

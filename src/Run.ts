@@ -7,6 +7,7 @@
  */
 import * as Prompt from "@effect/ai/Prompt"
 import * as Response from "@effect/ai/Response"
+import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 
 /**
@@ -16,6 +17,25 @@ import * as Schema from "effect/Schema"
  * @category models
  */
 export type Input = string | Prompt.Prompt | ReadonlyArray<Prompt.MessageEncoded>
+
+/**
+ * The text of the last user message of an input (the input itself when it is a string), or
+ * `undefined` when it has none. A run in a session is given its input as a `Prompt`.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const lastUserText = (input: Input): string | undefined => {
+  if (typeof input === "string") return input
+  const messages = Prompt.make(input).content
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i]!
+    if (message.role === "user") {
+      return message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("\n")
+    }
+  }
+  return undefined
+}
 
 /**
  * Why a tool call did not produce a result.
@@ -130,3 +150,49 @@ export const Output = Schema.Struct({
 export interface Output<A = string> extends Omit<Schema.Schema.Type<typeof Output>, "content"> {
   readonly content: A
 }
+
+/**
+ * The metrics of a run that made no model call and no tool call, took no time and used no token:
+ * where a run that is not an agent's starts its tally.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const emptyMetrics: Metrics = {
+  inputTokens: 0,
+  outputTokens: 0,
+  totalTokens: 0,
+  modelCalls: 0,
+  toolCalls: 0,
+  retries: 0,
+  duration: Duration.zero
+}
+
+/**
+ * An output, for a runnable of one's own: what is not given is empty (no messages, no tool calls,
+ * {@link emptyMetrics}, finish reason `"stop"`), and `text` is the content when it is a string.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeOutput = <A>(options: {
+  readonly runId: string
+  readonly agent: string
+  readonly content: A
+  readonly text?: string | undefined
+  readonly messages?: ReadonlyArray<Prompt.Message> | undefined
+  readonly toolCalls?: ReadonlyArray<ToolCall> | undefined
+  readonly finishReason?: Response.FinishReason | undefined
+  readonly model?: string | undefined
+  readonly metrics?: Metrics | undefined
+}): Output<A> => ({
+  runId: options.runId,
+  agent: options.agent,
+  content: options.content,
+  text: options.text ?? (typeof options.content === "string" ? options.content : ""),
+  messages: options.messages ?? [],
+  toolCalls: options.toolCalls ?? [],
+  finishReason: options.finishReason ?? "stop",
+  ...(options.model !== undefined ? { model: options.model } : {}),
+  metrics: options.metrics ?? emptyMetrics
+})

@@ -27,23 +27,20 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
-import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Agent from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
-import type * as InternalDefinition from "./internal/definition.js"
 import type { Definition, Instructions, ModelLayer } from "./internal/definition.js"
-import * as EventStream from "./internal/eventStream.js"
-import * as InternalSession from "./internal/session.js"
 import * as InternalTeam from "./internal/team.js"
 import * as InternalTeamOutput from "./internal/teamOutput.js"
 import * as Printer from "./Printer.js"
 import * as Retry from "./Retry.js"
 import type * as Run from "./Run.js"
 import type * as RunEvent from "./RunEvent.js"
+import * as Runnable from "./Runnable.js"
 
 /**
  * @since 0.1.0
@@ -74,31 +71,30 @@ export type Mode = InternalTeam.Mode
  * @since 0.1.0
  * @category models
  */
-export interface Team<out A = string, out R = never> extends InternalTeam.TeamDefinition, Pipeable {
+export interface Team<out A = string, out R = never> extends InternalTeam.TeamDefinition, Runnable.Runnable<A, R> {
   readonly [TypeId]: {
     readonly _A: (_: never) => A
     readonly _R: (_: never) => R
   }
+  readonly kind: "team"
 }
 
 /**
- * What a team can have as a member: an agent, or another team.
+ * What a team can have as a member: an agent, another team, or any runnable.
  *
  * @since 0.1.0
  * @category models
  */
-export type Member = Agent.Agent<unknown, unknown> | Team<unknown, unknown>
+export type Member = Runnable.Runnable<unknown, unknown>
 
 /**
- * What `make` accepts as a member: any agent or team. It names no type parameter of an agent or a
- * team, so that an agent built inline (`members: [Agent.make({...})]`) infers its own types.
+ * What `make` accepts as a member: any runnable. It names no type parameter, so that an agent built
+ * inline (`members: [Agent.make({...})]`) infers its own types.
  *
  * @since 0.1.0
  * @category models
  */
-export type MemberLike =
-  | { readonly name: string; readonly [Agent.TypeId]: unknown }
-  | { readonly name: string; readonly [TypeId]: unknown }
+export type MemberLike = { readonly name: string; readonly [Runnable.TypeId]: unknown }
 
 /**
  * The type of a member's answer.
@@ -106,8 +102,7 @@ export type MemberLike =
  * @since 0.1.0
  * @category models
  */
-export type MemberAnswer<M> = M extends Team<infer A, infer _R> ? A : M extends Agent.Agent<infer A, infer _R> ? A
-  : never
+export type MemberAnswer<M> = M extends Runnable.Runnable<infer A, infer _R> ? A : never
 
 /**
  * The services a member's runs need.
@@ -115,9 +110,7 @@ export type MemberAnswer<M> = M extends Team<infer A, infer _R> ? A : M extends 
  * @since 0.1.0
  * @category models
  */
-export type MemberContext<M> = M extends Team<infer _A, infer R> ? R
-  : M extends Agent.Agent<infer _A, infer R> ? R
-  : never
+export type MemberContext<M> = M extends Runnable.Runnable<infer _A, infer R> ? R : never
 
 /**
  * A member run of a team run: what the member was asked, and its output or its typed error.
@@ -230,7 +223,7 @@ export interface Config<
  * @since 0.1.0
  * @category models
  */
-export interface RunOptions extends InternalDefinition.RunOptions {}
+export interface RunOptions extends Runnable.RunOptions {}
 
 /**
  * The answer type of a team: in route mode a member's answer, else the leader's.
@@ -243,17 +236,24 @@ export type Answer<M extends Mode, Members extends ReadonlyArray<unknown>, A> = 
   : A
 
 const Proto = {
+  ...Runnable.Proto,
   [TypeId]: { _A: (_: never) => _, _R: (_: never) => _ },
-  pipe() {
-    return pipeArguments(this, arguments)
+  kind: "team",
+  get parts(): ReadonlyArray<InternalTeam.Member> {
+    return (this as unknown as InternalTeam.TeamDefinition).members
+  },
+  /** The team's own run: the leader and its members, for the run's user. */
+  runIn(
+    this: InternalTeam.TeamDefinition,
+    input: Run.Input,
+    context: Runnable.RunContext
+  ): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> {
+    return InternalTeam.run(this, input, context, context.emit)
   }
 }
 
 const fromDefinition = <A, R>(definition: InternalTeam.TeamDefinition): Team<A, R> =>
   Object.assign(Object.create(Proto), definition)
-
-const memberDefinition = (member: MemberLike): Definition | InternalTeam.TeamDefinition =>
-  member as unknown as Definition | InternalTeam.TeamDefinition
 
 /**
  * Builds a team. Nothing runs and nothing is needed until the team is run.
@@ -294,9 +294,7 @@ export const make = <
 > => {
   const mode: Mode = config.mode ?? "coordinate"
   const memberConcurrency = config.memberConcurrency ?? 8
-  const members = InternalTeam.members(
-    config.members.map((member) => ({ name: member.name, definition: memberDefinition(member) }))
-  )
+  const members = InternalTeam.members(config.members as unknown as ReadonlyArray<Member>)
   const base: Definition = {
     name: config.name ?? "Team",
     description: config.description,
@@ -355,35 +353,16 @@ export const isTeam = (u: unknown): u is Team<unknown, unknown> => Predicate.has
  * ```
  */
 export const run: {
-  <O extends RunOptions & Agent.SessionOptions = {}>(
+  <O extends RunOptions & Runnable.SessionOptions = {}>(
     input: Run.Input,
-    options?: Agent.Exact<O, RunOptions & Agent.SessionOptions>
-  ): <A, R>(self: Team<A, R>) => Effect.Effect<Output<A>, Agent.Errors<R, O>, Agent.Requirements<R, O>>
-  <A, R, O extends RunOptions & Agent.SessionOptions = {}>(
+    options?: Runnable.Exact<O, RunOptions & Runnable.SessionOptions>
+  ): <A, R>(self: Team<A, R>) => Effect.Effect<Output<A>, Runnable.Errors<R, O>, Runnable.Requirements<R, O>>
+  <A, R, O extends RunOptions & Runnable.SessionOptions = {}>(
     self: Team<A, R>,
     input: Run.Input,
-    options?: Agent.Exact<O, RunOptions & Agent.SessionOptions>
-  ): Effect.Effect<Output<A>, Agent.Errors<R, O>, Agent.Requirements<R, O>>
-} = dual(
-  (args) => isTeam(args[0]),
-  <A, R>(self: Team<A, R>, input: Run.Input, options?: RunOptions & Agent.SessionOptions) =>
-    runInSession(self, input, options, options?.onEvent) as Effect.Effect<Output<A>, any, any>
-)
-
-// A team in a session is one turn of the conversation, as an agent's run is: its history goes to
-// the leader, and the team run is recorded.
-const runInSession = (
-  self: InternalTeam.TeamDefinition,
-  input: Run.Input,
-  options: (RunOptions & Agent.SessionOptions) | undefined,
-  emit: ((event: RunEvent.RunEvent) => Effect.Effect<void>) | undefined
-) => {
-  const sessionId = options?.sessionId
-  return sessionId === undefined
-    ? InternalTeam.run(self, input, options, emit)
-    : InternalSession.inSession(self.name, input, { ...options, sessionId }, (prepared) =>
-      InternalTeam.run(self, prepared.input, { ...options, ...prepared }, emit))
-}
+    options?: Runnable.Exact<O, RunOptions & Runnable.SessionOptions>
+  ): Effect.Effect<Output<A>, Runnable.Errors<R, O>, Runnable.Requirements<R, O>>
+} = Runnable.run as any
 
 /**
  * Runs the team as a stream of its events: the leader's (text as it arrives, tool calls, model
@@ -394,27 +373,7 @@ const runInSession = (
  * @since 0.1.0
  * @category running
  */
-export const stream: {
-  <O extends RunOptions & Agent.SessionOptions = {}>(
-    input: Run.Input,
-    options?: Agent.Exact<O, RunOptions & Agent.SessionOptions>
-  ): <A, R>(self: Team<A, R>) => Stream.Stream<RunEvent.RunEvent, Agent.Errors<R, O>, Agent.Requirements<R, O>>
-  <A, R, O extends RunOptions & Agent.SessionOptions = {}>(
-    self: Team<A, R>,
-    input: Run.Input,
-    options?: Agent.Exact<O, RunOptions & Agent.SessionOptions>
-  ): Stream.Stream<RunEvent.RunEvent, Agent.Errors<R, O>, Agent.Requirements<R, O>>
-} = dual(
-  (args) => isTeam(args[0]),
-  <A, R>(self: Team<A, R>, input: Run.Input, options?: RunOptions & Agent.SessionOptions) =>
-    (options?.sessionId === undefined
-      ? InternalTeam.stream(self, input, options)
-      : EventStream.fromRun((emit) => runInSession(self, input, options, emit), options.onEvent)) as Stream.Stream<
-        RunEvent.RunEvent,
-        any,
-        any
-      >
-)
+export const stream: typeof Runnable.stream = Runnable.stream
 
 /**
  * Runs the team and prints the exchange to the terminal, as `Agent.printResponse` does. With
@@ -424,28 +383,16 @@ export const stream: {
  * @category running
  */
 export const printResponse: {
-  <O extends Printer.Options & RunOptions & Agent.SessionOptions = {}>(
+  <O extends Printer.Options & RunOptions & Runnable.SessionOptions = {}>(
     input: Run.Input,
-    options?: Agent.Exact<O, Printer.Options & RunOptions & Agent.SessionOptions>
-  ): <A, R>(self: Team<A, R>) => Effect.Effect<Output<A>, Agent.Errors<R, O>, Agent.Requirements<R, O>>
-  <A, R, O extends Printer.Options & RunOptions & Agent.SessionOptions = {}>(
+    options?: Runnable.Exact<O, Printer.Options & RunOptions & Runnable.SessionOptions>
+  ): <A, R>(self: Team<A, R>) => Effect.Effect<Output<A>, Runnable.Errors<R, O>, Runnable.Requirements<R, O>>
+  <A, R, O extends Printer.Options & RunOptions & Runnable.SessionOptions = {}>(
     self: Team<A, R>,
     input: Run.Input,
-    options?: Agent.Exact<O, Printer.Options & RunOptions & Agent.SessionOptions>
-  ): Effect.Effect<Output<A>, Agent.Errors<R, O>, Agent.Requirements<R, O>>
-} = dual(
-  (args) => isTeam(args[0]),
-  <A, R>(self: Team<A, R>, input: Run.Input, options?: Printer.Options & RunOptions & Agent.SessionOptions) => {
-    const printer = { ...options, markdown: options?.markdown ?? self.markdown }
-    return (options?.stream === true
-      ? Printer.printStream(stream(self, input, options as any), input, printer)
-      : Printer.printRun(runInSession(self, input, options, options?.onEvent), input, printer)) as Effect.Effect<
-        Output<A>,
-        any,
-        any
-      >
-  }
-)
+    options?: Runnable.Exact<O, Printer.Options & RunOptions & Runnable.SessionOptions>
+  ): Effect.Effect<Output<A>, Runnable.Errors<R, O>, Runnable.Requirements<R, O>>
+} = Runnable.printResponse as any
 
 const update = <A, R>(self: Team<A, R>, patch: Partial<InternalTeam.TeamDefinition>): Team<A, R> =>
   fromDefinition({ ...self, ...patch })
@@ -494,18 +441,7 @@ export interface Service<A = string> {
  * @category services
  */
 export const toService = <A, R>(self: Team<A, R>): Effect.Effect<Service<A>, never, R> =>
-  Effect.map(Effect.context<R>(), (context) => bind(self, context))
-
-const bind = <A, R>(self: Team<A, R>, context: Context.Context<R>): Service<A> & Agent.SessionService<A> => ({
-  name: self.name,
-  run: (input: Run.Input, options?: RunOptions & Agent.SessionOptions) =>
-    Effect.provide(runInSession(self, input, options, options?.onEvent), context) as Effect.Effect<Output<A>, AgentError>,
-  stream: (input: Run.Input, options?: RunOptions & Agent.SessionOptions) =>
-    Stream.provideContext(stream(self, input, options as any), context as Context.Context<unknown>) as Stream.Stream<
-      RunEvent.RunEvent,
-      AgentError
-    >
-})
+  Runnable.toService(self) as Effect.Effect<Service<A>, never, R>
 
 /**
  * Provides a team as a service under a tag, so an application can `yield*` it and a test can
@@ -539,10 +475,9 @@ export const layer: {
   <Id, A, R>(
     tag: Context.Tag<Id, Agent.SessionService<A>>,
     team: Team<A, R>
-  ): Layer.Layer<Id, never, Exclude<Agent.Requirements<R, Agent.SessionRunOptions>, Scope.Scope>>
+  ): Layer.Layer<Id, never, Exclude<Runnable.Requirements<R, Runnable.SessionRunOptions>, Scope.Scope>>
   <Id, A, R>(
     tag: Context.Tag<Id, Service<A>> | Context.Tag<Id, Agent.Service<A>>,
     team: Team<A, R>
   ): Layer.Layer<Id, never, Exclude<R, Scope.Scope>>
-} = <Id, A, R>(tag: Context.Tag<Id, any>, team: Team<A, R>): Layer.Layer<Id, never, any> =>
-  Layer.effect(tag, Effect.map(Effect.context<R>(), (context) => bind(team, context)))
+} = Runnable.layer as any

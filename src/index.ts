@@ -25,6 +25,9 @@ export * as RunEvent from "./RunEvent.js"
 /** @since 0.1.0 */
 export * as RunRecord from "./RunRecord.js"
 
+/** @since 0.2.0 */
+export * as Runnable from "./Runnable.js"
+
 /** @since 0.1.0 */
 export * as Team from "./Team.js"
 

@@ -39,9 +39,17 @@ export type Instructions<R> =
 /** A layer that provides a model, such as an `@effect/ai` `Model`. */
 export type ModelLayer<R> = Layer.Layer<LanguageModel.LanguageModel, never, R>
 
-/** The options of one run (documented where they are exported, as `Agent.RunOptions`). */
+/** The options of one run (documented where they are exported, as `Runnable.RunOptions`). */
 export interface RunOptions {
   readonly runId?: string | undefined
   readonly history?: ReadonlyArray<Prompt.Message> | undefined
   readonly onEvent?: ((event: RunEvent.RunEvent) => Effect.Effect<void>) | undefined
+}
+
+/** The session options of a run (documented where they are exported, as `Runnable.SessionOptions`). */
+export interface SessionOptions {
+  readonly sessionId?: string | undefined
+  readonly userId?: string | undefined
+  readonly historyRuns?: number | undefined
+  readonly historyMessages?: number | undefined
 }

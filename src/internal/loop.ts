@@ -9,7 +9,6 @@ import * as Either from "effect/Either"
 import * as JSONSchema from "effect/JSONSchema"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import { type AgentError, MaxTurnsExceeded, OutputDecodeError, RunTimeout } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
@@ -49,14 +48,6 @@ export const run = (
         : { "agent.name": agent.name, "run.id": runId, "session.id": sessionId }
     })
   })
-
-/** Runs an agent as a stream of its events (see `EventStream.fromRun`). */
-export const stream = (
-  agent: Definition,
-  input: Run.Input,
-  options: RunOptions | undefined
-): Stream.Stream<RunEvent.RunEvent, AgentError, unknown> =>
-  EventStream.fromRun((emit) => run(agent, input, options, emit), options?.onEvent)
 
 // The loop is an object with methods, chained as continuations rather than written as a generator:
 // a turn is a handful of operations, and a generator step (or a closure made per run) costs about

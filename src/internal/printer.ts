@@ -10,8 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
-import type * as Run from "../Run.js"
-import * as Input from "./input.js"
+import * as Run from "../Run.js"
 import * as TeamOutput from "./teamOutput.js"
 
 export interface Settings {
@@ -45,7 +44,7 @@ export const printing = <A, E, R>(
   })
 
 const inputText = (input: Run.Input): string =>
-  Input.lastUserText(input) ?? `(${Prompt.make(input).content.length} messages)`
+  Run.lastUserText(input) ?? `(${Prompt.make(input).content.length} messages)`
 
 // ---------------------------------------------------------------------------------------------
 // The screen: sections in the order things happen

@@ -10,27 +10,15 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import * as Memory from "../../services/Memory.js"
 import * as SessionState from "../../services/SessionState.js"
 import * as SessionStore from "../../services/SessionStore.js"
 import type { AgentError } from "../AgentError.js"
 import type * as Run from "../Run.js"
-import type * as RunEvent from "../RunEvent.js"
 import * as RunRecord from "../RunRecord.js"
-import type { Definition, RunOptions } from "./definition.js"
-import * as EventStream from "./eventStream.js"
+import type { Definition, RunOptions, SessionOptions } from "./definition.js"
 import * as Id from "./id.js"
-import * as InternalLoop from "./loop.js"
 import * as ModelCall from "./modelCall.js"
-
-/** The session options of a run (documented where they are exported, as `Agent.SessionOptions`). */
-export interface SessionOptions {
-  readonly sessionId?: string | undefined
-  readonly userId?: string | undefined
-  readonly historyRuns?: number | undefined
-  readonly historyMessages?: number | undefined
-}
 
 /** Every option of a run. */
 export interface Options extends RunOptions, SessionOptions {}
@@ -38,51 +26,8 @@ export interface Options extends RunOptions, SessionOptions {}
 /** How many earlier runs of the session a run is given when it does not say. */
 export const defaultHistoryRuns = 10
 
-type Emit = EventStream.Emit
-
 /** What a session run can fail with besides its own errors. */
 export type Errors = SessionStore.SessionStoreError | Memory.MemoryError
-
-const needsSession = (agent: Definition, options: Options | undefined) =>
-  options?.sessionId !== undefined || options?.userId !== undefined || agent.memory !== undefined
-
-/**
- * Runs an agent, in its session when the options name one: with the user's memory, the session's
- * history and state, and its record appended at the end. Without a session, a user or memory this
- * is exactly the plain run loop.
- */
-export const run = (
-  agent: Definition,
-  input: Run.Input,
-  options: Options | undefined,
-  emit: Emit | undefined
-): Effect.Effect<Run.Output<unknown>, AgentError | Errors, unknown> =>
-  needsSession(agent, options)
-    ? withUserMemory(agent, options, (definition, context) =>
-      options?.sessionId === undefined
-        ? provideContext(InternalLoop.run(definition, input, options, emit), context)
-        // What the loop reads of a session run's options (its id, history and session) is all in
-        // `prepared`: no copy of the options per turn.
-        : inSessionWith(definition.name, input, options as Options & { readonly sessionId: string }, (prepared) =>
-          InternalLoop.run(definition, prepared.input, prepared, emit), context))
-    : InternalLoop.run(agent, input, options, emit)
-
-// Each provision costs a run a copy of its fiber's references: what a run is given (its user's
-// memory, its session's state) goes in at once.
-const provideContext = <A, E, R>(
-  effect: Effect.Effect<A, E, R>,
-  context: Context.Context<never> | undefined
-): Effect.Effect<A, E, R> => context === undefined ? effect : Effect.provide(effect, context)
-
-/** {@link run} as a stream of events, the way the run loop streams (bounded, interruptible). */
-export const stream = (
-  agent: Definition,
-  input: Run.Input,
-  options: Options | undefined
-): Stream.Stream<RunEvent.RunEvent, AgentError | Errors, unknown> =>
-  needsSession(agent, options)
-    ? EventStream.fromRun((emit) => run(agent, input, options, emit), options?.onEvent)
-    : InternalLoop.stream(agent, input, options)
 
 // -----------------------------------------------------------------------------
 // Sessions
@@ -122,7 +67,7 @@ export const inSession = <Out extends Run.Output<unknown>, E, R>(
  * Written with combinators, not a generator, and without a span of its own (the run has its span):
  * this runs on every turn of every conversation.
  */
-const inSessionWith = <Out extends Run.Output<unknown>, E, R>(
+export const inSessionWith = <Out extends Run.Output<unknown>, E, R>(
   name: string,
   input: Run.Input,
   options: Options & { readonly sessionId: string },
@@ -489,44 +434,26 @@ const withInstruction = (agent: Definition, line: string): Definition => {
 }
 
 /**
- * The memory of the run's user (when the run names one and a `Memory` store is present), and for an
- * agent with memory, its facts in the instructions and the memory tools' handlers: the agent to run
- * and the services to provide to its run (`undefined`: none).
+ * For an agent with memory: its user's facts in its instructions and the memory tools' handlers,
+ * from the `UserMemory` in context (a run with a `userId` provides it from a `Memory` store): the
+ * agent to run and the services to provide to its run.
  */
-const withUserMemory = <A, E, R>(
-  agent: Definition,
-  options: Options | undefined,
-  body: (agent: Definition, context: Context.Context<never> | undefined) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E | Memory.MemoryError, unknown> => {
-  const userId = options?.userId
-  // The usual turn: no memory of the agent's own, only the user's memory to provide (if any).
-  if (agent.memory === undefined) {
-    if (userId === undefined) return body(agent, undefined)
-    return Effect.withFiberRuntime((fiber) => {
-      const memory = fiber.currentContext.unsafeMap.get(Memory.Memory.key) as Memory.Service | undefined
-      return body(agent, memory === undefined ? undefined : Context.make(Memory.UserMemory, Memory.forUser(memory, userId)))
-    })
-  }
-  return Effect.gen(function*() {
+export const withAgentMemory = <A, E, R>(
+  agent: Definition & { readonly memory: NonNullable<Definition["memory"]> },
+  body: (agent: Definition, context: Context.Context<never>) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | Memory.MemoryError, R> =>
+  Effect.gen(function*() {
+    const memory = yield* Effect.serviceOption(Memory.UserMemory)
+    if (Option.isNone(memory)) {
+      return yield* Effect.dieMessage(
+        `effect-agents: agent "${agent.name}" has memory, but no user: run it with a userId and a Memory layer`
+      )
+    }
+    let definition: Definition = agent
     let context = Context.empty() as Context.Context<never>
-    if (userId !== undefined) {
-      const memory = yield* Effect.serviceOption(Memory.Memory)
-      if (Option.isSome(memory)) context = Context.add(context, Memory.UserMemory, Memory.forUser(memory.value, userId))
+    if (agent.memory.instructions) {
+      definition = withInstruction(definition, memoryInstruction(yield* memory.value.list, agent.memory.tools))
     }
-    let definition = agent
-    if (agent.memory !== undefined) {
-      let memory = Context.getOption(context, Memory.UserMemory)
-      if (Option.isNone(memory)) memory = yield* Effect.serviceOption(Memory.UserMemory)
-      if (Option.isNone(memory)) {
-        return yield* Effect.dieMessage(
-          `effect-agents: agent "${agent.name}" has memory, but no user: run it with a userId and a Memory layer`
-        )
-      }
-      if (agent.memory.instructions) {
-        definition = withInstruction(definition, memoryInstruction(yield* memory.value.list, agent.memory.tools))
-      }
-      if (agent.memory.tools) context = Context.merge(context, yield* memoryTools)
-    }
+    if (agent.memory.tools) context = yield* memoryTools
     return yield* body(definition, context)
   })
-}

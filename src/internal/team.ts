@@ -15,16 +15,15 @@ import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import { type AgentError, RunTimeout, type ToolError } from "../AgentError.js"
-import type * as Run from "../Run.js"
+import * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, Instructions, RunOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
 import * as Id from "./id.js"
-import * as Input from "./input.js"
 import * as InternalLoop from "./loop.js"
-import * as InternalSession from "./session.js"
+import * as InternalRunnable from "./runnable.js"
+import type { Runnable } from "./runnable.js"
 import * as ToolCall from "./toolCall.js"
 import type * as TeamOutput from "./teamOutput.js"
 
@@ -34,11 +33,10 @@ export const TypeId: unique symbol = Symbol.for("effect-agents/Team")
 
 export type Mode = "coordinate" | "route" | "broadcast"
 
-/** A member as the team runs it: an agent's definition or a team's, under a name unique in the team. */
+/** A member as the team runs it: a runnable (an agent, a team, ...), under a name unique in the team. */
 export interface Member {
   readonly name: string
-  readonly agent: Definition | undefined
-  readonly team: TeamDefinition | undefined
+  readonly runnable: Runnable<unknown, unknown>
 }
 
 /** The configuration of a team as its run reads it, with every default filled in. */
@@ -81,24 +79,18 @@ const Delegate = Tool.make(delegateToolName, {
 const Delegation = Toolkit.make(Delegate)
 
 /** The members under names unique in the team: a repeated name gets a number. */
-export const members = (
-  list: ReadonlyArray<{ readonly name: string; readonly definition: Definition | TeamDefinition }>
-): ReadonlyArray<Member> => {
+export const members = (list: ReadonlyArray<Runnable<unknown, unknown>>): ReadonlyArray<Member> => {
   const seen = new Map<string, number>()
-  return list.map(({ definition, name }) => {
-    const count = (seen.get(name) ?? 0) + 1
-    seen.set(name, count)
-    const unique = count === 1 ? name : `${name} (${count})`
-    return isTeam(definition)
-      ? { name: unique, agent: undefined, team: definition }
-      : { name: unique, agent: definition, team: undefined }
+  return list.map((runnable) => {
+    const count = (seen.get(runnable.name) ?? 0) + 1
+    seen.set(runnable.name, count)
+    return { name: count === 1 ? runnable.name : `${runnable.name} (${count})`, runnable }
   })
 }
 
 const roster = (members: ReadonlyArray<Member>): string =>
   "The members of your team:\n" + members.map((member) => {
-    const definition = member.agent ?? member.team!
-    const about = definition.role ?? definition.description
+    const about = member.runnable.role ?? member.runnable.description
     return about === undefined ? `- ${member.name}` : `- ${member.name}: ${about}`
   }).join("\n")
 
@@ -205,14 +197,6 @@ export const run = (
     })
   })
 
-/** Runs a team as a stream of its events, members' events nested; the same contract as an agent's. */
-export const stream = (
-  team: TeamDefinition,
-  input: Run.Input,
-  options: TeamRunOptions | undefined
-): Stream.Stream<RunEvent.RunEvent, TeamOutput.MemberError, unknown> =>
-  EventStream.fromRun((emit) => run(team, input, options, emit), options?.onEvent)
-
 const body = (
   team: TeamDefinition,
   runId: string,
@@ -315,17 +299,12 @@ const runMember = (
     const nested: Emit | undefined = emit === undefined
       ? undefined
       : (event) => emit(new RunEvent.MemberEvent({ runId: state.runId, memberRunId, member: member.name, event }, true))
-    const options: TeamRunOptions = { runId: memberRunId, userId: state.userId }
-    // An agent member runs as the session machinery runs an agent for a user: with the user's
-    // memory when it has memory (its memory tools need their handlers).
-    const effect: Effect.Effect<Run.Output<unknown>, TeamOutput.MemberError, unknown> = member.team !== undefined
-      ? run(member.team, task, options, nested)
-      // No session id is given, so the store's error cannot happen.
-      : InternalSession.run(member.agent!, task, options, nested) as Effect.Effect<
-        Run.Output<unknown>,
-        TeamOutput.MemberError,
-        unknown
-      >
+    // A member runs for the team's user (with the user's memory, when it has memory), in a run of its own.
+    const effect = InternalRunnable.run(member.runnable, task, { runId: memberRunId, userId: state.userId }, nested) as Effect.Effect<
+      Run.Output<unknown>,
+      TeamOutput.MemberError,
+      unknown
+    >
     const tracked = Effect.tapBoth(effect, {
       onSuccess: (output) => {
         state.memberRuns[slot] = { _tag: "Completed", ...record, output }
@@ -401,7 +380,7 @@ const delegate = (team: TeamDefinition, state: State) => {
   }
 }
 
-const inputText = (input: Run.Input): string => Input.lastUserText(input) ?? ""
+const inputText = (input: Run.Input): string => Run.lastUserText(input) ?? ""
 
 const broadcast = (
   team: TeamDefinition,

@@ -1,0 +1,405 @@
+/**
+ * What runs: an agent, a team, or a kind of one's own, as one protocol. A runnable has a name, a
+ * description (for a team leader choosing a member, and for the registry), and a run from an input
+ * and a {@link RunContext} to a `Run.Output`, reporting its events as it goes.
+ *
+ * Everything around a run is written once, here, against the protocol: sessions (history, state and
+ * the run's record), a user's memory, the event stream, the terminal printer, services and layers.
+ * The registry, the HTTP app and the command line run any runnable without knowing its kind, and a
+ * new kind of runnable is one value made with {@link make} (or one class implementing the
+ * interface): nothing else changes.
+ *
+ * @since 0.2.0
+ */
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import { pipeArguments } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Memory from "../services/Memory.js"
+import type * as SessionState from "../services/SessionState.js"
+import type * as SessionStore from "../services/SessionStore.js"
+import type { AgentError } from "./AgentError.js"
+import type * as InternalDefinition from "./internal/definition.js"
+import type * as EventStream from "./internal/eventStream.js"
+import * as InternalRunnable from "./internal/runnable.js"
+import * as Printer from "./Printer.js"
+import type * as Run from "./Run.js"
+import type * as RunEvent from "./RunEvent.js"
+
+/**
+ * @since 0.2.0
+ * @category type ids
+ */
+export const TypeId: typeof InternalRunnable.TypeId = InternalRunnable.TypeId
+
+/**
+ * @since 0.2.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * Where a run reports its events. The run waits for each report, so a slow reader slows the run
+ * down (backpressure); `all` reports several at once, in order.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Emit = EventStream.Emit
+
+/**
+ * What one run is given besides its input: made once per run by whoever starts it, and passed down
+ * as it is.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RunContext extends InternalRunnable.RunContext {}
+
+/**
+ * A runnable whose answer has type `A` and whose runs need the services `R`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Runnable<out A = string, out R = never> extends InternalRunnable.Runnable<A, R> {}
+
+/**
+ * How a run can fail: the agent errors, and a user's memory that cannot be read.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type RunError = InternalRunnable.RunError
+
+/**
+ * @since 0.2.0
+ * @category guards
+ */
+export const isRunnable = (u: unknown): u is Runnable<unknown, unknown> => Predicate.hasProperty(u, TypeId)
+
+/**
+ * The prototype of runnables: their type id and `pipe`. Kinds of runnables build on it.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const Proto = {
+  [TypeId]: { _A: (_: never) => _, _R: (_: never) => _ },
+  pipe() {
+    return pipeArguments(this, arguments)
+  }
+}
+
+/**
+ * A kind of runnable of one's own: a name, and a run from an input and its context to an output.
+ * It runs in sessions, streams, prints, and is served by the registry and the HTTP app like an
+ * agent. Its events, if it has any, go to `context.emit`.
+ *
+ * @since 0.2.0
+ * @category constructors
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Run, Runnable } from "effect-agents"
+ *
+ * // Answers with the message reversed: a runnable with no model at all.
+ * const reverse = Runnable.make({
+ *   name: "Reverse",
+ *   description: "Reverses the message",
+ *   run: (input, context) =>
+ *     Effect.succeed(Run.makeOutput({
+ *       runId: context.runId,
+ *       agent: "Reverse",
+ *       content: [...String(input)].reverse().join("")
+ *     }))
+ * })
+ * ```
+ */
+export const make = <A, R = never>(options: {
+  readonly name: string
+  readonly run: (input: Run.Input, context: RunContext) => Effect.Effect<Run.Output<A>, RunError, R>
+  readonly description?: string | undefined
+  readonly role?: string | undefined
+  readonly kind?: string | undefined
+  readonly markdown?: boolean | undefined
+}): Runnable<A, R> => {
+  const self = Object.create(Proto)
+  self.name = options.name
+  self.description = options.description
+  self.role = options.role
+  self.kind = options.kind ?? "runnable"
+  self.markdown = options.markdown ?? false
+  self.parts = undefined
+  self.runIn = options.run
+  return self
+}
+
+// -----------------------------------------------------------------------------
+// Options, requirements and errors of a run
+// -----------------------------------------------------------------------------
+
+/**
+ * Options of one run.
+ *
+ * - `runId`: the id of the run; a random UUID when not given.
+ * - `history`: earlier messages of the conversation, placed between the instructions and the input.
+ * - `onEvent`: called with each event of the run as it happens, in the run's own fiber (the run
+ *   waits for it). With it, `run` streams from the model, so text arrives as `TextDelta` events,
+ *   and still returns the typed output.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RunOptions extends InternalDefinition.RunOptions {}
+
+/**
+ * Options that make a run part of a conversation.
+ *
+ * - `sessionId`: the run continues this session of its user: the last runs of the session are put
+ *   before its input, and its record (input, messages, tool calls, metrics, outcome) is appended
+ *   when it ends — completed, failed or cancelled. A session starts with its first run. The run then
+ *   needs a `SessionStore`, and provides `SessionState` to its tools.
+ * - `userId`: whose session and memory it is. Sessions are keyed by user and session id, so two
+ *   users with the same session id never see each other's runs. Default `"anonymous"`. With a
+ *   `Memory` store, the run provides the user's `UserMemory` (which `withMemory` agents need).
+ * - `historyRuns`: how many of the session's last completed runs are put in the prompt. Default 10;
+ *   `0` for none, `Infinity` for all. Failed and cancelled runs are recorded but never replayed.
+ * - `historyMessages`: the most history messages the prompt may get; older runs are left out whole.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SessionOptions extends InternalDefinition.SessionOptions {}
+
+type Given<O, K extends string> = K extends keyof O ? [O[K]] extends [undefined] ? false : true : false
+
+type UsesMemory<R> = [Extract<R, Memory.UserMemory>] extends [never] ? false : true
+
+/**
+ * What a run with options `O` of a runnable that needs `R` needs: a session (`sessionId`) needs a
+ * `SessionStore` and provides `SessionState`; a user (`userId`) provides `UserMemory`, from a `Memory`
+ * store when the runnable uses it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Requirements<R, O> =
+  | Exclude<
+    R,
+    | (Given<O, "sessionId"> extends true ? SessionState.SessionState : never)
+    | (Given<O, "userId"> extends true ? Memory.UserMemory : never)
+  >
+  | (Given<O, "sessionId"> extends true ? SessionStore.SessionStore : never)
+  | (Given<O, "userId"> extends true ? UsesMemory<R> extends true ? Memory.Memory : never : never)
+
+/**
+ * How a run with options `O` of a runnable that needs `R` can fail: its `AgentError`, the store's
+ * error when it is part of a session, and the memory's when it uses memory.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Errors<R, O> =
+  | AgentError
+  | (Given<O, "sessionId"> extends true ? SessionStore.SessionStoreError : never)
+  | (UsesMemory<R> extends true ? Memory.MemoryError : never)
+
+/**
+ * The options a run accepts: any others are a compile error (as they would be without sessions).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Exact<O, Known> = O & Known & { readonly [K in Exclude<keyof O, keyof Known>]: never }
+
+// -----------------------------------------------------------------------------
+// Running
+// -----------------------------------------------------------------------------
+
+/**
+ * Runs a runnable to its output. With a `sessionId` (see {@link SessionOptions}) the run is a turn
+ * of that session: its last runs go into the prompt, and the run's record is appended when it ends.
+ *
+ * @since 0.2.0
+ * @category running
+ */
+export const run: {
+  <O extends RunOptions & SessionOptions = {}>(
+    input: Run.Input,
+    options?: Exact<O, RunOptions & SessionOptions>
+  ): <A, R>(self: Runnable<A, R>) => Effect.Effect<Run.Output<A>, Errors<R, O>, Requirements<R, O>>
+  <A, R, O extends RunOptions & SessionOptions = {}>(
+    self: Runnable<A, R>,
+    input: Run.Input,
+    options?: Exact<O, RunOptions & SessionOptions>
+  ): Effect.Effect<Run.Output<A>, Errors<R, O>, Requirements<R, O>>
+} = dual(
+  (args) => isRunnable(args[0]),
+  <A, R>(self: Runnable<A, R>, input: Run.Input, options?: RunOptions & SessionOptions) =>
+    InternalRunnable.run(self, input, options, options?.onEvent) as Effect.Effect<Run.Output<A>, any, any>
+)
+
+/**
+ * Runs a runnable as a stream of its events, last the completed run (or its failure). A consumer
+ * that stops reading interrupts the run.
+ *
+ * @since 0.2.0
+ * @category running
+ */
+export const stream: {
+  <O extends RunOptions & SessionOptions = {}>(
+    input: Run.Input,
+    options?: Exact<O, RunOptions & SessionOptions>
+  ): <A, R>(self: Runnable<A, R>) => Stream.Stream<RunEvent.RunEvent, Errors<R, O>, Requirements<R, O>>
+  <A, R, O extends RunOptions & SessionOptions = {}>(
+    self: Runnable<A, R>,
+    input: Run.Input,
+    options?: Exact<O, RunOptions & SessionOptions>
+  ): Stream.Stream<RunEvent.RunEvent, Errors<R, O>, Requirements<R, O>>
+} = dual(
+  (args) => isRunnable(args[0]),
+  <A, R>(self: Runnable<A, R>, input: Run.Input, options?: RunOptions & SessionOptions) =>
+    InternalRunnable.stream(self, input, options) as Stream.Stream<RunEvent.RunEvent, any, any>
+)
+
+/**
+ * Runs a runnable and prints the exchange to the terminal: the message, tool calls, the response
+ * and its timing; live with `stream: true`. Markdown is rendered when the runnable or the options
+ * ask for it.
+ *
+ * @since 0.2.0
+ * @category running
+ */
+export const printResponse: {
+  <O extends Printer.Options & RunOptions & SessionOptions = {}>(
+    input: Run.Input,
+    options?: Exact<O, Printer.Options & RunOptions & SessionOptions>
+  ): <A, R>(self: Runnable<A, R>) => Effect.Effect<Run.Output<A>, Errors<R, O>, Requirements<R, O>>
+  <A, R, O extends Printer.Options & RunOptions & SessionOptions = {}>(
+    self: Runnable<A, R>,
+    input: Run.Input,
+    options?: Exact<O, Printer.Options & RunOptions & SessionOptions>
+  ): Effect.Effect<Run.Output<A>, Errors<R, O>, Requirements<R, O>>
+} = dual(
+  (args) => isRunnable(args[0]),
+  <A, R>(self: Runnable<A, R>, input: Run.Input, options?: Printer.Options & RunOptions & SessionOptions) => {
+    const printer = { ...options, markdown: options?.markdown ?? self.markdown }
+    return (options?.stream === true
+      ? Printer.printStream(InternalRunnable.stream(self, input, options), input, printer)
+      : Printer.printRun(InternalRunnable.run(self, input, options, options?.onEvent), input, printer)) as Effect.Effect<
+        Run.Output<A>,
+        any,
+        any
+      >
+  }
+)
+
+// -----------------------------------------------------------------------------
+// Services
+// -----------------------------------------------------------------------------
+
+/**
+ * The options of a plain {@link Service}: it has no store, so a session is a compile error there.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface NoSession {
+  readonly sessionId?: never
+  readonly userId?: never
+}
+
+/**
+ * A runnable ready to run, with its requirements already provided: what an application gets when it
+ * asks for an agent or a team by its tag.
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export interface Service<A = string> {
+  readonly name: string
+  readonly run: (input: Run.Input, options?: RunOptions & NoSession) => Effect.Effect<Run.Output<A>, AgentError>
+  readonly stream: (input: Run.Input, options?: RunOptions & NoSession) => Stream.Stream<RunEvent.RunEvent, AgentError>
+}
+
+/**
+ * The options of a {@link SessionService} run: it always runs in a session of a user.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SessionRunOptions extends RunOptions, SessionOptions {
+  readonly sessionId: string
+  readonly userId: string
+}
+
+/**
+ * A runnable ready to run in sessions, its store (and memory) already provided: what a chat
+ * application gets when it asks for its agent by tag. {@link layer} builds it when the tag's service
+ * is a `SessionService`.
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export interface SessionService<A = string> {
+  readonly name: string
+  readonly run: (
+    input: Run.Input,
+    options: SessionRunOptions
+  ) => Effect.Effect<Run.Output<A>, AgentError | SessionStore.SessionStoreError | Memory.MemoryError>
+  readonly stream: (
+    input: Run.Input,
+    options: SessionRunOptions
+  ) => Stream.Stream<RunEvent.RunEvent, AgentError | SessionStore.SessionStoreError | Memory.MemoryError>
+}
+
+/**
+ * A runnable bound to a context: it runs with those services, with or without a session.
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export const bind = <A, R>(self: Runnable<A, R>, context: Context.Context<R>): Service<A> & SessionService<A> => ({
+  name: self.name,
+  run: (input: Run.Input, options?: RunOptions & SessionOptions) =>
+    Effect.provide(InternalRunnable.run(self, input, options, options?.onEvent), context) as Effect.Effect<
+      Run.Output<A>,
+      AgentError
+    >,
+  stream: (input: Run.Input, options?: RunOptions & SessionOptions) =>
+    Stream.provideContext(InternalRunnable.stream(self, input, options), context as Context.Context<unknown>) as Stream.Stream<
+      RunEvent.RunEvent,
+      AgentError
+    >
+})
+
+/**
+ * The runnable as a {@link Service}, bound to the current context.
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export const toService = <A, R>(self: Runnable<A, R>): Effect.Effect<Service<A>, never, R> =>
+  Effect.map(Effect.context<R>(), (context) => bind(self, context))
+
+/**
+ * Provides a runnable as a service under a tag, so an application can `yield*` it and a test can
+ * provide another. When the tag's service is a {@link SessionService}, the layer also needs the
+ * session store (and the memory store, for a runnable with memory).
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export const layer: {
+  <Id, A, R>(
+    tag: Context.Tag<Id, SessionService<A>>,
+    self: Runnable<A, R>
+  ): Layer.Layer<Id, never, Exclude<Requirements<R, SessionRunOptions>, Scope.Scope>>
+  <Id, A, R>(tag: Context.Tag<Id, Service<A>>, self: Runnable<A, R>): Layer.Layer<Id, never, Exclude<R, Scope.Scope>>
+} = <Id, A, R>(tag: Context.Tag<Id, any>, self: Runnable<A, R>): Layer.Layer<Id, never, any> =>
+  Layer.effect(tag, Effect.map(Effect.context<R>(), (context) => bind(self, context)))
