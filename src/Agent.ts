@@ -10,12 +10,15 @@
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Predicate from "effect/Predicate"
 import type * as Schema from "effect/Schema"
 import * as Memory from "../services/Memory.js"
+import type { AgentError } from "./AgentError.js"
+import type * as InternalDefinition from "./internal/definition.js"
 import type { Definition, Instructions, ModelLayer } from "./internal/definition.js"
 import * as InternalLoop from "./internal/loop.js"
 import * as InternalSession from "./internal/session.js"
@@ -61,12 +64,74 @@ export type ToolContext<Tools extends Record<string, Tool.Any>> =
   | Tool.Requirements<Tools[keyof Tools]>
 
 /**
+ * Tools and their handlers as one run uses them: what an agent's `tools` gives for each run. Made
+ * with {@link toolset}.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Toolset extends InternalDefinition.Toolset {}
+
+/**
+ * A toolkit with its handlers, as an agent's `tools` gives them for a run: the handlers may close
+ * over what the run's Effect read (a user's permissions, a connection).
+ *
+ * @since 0.2.0
+ * @category tools
+ * @example
+ * ```ts
+ * import { Tool, Toolkit } from "@effect/ai"
+ * import { Context, Effect, Schema } from "effect"
+ * import { Agent } from "effect-agents"
+ *
+ * class Role extends Context.Tag("app/Role")<Role, "admin" | "user">() {}
+ *
+ * const Read = Tool.make("read", { parameters: { path: Schema.String }, success: Schema.String })
+ * const Erase = Tool.make("erase", { parameters: { path: Schema.String }, success: Schema.String })
+ * const Everything = Toolkit.make(Read, Erase)
+ * const ReadOnly = Toolkit.make(Read)
+ *
+ * // Agent<string, LanguageModel | Role>: an admin's runs get both tools, a user's only `read`.
+ * const files = Agent.make({
+ *   name: "Files",
+ *   tools: Effect.flatMap(Role, (role) =>
+ *     role === "admin"
+ *       ? Agent.toolset(Everything, {
+ *         read: ({ path }) => Effect.succeed(`contents of ${path}`),
+ *         erase: ({ path }) => Effect.succeed(`erased ${path}`)
+ *       })
+ *       : Agent.toolset(ReadOnly, { read: ({ path }) => Effect.succeed(`contents of ${path}`) }))
+ * })
+ * ```
+ */
+export const toolset = <
+  Tools extends Record<string, Tool.Any>,
+  Handlers extends Toolkit.HandlersFrom<Tools>,
+  EX = never,
+  RX = never
+>(
+  toolkit: Toolkit.Toolkit<Tools>,
+  handlers: Handlers | Effect.Effect<Handlers, EX, RX>
+): Effect.Effect<Toolset, EX, RX | Tool.Requirements<Tools[keyof Tools]>> =>
+  // The services the tools declare are read when they run, from the run's context: they are
+  // required here so that they are in the agent's requirements.
+  Effect.map(toolkit.toContext(handlers), (context) => ({ toolkit, handlers: context as Context.Context<never> }))
+
+/**
  * How an agent is configured. Only what differs from the defaults needs saying.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Config<Tools extends Record<string, Tool.Any>, A, RModel, RFallback, RInstructions, ROutput> {
+export interface Config<
+  Tools extends Record<string, Tool.Any>,
+  A,
+  RModel,
+  RFallback,
+  RInstructions,
+  ROutput,
+  RTools = never
+> {
   /** Shown in events, traces and output. Default `"Agent"`. */
   readonly name?: string | undefined
   /** What the agent is; the first line of its instructions. */
@@ -79,6 +144,12 @@ export interface Config<Tools extends Record<string, Tool.Any>, A, RModel, RFall
   readonly markdown?: boolean | undefined
   /** The tools the model may call: an `@effect/ai` `Toolkit`, its handlers provided by a layer. */
   readonly toolkit?: Toolkit.Toolkit<Tools> | undefined
+  /**
+   * Tools worked out for each run, beside `toolkit`: an Effect that may read services (a user's
+   * permissions, a connection to a tool server) and gives the tools with their handlers
+   * ({@link toolset}). Its requirements become the agent's.
+   */
+  readonly tools?: Effect.Effect<Toolset, AgentError, RTools> | undefined
   /** The model, as a layer (an `@effect/ai` `Model`). Without it, the `LanguageModel` in context. */
   readonly model?: ModelLayer<RModel> | undefined
   /** Models to try, in order, when a call to the model still fails after its retries. */
@@ -170,19 +241,40 @@ class AgentImpl {
     this.modelTimeout = definition.modelTimeout
     this.toolTimeout = definition.toolTimeout
     this.retry = definition.retry
+    this.tools = definition.tools
     if (definition.memory !== undefined) this.memory = definition.memory
   }
 
-  /** The agent's own run: the run loop, with the user's facts and the memory tools when it has memory. */
+  /** The agent's own run: the run loop, with its run's tools, and its user's memory when it has memory. */
   runIn(input: Run.Input, context: Runnable.RunContext): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> {
-    if (this.memory === undefined) return InternalLoop.run(this, input, context, context.emit)
-    return InternalSession.withAgentMemory(
-      this as Definition & { readonly memory: NonNullable<Definition["memory"]> },
-      (definition, services) => Effect.provide(InternalLoop.run(definition, input, context, context.emit), services)
-    )
+    return runAgent(this, input, context)
   }
 }
 Object.setPrototypeOf(AgentImpl.prototype, Proto)
+
+const runAgent = (
+  agent: Definition,
+  input: Run.Input,
+  context: Runnable.RunContext
+): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> => {
+  if (agent.tools !== undefined) {
+    // The run's own tools join the static ones, their handlers provided to this run only.
+    return Effect.flatMap(agent.tools, (set) =>
+      Effect.provide(
+        runAgent({
+          ...agent,
+          tools: undefined,
+          toolkit: agent.toolkit === undefined ? set.toolkit : Toolkit.merge(agent.toolkit, set.toolkit)
+        }, input, context),
+        set.handlers
+      ))
+  }
+  if (agent.memory === undefined) return InternalLoop.run(agent, input, context, context.emit)
+  return InternalSession.withAgentMemory(
+    agent as Definition & { readonly memory: NonNullable<Definition["memory"]> },
+    (definition, services) => Effect.provide(InternalLoop.run(definition, input, context, context.emit), services)
+  )
+}
 
 const fromDefinition = <A, R>(definition: Definition): Agent<A, R> =>
   new AgentImpl(definition) as unknown as Agent<A, R>
@@ -220,10 +312,11 @@ export const make = <
   RModel = LanguageModel.LanguageModel,
   RFallback = never,
   RInstructions = never,
-  ROutput = never
+  ROutput = never,
+  RTools = never
 >(
-  config: Config<Tools, A, RModel, RFallback, RInstructions, ROutput>
-): Agent<A, RModel | RFallback | RInstructions | ROutput | ToolContext<Tools>> =>
+  config: Config<Tools, A, RModel, RFallback, RInstructions, ROutput, RTools>
+): Agent<A, RModel | RFallback | RInstructions | ROutput | ToolContext<Tools> | RTools> =>
   fromDefinition({
     name: config.name ?? "Agent",
     description: config.description,
@@ -240,7 +333,8 @@ export const make = <
     timeout: optionalDuration(config.timeout),
     modelTimeout: optionalDuration(config.modelTimeout),
     toolTimeout: optionalDuration(config.toolTimeout),
-    retry: config.retry ?? Retry.transient
+    retry: config.retry ?? Retry.transient,
+    tools: config.tools as Effect.Effect<Toolset, AgentError, unknown> | undefined
   })
 
 /**

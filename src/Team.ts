@@ -311,7 +311,8 @@ export const make = <
     timeout: undefined,
     modelTimeout: config.modelTimeout === undefined ? undefined : Duration.decode(config.modelTimeout),
     toolTimeout: undefined,
-    retry: config.retry ?? Retry.transient
+    retry: config.retry ?? Retry.transient,
+    tools: undefined
   }
   return fromDefinition({
     name: base.name,

@@ -1,10 +1,12 @@
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Toolkit from "@effect/ai/Toolkit"
+import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
 import type * as Prompt from "@effect/ai/Prompt"
+import type { AgentError } from "../AgentError.js"
 import type * as Retry from "../Retry.js"
 import type * as RunEvent from "../RunEvent.js"
 
@@ -26,8 +28,16 @@ export interface Definition {
   readonly modelTimeout: Duration.Duration | undefined
   readonly toolTimeout: Duration.Duration | undefined
   readonly retry: Retry.Policy
+  /** Tools worked out for each run (`Agent.Config.tools`), beside the static `toolkit`. */
+  readonly tools: Effect.Effect<Toolset, AgentError, unknown> | undefined
   /** Set by `Agent.withMemory`: add the user's facts to the instructions, and/or offer the memory tools. */
   readonly memory?: { readonly instructions: boolean; readonly tools: boolean } | undefined
+}
+
+/** Tools and their handlers, as one run uses them (documented where exported, as `Agent.Toolset`). */
+export interface Toolset {
+  readonly toolkit: Toolkit.Any
+  readonly handlers: Context.Context<never>
 }
 
 /** Instructions: a string, several, or an Effect that produces them (and may read services). */
