@@ -12,6 +12,12 @@
  * run ends (starting and stopping one takes a few milliseconds). The example code is the same
  * whichever model it runs on.
  *
+ * Each example's model is a layer with no requirements, built for each run, so that an example runs
+ * alone with nothing to provide; on a real provider that is a client (a connection pool) per run. An
+ * application names its models on a client it provides once instead (`OpenAi.model("gpt-4o-mini")`
+ * with `OpenAi.layerClientConfig()`, or `Provider.model()` with `Provider.layerClientConfig()`:
+ * see "Models and providers" in the README).
+ *
  * Settings, read with Effect `Config` (so from the environment by default):
  * - `EFFECT_AGENTS_MODEL`: a real model, `provider:model`, for every example; unset, the demo.
  * - `DEMO_MODEL_LATENCY`: how long the demo waits before its first token, e.g. `"50 millis"`.

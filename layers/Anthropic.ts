@@ -1,5 +1,8 @@
 /**
- * Anthropic's Messages API as a `LanguageModel`, with wire code of its own on undici: JSON and
+ * Anthropic's Messages API as a `LanguageModel`, with wire code of its own on undici. A client
+ * (`layerClient`, `layerClientConfig`: the connection pool, base URL, key and timeouts) is
+ * provided once per application, and models are named on it (`model("claude-sonnet-4-5")`), as
+ * an agent's `model` or `fallback`; `layer` is a model with a client of its own. JSON and
  * streamed answers (text, thinking, tool use with streamed input, several per answer), usage, stop
  * reasons and errors. An error event, a malformed event or a stream that ends before `message_stop`
  * is a failure, never a silently short answer.
@@ -17,6 +20,7 @@ import type * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -26,19 +30,15 @@ import * as Settings from "./internal/config.js"
 import * as Wire from "./internal/wire.js"
 
 /**
- * @since 0.1.0
+ * The settings of a client: where the API is, the key, and how long a call may wait.
+ *
+ * @since 0.2.0
  * @category models
  */
-export interface Options {
-  /** The model, e.g. `claude-sonnet-4-5`. */
-  readonly model: string
+export interface ClientOptions {
   readonly apiKey: Redacted.Redacted
   /** Default `https://api.anthropic.com`. */
   readonly baseUrl?: string | undefined
-  /** The most tokens an answer may have (the API requires one). Default 4096. */
-  readonly maxTokens?: number | undefined
-  /** Extra body fields for every request: `temperature`, `thinking`, ... */
-  readonly parameters?: Readonly<Record<string, unknown>> | undefined
   /**
    * How long a response may send nothing (before a streamed answer's headers, between any body's
    * reads) before the call fails. Default 60 seconds.
@@ -52,54 +52,178 @@ export interface Options {
 }
 
 /**
- * Builds the model. The connection pool lives as long as the scope.
+ * The settings of a model named on a client.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ModelOptions {
+  /** The most tokens an answer may have (the API requires one). Default 4096. */
+  readonly maxTokens?: number | undefined
+  /** Extra body fields for every request: `temperature`, `thinking`, ... */
+  readonly parameters?: Readonly<Record<string, unknown>> | undefined
+}
+
+/**
+ * A model and its own client, for {@link layer} and {@link make}.
  *
  * @since 0.1.0
+ * @category models
+ */
+export interface Options extends ClientOptions, ModelOptions {
+  /** The model, e.g. `claude-sonnet-4-5`. */
+  readonly model: string
+}
+
+/**
+ * The client's service: one pool of keep-alive connections to the API, with the base URL, the key
+ * (held by its functions, never shown) and the timeouts.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ClientService extends Wire.Client {}
+
+/**
+ * The client that models are named on: configure it once per application ({@link layerClient},
+ * {@link layerClientConfig}), and every model, of every agent, shares its connections.
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export class Client extends Context.Tag("effect-agents/Anthropic/Client")<Client, ClientService>() {}
+
+/**
+ * Builds a client. Its connection pool lives as long as the scope.
+ *
+ * @since 0.2.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, Scope.Scope> =>
-  Wire.make({
+export const makeClient = (options: ClientOptions): Effect.Effect<ClientService, never, Scope.Scope> =>
+  Wire.makeClient({
     provider: "anthropic",
-    url: `${(options.baseUrl ?? "https://api.anthropic.com").replace(/\/+$/, "")}/v1/messages`,
+    baseUrl: options.baseUrl ?? "https://api.anthropic.com",
     headers: {
       "content-type": "application/json",
       "x-api-key": Redacted.value(options.apiKey),
       "anthropic-version": "2023-06-01"
     },
     idleTimeout: options.idleTimeout,
-    requestTimeout: options.requestTimeout,
-    body: (request, stream) => requestBody(options, request, stream),
-    fromJson: fromMessage,
-    streamState: makeStreamState
+    requestTimeout: options.requestTimeout
   })
 
 /**
- * The model as a layer, with its own HTTP connection pool.
+ * Builds a model on the client in context: a light service over the client's connections.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeModel = (
+  model: string,
+  options: ModelOptions = {}
+): Effect.Effect<LanguageModel.Service, never, Client> =>
+  Effect.flatMap(Client, (client) =>
+    Wire.make(client, {
+      url: `${client.baseUrl}/v1/messages`,
+      body: (request, stream) => requestBody(model, options, request, stream),
+      fromJson: fromMessage,
+      streamState: makeStreamState
+    }))
+
+/**
+ * Builds a model with a client of its own, whose connection pool lives as long as the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, Scope.Scope> =>
+  Effect.flatMap(makeClient(options), (client) => Effect.provideService(makeModel(options.model, options), Client, client))
+
+/**
+ * The client as a layer: one connection pool, for the life of the layer. Provide it once, at the
+ * level of the application.
+ *
+ * @since 0.2.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { Effect, Redacted } from "effect"
+ * import { Agent } from "effect-agents"
+ * import { Anthropic } from "effect-agents/layers"
+ *
+ * const agent = Agent.make({ model: Anthropic.model("claude-sonnet-4-5") })
+ *
+ * // Effect<Run.Output<string>, AgentError>
+ * const program = Agent.run(agent, "Hello").pipe(
+ *   Effect.provide(Anthropic.layerClient({ apiKey: Redacted.make("sk-ant-...") }))
+ * )
+ * ```
+ */
+export const layerClient = (options: ClientOptions): Layer.Layer<Client> => Layer.scoped(Client, makeClient(options))
+
+/**
+ * The client as a layer, configured from `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` (optional).
+ * A missing or malformed setting is a `ConfigError` whose message names the variable and says
+ * what to set it to; the key's value is never in it.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerClientConfig = (): Layer.Layer<Client, ConfigError.ConfigError> =>
+  Layer.scoped(
+    Client,
+    Effect.flatMap(
+      Config.all({
+        apiKey: Settings.apiKey("ANTHROPIC_API_KEY", "your Anthropic API key"),
+        baseUrl: Settings.optionalBaseUrl("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
+      }),
+      makeClient
+    )
+  )
+
+/**
+ * A model named on the client: what an agent's `model` or `fallback` takes. Building it opens
+ * no connection, so an agent builds it for each run at no cost; the client is provided once.
+ *
+ * @since 0.2.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { Agent } from "effect-agents"
+ * import { Anthropic } from "effect-agents/layers"
+ *
+ * // Agent<string, Anthropic.Client>: provide Anthropic.layerClient(...) or layerClientConfig() once.
+ * const agent = Agent.make({ name: "Writer", model: Anthropic.model("claude-sonnet-4-5", { maxTokens: 1024 }) })
+ * ```
+ */
+export const model = (model: string, options?: ModelOptions): Layer.Layer<LanguageModel.LanguageModel, never, Client> =>
+  Layer.effect(LanguageModel.LanguageModel, makeModel(model, options))
+
+/**
+ * A model with a client of its own, as one layer: for providing the model once, at the level of
+ * the application. Given to an agent as its `model`, it would be built, with a new connection
+ * pool, for every run: give the agent {@link model} and provide the client once instead.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<LanguageModel.LanguageModel> =>
-  Layer.scoped(LanguageModel.LanguageModel, make(options))
+  Layer.provide(model(options.model, options), layerClient(options))
 
 /**
- * The model as a layer, configured from `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` (optional).
- * A missing or malformed setting is a `ConfigError` whose message names the variable and says
- * what to set it to; the key's value is never in it.
+ * A model with a client of its own, configured from `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL`
+ * (optional), as one layer for the level of the application (see {@link layer}). A missing or
+ * malformed setting is a `ConfigError` whose message names the variable and says what to set it
+ * to; the key's value is never in it.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig = (model: string): Layer.Layer<LanguageModel.LanguageModel, ConfigError.ConfigError> =>
-  Layer.unwrapEffect(
-    Effect.map(
-      Config.all({
-        apiKey: Settings.apiKey("ANTHROPIC_API_KEY", "your Anthropic API key"),
-        baseUrl: Settings.optionalBaseUrl("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
-      }),
-      ({ apiKey, baseUrl }) => layer({ model, apiKey, baseUrl })
-    )
-  )
+export const layerConfig = (
+  name: string,
+  options?: ModelOptions
+): Layer.Layer<LanguageModel.LanguageModel, ConfigError.ConfigError> =>
+  Layer.provide(model(name, options), layerClientConfig())
 
 // ---------------------------------------------------------------------------------------------
 // Requests
@@ -111,12 +235,17 @@ const toolDefinition = Wire.perTool((tool) => ({
   input_schema: Tool.getJsonSchema(tool as any)
 }))
 
-const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, stream: boolean) => {
+const requestBody = (
+  model: string,
+  options: ModelOptions,
+  provider: LanguageModel.ProviderOptions,
+  stream: boolean
+) => {
   const { messages, system } = toMessages(provider.prompt)
   const body: Record<string, unknown> = {
     max_tokens: options.maxTokens ?? 4096,
     ...options.parameters,
-    model: options.model,
+    model,
     messages
   }
   if (system.length > 0) body["system"] = system

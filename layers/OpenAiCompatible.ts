@@ -1,10 +1,13 @@
 /**
  * A `LanguageModel` for any server that speaks OpenAI's Chat Completions API: Ollama, vLLM,
  * llama.cpp, LM Studio, OpenRouter, Groq, Together, OpenAI itself. `@effect/ai` 0.37 has no such
- * provider, so it is written here on `LanguageModel.make`: JSON and streamed (SSE) answers, tool
- * calls (arguments streamed in fragments, several calls in one message), usage
- * (`stream_options.include_usage`), finish reasons, reasoning deltas where a server sends them, and
- * errors — an error inside a stream, or a stream that ends before it finished, is a failure.
+ * provider, so it is written here. A client (`layerClient`, `layerClientConfig`: the connection
+ * pool, base URL, key and timeouts) is provided once per application, and models are named on it
+ * (`model("llama3.2")`), as an agent's `model` or `fallback`; `layer` is a model with a client of
+ * its own. JSON and streamed (SSE) answers, tool calls (arguments streamed in fragments, several
+ * calls in one message), usage (`stream_options.include_usage`), finish reasons, reasoning deltas
+ * where a server sends them, and errors — an error inside a stream, or a stream that ends before it
+ * finished, is a failure.
  *
  * @since 0.1.0
  */
@@ -15,6 +18,7 @@ import type * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -23,22 +27,20 @@ import type * as Scope from "effect/Scope"
 import * as Wire from "./internal/wire.js"
 
 /**
- * @since 0.1.0
+ * The settings of a client: the server, its key, and how long a call may wait.
+ *
+ * @since 0.2.0
  * @category models
  */
-export interface Options {
+export interface ClientOptions {
   /** The API's base URL, up to and including `/v1` (e.g. `http://127.0.0.1:11434/v1` for Ollama). */
   readonly baseUrl: string
-  /** The model's name as the server knows it. */
-  readonly model: string
   /** Sent as a bearer token when given. */
   readonly apiKey?: Redacted.Redacted | undefined
   /** The provider's name in errors and traces. Default `"openai-compatible"`. */
   readonly provider?: string | undefined
   /** Extra request headers. */
   readonly headers?: Readonly<Record<string, string>> | undefined
-  /** Extra body fields for every request: `temperature`, `max_tokens`, `seed`, ... */
-  readonly parameters?: Readonly<Record<string, unknown>> | undefined
   /**
    * How long a response may send nothing (before a streamed answer's headers, between any body's
    * reads) before the call fails. Default 60 seconds.
@@ -52,31 +54,146 @@ export interface Options {
 }
 
 /**
- * Builds the model. The connection pool lives as long as the scope.
+ * The settings of a model named on a client.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ModelOptions {
+  /** Extra body fields for every request: `temperature`, `max_tokens`, `seed`, ... */
+  readonly parameters?: Readonly<Record<string, unknown>> | undefined
+}
+
+/**
+ * A model and its own client, for {@link layer} and {@link make}.
  *
  * @since 0.1.0
+ * @category models
+ */
+export interface Options extends ClientOptions, ModelOptions {
+  /** The model's name as the server knows it. */
+  readonly model: string
+}
+
+/**
+ * The client's service: one pool of keep-alive connections to the server, with its base URL, the
+ * key (held by its functions, never shown) and the timeouts.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ClientService extends Wire.Client {}
+
+/**
+ * The client that models are named on: configure it once per application ({@link layerClient},
+ * {@link layerClientConfig}), and every model, of every agent, shares its connections.
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export class Client extends Context.Tag("effect-agents/OpenAiCompatible/Client")<Client, ClientService>() {}
+
+/**
+ * Builds a client. Its connection pool lives as long as the scope.
+ *
+ * @since 0.2.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, Scope.Scope> => {
-  const provider = options.provider ?? "openai-compatible"
-  return Wire.make({
-    provider,
-    url: `${options.baseUrl.replace(/\/+$/, "")}/chat/completions`,
+export const makeClient = (options: ClientOptions): Effect.Effect<ClientService, never, Scope.Scope> =>
+  Wire.makeClient({
+    provider: options.provider ?? "openai-compatible",
+    baseUrl: options.baseUrl,
     headers: {
       "content-type": "application/json",
       ...options.headers,
       ...(options.apiKey !== undefined ? { authorization: `Bearer ${Redacted.value(options.apiKey)}` } : {})
     },
     idleTimeout: options.idleTimeout,
-    requestTimeout: options.requestTimeout,
-    body: (request, stream) => requestBody(options, request, stream),
-    fromJson: (body) => fromCompletion(provider, body),
-    streamState: () => makeStreamState(provider)
+    requestTimeout: options.requestTimeout
   })
-}
 
 /**
- * The model as a layer.
+ * Builds a model on the client in context: a light service over the client's connections.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeModel = (
+  model: string,
+  options: ModelOptions = {}
+): Effect.Effect<LanguageModel.Service, never, Client> =>
+  Effect.flatMap(Client, (client) =>
+    Wire.make(client, {
+      url: `${client.baseUrl}/chat/completions`,
+      body: (request, stream) => requestBody(model, options, request, stream),
+      fromJson: (body) => fromCompletion(client.provider, body),
+      streamState: () => makeStreamState(client.provider)
+    }))
+
+/**
+ * Builds a model with a client of its own, whose connection pool lives as long as the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, Scope.Scope> =>
+  Effect.flatMap(makeClient(options), (client) => Effect.provideService(makeModel(options.model, options), Client, client))
+
+/**
+ * The client as a layer: one connection pool, for the life of the layer. Provide it once, at the
+ * level of the application.
+ *
+ * @since 0.2.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Agent } from "effect-agents"
+ * import { OpenAiCompatible } from "effect-agents/layers"
+ *
+ * const agent = Agent.make({ model: OpenAiCompatible.model("llama3.2") })
+ *
+ * // Effect<Run.Output<string>, AgentError>
+ * const program = Agent.run(agent, "Hello").pipe(
+ *   Effect.provide(OpenAiCompatible.layerClient({ baseUrl: "http://127.0.0.1:11434/v1", provider: "ollama" }))
+ * )
+ * ```
+ */
+export const layerClient = (options: ClientOptions): Layer.Layer<Client> => Layer.scoped(Client, makeClient(options))
+
+/**
+ * The client as a layer, configured from `Config` (the environment by default).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerClientConfig = (
+  options: Config.Config.Wrap<ClientOptions>
+): Layer.Layer<Client, ConfigError.ConfigError> =>
+  Layer.scoped(Client, Effect.flatMap(Config.unwrap(options), makeClient))
+
+/**
+ * A model named on the client: what an agent's `model` or `fallback` takes. Building it opens
+ * no connection, so an agent builds it for each run at no cost; the client is provided once.
+ *
+ * @since 0.2.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { Agent } from "effect-agents"
+ * import { OpenAiCompatible } from "effect-agents/layers"
+ *
+ * // Agent<string, OpenAiCompatible.Client>: provide OpenAiCompatible.layerClient(...) once.
+ * const agent = Agent.make({ name: "Writer", model: OpenAiCompatible.model("llama3.2", { parameters: { seed: 1 } }) })
+ * ```
+ */
+export const model = (model: string, options?: ModelOptions): Layer.Layer<LanguageModel.LanguageModel, never, Client> =>
+  Layer.effect(LanguageModel.LanguageModel, makeModel(model, options))
+
+/**
+ * A model with a client of its own, as one layer: for providing the model once, at the level of
+ * the application. Given to an agent as its `model`, it would be built, with a new connection
+ * pool, for every run: give the agent {@link model} and provide the client once instead.
  *
  * @since 0.1.0
  * @category layers
@@ -88,10 +205,11 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
  * ```
  */
 export const layer = (options: Options): Layer.Layer<LanguageModel.LanguageModel> =>
-  Layer.scoped(LanguageModel.LanguageModel, make(options))
+  Layer.provide(model(options.model, options), layerClient(options))
 
 /**
- * The model as a layer, configured from `Config` (the environment by default).
+ * A model with a client of its own, configured from `Config` (the environment by default), as one
+ * layer for the level of the application (see {@link layer}).
  *
  * @since 0.1.0
  * @category layers
@@ -114,10 +232,15 @@ const toolDefinition = Wire.perTool((tool) => ({
   }
 }))
 
-const requestBody = (options: Options, provider: LanguageModel.ProviderOptions, stream: boolean) => {
+const requestBody = (
+  model: string,
+  options: ModelOptions,
+  provider: LanguageModel.ProviderOptions,
+  stream: boolean
+) => {
   const body: Record<string, unknown> = {
     ...options.parameters,
-    model: options.model,
+    model,
     messages: toMessages(provider.prompt)
   }
   const tools = provider.tools.filter((tool) => !Tool.isProviderDefined(tool))

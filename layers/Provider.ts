@@ -12,11 +12,17 @@
  *
  * A malformed model string or a missing key is a `ConfigError` at start that names the variable.
  *
+ * `layerClientConfig()` is the configured provider's client (its connection pool), provided once
+ * per application; `model()` is the configured model named on it, for an agent's `model` or
+ * `fallback` (`model("gpt-4o")` another model of the same provider). `layerConfig()` is both in
+ * one layer, for providing the model at the level of the application.
+ *
  * @since 0.1.0
  */
-import type * as LanguageModel from "@effect/ai/LanguageModel"
+import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -85,29 +91,140 @@ export const parse = (text: string): Either.Either<Spec, string> => {
 }
 
 /**
- * The model that a model string names, with its settings read from `Config`.
+ * The settings of a model named on the configured provider's client.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ModelOptions {
+  /** Extra body fields for every request, in the provider's own terms (`temperature`, ...). */
+  readonly parameters?: Readonly<Record<string, unknown>> | undefined
+}
+
+/**
+ * The client of the provider that a model string names (its connection pool, base URL, key and
+ * timeouts), with the model string itself.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ClientService {
+  /** The model string the client was configured with. */
+  readonly spec: Spec
+  /** Builds a model on the client: the configured one, or another of the same provider. */
+  readonly model: (model?: string | undefined, options?: ModelOptions | undefined) => Effect.Effect<LanguageModel.Service>
+}
+
+/**
+ * The configured provider's client that {@link model} names models on: configure it once per
+ * application ({@link layerClient}, {@link layerClientConfig}).
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export class Client extends Context.Tag("effect-agents/Provider/Client")<Client, ClientService>() {}
+
+// A client of one provider, whose models are built with the client itself in their context.
+const clientOn = <I, S>(
+  spec: Spec,
+  tag: Context.Tag<I, S>,
+  client: Layer.Layer<I, ConfigError.ConfigError>,
+  makeModel: (model: string, options: ModelOptions | undefined) => Effect.Effect<LanguageModel.Service, never, I>
+): Layer.Layer<Client, ConfigError.ConfigError> =>
+  Layer.effect(
+    Client,
+    Effect.map(tag, (service): ClientService => ({
+      spec,
+      model: (model, options) => Effect.provideService(makeModel(model ?? spec.model, options), tag, service)
+    }))
+  ).pipe(Layer.provide(client))
+
+/**
+ * The client of the provider that a model string names, with its settings read from `Config`.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerClient = (spec: Spec): Layer.Layer<Client, ConfigError.ConfigError> => {
+  if (spec.provider === "openai") return clientOn(spec, OpenAi.Client, OpenAi.layerClientConfig(), OpenAi.makeModel)
+  if (spec.provider === "anthropic") {
+    return clientOn(spec, Anthropic.Client, Anthropic.layerClientConfig(), Anthropic.makeModel)
+  }
+  const preset = compatible[spec.provider]!
+  const urlName = `${preset.env}_BASE_URL`
+  const keyName = `${preset.env}_API_KEY`
+  const client = OpenAiCompatible.layerClientConfig({
+    baseUrl: preset.baseUrl === undefined
+      ? Settings.baseUrl(urlName, "http://127.0.0.1:8000/v1")
+      : Config.map(Settings.optionalBaseUrl(urlName, preset.baseUrl), (url) => url ?? preset.baseUrl!),
+    apiKey: preset.keyRequired ? Settings.apiKey(keyName, preset.key) : Settings.optionalApiKey(keyName, preset.key),
+    provider: Config.succeed(spec.provider)
+  })
+  return clientOn(spec, OpenAiCompatible.Client, client, OpenAiCompatible.makeModel)
+}
+
+/**
+ * The client of the provider named by a model string read from `Config`, by default
+ * `EFFECT_AGENTS_MODEL`. A missing or malformed string, or a setting the provider needs, is a
+ * `ConfigError` that names its variable.
+ *
+ * @since 0.2.0
+ * @category layers
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Agent } from "effect-agents"
+ * import { Provider } from "effect-agents/layers"
+ *
+ * // EFFECT_AGENTS_MODEL=openai:gpt-4o-mini and OPENAI_API_KEY=... in the environment
+ * const agent = Agent.make({ model: Provider.model(), fallback: [Provider.model("gpt-4o")] })
+ *
+ * // Effect<Run.Output<string>, AgentError | ConfigError>
+ * const program = Agent.run(agent, "Hello").pipe(Effect.provide(Provider.layerClientConfig()))
+ * ```
+ */
+export const layerClientConfig = (
+  name: string = "EFFECT_AGENTS_MODEL"
+): Layer.Layer<Client, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(
+    Effect.map(
+      Config.mapOrFail(Config.option(Config.string(name)), (text) =>
+        Option.isNone(text)
+          ? Either.left(ConfigError.MissingData([name], `${name} is not set: set it to "provider:model", e.g. "openai:gpt-4o-mini".`))
+          : Either.mapLeft(parse(text.value), (message) => ConfigError.InvalidData([name], `${name} is malformed: ${message}.`))),
+      layerClient
+    )
+  )
+
+/**
+ * A model named on the configured provider's client: by default the model of the model string,
+ * or another of the same provider. What an agent's `model` or `fallback` takes: building it
+ * opens no connection; the client is provided once.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const model = (
+  model?: string | undefined,
+  options?: ModelOptions | undefined
+): Layer.Layer<LanguageModel.LanguageModel, never, Client> =>
+  Layer.effect(LanguageModel.LanguageModel, Effect.flatMap(Client, (client) => client.model(model, options)))
+
+/**
+ * The model that a model string names, with a client of its own, its settings read from
+ * `Config`: for providing the model once, at the level of the application (given to an agent as
+ * its `model`, it would open a connection pool for every run: see {@link model}).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (spec: Spec): Layer.Layer<LanguageModel.LanguageModel, ConfigError.ConfigError> => {
-  if (spec.provider === "openai") return OpenAi.layerConfig(spec.model)
-  if (spec.provider === "anthropic") return Anthropic.layerConfig(spec.model)
-  const preset = compatible[spec.provider]!
-  const urlName = `${preset.env}_BASE_URL`
-  const keyName = `${preset.env}_API_KEY`
-  return OpenAiCompatible.layerConfig({
-    baseUrl: preset.baseUrl === undefined
-      ? Settings.baseUrl(urlName, "http://127.0.0.1:8000/v1")
-      : Config.map(Settings.optionalBaseUrl(urlName, preset.baseUrl), (url) => url ?? preset.baseUrl!),
-    model: Config.succeed(spec.model),
-    apiKey: preset.keyRequired ? Settings.apiKey(keyName, preset.key) : Settings.optionalApiKey(keyName, preset.key),
-    provider: Config.succeed(spec.provider)
-  })
-}
+export const layer = (spec: Spec): Layer.Layer<LanguageModel.LanguageModel, ConfigError.ConfigError> =>
+  Layer.provide(model(), layerClient(spec))
 
 /**
- * The model named by a model string read from `Config`, by default `EFFECT_AGENTS_MODEL`.
+ * The model named by a model string read from `Config`, by default `EFFECT_AGENTS_MODEL`, with a
+ * client of its own: for providing the model once, at the level of the application (see
+ * {@link layer}).
  *
  * @since 0.1.0
  * @category layers
@@ -122,12 +239,4 @@ export const layer = (spec: Spec): Layer.Layer<LanguageModel.LanguageModel, Conf
 export const layerConfig = (
   name: string = "EFFECT_AGENTS_MODEL"
 ): Layer.Layer<LanguageModel.LanguageModel, ConfigError.ConfigError> =>
-  Layer.unwrapEffect(
-    Effect.map(
-      Config.mapOrFail(Config.option(Config.string(name)), (text) =>
-        Option.isNone(text)
-          ? Either.left(ConfigError.MissingData([name], `${name} is not set: set it to "provider:model", e.g. "openai:gpt-4o-mini".`))
-          : Either.mapLeft(parse(text.value), (message) => ConfigError.InvalidData([name], `${name} is malformed: ${message}.`))),
-      layer
-    )
-  )
+  Layer.provide(model(), layerClientConfig(name))

@@ -1,5 +1,6 @@
 /**
- * Implementations: models (providers, the scripted test model, the simulator), rate limits and stores.
+ * Implementations: models (providers, each a client and models named on it; the scripted test model;
+ * the simulator), rate limits and stores.
  *
  * @since 0.1.0
  */

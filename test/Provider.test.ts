@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Provider from "../layers/Provider.js"
+import * as Simulator from "../layers/Simulator.js"
 import * as Agent from "../src/Agent.js"
 import { chunk, json, server, sse } from "./fixtures/chatServer.js"
 
@@ -116,6 +117,24 @@ describe("Provider", () => {
       assert.strictEqual(s.bodies[0].model, "llama3.2")
       assert.isUndefined(s.headers[0]!.authorization)
     }))
+
+  it.scopedLive("the configured client, provided once, serves an agent's own models run after run on one pool", () =>
+    Effect.gen(function*() {
+      // The configured model always refuses (401, never retried): every run also calls the other.
+      const simulator = yield* Simulator.make({
+        script: (request) => request.model === "primary" ? Simulator.unauthorized() : Simulator.text(`from ${request.model}`)
+      })
+      const agent = Agent.make({ model: Provider.model(), fallback: [Provider.model("backup")] })
+      const outputs = yield* Effect.forEach(Array.from({ length: 100 }), () => Agent.run(agent, "Hello")).pipe(
+        Effect.provide(Provider.layerClientConfig()),
+        withEnv({ EFFECT_AGENTS_MODEL: "openai-compatible:primary", OPENAI_COMPATIBLE_BASE_URL: simulator.openAiUrl })
+      )
+      assert.deepStrictEqual(new Set(outputs.map((output) => output.content)), new Set(["from backup"]))
+      const stats = yield* simulator.stats
+      assert.strictEqual(stats.requests, 200)
+      // One keep-alive pool (a pool per run would open 100 or more).
+      assert.isAtMost(stats.connections, 3)
+    }), { timeout: 20_000 })
 
   it.scopedLive("a blank optional key is none, and a key's surrounding whitespace is not sent", () =>
     Effect.gen(function*() {

@@ -4,7 +4,7 @@ import type * as LanguageModel from "@effect/ai/LanguageModel"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -20,6 +20,7 @@ import * as Simulator from "../layers/Simulator.js"
 import * as Agent from "../src/Agent.js"
 import type { AgentError, ModelErrorReason } from "../src/AgentError.js"
 import * as Retry from "../src/Retry.js"
+import type * as Run from "../src/Run.js"
 import type * as RunEvent from "../src/RunEvent.js"
 
 // Every provider layer, end to end over real HTTP against the simulator.
@@ -271,6 +272,83 @@ for (const provider of providers) {
       ), { timeout: 20_000 })
   })
 }
+
+// An agent whose own model and fallback are named on a client, run 100 times with the client
+// provided once: the simulator's counters after.
+const runOnClient = <I>(
+  client: (simulator: Simulator.Service) => Layer.Layer<I>,
+  model: (name: string) => Layer.Layer<LanguageModel.LanguageModel, never, I>
+) =>
+  Effect.gen(function*() {
+    // The primary always refuses (401, never retried): every run also calls the fallback.
+    const simulator = yield* Simulator.make({
+      script: (request) => request.model === "primary" ? Simulator.unauthorized() : Simulator.text(`from ${request.model}`)
+    })
+    const agent = Agent.make({ model: model("primary"), fallback: [model("backup")] })
+    const outputs = yield* Effect.forEach(
+      Array.from({ length: 100 }, (_, i) => i),
+      // Half of them streamed: both kinds of request share the pool.
+      (i) => Agent.run(agent, `run ${i}`, i % 2 === 0 ? {} : { onEvent: () => Effect.void })
+    ).pipe(Effect.provide(client(simulator)))
+    assert.deepStrictEqual(new Set(outputs.map((output) => output.content)), new Set(["from backup"]))
+    return yield* simulator.stats
+  })
+
+const onClients = [
+  [
+    "OpenAI Responses",
+    runOnClient((s) => OpenAi.layerClient({ apiKey: Redacted.make("test"), baseUrl: s.openAiUrl }), (m) => OpenAi.model(m))
+  ],
+  [
+    "Anthropic Messages",
+    runOnClient(
+      (s) => Anthropic.layerClient({ apiKey: Redacted.make("test"), baseUrl: s.anthropicUrl }),
+      (m) => Anthropic.model(m, { maxTokens: 100 })
+    )
+  ],
+  [
+    "Chat Completions",
+    runOnClient(
+      (s) => OpenAiCompatible.layerClient({ baseUrl: s.openAiUrl, apiKey: Redacted.make("test") }),
+      (m) => OpenAiCompatible.model(m)
+    )
+  ]
+] as const
+
+describe("a client and the models named on it", () => {
+  for (const [name, run] of onClients) {
+    it.scopedLive(`${name}: an agent's own model and its fallback, run 100 times, share the client's pool`, () =>
+      Effect.gen(function*() {
+        const stats = yield* run
+        assert.strictEqual(stats.requests, 200)
+        // One keep-alive pool, reused run after run (a pool per run, or per model, would open 100 or
+        // 200). A run may find the last run's connection not yet handed back and open a second.
+        assert.isAtMost(stats.connections, 3)
+      }), { timeout: 20_000 })
+  }
+
+  it.scopedLive("a model and its own client in one layer (layer) still runs an agent provided at the top", () =>
+    Effect.gen(function*() {
+      const simulator = yield* Simulator.make({ script: () => Simulator.text("hi") })
+      const model = OpenAi.layer({ model: "gpt-4o-mini", apiKey: Redacted.make("test"), baseUrl: simulator.openAiUrl })
+      const agent = Agent.make({})
+      yield* Effect.forEach(Array.from({ length: 20 }), () => Agent.run(agent, "x")).pipe(Effect.provide(model))
+      assert.isAtMost((yield* simulator.stats).connections, 3)
+    }))
+
+  it("an agent on a model named on a client requires the client; on a model with its own client, nothing", () => {
+    const onClient = Agent.make({ model: OpenAi.model("gpt-4o-mini") })
+    expectTypeOf(Agent.run(onClient, "x")).toEqualTypeOf<
+      Effect.Effect<Run.Output<string>, AgentError, OpenAi.Client>
+    >()
+    const withFallback = Agent.make({ model: OpenAi.model("gpt-4o-mini"), fallback: [Anthropic.model("claude")] })
+    expectTypeOf(Agent.run(withFallback, "x")).toEqualTypeOf<
+      Effect.Effect<Run.Output<string>, AgentError, OpenAi.Client | Anthropic.Client>
+    >()
+    const own = Agent.make({ model: OpenAi.layer({ model: "gpt-4o-mini", apiKey: Redacted.make("k") }) })
+    expectTypeOf(Agent.run(own, "x")).toEqualTypeOf<Effect.Effect<Run.Output<string>, AgentError, never>>()
+  })
+})
 
 describe("an @effect/ai provider's own model", () => {
   it.scopedLive("runs an agent's tool loop, bad arguments fed back, through the public LanguageModel", () =>

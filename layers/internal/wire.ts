@@ -1,5 +1,6 @@
 /**
- * What the provider layers share: a `LanguageModel` over one HTTP endpoint (JSON answers, and SSE
+ * What the provider layers share: a client (one connection pool to an API, with its base URL, key
+ * and timeouts), models named on it (a `LanguageModel` over one endpoint: JSON answers, and SSE
  * answers turned into parts by a per-call state), and the small helpers of their wire formats.
  */
 import * as AiError from "@effect/ai/AiError"
@@ -27,53 +28,90 @@ export interface StreamState {
   readonly end: () => Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, AiError.AiError>
 }
 
-export interface Wire {
+export interface ClientOptions {
   readonly provider: string
-  readonly url: string
+  readonly baseUrl: string
+  /** Every request's headers, the key among them. */
   readonly headers: Readonly<Record<string, string>>
   readonly idleTimeout: Duration.DurationInput | undefined
   readonly requestTimeout: Duration.DurationInput | undefined
+}
+
+/**
+ * A provider's client: one pool of keep-alive connections to its API, shared by every model named
+ * on it, with the base URL, the key and the timeouts. The key is held by its functions, never
+ * shown as a field.
+ */
+export interface Client {
+  /** The provider's name, in errors and traces. */
+  readonly provider: string
+  /** The API's base URL, without a trailing slash. */
+  readonly baseUrl: string
+  /** Sends a JSON request to `url` (on the API); its parsed JSON answer. */
+  readonly postJson: (url: string, body: string) => Effect.Effect<unknown, AiError.AiError>
+  /** Sends a request whose answer is streamed: its SSE events go to `onEvents` a network read at a time. */
+  readonly postSse: <E>(
+    url: string,
+    body: string,
+    onEvents: (events: Array<Sse.Event>) => Effect.Effect<void, E>
+  ) => Effect.Effect<void, AiError.AiError | E>
+}
+
+/** A client, its connection pool closed with the scope. */
+export const makeClient = (options: ClientOptions): Effect.Effect<Client, never, Scope.Scope> =>
+  Effect.map(Http.makeClient(options.provider), (http): Client => {
+    const headers = { ...options.headers }
+    const idleTimeout = Duration.decode(options.idleTimeout ?? "60 seconds")
+    const jsonTimeouts: Http.Timeouts = {
+      headers: Duration.decode(options.requestTimeout ?? "10 minutes"),
+      body: idleTimeout
+    }
+    return {
+      provider: options.provider,
+      baseUrl: options.baseUrl.replace(/\/+$/, ""),
+      postJson: (url, body) => Http.postJson(http, { url, method: "generateText", headers, body }, jsonTimeouts),
+      postSse: (url, body, onEvents) =>
+        Http.postSsePush(http, { url, method: "streamText", headers, body }, idleTimeout, onEvents)
+    }
+  })
+
+/** A model's wire format: where its requests go, what they carry, how its answers read. */
+export interface Wire {
+  readonly url: string
   readonly body: (options: LanguageModel.ProviderOptions, stream: boolean) => unknown
   readonly fromJson: (body: unknown) => Effect.Effect<Array<Response.PartEncoded>, AiError.AiError>
   readonly streamState: () => StreamState
 }
 
-/** A `LanguageModel` on the lean path, with a connection pool that lives as long as the scope. */
-export const make = (wire: Wire): Effect.Effect<LanguageModel.Service, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const client = yield* Http.makeClient(wire.provider)
-    const headers = { ...wire.headers }
-    const idleTimeout = Duration.decode(wire.idleTimeout ?? "60 seconds")
-    const jsonTimeouts: Http.Timeouts = {
-      headers: Duration.decode(wire.requestTimeout ?? "10 minutes"),
-      body: idleTimeout
-    }
-    const post = (options: LanguageModel.ProviderOptions, stream: boolean): Http.Post => ({
-      url: wire.url,
-      method: stream ? "streamText" : "generateText",
-      headers,
-      body: JSON.stringify(wire.body(options, stream))
+/**
+ * A `LanguageModel` on the lean path (it declares its `ModelParts`), over a client's connection
+ * pool: building it opens nothing.
+ */
+export const make = (client: Client, wire: Wire): Effect.Effect<LanguageModel.Service> => {
+  // One answer, streamed: its parts go to `onParts` a network read at a time, then its end.
+  const streamParts = <E>(
+    options: LanguageModel.ProviderOptions,
+    onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<void, E>
+  ): Effect.Effect<void, AiError.AiError | E> =>
+    Effect.suspend(() => {
+      const state = wire.streamState()
+      const give = (parts: ReadonlyArray<Response.StreamPartEncoded>) => parts.length === 0 ? Effect.void : onParts(parts)
+      return Effect.zipRight(
+        client.postSse(
+          wire.url,
+          JSON.stringify(wire.body(options, true)),
+          (events) => Effect.flatMap(state.events(events), give)
+        ),
+        Effect.flatMap(Effect.suspend(state.end), give)
+      )
     })
-    // One answer, streamed: its parts go to `onParts` a network read at a time, then its end.
-    const streamParts = <E>(
-      options: LanguageModel.ProviderOptions,
-      onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<void, E>
-    ): Effect.Effect<void, AiError.AiError | E> =>
-      Effect.suspend(() => {
-        const state = wire.streamState()
-        const give = (parts: ReadonlyArray<Response.StreamPartEncoded>) =>
-          parts.length === 0 ? Effect.void : onParts(parts)
-        return Effect.zipRight(
-          Http.postSsePush(client, post(options, true), idleTimeout, (events) => Effect.flatMap(state.events(events), give)),
-          Effect.flatMap(Effect.suspend(state.end), give)
-        )
-      })
-    return yield* ModelParts.make({
-      generateText: (options) => Effect.flatMap(Http.postJson(client, post(options, false), jsonTimeouts), wire.fromJson),
-      streamText: (options) => toStream((onParts) => streamParts(options, onParts)),
-      streamParts
-    })
+  return ModelParts.make({
+    generateText: (options) =>
+      Effect.flatMap(client.postJson(wire.url, JSON.stringify(wire.body(options, false))), wire.fromJson),
+    streamText: (options) => toStream((onParts) => streamParts(options, onParts)),
+    streamParts
   })
+}
 
 /**
  * A pushed answer as a stream, for the public `LanguageModel` path. The answer is read in a fiber
