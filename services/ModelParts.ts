@@ -104,15 +104,20 @@ export interface WithParts extends LanguageModel.Service {
  * @category constructors
  * @example
  * ```ts
+ * import type { Response } from "@effect/ai"
  * import { Effect, Stream } from "effect"
  * import { ModelParts } from "effect-agents/services"
  *
- * const finish = { type: "finish", reason: "stop", usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } } as const
+ * const finish: Response.FinishPartEncoded = {
+ *   type: "finish",
+ *   reason: "stop",
+ *   usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }
+ * }
  *
  * // A model that always says "hi".
  * const service = ModelParts.make({
  *   generateText: () => Effect.succeed([{ type: "text", text: "hi" }, finish]),
- *   streamText: () => Stream.make({ type: "text-delta", id: "0", delta: "hi" }, finish),
+ *   streamText: () => Stream.fromIterable<Response.StreamPartEncoded>([{ type: "text-delta", id: "0", delta: "hi" }, finish]),
  *   streamParts: (_, onParts) => onParts([{ type: "text-delta", id: "0", delta: "hi" }, finish])
  * })
  * ```
