@@ -151,6 +151,8 @@ export const make = <A, R = never>(options: {
  * - `onEvent`: called with each event of the run as it happens, in the run's own fiber (the run
  *   waits for it). With it, `run` streams from the model, so text arrives as `TextDelta` events,
  *   and still returns the typed output.
+ * - `eventBuffer`: for `stream`, how many events the run may get ahead of the stream's reader before
+ *   it waits for it (backpressure). Default 256; at least 1.
  *
  * @since 0.2.0
  * @category models

@@ -481,6 +481,30 @@ describe("Agent.stream", () => {
       // RunStarted, ModelRequestStarted, 600 deltas, ModelRequestCompleted, RunCompleted
       assert.strictEqual(yield* Ref.get(read), 604)
     }))
+
+  it.effect("holds the run to eventBuffer events ahead of its reader", () =>
+    Effect.gen(function*() {
+      const emitted = yield* Ref.make(0)
+      const read = yield* Ref.make(0)
+      const fiber = yield* Agent.stream(Agent.make({}), "count", {
+        eventBuffer: 8,
+        onEvent: () => Ref.update(emitted, (n) => n + 1)
+      }).pipe(
+        Stream.tap(() => Effect.zipRight(Effect.sleep("1 millis"), Ref.update(read, (n) => n + 1))),
+        Stream.runDrain,
+        Effect.provide(TestModel.layer([TestModel.text("x".repeat(100), { chunks: 100 })])),
+        Effect.fork
+      )
+      for (let i = 0; i < 20; i++) {
+        yield* TestClock.adjust("1 millis")
+        // What the run has emitted but the reader has not read: the buffer, the batch the reader
+        // holds, and the one event the run waits to hand over.
+        assert.isAtMost((yield* Ref.get(emitted)) - (yield* Ref.get(read)), 2 * 8 + 1)
+      }
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      assert.strictEqual(yield* Ref.get(read), 104)
+    }))
 })
 
 // -----------------------------------------------------------------------------

@@ -54,6 +54,7 @@ export interface RunOptions {
   readonly runId?: string | undefined
   readonly history?: ReadonlyArray<Prompt.Message> | undefined
   readonly onEvent?: ((event: RunEvent.RunEvent) => Effect.Effect<void>) | undefined
+  readonly eventBuffer?: number | undefined
 }
 
 /** The session options of a run (documented where they are exported, as `Runnable.SessionOptions`). */

@@ -13,8 +13,8 @@ export interface Emit {
   readonly all?: ((events: ReadonlyArray<RunEvent.RunEvent>) => Effect.Effect<void>) | undefined
 }
 
-/** How many events a run may get ahead of its reader. */
-const capacity = 256
+/** How many events a run may get ahead of its reader, unless its options say otherwise. */
+export const defaultCapacity = 256
 
 /**
  * A run that reports its events to `emit`, as a stream of them. The run is a fiber in the stream's
@@ -24,10 +24,11 @@ const capacity = 256
  */
 export const fromRun = <E, R>(
   run: (emit: Emit) => Effect.Effect<unknown, E, R>,
-  onEvent: Emit | undefined
+  onEvent: Emit | undefined,
+  capacity: number | undefined = defaultCapacity
 ): Stream.Stream<RunEvent.RunEvent, E, R> =>
   Stream.fromChannel(Channel.suspend(() => {
-    const handoff = new Handoff<RunEvent.RunEvent, E>(capacity)
+    const handoff = new Handoff<RunEvent.RunEvent, E>(capacity >= 1 ? Math.floor(capacity) : 1)
     const offer = (event: RunEvent.RunEvent) => Effect.suspend(() => handoff.offer(event))
     const emit: Emit = onEvent === undefined
       ? Object.assign(offer, {

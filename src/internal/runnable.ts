@@ -117,7 +117,7 @@ export const stream = (
   input: Run.Input,
   options: Options | undefined
 ): Stream.Stream<RunEvent.RunEvent, Errors, unknown> =>
-  EventStream.fromRun((emit) => run(self, input, options, emit), options?.onEvent)
+  EventStream.fromRun((emit) => run(self, input, options, emit), options?.onEvent, options?.eventBuffer)
 
 // Each provision costs a run a copy of its fiber's references: what a run is given (its user's
 // memory, its session's state) goes in at once.

@@ -1,8 +1,9 @@
 /**
  * A run as the stream an HTTP response sends: the run's events, then, when it did not end with
  * `RunCompleted` or `RunFailed`, one last `RunCancelled` or `RunError`. The run itself is a fiber
- * of {@link Runs}, feeding a bounded mailbox (so a slow client slows the run down rather than
- * piling events up); the response reads the mailbox. When the response stops early (the client
+ * of {@link Runs} that hands each event straight to a bounded mailbox (so a slow client slows the
+ * run down rather than piling events up): one buffer between the run and the response, which reads
+ * the mailbox. When the response stops early (the client
  * went away), the run is cancelled and waited for. The run is also cancelled when the request's
  * scope closes: a client that leaves before the response starts never reads the stream, whose own
  * finalizer then never runs.
@@ -19,7 +20,7 @@ import type * as Run from "../../../src/Run.js"
 import * as Failure from "./failure.js"
 import type * as Runs from "./runs.js"
 
-/** How many events may wait for a slow client before the run waits for it. */
+/** How many events may wait for a slow client before the run waits for it (as a run's own stream). */
 const capacity = 256
 
 export const start = (
@@ -49,8 +50,10 @@ export const start = (
           ? new HttpApi.RunError({ runId, error })
           : undefined)
     }
-    const run = entry.stream(input, options).pipe(
-      Stream.runForEach((event) => mailbox.offer(event)),
+    // The run reports each event to the mailbox from its own fiber (`onEvent`): no stream of its own
+    // in between, so no second buffer and no second fiber.
+    const run = entry.run(input, { ...options, onEvent: (event) => Effect.asVoid(mailbox.offer(event)) }).pipe(
+      Effect.asVoid,
       Effect.onExit((exit) =>
         Effect.flatMap(last(exit), (event) =>
           // When the client is gone the mailbox is shut down first, so this offer never waits for it.
