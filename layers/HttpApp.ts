@@ -47,10 +47,9 @@ import * as Stream from "effect/Stream"
 import { createHash, timingSafeEqual } from "node:crypto"
 import * as Http from "node:http"
 import * as SessionStore from "../services/SessionStore.js"
-import * as Id from "../src/internal/id.js"
 import * as HttpApi from "../src/HttpApi.js"
 import * as Registry from "../src/Registry.js"
-import type * as Run from "../src/Run.js"
+import * as Run from "../src/Run.js"
 import * as Batches from "./internal/httpApp/batches.js"
 import * as Body from "./internal/httpApp/body.js"
 import * as Events from "./internal/httpApp/events.js"
@@ -208,7 +207,7 @@ const RunsLive = HttpApiBuilder.group(HttpApi.Api, "runs", (handlers) =>
     .handle("run", ({ path, payload, request }) =>
       Effect.gen(function*() {
         const entry = yield* lookup(path.name)
-        const runId = payload.runId ?? Id.uuid()
+        const runId = payload.runId ?? Run.makeId()
         const options = {
           runId,
           ...(payload.sessionId === undefined ? {} : { sessionId: payload.sessionId }),
@@ -262,7 +261,7 @@ const OpenAiLive = HttpApiBuilder.group(HttpApi.Api, "openai", (handlers) =>
         )
       }
       const entry = found.value
-      const runId = Id.uuid()
+      const runId = Run.makeId()
       yield* setRunId(runId)
       const input = OpenAi.toInput(payload.messages)
       const created = Math.floor((yield* Effect.clockWith((clock) => clock.currentTimeMillis)) / 1000)

@@ -9,7 +9,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as SessionState from "../services/SessionState.js"
 import * as SessionStore from "../services/SessionStore.js"
-import * as InternalSession from "../src/internal/session.js"
 import * as SessionStoreMemory from "./SessionStoreMemory.js"
 
 /**
@@ -34,7 +33,7 @@ import * as SessionStoreMemory from "./SessionStoreMemory.js"
 export const layer = (key: SessionStore.SessionKey): Layer.Layer<SessionState.SessionState, never, SessionStore.SessionStore> =>
   Layer.effect(
     SessionState.SessionState,
-    Effect.map(SessionStore.SessionStore, (store) => InternalSession.makeSessionState(store, key))
+    Effect.map(SessionStore.SessionStore, (store) => SessionState.forSession(store, key))
   )
 
 /**
@@ -47,6 +46,6 @@ export const layerMemory: Layer.Layer<SessionState.SessionState> = Layer.effect(
   SessionState.SessionState,
   Effect.map(
     SessionStoreMemory.makeSessionStore,
-    (store) => InternalSession.makeSessionState(store, { userId: SessionStore.anonymousUser, sessionId: "memory" })
+    (store) => SessionState.forSession(store, { userId: SessionStore.anonymousUser, sessionId: "memory" })
   )
 )

@@ -9,6 +9,7 @@ import * as Prompt from "@effect/ai/Prompt"
 import * as Response from "@effect/ai/Response"
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
+import * as Id from "./internal/id.js"
 
 /**
  * What a run is asked: a user message, or a whole conversation (`@effect/ai` prompt input).
@@ -17,6 +18,14 @@ import * as Schema from "effect/Schema"
  * @category models
  */
 export type Input = string | Prompt.Prompt | ReadonlyArray<Prompt.MessageEncoded>
+
+/**
+ * A fresh run id: a random UUID (kept as a flat string, which a run holds for as long as it lives).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeId: () => string = Id.uuid
 
 /**
  * The text of the last user message of an input (the input itself when it is a string), or

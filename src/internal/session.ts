@@ -4,11 +4,9 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Memory from "../../services/Memory.js"
 import * as SessionState from "../../services/SessionState.js"
@@ -146,7 +144,7 @@ class Turn {
       history,
       sessionId: options.sessionId
     }
-    const state = new StoredSessionState(this.store, this.key)
+    const state = SessionState.forSession(this.store, this.key)
     // The services are set and restored in the same uninterruptible region as the append: one
     // frame, where `Effect.provide` would bracket the body with an acquire/release of its own.
     return Effect.uninterruptibleMask((restore) =>
@@ -295,99 +293,6 @@ const ownMessages = (
 // Session state
 // -----------------------------------------------------------------------------
 
-interface Codec {
-  readonly decode: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
-  readonly encode: (a: unknown) => Either.Either<unknown, ParseResult.ParseError>
-}
-const codecs = new WeakMap<Schema.Schema<any, any>, Codec>()
-const codec = (schema: Schema.Schema<any, any>): Codec => {
-  let found = codecs.get(schema)
-  if (found === undefined) {
-    found = { decode: Schema.decodeUnknownEither(schema), encode: Schema.encodeUnknownEither(schema) }
-    codecs.set(schema, found)
-  }
-  return found
-}
-
-/**
- * The state of one stored session, typed by its keys. A class: one is made on every turn of every
- * conversation, and most turns never read it.
- */
-class StoredSessionState implements SessionState.Service {
-  readonly userId: string
-  readonly sessionId: string
-  constructor(readonly store: SessionStore.Service, readonly key: SessionStore.SessionKey) {
-    this.userId = key.userId
-    this.sessionId = key.sessionId
-  }
-
-  error(reason: "Corrupt" | "InvalidInput", message: string, cause: ParseResult.ParseError) {
-    return new SessionStore.SessionStoreError({
-      operation: "state",
-      reason,
-      message: `${message}:\n${ParseResult.TreeFormatter.formatErrorSync(cause)}`,
-      userId: this.userId,
-      sessionId: this.sessionId,
-      cause
-    })
-  }
-
-  read<A, I>(stateKey: SessionState.Key<A, I>, state: SessionStore.StateRecord): Either.Either<A, SessionStore.SessionStoreError> {
-    if (!Object.hasOwn(state, stateKey.name)) return Either.right(stateKey.initial)
-    return Either.mapLeft(
-      codec(stateKey.schema).decode(state[stateKey.name]) as Either.Either<A, ParseResult.ParseError>,
-      (error) => this.error("Corrupt", `The stored value of "${stateKey.name}" does not match its schema`, error)
-    )
-  }
-
-  write<A, I>(stateKey: SessionState.Key<A, I>, value: A): Either.Either<unknown, SessionStore.SessionStoreError> {
-    return Either.mapLeft(
-      codec(stateKey.schema).encode(value),
-      (error) => this.error("InvalidInput", `The value of "${stateKey.name}" does not match its schema`, error)
-    )
-  }
-
-  get<A, I>(stateKey: SessionState.Key<A, I>): Effect.Effect<A, SessionStore.SessionStoreError> {
-    return Effect.flatMap(
-      Effect.catchTag(this.store.state(this.key), "SessionNotFound", () => Effect.succeed<SessionStore.StateRecord>({})),
-      (state) => this.read(stateKey, state)
-    )
-  }
-
-  set<A, I>(stateKey: SessionState.Key<A, I>, value: A): Effect.Effect<void, SessionStore.SessionStoreError> {
-    return Effect.flatMap(
-      this.write(stateKey, value),
-      (encoded) => this.store.modifyState(this.key, (state) => [undefined, { ...state, [stateKey.name]: encoded }] as const)
-    )
-  }
-
-  update<A, I>(stateKey: SessionState.Key<A, I>, f: (value: A) => A): Effect.Effect<A, SessionStore.SessionStoreError> {
-    return Effect.flatten(
-      this.store.modifyState(
-        this.key,
-        (state): readonly [Either.Either<A, SessionStore.SessionStoreError>, SessionStore.StateRecord] => {
-          const value = this.read(stateKey, state)
-          if (Either.isLeft(value)) return [value, state]
-          const next = f(value.right)
-          const encoded = this.write(stateKey, next)
-          if (Either.isLeft(encoded)) return [Either.left(encoded.left), state]
-          return [Either.right(next), { ...state, [stateKey.name]: encoded.right }]
-        }
-      )
-    )
-  }
-
-  remove<A, I>(stateKey: SessionState.Key<A, I>): Effect.Effect<void, SessionStore.SessionStoreError> {
-    return this.store.modifyState(this.key, (state) => {
-      const { [stateKey.name]: _, ...rest } = state
-      return [undefined, rest] as const
-    })
-  }
-}
-
-/** The state of one stored session, typed by its keys. */
-export const makeSessionState = (store: SessionStore.Service, key: SessionStore.SessionKey): SessionState.Service =>
-  new StoredSessionState(store, key)
 
 // -----------------------------------------------------------------------------
 // User memory

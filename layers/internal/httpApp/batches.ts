@@ -14,10 +14,9 @@ import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
-import * as Id from "../../../src/internal/id.js"
 import * as HttpApi from "../../../src/HttpApi.js"
 import type * as Registry from "../../../src/Registry.js"
-import type * as Run from "../../../src/Run.js"
+import * as Run from "../../../src/Run.js"
 import * as Failure from "./failure.js"
 import type { Runs } from "./runs.js"
 
@@ -92,7 +91,7 @@ export const make = (runs: Runs): Effect.Effect<Batches, never, Scope.Scope> =>
     ) =>
       Effect.gen(function*() {
         const item = state.items[index]!
-        const runId = Id.uuid()
+        const runId = Run.makeId()
         // Started and waited for with no gap between them where the batch's interruption would
         // leave the run behind.
         const started = yield* Effect.uninterruptibleMask((restore) =>
@@ -158,7 +157,7 @@ export const make = (runs: Runs): Effect.Effect<Batches, never, Scope.Scope> =>
           return yield* new HttpApi.ShuttingDown({ message: "The server is shutting down and takes no new batches." })
         }
         const state: State = {
-          batchId: Id.uuid(),
+          batchId: Run.makeId(),
           agent: entry.name,
           concurrency: request.concurrency ?? 4,
           createdAt: yield* DateTime.now,
