@@ -15,6 +15,7 @@ import * as RunEvent from "../RunEvent.js"
 import type { Definition, RunOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
 import * as Id from "./id.js"
+import * as Memo from "./memo.js"
 import * as ModelCall from "./modelCall.js"
 import * as ToolCall from "./toolCall.js"
 
@@ -268,15 +269,10 @@ class Loop implements ModelCall.Run {
   }
 }
 
-const decoders = new WeakMap<Schema.Schema<unknown, unknown, unknown>, (text: string) => Either.Either<unknown, ParseResult.ParseError>>()
-const decodeOutput = (schema: Schema.Schema<unknown, unknown, unknown>) => {
-  let decode = decoders.get(schema)
-  if (decode === undefined) {
-    decode = Schema.decodeEither(Schema.parseJson(schema as Schema.Schema<unknown, unknown>))
-    decoders.set(schema, decode)
-  }
-  return decode
-}
+const decodeOutput = Memo.weak(
+  (schema: Schema.Schema<unknown, unknown, unknown>): (text: string) => Either.Either<unknown, ParseResult.ParseError> =>
+    Schema.decodeEither(Schema.parseJson(schema as Schema.Schema<unknown, unknown>))
+)
 
 const assistantMessage = (turn: ModelCall.Turn): Prompt.AssistantMessage => {
   const content: Array<Prompt.AssistantMessagePart> = []
@@ -291,28 +287,27 @@ const assistantMessage = (turn: ModelCall.Turn): Prompt.AssistantMessage => {
   return ModelCall.assistantMessage(content)
 }
 
+const buildSystemPrompt = (agent: Definition, lines: ReadonlyArray<string>): string => {
+  const parts: Array<string> = []
+  if (agent.description !== undefined) parts.push(agent.description)
+  if (agent.role !== undefined) parts.push(`Your role: ${agent.role}`)
+  for (const line of lines) if (line.length > 0) parts.push(line)
+  if (agent.markdown) parts.push("Use markdown to format your answers.")
+  if (agent.output !== undefined) parts.push(outputInstruction(agent.output))
+  return parts.join("\n\n")
+}
+
 // The instructions of an agent whose instructions are not an Effect are the same on every run.
-const systemPrompts = new WeakMap<Definition, string>()
+const staticSystemPrompt = Memo.weak((agent: Definition): string => {
+  const instructions = agent.instructions as string | ReadonlyArray<string>
+  return buildSystemPrompt(agent, typeof instructions === "string" ? [instructions] : instructions)
+})
+
 const systemPrompt = (agent: Definition): string | Effect.Effect<string, never, unknown> => {
   const instructions = agent.instructions
-  const build = (lines: ReadonlyArray<string>) => {
-    const parts: Array<string> = []
-    if (agent.description !== undefined) parts.push(agent.description)
-    if (agent.role !== undefined) parts.push(`Your role: ${agent.role}`)
-    for (const line of lines) if (line.length > 0) parts.push(line)
-    if (agent.markdown) parts.push("Use markdown to format your answers.")
-    if (agent.output !== undefined) parts.push(outputInstruction(agent.output))
-    return parts.join("\n\n")
-  }
-  if (Effect.isEffect(instructions)) {
-    return Effect.map(instructions, (produced) => build(typeof produced === "string" ? [produced] : produced))
-  }
-  let text = systemPrompts.get(agent)
-  if (text === undefined) {
-    text = build(typeof instructions === "string" ? [instructions] : instructions as ReadonlyArray<string>)
-    systemPrompts.set(agent, text)
-  }
-  return text
+  return Effect.isEffect(instructions)
+    ? Effect.map(instructions, (produced) => buildSystemPrompt(agent, typeof produced === "string" ? [produced] : produced))
+    : staticSystemPrompt(agent)
 }
 
 // Messages are immutable values: an agent's system message is made once for all its runs.
@@ -326,13 +321,7 @@ const systemMessage = (agent: Definition, content: string): Prompt.SystemMessage
   return message
 }
 
-const outputInstructions = new WeakMap<Schema.Schema<unknown, unknown, unknown>, string>()
-const outputInstruction = (schema: Schema.Schema<unknown, unknown, unknown>): string => {
-  let text = outputInstructions.get(schema)
-  if (text === undefined) {
-    text = "Give your final answer as a single JSON value, with no other text, that matches this JSON Schema:\n" +
-      JSON.stringify(Tool.getJsonSchemaFromSchemaAst(schema.ast) satisfies JSONSchema.JsonSchema7)
-    outputInstructions.set(schema, text)
-  }
-  return text
-}
+const outputInstruction = Memo.weak((schema: Schema.Schema<unknown, unknown, unknown>): string =>
+  "Give your final answer as a single JSON value, with no other text, that matches this JSON Schema:\n" +
+  JSON.stringify(Tool.getJsonSchemaFromSchemaAst(schema.ast) satisfies JSONSchema.JsonSchema7)
+)

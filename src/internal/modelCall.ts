@@ -25,6 +25,7 @@ import * as Retry from "../Retry.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, ModelLayer } from "./definition.js"
 import type { Emit } from "./eventStream.js"
+import * as Memo from "./memo.js"
 
 /** What one model call produced, whichever path and mode it took. */
 export interface Turn {
@@ -114,26 +115,22 @@ export interface ToolSet {
   readonly lenient: Toolkit.WithHandler<Record<string, Tool.Any>> | undefined
 }
 
-const toolSets = new WeakMap<Toolkit.Any, ToolSet>()
 const noTools: ToolSet = { tools: [], lenient: undefined }
 
-export const toolSet = (toolkit: Toolkit.Any | undefined): ToolSet => {
-  if (toolkit === undefined) return noTools
-  let set = toolSets.get(toolkit)
-  if (set === undefined) {
-    const tools = Object.values(toolkit.tools)
-    set = tools.length === 0 ? noTools : {
-      tools,
-      lenient: {
-        tools: Object.fromEntries(tools.map((tool) => [tool.name, lenientTool(tool)])),
-        // Tool call resolution is disabled on this path: the run loop runs the tools.
-        handle: () => Effect.dieMessage("effect-agents: tool calls are resolved by the run loop")
-      } as Toolkit.WithHandler<Record<string, Tool.Any>>
-    }
-    toolSets.set(toolkit, set)
+const toolSetOf = Memo.weak((toolkit: Toolkit.Any): ToolSet => {
+  const tools = Object.values(toolkit.tools)
+  return tools.length === 0 ? noTools : {
+    tools,
+    lenient: {
+      tools: Object.fromEntries(tools.map((tool) => [tool.name, lenientTool(tool)])),
+      // Tool call resolution is disabled on this path: the run loop runs the tools.
+      handle: () => Effect.dieMessage("effect-agents: tool calls are resolved by the run loop")
+    } as Toolkit.WithHandler<Record<string, Tool.Any>>
   }
-  return set
-}
+})
+
+export const toolSet = (toolkit: Toolkit.Any | undefined): ToolSet =>
+  toolkit === undefined ? noTools : toolSetOf(toolkit)
 
 // The wire schema stays the tool's own; only the decoding of the model's arguments is deferred.
 const lenientTool = (tool: Tool.Any): Tool.Any => {

@@ -22,6 +22,7 @@ import type { Definition, Instructions, RunOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
 import * as Id from "./id.js"
 import * as InternalLoop from "./loop.js"
+import * as Memo from "./memo.js"
 import * as InternalRunnable from "./runnable.js"
 import type { Runnable } from "./runnable.js"
 import * as ToolCall from "./toolCall.js"
@@ -345,18 +346,10 @@ interface Index {
 }
 
 // Worked out once per team, not per run.
-const indexes = new WeakMap<ReadonlyArray<Member>, Index>()
-const indexOf = (members: ReadonlyArray<Member>): Index => {
-  let index = indexes.get(members)
-  if (index === undefined) {
-    index = {
-      byName: new Map(members.map((member) => [member.name, member])),
-      names: members.map((member) => member.name).join(", ")
-    }
-    indexes.set(members, index)
-  }
-  return index
-}
+const indexOf = Memo.weak((members: ReadonlyArray<Member>): Index => ({
+  byName: new Map(members.map((member) => [member.name, member])),
+  names: members.map((member) => member.name).join(", ")
+}))
 
 /** The handler of the leader's delegation tool, for one team run. */
 const delegate = (team: TeamDefinition, state: State) => {

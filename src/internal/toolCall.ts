@@ -16,6 +16,7 @@ import { ToolError } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition } from "./definition.js"
+import * as Memo from "./memo.js"
 import * as ModelCall from "./modelCall.js"
 import type { RunState, ToolCallRequest } from "./modelCall.js"
 
@@ -34,20 +35,12 @@ interface Codecs {
 }
 
 // Built once per tool, never per call.
-const codecsCache = new WeakMap<Tool.Any, Codecs>()
-const codecs = (tool: Tool.Any): Codecs => {
-  let found = codecsCache.get(tool)
-  if (found === undefined) {
-    found = {
-      decodeParams: Schema.decodeUnknownEither(tool.parametersSchema as Schema.Schema<unknown, unknown>),
-      encodeSuccess: Schema.encodeUnknownEither(tool.successSchema as Schema.Schema<unknown, unknown>),
-      encodeFailure: Schema.encodeUnknownEither(tool.failureSchema as Schema.Schema<unknown, unknown>),
-      readsCallId: Context.get(tool.annotations, ReadsCallId)
-    }
-    codecsCache.set(tool, found)
-  }
-  return found
-}
+const codecs = Memo.weak((tool: Tool.Any): Codecs => ({
+  decodeParams: Schema.decodeUnknownEither(tool.parametersSchema as Schema.Schema<unknown, unknown>),
+  encodeSuccess: Schema.encodeUnknownEither(tool.successSchema as Schema.Schema<unknown, unknown>),
+  encodeFailure: Schema.encodeUnknownEither(tool.failureSchema as Schema.Schema<unknown, unknown>),
+  readsCallId: Context.get(tool.annotations, ReadsCallId)
+}))
 
 /**
  * The id of the tool call whose handler is running, for handlers that report on their call. It is
@@ -221,20 +214,13 @@ const inHandlerFrame = <A, E>(
 // runtime) gives the same result, so it is merged once. The run's services win over the handler's:
 // when the run's context has every service the handler's has (see `layerPlumbing`), the result is
 // the run's context.
-const mergedContexts = new WeakMap<Context.Context<never>, WeakMap<Context.Context<never>, Context.Context<never>>>()
-const merged = (handler: Context.Context<never>, input: Context.Context<never>): Context.Context<never> => {
-  let byInput = mergedContexts.get(handler)
-  if (byInput === undefined) {
-    byInput = new WeakMap()
-    mergedContexts.set(handler, byInput)
-  }
-  let context = byInput.get(input)
-  if (context === undefined) {
-    context = covers(input, handler) ? input : Context.merge(handler, input)
-    byInput.set(input, context)
-  }
-  return context
-}
+const mergedUnder = Memo.weak((handler: Context.Context<never>) =>
+  Memo.weak((input: Context.Context<never>): Context.Context<never> =>
+    covers(input, handler) ? input : Context.merge(handler, input)
+  )
+)
+const merged = (handler: Context.Context<never>, input: Context.Context<never>): Context.Context<never> =>
+  mergedUnder(handler)(input)
 
 const covers = (context: Context.Context<never>, services: Context.Context<never>): boolean => {
   for (const key of services.unsafeMap.keys()) {
