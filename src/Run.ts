@@ -178,6 +178,41 @@ export const emptyMetrics: Metrics = {
 }
 
 /**
+ * Metrics added up: tokens, calls and retries are summed, durations too (the time spent in the
+ * runs, which a run made of others replaces by its own), and the time to the first token is the
+ * first one's. With {@link emptyMetrics} it is a monoid, so a team's metrics are its leader's
+ * combined with its members', a workflow's its steps'.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const combineMetrics = (self: Metrics, that: Metrics): Metrics => {
+  const reasoning = self.reasoningTokens === undefined
+    ? that.reasoningTokens
+    : that.reasoningTokens === undefined
+    ? self.reasoningTokens
+    : self.reasoningTokens + that.reasoningTokens
+  const cached = self.cachedInputTokens === undefined
+    ? that.cachedInputTokens
+    : that.cachedInputTokens === undefined
+    ? self.cachedInputTokens
+    : self.cachedInputTokens + that.cachedInputTokens
+  const firstToken = self.timeToFirstToken ?? that.timeToFirstToken
+  return {
+    inputTokens: self.inputTokens + that.inputTokens,
+    outputTokens: self.outputTokens + that.outputTokens,
+    totalTokens: self.totalTokens + that.totalTokens,
+    ...(reasoning !== undefined ? { reasoningTokens: reasoning } : {}),
+    ...(cached !== undefined ? { cachedInputTokens: cached } : {}),
+    modelCalls: self.modelCalls + that.modelCalls,
+    toolCalls: self.toolCalls + that.toolCalls,
+    retries: self.retries + that.retries,
+    ...(firstToken !== undefined ? { timeToFirstToken: firstToken } : {}),
+    duration: Duration.sum(self.duration, that.duration)
+  }
+}
+
+/**
  * An output, for a runnable of one's own: what is not given is empty (no messages, no tool calls,
  * {@link emptyMetrics}, finish reason `"stop"`), and `text` is the content when it is a string.
  *

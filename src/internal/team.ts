@@ -440,56 +440,6 @@ const route = (
 // The output
 // -----------------------------------------------------------------------------
 
-interface Totals {
-  input: number
-  output: number
-  total: number
-  reasoning: number | undefined
-  cached: number | undefined
-  modelCalls: number
-  toolCalls: number
-  retries: number
-  duration: number
-}
-
-const zero = (): Totals => ({
-  input: 0,
-  output: 0,
-  total: 0,
-  reasoning: undefined,
-  cached: undefined,
-  modelCalls: 0,
-  toolCalls: 0,
-  retries: 0,
-  duration: 0
-})
-
-const add = (totals: Totals, metrics: Run.Metrics): Totals => {
-  totals.input += metrics.inputTokens
-  totals.output += metrics.outputTokens
-  totals.total += metrics.totalTokens
-  if (metrics.reasoningTokens !== undefined) totals.reasoning = (totals.reasoning ?? 0) + metrics.reasoningTokens
-  if (metrics.cachedInputTokens !== undefined) totals.cached = (totals.cached ?? 0) + metrics.cachedInputTokens
-  totals.modelCalls += metrics.modelCalls
-  totals.toolCalls += metrics.toolCalls
-  totals.retries += metrics.retries
-  totals.duration += Duration.toMillis(metrics.duration)
-  return totals
-}
-
-const metrics = (totals: Totals, duration: number, timeToFirstToken: number | undefined): Run.Metrics => ({
-  inputTokens: totals.input,
-  outputTokens: totals.output,
-  totalTokens: totals.total,
-  ...(totals.reasoning !== undefined ? { reasoningTokens: totals.reasoning } : {}),
-  ...(totals.cached !== undefined ? { cachedInputTokens: totals.cached } : {}),
-  modelCalls: totals.modelCalls,
-  toolCalls: totals.toolCalls,
-  retries: totals.retries,
-  ...(timeToFirstToken !== undefined ? { timeToFirstToken: Duration.millis(timeToFirstToken) } : {}),
-  duration: Duration.millis(duration)
-})
-
 /**
  * The team's output. Totals are the leader's plus every finished member run's (a member that is a
  * team counts with its own totals), so they add up; the duration is the team's own, from start to end.
@@ -505,20 +455,21 @@ const finish = (
 ): TeamOutput.Output<unknown> => {
   const now = state.clock.unsafeCurrentTimeMillis()
   const leaderMetrics = leaders.length === 1 ? leaders[0]!.metrics : sum(leaders)
-  const totals = add(zero(), leaderMetrics)
+  let totals = leaderMetrics
   const memberRuns: Array<TeamOutput.MemberRun> = []
-  const byMember = new Map<string, Totals>()
+  const byMember = new Map<string, Run.Metrics>()
   for (const memberRun of state.memberRuns) {
     if (memberRun === undefined) continue
     memberRuns.push(memberRun)
     if (memberRun._tag === "Failed") continue
-    add(totals, memberRun.output.metrics)
-    let own = byMember.get(memberRun.member)
-    if (own === undefined) byMember.set(memberRun.member, own = zero())
-    add(own, memberRun.output.metrics)
+    const metrics = memberRun.output.metrics
+    totals = Run.combineMetrics(totals, metrics)
+    const own = byMember.get(memberRun.member)
+    byMember.set(memberRun.member, own === undefined ? metrics : Run.combineMetrics(own, metrics))
   }
+  // A member's metrics are the sum of its runs, with no time to a first token of the team's.
   const memberMetrics: Record<string, Run.Metrics> = {}
-  for (const [member, own] of byMember) memberMetrics[member] = metrics(own, own.duration, undefined)
+  for (const [member, { timeToFirstToken: _, ...own }] of byMember) memberMetrics[member] = own
   const author = answer ?? last
   const firstToken = author.metrics.timeToFirstToken
   const toolCalls = leaders.length === 1 ? last.toolCalls : leaders.flatMap((leader) => leader.toolCalls)
@@ -532,7 +483,7 @@ const finish = (
     toolCalls,
     finishReason: author.finishReason,
     ...(model !== undefined ? { model } : {}),
-    metrics: metrics(
+    metrics: withTiming(
       totals,
       now - state.startedAt,
       firstToken === undefined ? undefined : answerStartedAt - state.startedAt + Duration.toMillis(firstToken)
@@ -543,9 +494,16 @@ const finish = (
   }
 }
 
-const sum = (outputs: ReadonlyArray<Run.Output<unknown>>): Run.Metrics => {
-  const totals = zero()
-  for (const output of outputs) add(totals, output.metrics)
-  const first = outputs[0]?.metrics.timeToFirstToken
-  return metrics(totals, totals.duration, first === undefined ? undefined : Duration.toMillis(first))
+// Several leader runs (route mode asks again after a failed member) add up to the leader's metrics.
+const sum = (outputs: ReadonlyArray<Run.Output<unknown>>): Run.Metrics =>
+  outputs.reduce((total, output) => Run.combineMetrics(total, output.metrics), Run.emptyMetrics)
+
+// The team's totals, with the team's own duration and time to its first token.
+const withTiming = (totals: Run.Metrics, duration: number, timeToFirstToken: number | undefined): Run.Metrics => {
+  const { timeToFirstToken: _, ...tallies } = totals
+  return {
+    ...tallies,
+    ...(timeToFirstToken !== undefined ? { timeToFirstToken: Duration.millis(timeToFirstToken) } : {}),
+    duration: Duration.millis(duration)
+  }
 }
