@@ -21,6 +21,7 @@ import type { AgentError } from "./AgentError.js"
 import type * as InternalDefinition from "./internal/definition.js"
 import type { Definition, Instructions, ModelLayer } from "./internal/definition.js"
 import * as InternalLoop from "./internal/loop.js"
+import * as InternalRunnable from "./internal/runnable.js"
 import * as InternalSession from "./internal/session.js"
 import * as Retry from "./Retry.js"
 import type * as Run from "./Run.js"
@@ -212,19 +213,13 @@ export type Errors<R, O> = Runnable.Errors<R, O>
  */
 export type Exact<O, Known> = Runnable.Exact<O, Known>
 
-const Proto = {
-  ...Runnable.Proto,
-  [TypeId]: { _A: (_: never) => _, _R: (_: never) => _ },
-  kind: "agent",
-  parts: undefined
-}
-
 // One constructor, with every field in the same order: agents share one shape, and building one is
 // a single allocation (`Object.assign` onto `Object.create` adds the fields one at a time).
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 interface AgentImpl extends Mutable<Definition> {}
-class AgentImpl {
+class AgentImpl extends Runnable.Base {
   constructor(definition: Definition) {
+    super()
     this.name = definition.name
     this.description = definition.description
     this.role = definition.role
@@ -250,7 +245,7 @@ class AgentImpl {
     return runAgent(this, input, context)
   }
 }
-Object.setPrototypeOf(AgentImpl.prototype, Proto)
+Object.assign(AgentImpl.prototype, { [TypeId]: InternalRunnable.variance, kind: "agent", parts: undefined })
 
 const runAgent = (
   agent: Definition,

@@ -15,7 +15,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
-import { pipeArguments } from "effect/Pipeable"
+import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -83,15 +83,34 @@ export type RunError = InternalRunnable.RunError
 export const isRunnable = (u: unknown): u is Runnable<unknown, unknown> => Predicate.hasProperty(u, TypeId)
 
 /**
- * The prototype of runnables: their type id and `pipe`. Kinds of runnables build on it.
+ * What every runnable's prototype has: the protocol's type id and `pipe`. A kind of runnable is a
+ * class that extends it, with the fields and the `runIn` of the protocol.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const Proto = {
-  [TypeId]: { _A: (_: never) => _, _R: (_: never) => _ },
+export class Base implements Pipeable {
   pipe() {
     return pipeArguments(this, arguments)
+  }
+}
+Object.assign(Base.prototype, { [TypeId]: InternalRunnable.variance })
+
+class Made extends Base {
+  readonly kind: string
+  readonly markdown: boolean
+  readonly parts = undefined
+  constructor(
+    readonly name: string,
+    readonly description: string | undefined,
+    readonly role: string | undefined,
+    kind: string | undefined,
+    markdown: boolean | undefined,
+    readonly runIn: (input: Run.Input, context: RunContext) => Effect.Effect<Run.Output<unknown>, RunError, unknown>
+  ) {
+    super()
+    this.kind = kind ?? "runnable"
+    this.markdown = markdown ?? false
   }
 }
 
@@ -127,17 +146,15 @@ export const make = <A, R = never>(options: {
   readonly role?: string | undefined
   readonly kind?: string | undefined
   readonly markdown?: boolean | undefined
-}): Runnable<A, R> => {
-  const self = Object.create(Proto)
-  self.name = options.name
-  self.description = options.description
-  self.role = options.role
-  self.kind = options.kind ?? "runnable"
-  self.markdown = options.markdown ?? false
-  self.parts = undefined
-  self.runIn = options.run
-  return self
-}
+}): Runnable<A, R> =>
+  new Made(
+    options.name,
+    options.description,
+    options.role,
+    options.kind,
+    options.markdown,
+    options.run as Made["runIn"]
+  ) as unknown as Runnable<A, R>
 
 // -----------------------------------------------------------------------------
 // Options, requirements and errors of a run

@@ -34,6 +34,7 @@ import * as Stream from "effect/Stream"
 import type * as Agent from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
 import type { Definition, Instructions, ModelLayer } from "./internal/definition.js"
+import * as InternalRunnable from "./internal/runnable.js"
 import * as InternalTeam from "./internal/team.js"
 import * as InternalTeamOutput from "./internal/teamOutput.js"
 import * as Printer from "./Printer.js"
@@ -235,25 +236,37 @@ export type Answer<M extends Mode, Members extends ReadonlyArray<unknown>, A> = 
   ? MemberAnswer<Members[number]>
   : A
 
-const Proto = {
-  ...Runnable.Proto,
-  [TypeId]: { _A: (_: never) => _, _R: (_: never) => _ },
-  kind: "team",
+// One constructor, with every field in the same order, as an agent's.
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+interface TeamImpl extends Mutable<InternalTeam.TeamDefinition> {}
+class TeamImpl extends Runnable.Base {
+  constructor(definition: InternalTeam.TeamDefinition) {
+    super()
+    this.name = definition.name
+    this.description = definition.description
+    this.role = definition.role
+    this.mode = definition.mode
+    this.markdown = definition.markdown
+    this.members = definition.members
+    this.memberConcurrency = definition.memberConcurrency
+    this.maxDelegations = definition.maxDelegations
+    this.timeout = definition.timeout
+    this.leader = definition.leader
+  }
+
   get parts(): ReadonlyArray<InternalTeam.Member> {
-    return (this as unknown as InternalTeam.TeamDefinition).members
-  },
+    return this.members
+  }
+
   /** The team's own run: the leader and its members, for the run's user. */
-  runIn(
-    this: InternalTeam.TeamDefinition,
-    input: Run.Input,
-    context: Runnable.RunContext
-  ): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> {
+  runIn(input: Run.Input, context: Runnable.RunContext): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> {
     return InternalTeam.run(this, input, context, context.emit)
   }
 }
+Object.assign(TeamImpl.prototype, { [TypeId]: InternalRunnable.variance, kind: "team" })
 
 const fromDefinition = <A, R>(definition: InternalTeam.TeamDefinition): Team<A, R> =>
-  Object.assign(Object.create(Proto), definition)
+  new TeamImpl(definition) as unknown as Team<A, R>
 
 /**
  * Builds a team. Nothing runs and nothing is needed until the team is run.

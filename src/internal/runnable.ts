@@ -18,6 +18,9 @@ import * as InternalSession from "./session.js"
 
 export const TypeId: unique symbol = Symbol.for("effect-agents/Runnable")
 
+/** The variance marker every runnable carries under {@link TypeId} (the same object for all). */
+export const variance = { _A: (_: never) => _, _R: (_: never) => _ }
+
 // The protocol, documented where it is exported (`Runnable.Runnable`, `Runnable.RunContext`).
 
 export interface RunContext {
