@@ -417,7 +417,10 @@ const toModelError = (error: unknown): ModelError =>
  * hands them down a chain of constructors): ~2 µs, most of a chunk's own handling. A delta has no
  * defaults, so this builds the very same instance (its class's prototype, the same own fields in
  * the same order) directly. It is checked against the constructor once, and the constructor is
- * used if the two ever differ.
+ * used if the two ever differ. Measured (`npm run bench -- stream-chunk`, 3 processes, same machine,
+ * alternating): 1.30–1.61 µs a streamed chunk with it, 2.44–2.60 with the constructor, against a
+ * target of 3.0; over HTTP the same ~1.2 µs lands on the streamed-chunk ratios to raw undici
+ * (target 2×, today 1.5–2.1×).
  */
 const deltaConstructor = <E extends { readonly runId: string; readonly delta: string }>(
   Class: new(props: { readonly runId: string; readonly delta: string }, disableValidation: true) => E,
