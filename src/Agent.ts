@@ -11,6 +11,7 @@ import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import type * as Context from "effect/Context"
+import type * as Layer from "effect/Layer"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
@@ -63,6 +64,18 @@ export interface Agent<out A = string, out R = never> extends Definition, Runnab
 export type ToolContext<Tools extends Record<string, Tool.Any>> =
   | Tool.HandlersFor<Tools>
   | Tool.Requirements<Tools[keyof Tools]>
+
+/**
+ * What a list of fallback models needs: the union of every model's requirements (models on
+ * different providers' clients need each client).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type FallbackContext<Fallback extends ReadonlyArray<ModelLayer<any>>> = LayerContext<Fallback[number]>
+
+// Distributes over a union of layers, and is `never` for none (no fallback).
+type LayerContext<L> = L extends Layer.Layer<infer _A, infer _E, infer R> ? R : never
 
 /**
  * Tools and their handlers as one run uses them: what an agent's `tools` gives for each run. Made
@@ -305,13 +318,15 @@ export const make = <
   Tools extends Record<string, Tool.Any> = {},
   A = string,
   RModel = LanguageModel.LanguageModel,
-  RFallback = never,
+  const Fallback extends ReadonlyArray<ModelLayer<any>> = [],
   RInstructions = never,
   ROutput = never,
   RTools = never
 >(
-  config: Config<Tools, A, RModel, RFallback, RInstructions, ROutput, RTools>
-): Agent<A, RModel | RFallback | RInstructions | ROutput | ToolContext<Tools> | RTools> =>
+  config:
+    & Omit<Config<Tools, A, RModel, never, RInstructions, ROutput, RTools>, "fallback">
+    & { readonly fallback?: Fallback | undefined }
+): Agent<A, RModel | FallbackContext<Fallback> | RInstructions | ROutput | ToolContext<Tools> | RTools> =>
   fromDefinition({
     name: config.name ?? "Agent",
     description: config.description,
@@ -438,10 +453,15 @@ export const withModel: {
  * @category combinators
  */
 export const withFallback: {
-  <RM>(models: ReadonlyArray<ModelLayer<RM>>): <A, R>(self: Agent<A, R>) => Agent<A, R | RM>
-  <A, R, RM>(self: Agent<A, R>, models: ReadonlyArray<ModelLayer<RM>>): Agent<A, R | RM>
-} = dual(2, <A, R, RM>(self: Agent<A, R>, models: ReadonlyArray<ModelLayer<RM>>) =>
-  update(self, { fallback: models as ReadonlyArray<ModelLayer<unknown>> }) as Agent<A, R | RM>)
+  <const Fallback extends ReadonlyArray<ModelLayer<any>>>(
+    models: Fallback
+  ): <A, R>(self: Agent<A, R>) => Agent<A, R | FallbackContext<Fallback>>
+  <A, R, const Fallback extends ReadonlyArray<ModelLayer<any>>>(
+    self: Agent<A, R>,
+    models: Fallback
+  ): Agent<A, R | FallbackContext<Fallback>>
+} = dual(2, <A, R>(self: Agent<A, R>, models: ReadonlyArray<ModelLayer<unknown>>) =>
+  update(self, { fallback: models }) as Agent<A, any>)
 
 /**
  * What an agent with memory does with it.

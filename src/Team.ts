@@ -293,17 +293,23 @@ export const make = <
   A = string,
   I = string,
   RModel = LanguageModel.LanguageModel,
-  RFallback = never,
+  const Fallback extends ReadonlyArray<ModelLayer<any>> = [],
   RInstructions = never,
   ROutput = never
 >(
   config:
-    & Config<Members, M, Tools, A, I, RModel, RFallback, RInstructions, ROutput>
+    & Omit<Config<Members, M, Tools, A, I, RModel, never, RInstructions, ROutput>, "fallback">
+    & { readonly fallback?: Fallback | undefined }
     // A routed team's answer is its member's: there is no answer of the leader's to decode.
     & ([M] extends ["route"] ? { readonly output?: undefined } : unknown)
 ): Team<
   Answer<M, Members, A>,
-  RModel | RFallback | RInstructions | ROutput | Agent.ToolContext<Tools> | MemberContext<Members[number]>
+  | RModel
+  | Agent.FallbackContext<Fallback>
+  | RInstructions
+  | ROutput
+  | Agent.ToolContext<Tools>
+  | MemberContext<Members[number]>
 > => {
   const mode: Mode = config.mode ?? "coordinate"
   const memberConcurrency = config.memberConcurrency ?? 8

@@ -135,6 +135,23 @@ describe("Agent.run", () => {
       assert.isTrue((yield* TestModel.requests)[0]!.stream)
     }).pipe(Effect.provide(TestModel.layer([TestModel.text(`{"stars":4}`, { chunks: ["{\"stars\"", ":4}"] })]))))
 
+  it("needs every fallback model's services, whatever the order", () => {
+    class Primary extends Context.Tag("Primary")<Primary, string>() {}
+    class Backup extends Context.Tag("Backup")<Backup, string>() {}
+    const primary = Layer.effect(LanguageModel.LanguageModel, Effect.flatMap(Primary, () => LanguageModel.LanguageModel))
+      .pipe(Layer.provide(TestModel.layer([])))
+    const backup = Layer.effect(LanguageModel.LanguageModel, Effect.flatMap(Backup, () => LanguageModel.LanguageModel))
+      .pipe(Layer.provide(TestModel.layer([])))
+    expectTypeOf(Agent.make({ fallback: [primary, backup] })).toEqualTypeOf<
+      Agent.Agent<string, LanguageModel.LanguageModel | Primary | Backup>
+    >()
+    expectTypeOf(Agent.make({ model: primary, fallback: [backup] })).toEqualTypeOf<Agent.Agent<string, Primary | Backup>>()
+    expectTypeOf(Agent.make({})).toEqualTypeOf<Agent.Agent<string, LanguageModel.LanguageModel>>()
+    expectTypeOf(Agent.make({}).pipe(Agent.withFallback([backup, primary]))).toEqualTypeOf<
+      Agent.Agent<string, LanguageModel.LanguageModel | Primary | Backup>
+    >()
+  })
+
   it.effect("reads instructions from services through an Effect", () =>
     Effect.gen(function*() {
       class Today extends Context.Tag("Today")<Today, string>() {}
