@@ -9,9 +9,17 @@ import * as Path from "node:path"
 
 const root = Path.resolve(import.meta.dirname, "..")
 const manifest = JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8")) as {
-  readonly exports: Record<string, Record<string, string>>
+  readonly exports: Record<string, Record<string, string> | string | null>
   readonly bin: Record<string, string>
   readonly files: ReadonlyArray<string>
+}
+
+/** The modules a source pattern (`./layers/*.ts`) matches: the folder's own `.ts` files, not its subfolders. */
+const modulesOf = (pattern: string): ReadonlyArray<string> => {
+  const folder = Path.join(root, Path.dirname(pattern))
+  return Fs.readdirSync(folder, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts"))
+    .map((entry) => entry.name.slice(0, -3))
 }
 
 /** Runs an ES module in plain Node from the package's root, where `effect-agents` names the package itself. */
@@ -21,14 +29,40 @@ const node = (code: string) =>
 describe("the built package", () => {
   it("points every export at compiled JavaScript with its declarations, inside the published files", () => {
     for (const [subpath, targets] of Object.entries(manifest.exports)) {
+      if (targets === null || typeof targets === "string") continue
       for (const condition of ["types", "default"]) {
-        const target = targets[condition]
+        const target: string | undefined = targets[condition]
         assert.isDefined(target, `${subpath} has a "${condition}" target`)
         assert.match(target!, condition === "types" ? /^\.\/dist\/.*\.d\.ts$/ : /^\.\/dist\/.*\.js$/)
-        assert.isTrue(Fs.existsSync(Path.join(root, target!)), `${target} exists (run npm run build)`)
+        // A pattern (`./layers/*`) stands for every module of its folder: each has its build.
+        const sources = subpath.includes("*")
+          ? modulesOf(targets["effect-agents-source"]!).map((name) => target!.replace("*", name))
+          : [target!]
+        assert.isNotEmpty(sources, subpath)
+        for (const file of sources) {
+          assert.isTrue(Fs.existsSync(Path.join(root, file)), `${file} exists (run npm run build)`)
+        }
       }
     }
     assert.include(manifest.files, "dist")
+  })
+
+  it("gives every public module its own entry and keeps the internals out of reach", () => {
+    const result = node(`
+      const unreachable = ["ERR_PACKAGE_PATH_NOT_EXPORTED", "ERR_MODULE_NOT_FOUND"]
+      const load = (name) => import(name).then((m) => Object.keys(m).length > 0, (e) => unreachable.includes(e.code) ? "unreachable" : e.code)
+      const names = [
+        "effect-agents/Agent", "effect-agents/Team", "effect-agents/Runnable", "effect-agents/services/SessionStore",
+        "effect-agents/layers/OpenAi", "effect-agents/layers/Anthropic", "effect-agents/testing",
+        "effect-agents/internal/loop", "effect-agents/layers/internal/http", "effect-agents/dist/src/Agent.js"
+      ]
+      console.log(JSON.stringify(await Promise.all(names.map(load))))
+    `)
+    assert.strictEqual(result.status, 0, result.stderr)
+    assert.deepStrictEqual(JSON.parse(result.stdout.trim().split("\n").pop()!), [
+      true, true, true, true, true, true, true,
+      "unreachable", "unreachable", "unreachable"
+    ])
   })
 
   it("runs an agent through its exports in plain Node", () => {
