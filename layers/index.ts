@@ -37,3 +37,6 @@ export * as RateLimit from "./RateLimit.js"
 
 /** @since 0.1.0 */
 export * as HttpApp from "./HttpApp.js"
+
+/** @since 0.3.0 */
+export * as Mcp from "./Mcp.js"

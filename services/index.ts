@@ -15,6 +15,9 @@ export * as LanguageModel from "@effect/ai/LanguageModel"
 /** @since 0.1.0 */
 export * as Memory from "./Memory.js"
 
+/** @since 0.3.0 */
+export * as McpClient from "./McpClient.js"
+
 /** @since 0.2.0 */
 export * as ModelParts from "./ModelParts.js"
 
