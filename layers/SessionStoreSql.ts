@@ -20,19 +20,19 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlConnection from "@effect/sql/SqlConnection"
 import type { SqlError } from "@effect/sql/SqlError"
-import * as PgClient from "@effect/sql-pg/PgClient"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Memory from "../services/Memory.js"
 import * as SessionStore from "../services/SessionStore.js"
@@ -110,6 +110,30 @@ const migrations: Record<string, Effect.Effect<void, SqlError, SqlClient.SqlClie
 }
 
 const latestMigration = Math.max(...Object.keys(migrations).map((name) => Number(name.split("_")[0])))
+
+/**
+ * The drivers are optional peer dependencies, loaded when their layer is built: a program that keeps
+ * its sessions in memory installs neither, one on SQLite installs no PostgreSQL driver, and the
+ * other way round. A missing driver is the store's typed error, naming what to install.
+ */
+const loadDriver = <A>(load: () => Promise<A>, store: string, packages: string) =>
+  Effect.tryPromise({
+    try: load,
+    catch: (cause) =>
+      openError(
+        `Sessions in ${store} need the packages ${packages}, which cannot be loaded` +
+          ` (${cause instanceof Error ? cause.message : String(cause)}): install them with npm install ${packages}`,
+        cause
+      )
+  })
+
+const loadSqlite = loadDriver(
+  () => import("@effect/sql-sqlite-node/SqliteClient"),
+  "SQLite",
+  "@effect/sql-sqlite-node better-sqlite3"
+)
+
+const loadPg = loadDriver(() => import("@effect/sql-pg/PgClient"), "PostgreSQL", "@effect/sql-pg pg")
 
 const openError = (message: string, cause?: unknown) =>
   new SessionStore.SessionStoreError({
@@ -702,6 +726,7 @@ export const layerSqliteClient = (
 ): Layer.Layer<SqlClient.SqlClient, SessionStore.SessionStoreError> =>
   Layer.scopedContext(
     Effect.gen(function*() {
+      const SqliteClient = yield* loadSqlite
       const client = yield* SqliteClient.make({ filename: options.filename, disableWAL: options.disableWAL })
       // In WAL mode, NORMAL keeps the file consistent whatever happens and loses no commit to a
       // process crash; FULL adds an fsync to every commit, which costs more than the rest of a
@@ -756,13 +781,28 @@ export const layerSqliteConfig = (
   Layer.unwrapEffect(Effect.map(Config.unwrap(config), layerSqlite))
 
 /**
- * How to reach PostgreSQL: `@effect/sql-pg`'s options (`url`, or `host`, `port`, `database`,
- * `username`, `password` as `Redacted`, pool sizes, timeouts).
+ * How to reach PostgreSQL: a `url`, or `host`, `port`, `database`, `username` and `password`
+ * (`Redacted`), with the pool's sizes and timeouts; passed to `@effect/sql-pg` as they are.
  *
  * @since 0.1.0
  * @category models
  */
-export type PgOptions = PgClient.PgClientConfig
+export interface PgOptions {
+  readonly url?: Redacted.Redacted | undefined
+  readonly host?: string | undefined
+  readonly port?: number | undefined
+  readonly path?: string | undefined
+  readonly ssl?: boolean | undefined
+  readonly database?: string | undefined
+  readonly username?: string | undefined
+  readonly password?: Redacted.Redacted | undefined
+  readonly idleTimeout?: Duration.DurationInput | undefined
+  readonly connectTimeout?: Duration.DurationInput | undefined
+  readonly maxConnections?: number | undefined
+  readonly minConnections?: number | undefined
+  readonly connectionTTL?: Duration.DurationInput | undefined
+  readonly applicationName?: string | undefined
+}
 
 /**
  * Sessions and user memory in PostgreSQL, for many machines.
@@ -775,8 +815,10 @@ export const layerPg = (
 ): Layer.Layer<SessionStore.SessionStore | Memory.Memory, SessionStore.SessionStoreError> =>
   Layer.provide(
     layer,
-    PgClient.layer(options).pipe(
-      Layer.mapError((error) => openError(`PostgreSQL cannot be reached: ${error.message}`, error))
+    Layer.unwrapEffect(Effect.map(loadPg, (PgClient) => PgClient.layer(options))).pipe(
+      Layer.mapError((error) =>
+        error._tag === "SessionStoreError" ? error : openError(`PostgreSQL cannot be reached: ${error.message}`, error)
+      )
     )
   )
 

@@ -84,6 +84,36 @@ describe("the built package", () => {
     assert.deepStrictEqual(printed.exports, [true, true, true])
   })
 
+  it("loads without the optional drivers, and a store whose driver is missing says what to install", () => {
+    // A resolve hook makes the storage drivers missing, as in a project that never installed them.
+    const hook = `export async function resolve(specifier, context, next) {
+      if (/^(@effect\\/sql-(pg|sqlite-node)|pg|better-sqlite3)(\\/|$)/.test(specifier)) {
+        throw Object.assign(new Error("Cannot find package '" + specifier + "'"), { code: "ERR_MODULE_NOT_FOUND" })
+      }
+      return next(specifier, context)
+    }`
+    const register = `import { register } from "node:module"; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)})`
+    const result = ChildProcess.spawnSync(process.execPath, [
+      "--import", `data:text/javascript,${encodeURIComponent(register)}`,
+      "--input-type=module", "-e", `
+        import { SessionStoreSql, SessionStoreMemory } from "effect-agents/layers"
+        import * as Effect from "effect/Effect"
+        import * as Layer from "effect/Layer"
+        const open = (layer) => Effect.runPromise(Effect.either(Layer.build(layer).pipe(Effect.scoped)))
+        const sqlite = await open(SessionStoreSql.layerSqlite({ filename: ":memory:" }))
+        const pg = await open(SessionStoreSql.layerPg({ host: "127.0.0.1" }))
+        const memory = await open(SessionStoreMemory.layer)
+        console.log(JSON.stringify([sqlite.left?._tag, sqlite.left?.message, pg.left?.message, memory._tag]))
+      `
+    ], { cwd: root, encoding: "utf8" })
+    assert.strictEqual(result.status, 0, result.stderr)
+    const [tag, sqlite, pg, memory] = JSON.parse(result.stdout.trim().split("\n").pop()!) as Array<string>
+    assert.strictEqual(tag, "SessionStoreError")
+    assert.include(sqlite, "npm install @effect/sql-sqlite-node better-sqlite3")
+    assert.include(pg, "npm install @effect/sql-pg pg")
+    assert.strictEqual(memory, "Right")
+  })
+
   it("installs an executable that plain Node runs", () => {
     const bin = Path.join(root, manifest.bin["effect-agents"]!)
     assert.isTrue(Fs.readFileSync(bin, "utf8").startsWith("#!/usr/bin/env node\n"))
