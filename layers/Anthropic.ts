@@ -124,6 +124,7 @@ export const makeModel = (
 ): Effect.Effect<LanguageModel.Service, never, Client> =>
   Effect.flatMap(Client, (client) =>
     Wire.make(client, {
+      model,
       url: `${client.baseUrl}/v1/messages`,
       body: (request, stream) => requestBody(model, options, request, stream),
       fromJson: fromMessage,

@@ -119,6 +119,7 @@ export const makeModel = (
 ): Effect.Effect<LanguageModel.Service, never, Client> =>
   Effect.flatMap(Client, (client) =>
     Wire.make(client, {
+      model,
       url: `${client.baseUrl}/responses`,
       body: (request, stream) => requestBody(model, options, request, stream),
       fromJson: fromResponse,

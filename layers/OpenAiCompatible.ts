@@ -124,6 +124,7 @@ export const makeModel = (
 ): Effect.Effect<LanguageModel.Service, never, Client> =>
   Effect.flatMap(Client, (client) =>
     Wire.make(client, {
+      model,
       url: `${client.baseUrl}/chat/completions`,
       body: (request, stream) => requestBody(model, options, request, stream),
       fromJson: (body) => fromCompletion(client.provider, body),

@@ -122,7 +122,8 @@ export const limit = <E, R>(
           streamText: (options, hooks) =>
             Stream.unwrap(Effect.as(wait(options.prompt, hooks), parts.streamText(options, hooks))),
           streamParts: (options, onParts, hooks) =>
-            Effect.zipRight(wait(options.prompt, hooks), parts.streamParts(options, onParts, hooks))
+            Effect.zipRight(wait(options.prompt, hooks), parts.streamParts(options, onParts, hooks)),
+          info: parts.info
         })
       }
       const limited: LanguageModel.Service = {

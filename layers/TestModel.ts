@@ -499,7 +499,8 @@ export const layer = (
             return i > 0 && pause !== undefined ? Effect.zipRight(pause, group) : group
           }
           return hasDelay(reply.delay) ? Effect.zipRight(Effect.sleep(reply.delay), from(0)) : from(0)
-        })
+        }),
+      info: { provider: "test", model: modelId }
     })
 
     return Context.make(LanguageModel.LanguageModel, service).pipe(

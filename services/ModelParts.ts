@@ -56,6 +56,20 @@ export interface Hooks {
 }
 
 /**
+ * What a model says about itself, for telemetry: the provider (`gen_ai.provider.name`: `openai`,
+ * `anthropic`, ...), the model it is asked for, and the server its requests go to.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Info {
+  readonly provider: string
+  readonly model: string
+  readonly serverAddress?: string | undefined
+  readonly serverPort?: number | undefined
+}
+
+/**
  * A model's own functions. Their parts are encoded (`Response.PartEncoded`), tool arguments as
  * the model sent them, and need no `IdGenerator`.
  *
@@ -83,6 +97,8 @@ export interface ModelParts {
     onParts: (parts: ReadonlyArray<Response.StreamPartEncoded>) => Effect.Effect<void, E>,
     hooks?: Hooks | undefined
   ) => Effect.Effect<void, AiError.AiError | E>
+  /** What the model says about itself (its provider, name and server), when it knows. */
+  readonly info?: Info | undefined
 }
 
 /**

@@ -882,17 +882,17 @@ describe("tracing", () => {
       const { recording, spans } = yield* recordingTracer
       yield* Agent.run(weatherAgent, "Weather in Paris?").pipe(Effect.withTracer(recording))
       const names = spans.map((span) => span.name)
-      assert.deepStrictEqual(names.filter((name) => name.startsWith("Agent.")), [
-        "Agent.run",
-        "Agent.modelCall",
-        "Agent.toolCall",
-        "Agent.modelCall"
+      assert.deepStrictEqual(names, [
+        "invoke_agent Weather",
+        "chat test-model",
+        "execute_tool get_weather",
+        "chat test-model"
       ])
-      const run = spans.find((span) => span.name === "Agent.run")!
-      assert.strictEqual(run.attributes.get("agent.name"), "Weather")
+      const run = spans.find((span) => span.name === "invoke_agent Weather")!
+      assert.strictEqual(run.attributes.get("gen_ai.agent.name"), "Weather")
       assert.strictEqual(run.attributes.get("gen_ai.usage.output_tokens"), 13)
-      const tool = spans.find((span) => span.name === "Agent.toolCall")!
-      assert.strictEqual(tool.attributes.get("tool.name"), "get_weather")
+      const tool = spans.find((span) => span.name === "execute_tool get_weather")!
+      assert.strictEqual(tool.attributes.get("gen_ai.tool.name"), "get_weather")
       for (const span of spans) {
         for (const value of span.attributes.values()) assert.notInclude(JSON.stringify(value) ?? "", "Paris")
       }
@@ -913,8 +913,8 @@ describe("tracing a session", () => {
         Effect.withTracer(recording)
       )
       yield* Agent.run(Agent.make({ name: "Chat" }), "hi").pipe(Effect.withTracer(recording))
-      const runs = spans.filter((span) => span.name === "Agent.run")
-      assert.deepStrictEqual(runs.map((span) => span.attributes.get("session.id")), ["s-42", undefined])
+      const runs = spans.filter((span) => span.name === "invoke_agent Chat")
+      assert.deepStrictEqual(runs.map((span) => span.attributes.get("gen_ai.conversation.id")), ["s-42", undefined])
     }).pipe(
       Effect.provide(SessionStoreMemory.layer),
       Effect.provide(TestModel.layer((request) => TestModel.text(`re: ${request.lastUserText}`)))

@@ -77,6 +77,8 @@ export const makeClient = (options: ClientOptions): Effect.Effect<Client, never,
 
 /** A model's wire format: where its requests go, what they carry, how its answers read. */
 export interface Wire {
+  /** The model asked for, as the provider names it (for telemetry). */
+  readonly model: string
   readonly url: string
   readonly body: (options: LanguageModel.ProviderOptions, stream: boolean) => unknown
   readonly fromJson: (body: unknown) => Effect.Effect<Array<Response.PartEncoded>, AiError.AiError>
@@ -109,8 +111,20 @@ export const make = (client: Client, wire: Wire): Effect.Effect<LanguageModel.Se
     generateText: (options) =>
       Effect.flatMap(client.postJson(wire.url, JSON.stringify(wire.body(options, false))), wire.fromJson),
     streamText: (options) => toStream((onParts) => streamParts(options, onParts)),
-    streamParts
+    streamParts,
+    info: { provider: client.provider, model: wire.model, ...server(client.baseUrl) }
   })
+}
+
+// `server.address` and `server.port` of a base URL, the port as the URL implies it when not given.
+const server = (baseUrl: string): { readonly serverAddress?: string; readonly serverPort?: number } => {
+  try {
+    const url = new URL(baseUrl)
+    const port = url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80
+    return { serverAddress: url.hostname, serverPort: port }
+  } catch {
+    return {}
+  }
 }
 
 /**

@@ -17,6 +17,7 @@ import * as EventStream from "./eventStream.js"
 import * as Id from "./id.js"
 import * as Memo from "./memo.js"
 import * as ModelCall from "./modelCall.js"
+import * as Telemetry from "./telemetry.js"
 import * as ToolCall from "./toolCall.js"
 
 type Emit = EventStream.Emit
@@ -42,12 +43,7 @@ export const run = (
     if (!traced) return effect
     // A run in a session is given its session id with its options (by the session machinery).
     const sessionId = (options as { readonly sessionId?: string | undefined } | undefined)?.sessionId
-    return Effect.withSpan(effect, "Agent.run", {
-      captureStackTrace: false,
-      attributes: sessionId === undefined
-        ? { "agent.name": agent.name, "run.id": runId }
-        : { "agent.name": agent.name, "run.id": runId, "session.id": sessionId }
-    })
+    return Telemetry.invokeAgent(effect, { name: agent.name, runId, conversationId: sessionId })
   })
 
 // The loop is an object with methods, chained as continuations rather than written as a generator:

@@ -11,7 +11,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Context from "effect/Context"
 import type * as Fiber from "effect/Fiber"
-import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
@@ -26,6 +25,7 @@ import * as RunEvent from "../RunEvent.js"
 import type { Definition, ModelLayer } from "./definition.js"
 import type { Emit } from "./eventStream.js"
 import * as Memo from "./memo.js"
+import * as Telemetry from "./telemetry.js"
 
 /** What one model call produced, whichever path and mode it took. */
 export interface Turn {
@@ -38,6 +38,7 @@ export interface Turn {
   finished: boolean
   usage: Usage
   model: string | undefined
+  responseId: string | undefined
 }
 
 export interface ToolCallRequest {
@@ -67,22 +68,13 @@ export interface RunState {
   firstTokenAt: number | undefined
 }
 
-// The tracer every fiber has unless another is installed: it keeps spans in memory and exports
-// nothing.
-const nativeTracer = Effect.runSync(Effect.tracer)
-
-/**
- * Whether a run records its spans: only when a tracer other than Effect's default one is installed
- * (an exporter, a test's recording tracer) and tracing is enabled. The default tracer sends spans
- * nowhere, and a span costs more than the rest of a model call's own handling.
- */
-export const isTraced = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
-  fiber.currentTracer !== nativeTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)
+/** Whether a run records its spans (see `Telemetry.isTraced`). */
+export const isTraced: (fiber: Fiber.RuntimeFiber<unknown, unknown>) => boolean = Telemetry.isTraced
 
 // What a provider is given as the call's span when the run records none: it keeps nothing.
 const untracedSpan: Tracer.Span = {
   _tag: "Span",
-  name: "Agent.modelCall",
+  name: "chat",
   spanId: "untraced",
   traceId: "untraced",
   parent: Option.none(),
@@ -150,7 +142,8 @@ const emptyTurn = (): Turn => ({
   finishReason: "unknown",
   finished: false,
   usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0, reasoningTokens: undefined, cachedInputTokens: undefined },
-  model: undefined
+  model: undefined,
+  responseId: undefined
 })
 
 /**
@@ -184,6 +177,7 @@ const applyPart = (turn: Turn, part: Response.StreamPartEncoded | Response.PartE
       return
     case "response-metadata":
       if (part.modelId !== undefined) turn.model = part.modelId
+      if (part.id !== undefined) turn.responseId = part.id
       return
     case "finish": {
       turn.finished = true
@@ -221,6 +215,8 @@ export const call = (run: Run, prompt: Prompt.Prompt, turn: number): Effect.Effe
 class Call {
   /** Whether text of this call has been emitted (streamed to the user). */
   emitted = false
+  /** The attempt's span when the run is traced. */
+  chat: Telemetry.ChatCall | undefined = undefined
 
   constructor(readonly run: Run, readonly prompt: Prompt.Prompt, readonly turn: number) {}
 
@@ -234,8 +230,10 @@ class Call {
 
   fallback(index: number, error: ModelError): Effect.Effect<Turn, ModelError> {
     if (this.emitted) return Effect.fail(error)
-    const next = Effect.suspend(() => this.attempt(index))
     const run = this.run
+    const next = run.traced
+      ? Effect.zipRight(Telemetry.fellBack(index, error), Effect.suspend(() => this.attempt(index)))
+      : Effect.suspend(() => this.attempt(index))
     return run.emit === undefined
       ? next
       : Effect.zipRight(run.emit(new RunEvent.FallbackStarted({ runId: run.runId, fallback: index, error }, true)), next)
@@ -288,11 +286,17 @@ class Call {
   }
 
   traced(service: LanguageModel.Service, index: number): Effect.Effect<Turn, ModelError> {
-    return this.run.traced
-      ? Effect.useSpan("Agent.modelCall", {
-        captureStackTrace: false,
-        attributes: { "agent.name": this.run.agent.name, "model.turn": this.turn, "model.fallback_index": index }
-      }, (span) => respond(this, service, span))
+    const run = this.run
+    return run.traced
+      ? Telemetry.chat(service, this.prompt, {
+        agentName: run.agent.name,
+        fallbackIndex: index,
+        json: run.agent.output !== undefined,
+        clock: run.clock
+      }, (chat) => {
+        this.chat = chat
+        return respond(this, service, chat.span)
+      })
       : respond(this, service, untracedSpan)
   }
 }
@@ -322,9 +326,10 @@ const retrySchedule = (state: Run, emitted: () => boolean) => {
       if (ScheduleDecision.isDone(decision)) return Effect.void
       attempt++
       state.retries++
-      return state.emit === undefined ? Effect.void : state.emit(
+      const event = state.emit === undefined ? Effect.void : state.emit(
         new RunEvent.Retrying({ runId: state.runId, attempt, delay, error: lastError! }, true)
       )
+      return state.traced ? Effect.zipRight(Telemetry.retried(attempt, delay, lastError), event) : event
     })
   )
 }
@@ -347,7 +352,7 @@ const respondWhole = (call: Call, parts: ModelParts.ModelParts, span: Tracer.Spa
     onSuccess: (parts) => {
       const turn = emptyTurn()
       const failure = foldParts(turn, parts, call.run)
-      return failure !== undefined ? Effect.fail(failure) : finished(turn, call.run, span)
+      return failure !== undefined ? Effect.fail(failure) : finished(turn)
     }
   })
 
@@ -367,7 +372,7 @@ const respondInParts = (
     : publicCall(service, call, onParts)
   return Effect.matchCauseEffect(response, {
     onFailure: failWithModelError,
-    onSuccess: () => finished(turn, state, span)
+    onSuccess: () => finished(turn)
   })
 }
 
@@ -384,7 +389,7 @@ const failWithModelError = (cause: Cause.Cause<unknown>): Effect.Effect<never, M
   return error === undefined ? Effect.failCause(cause as Cause.Cause<never>) : Effect.fail(toModelError(error))
 }
 
-const finished = (turn: Turn, state: RunState, span: Tracer.Span): Effect.Effect<Turn, ModelError> => {
+const finished = (turn: Turn): Effect.Effect<Turn, ModelError> => {
   // Some clients end a stream that was cut off as if it were complete: here that is a failure.
   if (!turn.finished) {
     return Effect.fail(
@@ -394,12 +399,6 @@ const finished = (turn: Turn, state: RunState, span: Tracer.Span): Effect.Effect
         message: "The model's answer ended before it was finished (no finish event)"
       })
     )
-  }
-  if (state.traced) {
-    span.attribute("gen_ai.usage.input_tokens", turn.usage.inputTokens)
-    span.attribute("gen_ai.usage.output_tokens", turn.usage.outputTokens)
-    span.attribute("gen_ai.response.finish_reason", turn.finishReason)
-    if (turn.model !== undefined) span.attribute("gen_ai.response.model", turn.model)
   }
   return Effect.succeed(turn)
 }
@@ -477,6 +476,9 @@ const handleParts = (
   for (const part of parts) {
     const failure = applyPart(turn, part)
     if (failure !== undefined) return Effect.fail(failure)
+    if (call.chat !== undefined && call.chat.firstChunkAt === undefined) {
+      call.chat.firstChunkAt = state.clock.unsafeCurrentTimeMillis()
+    }
     if (part.type === "text-delta" || part.type === "text") {
       if (state.firstTokenAt === undefined) state.firstTokenAt = state.clock.unsafeCurrentTimeMillis()
       if (part.type === "text-delta" && part.delta.length > 0) events.push(textDelta(state.runId, part.delta))
@@ -515,9 +517,14 @@ const leanStream = (
   const state = call.run
   const emit = state.emit
   // A model that had to wait before it sent the call (a rate limit) says so: an event of this run.
-  const hooks: ModelParts.Hooks | undefined = emit === undefined ? undefined : {
-    onWait: (waited) => emit(new RunEvent.RateLimitWaited({ runId: state.runId, waited }, true))
-  }
+  const hooks: ModelParts.Hooks | undefined = emit === undefined
+    ? state.traced ? { onWait: Telemetry.rateLimitWaited } : undefined
+    : {
+      onWait: (waited) => {
+        const event = emit(new RunEvent.RateLimitWaited({ runId: state.runId, waited }, true))
+        return state.traced ? Effect.zipRight(Telemetry.rateLimitWaited(waited), event) : event
+      }
+    }
   // Pushed parts need no stream pipeline per call. Running a stream lets other fibers run once
   // before it starts and once after it ends; so does this, so that concurrent runs (a team's
   // members) interleave the way they do on a stream.

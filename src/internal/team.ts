@@ -25,6 +25,7 @@ import * as InternalLoop from "./loop.js"
 import * as Memo from "./memo.js"
 import * as InternalRunnable from "./runnable.js"
 import type { Runnable } from "./runnable.js"
+import * as Telemetry from "./telemetry.js"
 import * as ToolCall from "./toolCall.js"
 import type * as TeamOutput from "./teamOutput.js"
 
@@ -192,10 +193,8 @@ export const run = (
       effect = Effect.tapError(effect, (error) =>
         error._tag === "MemoryError" ? Effect.void : emit(new RunEvent.RunFailed({ runId, error }, true)))
     }
-    return Effect.withSpan(effect, "Team.run", {
-      captureStackTrace: false,
-      attributes: { "team.name": team.name, "team.mode": team.mode, "run.id": runId }
-    })
+    const sessionId = (options as { readonly sessionId?: string | undefined } | undefined)?.sessionId
+    return Telemetry.invokeAgentIfTraced(effect, { name: team.name, runId, conversationId: sessionId, teamMode: team.mode })
   })
 
 const body = (

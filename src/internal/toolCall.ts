@@ -18,6 +18,7 @@ import * as RunEvent from "../RunEvent.js"
 import type { Definition } from "./definition.js"
 import * as Memo from "./memo.js"
 import * as ModelCall from "./modelCall.js"
+import * as Telemetry from "./telemetry.js"
 import type { RunState, ToolCallRequest } from "./modelCall.js"
 
 /** A finished tool call: what goes back to the model and what the run records. */
@@ -76,10 +77,7 @@ export const run = (
   context: Context.Context<never>
 ): Effect.Effect<Outcome, ToolError> =>
   state.traced
-    ? Effect.withSpan(Effect.suspend(() => untraced(agent, call, state, context)), "Agent.toolCall", {
-      captureStackTrace: false,
-      attributes: { "agent.name": agent.name, "tool.name": call.name, "tool.call_id": call.id }
-    })
+    ? Telemetry.executeTool(Effect.suspend(() => untraced(agent, call, state, context)), call, agent.name)
     : Effect.suspend(() => untraced(agent, call, state, context))
 
 const untraced = (

@@ -1,0 +1,436 @@
+/**
+ * The run's spans and metrics, named and attributed by the OpenTelemetry GenAI semantic conventions
+ * (open-telemetry/semantic-conventions-genai): `invoke_agent {name}` for an agent's or a team's run,
+ * `chat {model}` for a model call, `execute_tool {tool}` for a tool call. Every call site reaches
+ * them through this module, and only when the run is traced (see {@link isTraced}): with no tracer
+ * installed, nothing here runs, not even a metric update.
+ */
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Prompt from "@effect/ai/Prompt"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
+import * as ModelParts from "../../services/ModelParts.js"
+import { CaptureContent } from "../../services/Telemetry.js"
+
+// The tracer every fiber has unless another is installed: it keeps spans in memory and exports
+// nothing.
+const nativeTracer = Effect.runSync(Effect.tracer)
+
+/**
+ * Whether a run records its spans and metrics: only when a tracer other than Effect's default one
+ * is installed (an exporter, a test's recording tracer) and tracing is enabled. The default tracer
+ * sends spans nowhere, and a span costs more than the rest of a model call's own handling.
+ */
+export const isTraced = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  fiber.currentTracer !== nativeTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)
+
+// ---------------------------------------------------------------------------------------------
+// Metrics (effect's Metric module; exported by whatever metrics exporter is installed). The
+// boundaries are the ones the conventions advise.
+
+const tokenBoundaries = MetricBoundaries.fromIterable([
+  1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864
+])
+const secondsBoundaries = MetricBoundaries.fromIterable([
+  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92
+])
+
+/** The metrics a run records, by their convention names. */
+export const metrics = {
+  tokenUsage: Metric.histogram(
+    "gen_ai.client.token.usage",
+    tokenBoundaries,
+    "Number of input and output tokens used"
+  ).pipe(Metric.tagged("unit", "{token}")),
+  operationDuration: Metric.histogram(
+    "gen_ai.client.operation.duration",
+    secondsBoundaries,
+    "GenAI operation duration"
+  ).pipe(Metric.tagged("unit", "s")),
+  timeToFirstChunk: Metric.histogram(
+    "gen_ai.client.operation.time_to_first_chunk",
+    secondsBoundaries,
+    "Time to receive the first chunk of a streamed answer"
+  ).pipe(Metric.tagged("unit", "s")),
+  runs: Metric.counter("effect_agents.runs", { description: "Runs, by outcome", incremental: true }).pipe(
+    Metric.tagged("unit", "{run}")
+  ),
+  runsActive: Metric.counter("effect_agents.runs.active", { description: "Runs in flight" }).pipe(
+    Metric.tagged("unit", "{run}")
+  ),
+  retries: Metric.counter("effect_agents.model.retries", {
+    description: "Model calls retried, by reason",
+    incremental: true
+  }).pipe(Metric.tagged("unit", "{retry}")),
+  fallbacks: Metric.counter("effect_agents.model.fallbacks", {
+    description: "Model calls handed to a fallback model, by reason",
+    incremental: true
+  }).pipe(Metric.tagged("unit", "{fallback}")),
+  rateLimitWaits: Metric.counter("effect_agents.rate_limit.waits", {
+    description: "Model calls that waited for a rate limit",
+    incremental: true
+  }).pipe(Metric.tagged("unit", "{wait}")),
+  toolCalls: Metric.counter("effect_agents.tool.calls", {
+    description: "Tool calls, by outcome",
+    incremental: true
+  }).pipe(Metric.tagged("unit", "{call}"))
+}
+
+const label = MetricLabel.make
+
+// Span event times and durations are read from the fiber's clock, as Effect's own spans are (so a
+// test's TestClock drives them too).
+const withSpanAndClock = (f: (span: Option.Option<Tracer.Span>, clock: Clock.Clock) => void): Effect.Effect<void> =>
+  Effect.clockWith((clock) => Effect.map(Effect.option(Effect.currentSpan), (span) => f(span, clock)))
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** `error.type`: a low-cardinality name of what failed (a model error's reason, else its tag). */
+export const errorType = (error: unknown): string => {
+  if (typeof error === "object" && error !== null) {
+    const e = error as { readonly _tag?: unknown; readonly reason?: unknown }
+    if (e._tag === "ModelError" && typeof e.reason === "string") return e.reason
+    if (typeof e._tag === "string") return e._tag
+  }
+  return "_OTHER"
+}
+
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>): { readonly outcome: string; readonly errorType?: string } => {
+  if (Exit.isSuccess(exit)) return { outcome: "success" }
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isSome(failure)) {
+    const type = errorType(failure.value)
+    // A run paused for an approval has not failed.
+    return type === "RunPaused" ? { outcome: "paused" } : { outcome: "failure", errorType: type }
+  }
+  return Cause.isInterruptedOnly(exit.cause) ? { outcome: "cancelled" } : { outcome: "failure", errorType: "defect" }
+}
+
+// ---------------------------------------------------------------------------------------------
+// invoke_agent
+
+export interface AgentSpanOptions {
+  readonly name: string
+  readonly runId: string
+  /** The session the run belongs to (`gen_ai.conversation.id`). */
+  readonly conversationId?: string | undefined
+  /** A team's mode, for a team's run. */
+  readonly teamMode?: string | undefined
+}
+
+/**
+ * An agent's or a team's run as an `invoke_agent {name}` span, with the runs-by-outcome and
+ * runs-in-flight counters and the run's duration. Applied only to a traced run.
+ */
+export const invokeAgent = <A, E, R>(effect: Effect.Effect<A, E, R>, options: AgentSpanOptions): Effect.Effect<A, E, R> => {
+  const attributes: Record<string, unknown> = {
+    "gen_ai.operation.name": "invoke_agent",
+    "gen_ai.agent.name": options.name,
+    "effect_agents.run.id": options.runId
+  }
+  if (options.conversationId !== undefined) attributes["gen_ai.conversation.id"] = options.conversationId
+  if (options.teamMode !== undefined) attributes["effect_agents.team.mode"] = options.teamMode
+  const agentLabel = [label("gen_ai.agent.name", options.name)]
+  const observed = Effect.clockWith((clock) => {
+    const startedAt = clock.unsafeCurrentTimeMillis()
+    metrics.runsActive.unsafeUpdate(1, agentLabel)
+    return Effect.onExit(effect, (exit) =>
+      withSpanAndClock((current, clock) => {
+        metrics.runsActive.unsafeUpdate(-1, agentLabel)
+        const span = Option.getOrUndefined(current)
+        const { errorType, outcome } = outcomeOf(exit)
+        const labels = [label("gen_ai.agent.name", options.name), label("effect_agents.outcome", outcome)]
+        if (errorType !== undefined) {
+          span?.attribute("error.type", errorType)
+          labels.push(label("error.type", errorType))
+        }
+        metrics.runs.unsafeUpdate(1, labels)
+        metrics.operationDuration.unsafeUpdate((clock.unsafeCurrentTimeMillis() - startedAt) / 1000, [
+          label("gen_ai.operation.name", "invoke_agent"),
+          ...labels.slice(0, 1),
+          ...(errorType !== undefined ? [label("error.type", errorType)] : [])
+        ])
+      }))
+  })
+  return Effect.withSpan(observed, `invoke_agent ${options.name}`, {
+    captureStackTrace: false,
+    kind: "internal",
+    attributes
+  })
+}
+
+/**
+ * An agent's or a team's run as an `invoke_agent` span when a tracer is installed, and as it is
+ * otherwise (for call sites that have not checked already).
+ */
+export const invokeAgentIfTraced = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  options: AgentSpanOptions
+): Effect.Effect<A, E, R> =>
+  Effect.withFiberRuntime((fiber) => isTraced(fiber) ? invokeAgent(effect, options) : effect)
+
+// ---------------------------------------------------------------------------------------------
+// chat
+
+/** What a finished model call reports on its span. */
+export interface ChatResult {
+  readonly finishReason: string
+  readonly model: string | undefined
+  readonly responseId?: string | undefined
+  readonly text: string
+  readonly reasoning: string
+  readonly toolCalls: ReadonlyArray<{ readonly id: string; readonly name: string; readonly params: unknown }>
+  readonly usage: {
+    readonly inputTokens: number
+    readonly outputTokens: number
+    readonly cachedInputTokens: number | undefined
+  }
+}
+
+/** A model call in flight, as its span sees it. */
+export interface ChatCall {
+  readonly span: Tracer.Span
+  /** When the first streamed chunk came (the run's clock, in ms), set by the caller. */
+  firstChunkAt: number | undefined
+}
+
+/**
+ * One model call as a `chat {model}` span: who is called (from the model's `ModelParts.Info`, when
+ * it declares one) is set when the span starts; the answer's model, id, finish reason and usage
+ * when it ends, with the token, duration and time-to-first-chunk metrics.
+ */
+export const chat = <A extends ChatResult, E, R>(
+  service: LanguageModel.Service,
+  prompt: Prompt.Prompt,
+  options: {
+    readonly agentName: string
+    readonly fallbackIndex: number
+    readonly json: boolean
+    readonly clock: Clock.Clock
+  },
+  body: (call: ChatCall) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => {
+  const info = ModelParts.get(service)?.info
+  const attributes: Record<string, unknown> = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.agent.name": options.agentName,
+    "gen_ai.output.type": options.json ? "json" : "text"
+  }
+  if (options.fallbackIndex > 0) attributes["effect_agents.fallback.index"] = options.fallbackIndex
+  if (info !== undefined) {
+    attributes["gen_ai.provider.name"] = info.provider
+    attributes["gen_ai.request.model"] = info.model
+    if (info.serverAddress !== undefined) attributes["server.address"] = info.serverAddress
+    if (info.serverPort !== undefined) attributes["server.port"] = info.serverPort
+  }
+  const common = [label("gen_ai.operation.name", "chat")]
+  if (info !== undefined) {
+    common.push(label("gen_ai.provider.name", info.provider), label("gen_ai.request.model", info.model))
+  }
+  return Effect.useSpan(info === undefined ? "chat" : `chat ${info.model}`, {
+    captureStackTrace: false,
+    kind: "client",
+    attributes
+  }, (span) =>
+    Effect.flatMap(CaptureContent, (capture) => {
+      if (capture) recordPrompt(span, prompt)
+      const call: ChatCall = { span, firstChunkAt: undefined }
+      const clock = options.clock
+      const startedAt = clock.unsafeCurrentTimeMillis()
+      return Effect.onExit(body(call), (exit) => {
+        const labels = common.slice()
+        if (Exit.isSuccess(exit)) {
+          const result = exit.value
+          endChat(span, result, capture)
+          if (result.model !== undefined) labels.push(label("gen_ai.response.model", result.model))
+          metrics.tokenUsage.unsafeUpdate(result.usage.inputTokens, [...labels, label("gen_ai.token.type", "input")])
+          metrics.tokenUsage.unsafeUpdate(result.usage.outputTokens, [...labels, label("gen_ai.token.type", "output")])
+        } else {
+          const { errorType } = outcomeOf(exit)
+          if (errorType !== undefined) {
+            span.attribute("error.type", errorType)
+            labels.push(label("error.type", errorType))
+          }
+        }
+        metrics.operationDuration.unsafeUpdate((clock.unsafeCurrentTimeMillis() - startedAt) / 1000, labels)
+        if (call.firstChunkAt !== undefined) {
+          metrics.timeToFirstChunk.unsafeUpdate((call.firstChunkAt - startedAt) / 1000, labels)
+        }
+        return Effect.void
+      })
+    }))
+}
+
+const endChat = (span: Tracer.Span, result: ChatResult, capture: boolean): void => {
+  if (result.model !== undefined) span.attribute("gen_ai.response.model", result.model)
+  if (result.responseId !== undefined) span.attribute("gen_ai.response.id", result.responseId)
+  span.attribute("gen_ai.response.finish_reasons", [result.finishReason])
+  span.attribute("gen_ai.usage.input_tokens", result.usage.inputTokens)
+  span.attribute("gen_ai.usage.output_tokens", result.usage.outputTokens)
+  if (result.usage.cachedInputTokens !== undefined) {
+    span.attribute("gen_ai.usage.cache_read.input_tokens", result.usage.cachedInputTokens)
+  }
+  if (capture) {
+    const parts: Array<unknown> = []
+    if (result.reasoning.length > 0) parts.push({ type: "reasoning", content: result.reasoning })
+    if (result.text.length > 0) parts.push({ type: "text", content: result.text })
+    for (const call of result.toolCalls) {
+      parts.push({ type: "tool_call", id: call.id, name: call.name, arguments: call.params })
+    }
+    span.attribute(
+      "gen_ai.output.messages",
+      JSON.stringify([{ role: "assistant", parts, finish_reason: result.finishReason }])
+    )
+  }
+}
+
+// The prompt in the conventions' shape: system messages as the instructions, the rest as the
+// input messages.
+const recordPrompt = (span: Tracer.Span, prompt: Prompt.Prompt): void => {
+  const instructions: Array<unknown> = []
+  const messages: Array<unknown> = []
+  for (const message of prompt.content) {
+    if (message.role === "system") {
+      instructions.push({ type: "text", content: message.content })
+      continue
+    }
+    const parts: Array<unknown> = []
+    for (const part of message.content) {
+      switch (part.type) {
+        case "text":
+          parts.push({ type: "text", content: part.text })
+          break
+        case "reasoning":
+          parts.push({ type: "reasoning", content: part.text })
+          break
+        case "tool-call":
+          parts.push({ type: "tool_call", id: part.id, name: part.name, arguments: part.params })
+          break
+        case "tool-result":
+          parts.push({ type: "tool_call_response", id: part.id, response: part.result })
+          break
+        default:
+          parts.push({ type: part.type })
+      }
+    }
+    messages.push({ role: message.role, parts })
+  }
+  if (instructions.length > 0) span.attribute("gen_ai.system_instructions", JSON.stringify(instructions))
+  span.attribute("gen_ai.input.messages", JSON.stringify(messages))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retries, fallbacks and rate limits: events on the run's span, and counters.
+
+/** A retried model call: an event on the current span (the run's) and a count by reason. */
+export const retried = (attempt: number, delay: Duration.Duration, error: unknown): Effect.Effect<void> =>
+  withSpanAndClock((span, clock) => {
+    const type = errorType(error)
+    metrics.retries.unsafeUpdate(1, [label("error.type", type)])
+    if (Option.isSome(span)) {
+      span.value.event("gen_ai.retry", clock.unsafeCurrentTimeNanos(), {
+        "effect_agents.retry.attempt": attempt,
+        "effect_agents.retry.delay_ms": Duration.toMillis(delay),
+        "error.type": type
+      })
+    }
+  })
+
+/** A model call handed to a fallback model: an event on the run's span and a count by reason. */
+export const fellBack = (index: number, error: unknown): Effect.Effect<void> =>
+  withSpanAndClock((span, clock) => {
+    const type = errorType(error)
+    metrics.fallbacks.unsafeUpdate(1, [label("error.type", type)])
+    if (Option.isSome(span)) {
+      span.value.event("gen_ai.fallback", clock.unsafeCurrentTimeNanos(), {
+        "effect_agents.fallback.index": index,
+        "error.type": type
+      })
+    }
+  })
+
+/** A model call that waited for its rate limit: counted, and an event on the call's span. */
+export const rateLimitWaited = (waited: Duration.Duration): Effect.Effect<void> =>
+  withSpanAndClock((span, clock) => {
+    metrics.rateLimitWaits.unsafeUpdate(1, [])
+    if (Option.isSome(span)) {
+      span.value.event("effect_agents.rate_limit.wait", clock.unsafeCurrentTimeNanos(), {
+        "effect_agents.rate_limit.waited_ms": Duration.toMillis(waited)
+      })
+    }
+  })
+
+// ---------------------------------------------------------------------------------------------
+// execute_tool
+
+/** What a finished tool call reports on its span. */
+export interface ToolResult {
+  readonly record: { readonly result: unknown; readonly failure?: string | undefined }
+}
+
+/**
+ * One tool call as an `execute_tool {tool}` span, with the tool-calls-by-outcome counter. A failed
+ * call that goes back to the model (bad arguments, a typed failure, a timeout) sets `error.type` to
+ * its reason; arguments and results are recorded only when content capture is on.
+ */
+export const executeTool = <A extends ToolResult, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  call: { readonly id: string; readonly name: string; readonly params: unknown },
+  agentName: string
+): Effect.Effect<A, E, R> =>
+  Effect.withSpan(
+    Effect.flatMap(CaptureContent, (capture) =>
+      Effect.flatMap(Effect.currentSpan.pipe(Effect.orDie), (span) => {
+        if (capture) span.attribute("gen_ai.tool.call.arguments", safeJson(call.params))
+        return Effect.onExit(effect, (exit) => {
+          let outcome: string
+          let type: string | undefined
+          if (Exit.isSuccess(exit)) {
+            const failure = exit.value.record.failure
+            outcome = failure === undefined ? "success" : "failure"
+            type = failure
+            if (capture) span.attribute("gen_ai.tool.call.result", safeJson(exit.value.record.result))
+          } else {
+            const o = outcomeOf(exit)
+            outcome = o.outcome
+            type = o.errorType
+          }
+          if (type !== undefined) span.attribute("error.type", type)
+          const labels = [label("gen_ai.tool.name", call.name), label("effect_agents.outcome", outcome)]
+          if (type !== undefined) labels.push(label("error.type", type))
+          metrics.toolCalls.unsafeUpdate(1, labels)
+          return Effect.void
+        })
+      })),
+    `execute_tool ${call.name}`,
+    {
+      captureStackTrace: false,
+      kind: "internal",
+      attributes: {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.agent.name": agentName,
+        "gen_ai.tool.name": call.name,
+        "gen_ai.tool.call.id": call.id,
+        "gen_ai.tool.type": "function"
+      }
+    }
+  )
+
+const safeJson = (value: unknown): string => {
+  try {
+    return JSON.stringify(value) ?? "null"
+  } catch {
+    return String(value)
+  }
+}
