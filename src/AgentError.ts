@@ -341,12 +341,29 @@ export class RunTimeout extends Schema.TaggedError<RunTimeout>("effect-agents/Ru
 }
 
 /**
+ * A workflow could not run or finish: its input did not decode with its input schema
+ * (`InvalidInput`: the message says what was expected), or one of its plain steps failed with an
+ * error of the step's own, which is kept as `cause` (`StepFailed`). An agent step's failures stay
+ * the agent's errors.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class WorkflowError extends Schema.TaggedError<WorkflowError>("effect-agents/WorkflowError")("WorkflowError", {
+  reason: Schema.Literal("InvalidInput", "StepFailed"),
+  workflow: Schema.String,
+  step: Schema.optional(Schema.String),
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+/**
  * Every failure of a run, as one union.
  *
  * @since 0.1.0
  * @category errors
  */
-export type AgentError = ModelError | ToolError | MaxTurnsExceeded | OutputDecodeError | RunTimeout
+export type AgentError = ModelError | ToolError | MaxTurnsExceeded | OutputDecodeError | RunTimeout | WorkflowError
 
 /**
  * The schema of {@link AgentError}, for encoding failures over HTTP and SSE.
@@ -359,5 +376,6 @@ export const AgentError: Schema.Union<[
   typeof ToolError,
   typeof MaxTurnsExceeded,
   typeof OutputDecodeError,
-  typeof RunTimeout
-]> = Schema.Union(ModelError, ToolError, MaxTurnsExceeded, OutputDecodeError, RunTimeout)
+  typeof RunTimeout,
+  typeof WorkflowError
+]> = Schema.Union(ModelError, ToolError, MaxTurnsExceeded, OutputDecodeError, RunTimeout, WorkflowError)

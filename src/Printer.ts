@@ -154,6 +154,10 @@ export const printStream = <E, R>(
           case "MemberRunFailed":
           case "MemberEvent":
             return settings.showMemberResponses ? member([], event) : ""
+          case "StepCompleted":
+            return screen.step(event.step, undefined, event.duration)
+          case "StepFailed":
+            return screen.step(event.step, event.error.message, undefined)
           case "RunCompleted":
             output = event.output
             // A routed team's answer is its member's: it arrives whole, with the end of the run.

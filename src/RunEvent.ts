@@ -253,6 +253,92 @@ export class MemberRunFailed extends Schema.TaggedClass<MemberRunFailed>("effect
 ) {}
 
 /**
+ * A step of a workflow began. `stepId` names this execution of the step (a step in a loop runs
+ * once per iteration, each time with its own id); `parentStepId` is the composite step it runs
+ * under (a parallel, condition, loop or router step, or a nested workflow), when there is one.
+ *
+ * @since 0.3.0
+ * @category events
+ */
+export class StepStarted extends Schema.TaggedClass<StepStarted>("effect-agents/StepStarted")("StepStarted", {
+  runId: Schema.String,
+  stepId: Schema.String,
+  step: Schema.String,
+  kind: Schema.String,
+  parentStepId: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * An event of the run of an agent, a team or any runnable that is a workflow's step, as that run
+ * reported it (a team step's member events are nested once more).
+ *
+ * @since 0.3.0
+ * @category events
+ */
+export class StepEvent extends Schema.TaggedClass<StepEvent>("effect-agents/StepEvent")("StepEvent", {
+  runId: Schema.String,
+  stepId: Schema.String,
+  step: Schema.String,
+  event: Schema.suspend((): Schema.Schema<RunEvent, RunEventEncoded> => RunEvent)
+}) {}
+
+/**
+ * The encoded form of {@link StepEvent}.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface StepEventEncoded {
+  readonly _tag: "StepEvent"
+  readonly runId: string
+  readonly stepId: string
+  readonly step: string
+  readonly event: RunEventEncoded
+}
+
+/**
+ * A workflow's step is waiting for the external signal `signal` (see `Workflow.signal`).
+ *
+ * @since 0.3.0
+ * @category events
+ */
+export class StepWaiting extends Schema.TaggedClass<StepWaiting>("effect-agents/StepWaiting")("StepWaiting", {
+  runId: Schema.String,
+  stepId: Schema.String,
+  step: Schema.String,
+  signal: Schema.String
+}) {}
+
+/**
+ * A step of a workflow finished with its output (the value the next step is given).
+ *
+ * @since 0.3.0
+ * @category events
+ */
+export class StepCompleted extends Schema.TaggedClass<StepCompleted>("effect-agents/StepCompleted")("StepCompleted", {
+  runId: Schema.String,
+  stepId: Schema.String,
+  step: Schema.String,
+  output: Schema.Unknown,
+  duration: Schema.DurationFromMillis
+}) {}
+
+/**
+ * A step of a workflow failed with a typed error: an agent's, or a plain step's own error as a
+ * `WorkflowError`. Whether the workflow fails too is up to the step around it (a parallel step may
+ * keep its other branches' results).
+ *
+ * @since 0.3.0
+ * @category events
+ */
+export class StepFailed extends Schema.TaggedClass<StepFailed>("effect-agents/StepFailed")("StepFailed", {
+  runId: Schema.String,
+  stepId: Schema.String,
+  step: Schema.String,
+  error: Schema.Union(AgentError.AgentError, Memory.MemoryError)
+}) {}
+
+/**
  * Every event of a run. A team's run has its members' runs in it: each one's start and end, and
  * every event of it inside a `MemberEvent`.
  *
@@ -275,6 +361,11 @@ export type RunEvent =
   | MemberEvent
   | MemberRunCompleted
   | MemberRunFailed
+  | StepStarted
+  | StepEvent
+  | StepWaiting
+  | StepCompleted
+  | StepFailed
   | RunCompleted
   | RunFailed
 
@@ -300,6 +391,11 @@ export type RunEventEncoded =
   | MemberEventEncoded
   | Schema.Schema.Encoded<typeof MemberRunCompleted>
   | Schema.Schema.Encoded<typeof MemberRunFailed>
+  | Schema.Schema.Encoded<typeof StepStarted>
+  | StepEventEncoded
+  | Schema.Schema.Encoded<typeof StepWaiting>
+  | Schema.Schema.Encoded<typeof StepCompleted>
+  | Schema.Schema.Encoded<typeof StepFailed>
   | Schema.Schema.Encoded<typeof RunCompleted>
   | Schema.Schema.Encoded<typeof RunFailed>
 
@@ -325,6 +421,11 @@ export const RunEvent: Schema.Union<[
   typeof MemberEvent,
   typeof MemberRunCompleted,
   typeof MemberRunFailed,
+  typeof StepStarted,
+  typeof StepEvent,
+  typeof StepWaiting,
+  typeof StepCompleted,
+  typeof StepFailed,
   typeof RunCompleted,
   typeof RunFailed
 ]> = Schema.Union(
@@ -343,6 +444,11 @@ export const RunEvent: Schema.Union<[
   MemberEvent,
   MemberRunCompleted,
   MemberRunFailed,
+  StepStarted,
+  StepEvent,
+  StepWaiting,
+  StepCompleted,
+  StepFailed,
   RunCompleted,
   RunFailed
 )

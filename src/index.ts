@@ -34,3 +34,5 @@ export * as Team from "./Team.js"
 /** @since 0.1.0 */
 export * as Registry from "./Registry.js"
 
+/** @since 0.3.0 */
+export * as Workflow from "./Workflow.js"

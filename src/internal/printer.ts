@@ -66,6 +66,8 @@ export interface Screen {
   readonly retrying: (attempt: number, delay: Duration.Duration, message: string) => string
   readonly fallback: (fallback: number, message: string) => string
   readonly waited: (waited: Duration.Duration) => string
+  /** A workflow's step that ended: its name and time, or its error. */
+  readonly step: (name: string, error: string | undefined, duration: Duration.Duration | undefined) => string
   /** A member's answer (or its error) as a section of its own, titled with the member's path. */
   readonly member: (path: ReadonlyArray<string>, run: MemberView) => string
   /** The run's final answer, for a streamed run whose answer did not arrive as text (a routed team). */
@@ -225,6 +227,14 @@ const makeScreen = (settings: Settings): Screen => {
       { text: word, codes: [DIM] }
     ]), 0)
 
+  const step = (name: string, error: string | undefined, duration: Duration.Duration | undefined): string => {
+    const out = section === undefined || section.tone !== "tools" && section.tone !== "response" ? open("tools") : ""
+    const words = error === undefined
+      ? [`▸ ${name}`, ...(duration === undefined ? [] : [`(${formatDuration(duration)})`])]
+      : [`✗ ${name}:`, ...oneLine(error, 200).split(" ")]
+    return out + line(words.map((word) => [{ text: word, codes: [DIM] }]), 0)
+  }
+
   const replay = (output: Run.Output<unknown>): string => {
     let out = ""
     for (const step of steps(output)) {
@@ -266,7 +276,7 @@ const makeScreen = (settings: Settings): Screen => {
     return out + flow.push(text, false) + close()
   }
 
-  return { message, text, turnEnded, tool, retrying, fallback, waited, member, answer, replay, completed, failed }
+  return { message, text, turnEnded, tool, retrying, fallback, waited, step, member, answer, replay, completed, failed }
 }
 
 const failureText: Record<Run.ToolFailure, string> = {

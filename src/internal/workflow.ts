@@ -1,0 +1,323 @@
+/**
+ * The run of a workflow: a tree of steps, each a node with a body from its input to its output.
+ * What every step shares is here, once: its id, its events (started, completed, failed), its record
+ * in the workflow's output, and the metrics of the runs it makes. The constructs (sequence,
+ * parallel, condition, loop, router, signal) are bodies that run other steps through {@link runStep}.
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
+import * as Schema from "effect/Schema"
+import * as Memory from "../../services/Memory.js"
+import * as AgentError from "../AgentError.js"
+import * as Run from "../Run.js"
+import * as RunEvent from "../RunEvent.js"
+import type * as EventStream from "./eventStream.js"
+import * as Id from "./id.js"
+import * as InternalRunnable from "./runnable.js"
+
+type Emit = EventStream.Emit
+
+export const TypeId: unique symbol = Symbol.for("effect-agents/Workflow")
+export const StepTypeId: unique symbol = Symbol.for("effect-agents/Workflow/Step")
+
+/** The variance marker every step carries under {@link StepTypeId}. */
+export const stepVariance = { _I: (_: unknown) => {}, _O: (_: never) => _, _E: (_: never) => _, _R: (_: never) => _ }
+
+/** A step as the run reads it. */
+export interface Node {
+  readonly name: string
+  readonly kind: string
+  readonly description: string | undefined
+  /** A sequence is structure only: its steps report as children of the sequence's parent. */
+  readonly transparent: boolean
+  readonly body: (input: unknown, at: At) => Effect.Effect<unknown, unknown, unknown>
+}
+
+/** One step run of a workflow run, as its output lists it. */
+export type StepRun =
+  | {
+    readonly _tag: "Completed"
+    readonly stepId: string
+    readonly step: string
+    readonly kind: string
+    readonly parentStepId: string | undefined
+    readonly output: unknown
+    /** The run a runnable step made (an agent's, a team's), with its messages and metrics. */
+    readonly run: Run.Output<unknown> | undefined
+    readonly duration: Duration.Duration
+  }
+  | {
+    readonly _tag: "Failed"
+    readonly stepId: string
+    readonly step: string
+    readonly kind: string
+    readonly parentStepId: string | undefined
+    readonly error: InternalRunnable.RunError
+    readonly duration: Duration.Duration
+  }
+
+/** What one workflow run shares among its steps. */
+export interface State {
+  readonly runId: string
+  readonly workflow: string
+  readonly emit: Emit | undefined
+  readonly userId: string | undefined
+  readonly signals: Signals
+  /** Step runs in the order they started; a slot is filled when its step ends. */
+  readonly steps: Array<StepRun | undefined>
+  /** The runs of runnable steps, added up. */
+  metrics: Run.Metrics
+  /** Each failure as a run's error, made where it first failed (so it names the innermost step). */
+  readonly failures: Map<unknown, InternalRunnable.RunError>
+}
+
+/** Where a step runs: its workflow run, and the step it runs under. */
+export interface At {
+  readonly state: State
+  readonly parent: string | undefined
+  /** The id of the step run whose body this is. */
+  readonly stepId: string
+  /** Set by a runnable step's body: the run it made, for its record. */
+  run: Run.Output<unknown> | undefined
+}
+
+const isRunError = Schema.is(Schema.Union(AgentError.AgentError, Memory.MemoryError))
+
+const describe = (error: unknown): string => {
+  if (typeof error === "string") return error
+  if (error instanceof Error || (typeof error === "object" && error !== null && "message" in error)) {
+    const message = String((error as { readonly message: unknown }).message)
+    const tag = (error as { readonly _tag?: unknown })._tag
+    return typeof tag === "string" && message.length > 0 ? `${tag}: ${message}` : typeof tag === "string" ? tag : message
+  }
+  try {
+    return JSON.stringify(error) ?? String(error)
+  } catch {
+    return String(error)
+  }
+}
+
+/** A step's failure as a run's: an agent's or the memory's error as it is, anything else a `WorkflowError`. */
+export const toRunError = (error: unknown, workflow: string, step: string | undefined): InternalRunnable.RunError =>
+  isRunError(error) ? error : new AgentError.WorkflowError({
+    reason: "StepFailed",
+    workflow,
+    ...(step !== undefined ? { step } : {}),
+    message: step === undefined
+      ? `The workflow "${workflow}" failed: ${describe(error)}`
+      : `The step "${step}" of the workflow "${workflow}" failed: ${describe(error)}`,
+    cause: error
+  })
+
+/**
+ * Runs a step under `at`: with an id of its own, its events, and its record. A sequence runs its
+ * steps where it is.
+ */
+export const runStep = (node: Node, input: unknown, at: At): Effect.Effect<unknown, unknown, unknown> => {
+  if (node.transparent) return node.body(input, at)
+  return Effect.suspend(() => {
+    const state = at.state
+    const stepId = Id.uuid()
+    const slot = state.steps.length
+    state.steps.push(undefined)
+    const emit = state.emit
+    const parentStepId = at.parent
+    const child: At = { state, parent: stepId, stepId, run: undefined }
+    let startedAt = 0
+    const body = Effect.tapBoth(node.body(input, child), {
+      onSuccess: (output) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const duration = Duration.millis(now - startedAt)
+          state.steps[slot] = {
+            _tag: "Completed",
+            stepId,
+            step: node.name,
+            kind: node.kind,
+            parentStepId,
+            output,
+            run: child.run,
+            duration
+          }
+          return emit === undefined
+            ? Effect.void
+            : emit(new RunEvent.StepCompleted({ runId: state.runId, stepId, step: node.name, output, duration }, true))
+        }),
+      onFailure: (failure) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          let error = state.failures.get(failure)
+          if (error === undefined) {
+            error = toRunError(failure, state.workflow, node.name)
+            state.failures.set(failure, error)
+          }
+          state.steps[slot] = {
+            _tag: "Failed",
+            stepId,
+            step: node.name,
+            kind: node.kind,
+            parentStepId,
+            error,
+            duration: Duration.millis(now - startedAt)
+          }
+          return emit === undefined
+            ? Effect.void
+            : emit(new RunEvent.StepFailed({ runId: state.runId, stepId, step: node.name, error }, true))
+        })
+    })
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      startedAt = now
+      return emit === undefined ? body : Effect.zipRight(
+        emit(
+          new RunEvent.StepStarted({
+            runId: state.runId,
+            stepId,
+            step: node.name,
+            kind: node.kind,
+            ...(parentStepId !== undefined ? { parentStepId } : {})
+          }, true)
+        ),
+        body
+      )
+    })
+  })
+}
+
+/** The text a runnable step is asked when its input is not already a prompt. */
+export const promptOf = (input: unknown): Run.Input => {
+  if (typeof input === "string") return input
+  if (Array.isArray(input)) return input as Run.Input
+  return JSON.stringify(input) ?? String(input)
+}
+
+/**
+ * Runs a runnable (an agent, a team, a workflow run as a runnable) as the step `at`: in a run of
+ * its own whose id is the step's, for the workflow's user, its events nested in the step's.
+ */
+export const runRunnable = (
+  runnable: InternalRunnable.Runnable<unknown, unknown>,
+  prompt: Run.Input,
+  at: At,
+  name: string
+): Effect.Effect<Run.Output<unknown>, InternalRunnable.RunError, unknown> => {
+  const state = at.state
+  const emit = state.emit
+  const nested: Emit | undefined = emit === undefined
+    ? undefined
+    : (event) => emit(new RunEvent.StepEvent({ runId: state.runId, stepId: at.stepId, step: name, event }, true))
+  return Effect.tap(
+    InternalRunnable.run(runnable, prompt, { runId: at.stepId, userId: state.userId }, nested) as Effect.Effect<
+      Run.Output<unknown>,
+      InternalRunnable.RunError,
+      unknown
+    >,
+    (output) =>
+      Effect.sync(() => {
+        state.metrics = Run.combineMetrics(state.metrics, output.metrics)
+        at.run = output
+      })
+  )
+}
+
+/** A predicate that may be an Effect: its result as an Effect. */
+export const decide = (result: boolean | Effect.Effect<boolean, unknown, unknown>): Effect.Effect<boolean, unknown, unknown> =>
+  typeof result === "boolean" ? Effect.succeed(result) : result
+
+// -----------------------------------------------------------------------------
+// Signals
+// -----------------------------------------------------------------------------
+
+/**
+ * Where the signal steps of running workflows wait, by run id and signal name. A value sent before
+ * the step waits is kept until it does (for as long as the run lasts).
+ */
+export interface Signals {
+  /** A run begins: signals may be sent to it. */
+  readonly open: (runId: string) => Effect.Effect<void>
+  /** A run ended: signals sent to it are refused, and values nobody took are dropped. */
+  readonly close: (runId: string) => Effect.Effect<void>
+  /** Waits for the signal `name` of the run, and takes it (a later wait waits for the next one). */
+  readonly await: (runId: string, name: string) => Effect.Effect<unknown>
+  /** Delivers a value: `NotRunning` when the run is not running, `AlreadySent` when one waits to be taken. */
+  readonly send: (runId: string, name: string, value: unknown) => Effect.Effect<"Sent" | "NotRunning" | "AlreadySent">
+  /** The signals that steps are waiting for now. */
+  readonly waiting: Effect.Effect<ReadonlyArray<{ readonly runId: string; readonly signal: string }>>
+}
+
+interface Slot {
+  readonly deferred: Deferred.Deferred<unknown>
+  sent: boolean
+  waiting: boolean
+}
+
+/**
+ * An in-process registry. A plain `Map` touched only inside `Effect.sync` (one fiber at a time on
+ * this thread): the waits themselves are `Deferred`s, so interrupting a waiting step stops it at once.
+ */
+export const makeSignals = (): Signals => {
+  const runs = new Map<string, Map<string, Slot>>()
+  const slotOf = (slots: Map<string, Slot>, name: string): Slot => {
+    let slot = slots.get(name)
+    if (slot === undefined) {
+      slot = { deferred: Deferred.unsafeMake<unknown>(FiberId.none), sent: false, waiting: false }
+      slots.set(name, slot)
+    }
+    return slot
+  }
+  return {
+    open: (runId) =>
+      Effect.sync(() => {
+        if (!runs.has(runId)) runs.set(runId, new Map())
+      }),
+    close: (runId) =>
+      Effect.sync(() => {
+        runs.delete(runId)
+      }),
+    await: (runId, name) =>
+      Effect.suspend(() => {
+        let slots = runs.get(runId)
+        if (slots === undefined) {
+          slots = new Map()
+          runs.set(runId, slots)
+        }
+        const owner = slots
+        const slot = slotOf(owner, name)
+        slot.waiting = true
+        return Effect.ensuring(
+          Deferred.await(slot.deferred),
+          Effect.sync(() => {
+            slot.waiting = false
+            // Taken: a later wait for this signal waits for a new value.
+            if (slot.sent && owner.get(name) === slot) owner.delete(name)
+          })
+        )
+      }),
+    send: (runId, name, value) =>
+      Effect.sync(() => {
+        const slots = runs.get(runId)
+        if (slots === undefined) return "NotRunning" as const
+        const slot = slotOf(slots, name)
+        if (slot.sent) return "AlreadySent" as const
+        slot.sent = true
+        Deferred.unsafeDone(slot.deferred, Effect.succeed(value))
+        return "Sent" as const
+      }),
+    waiting: Effect.sync(() => {
+      const out: Array<{ readonly runId: string; readonly signal: string }> = []
+      for (const [runId, slots] of runs) {
+        for (const [signal, slot] of slots) if (slot.waiting) out.push({ runId, signal })
+      }
+      return out
+    })
+  }
+}
+
+/**
+ * The signal registry of the running program: one per process by default; a test (or an
+ * application that wants its own) provides another with `Effect.provideService`.
+ */
+export class SignalRegistry extends Context.Reference<SignalRegistry>()("effect-agents/Workflow/Signals", {
+  defaultValue: makeSignals
+}) {}
