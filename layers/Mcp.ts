@@ -14,9 +14,9 @@
  */
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
-import { Client, ProtocolError, SdkError, SdkErrorCode, SSEClientTransport, StreamableHTTPClientTransport } from "@modelcontextprotocol/client"
-import { StdioClientTransport } from "@modelcontextprotocol/client/stdio"
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/client/validators/ajv"
+import type { Client, SSEClientTransport, StreamableHTTPClientTransport } from "@modelcontextprotocol/client"
+import type { StdioClientTransport } from "@modelcontextprotocol/client/stdio"
+import type { AjvJsonSchemaValidator } from "@modelcontextprotocol/client/validators/ajv"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -116,6 +116,36 @@ const readText = (path: string): Effect.Effect<string, McpClient.McpError> =>
   })
 
 // -----------------------------------------------------------------------------
+// The SDK
+// -----------------------------------------------------------------------------
+
+// The SDK is an optional peer dependency: it is loaded when a client is built, so a program that
+// uses no MCP loads without it, and one that does without it installed is told what to install.
+interface Sdk {
+  readonly client: typeof import("@modelcontextprotocol/client")
+  readonly stdio: typeof import("@modelcontextprotocol/client/stdio")
+  readonly ajv: typeof import("@modelcontextprotocol/client/validators/ajv")
+}
+let loading: Promise<Sdk> | undefined
+const loadSdk: Effect.Effect<Sdk, McpClient.McpError> = Effect.tryPromise({
+  try: () =>
+    loading ??= Promise.all([
+      import("@modelcontextprotocol/client"),
+      import("@modelcontextprotocol/client/stdio"),
+      import("@modelcontextprotocol/client/validators/ajv")
+    ]).then(([client, stdio, ajv]) => ({ client, stdio, ajv })).catch((error) => {
+      loading = undefined
+      throw error
+    }),
+  catch: (error) =>
+    new McpClient.McpError({
+      server: "",
+      reason: "Connect",
+      message: `The MCP client needs the official SDK (${message(error)}): npm install @modelcontextprotocol/client`
+    })
+})
+
+// -----------------------------------------------------------------------------
 // Connections
 // -----------------------------------------------------------------------------
 
@@ -141,8 +171,8 @@ class Failed {
 
 const message = (error: unknown): string => error instanceof Error ? error.message : String(error)
 
-const isSessionExpired = (error: unknown): boolean =>
-  error instanceof SdkError && typeof error.data === "object" && error.data !== null &&
+const isSessionExpired = (sdk: Sdk, error: unknown): boolean =>
+  error instanceof sdk.client.SdkError && typeof error.data === "object" && error.data !== null &&
   (error.data as { status?: unknown }).status === 404
 
 const headersOf = (headers: McpClient.HttpServer["headers"]): Record<string, string> => {
@@ -158,10 +188,10 @@ const envOf = (env: McpClient.StdioServer["env"]): Record<string, string> => {
   return out
 }
 
-const transportsFor = (config: McpClient.ServerConfig) => {
+const transportsFor = (sdk: Sdk, config: McpClient.ServerConfig) => {
   if ("command" in config) {
     return [() =>
-      new StdioClientTransport({
+      new sdk.stdio.StdioClientTransport({
         command: config.command,
         args: [...(config.args ?? [])],
         env: envOf(config.env),
@@ -171,9 +201,9 @@ const transportsFor = (config: McpClient.ServerConfig) => {
   }
   const url = new URL(config.url)
   const headers = headersOf(config.headers)
-  const streamable = () => new StreamableHTTPClientTransport(url, { requestInit: { headers } })
+  const streamable = () => new sdk.client.StreamableHTTPClientTransport(url, { requestInit: { headers } })
   const sse = () =>
-    new SSEClientTransport(url, {
+    new sdk.client.SSEClientTransport(url, {
       requestInit: { headers },
       eventSourceInit: {
         fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers as Record<string, string>, ...headers } })
@@ -187,13 +217,14 @@ const close = (client: Client): Effect.Effect<void> => Effect.promise(() => clie
 
 /** Connects with each transport in turn, until one shakes hands. */
 const connect = (
+  sdk: Sdk,
   server: string,
   config: McpClient.ServerConfig,
   connectTimeout: Duration.Duration
 ): Effect.Effect<Connection, McpClient.McpError> => {
   const attempt = (make: () => StdioClientTransport | StreamableHTTPClientTransport | SSEClientTransport) =>
     Effect.suspend(() => {
-      const client = new Client(clientInfo, { capabilities: {} })
+      const client = new sdk.client.Client(clientInfo, { capabilities: {} })
       const connection: Connection = { client, http: !("command" in config), closed: false, toolsVersion: 0, tools: undefined }
       client.onclose = () => {
         connection.closed = true
@@ -212,7 +243,7 @@ const connect = (
         Effect.as(connection)
       )
     })
-  const [first, ...rest] = transportsFor(config)
+  const [first, ...rest] = transportsFor(sdk, config)
   return rest.reduce(
     (effect, next) => Effect.orElse(effect, () => attempt(next)),
     attempt(first!)
@@ -242,6 +273,7 @@ const connect = (
  */
 export const make = (options: Options): Effect.Effect<McpClient.Service, McpClient.McpError, Scope.Scope> =>
   Effect.gen(function*() {
+    const sdk = yield* loadSdk
     const timeout = Duration.decode(options.timeout ?? "60 seconds")
     const connectTimeout = Duration.decode(options.connectTimeout ?? "30 seconds")
     const names = Object.keys(options.servers)
@@ -269,7 +301,7 @@ export const make = (options: Options): Effect.Effect<McpClient.Service, McpClie
             ? Effect.succeed([current, current] as const)
             : Effect.zipRight(
               current === undefined ? Effect.void : close(current.client),
-              Effect.map(connect(server, options.servers[server]!, connectTimeout), (next) => [next, next] as const)
+              Effect.map(connect(sdk, server, options.servers[server]!, connectTimeout), (next) => [next, next] as const)
             )))
 
     yield* Effect.addFinalizer(() =>
@@ -282,12 +314,12 @@ export const make = (options: Options): Effect.Effect<McpClient.Service, McpClie
     yield* Effect.forEach(names, (name) => connection(name), { concurrency: "unbounded", discard: true })
 
     const failed = (server: string, connection: Connection, error: unknown): McpClient.McpError => {
-      if (error instanceof ProtocolError) {
+      if (error instanceof sdk.client.ProtocolError) {
         return new McpClient.McpError({ server, reason: "Protocol", message: `The MCP server "${server}" answered: ${error.message}` })
       }
       if (
-        connection.closed || error instanceof SdkError &&
-          (error.code === SdkErrorCode.ConnectionClosed || error.code === SdkErrorCode.NotConnected)
+        connection.closed || error instanceof sdk.client.SdkError &&
+          (error.code === sdk.client.SdkErrorCode.ConnectionClosed || error.code === sdk.client.SdkErrorCode.NotConnected)
       ) {
         connection.closed = true
         return new McpClient.McpError({
@@ -312,7 +344,7 @@ export const make = (options: Options): Effect.Effect<McpClient.Service, McpClie
           }))
       return once().pipe(
         Effect.catchIf(
-          (error): error is Failed => error instanceof Failed && error.connection.http && isSessionExpired(error.error),
+          (error): error is Failed => error instanceof Failed && error.connection.http && isSessionExpired(sdk, error.error),
           (expired) => once(expired.connection)
         ),
         Effect.catchIf((error): error is Failed => error instanceof Failed, (error) =>
@@ -436,15 +468,15 @@ export const ToolFailure = Schema.Union(McpClient.McpToolFailed, McpClient.McpEr
 
 // Compiles JSON Schemas to validators: the one the SDK itself uses (Ajv), rather than a converter of
 // our own from JSON Schema to Effect Schema, which would cover less of JSON Schema.
-const validator = new AjvJsonSchemaValidator()
+let validator: AjvJsonSchemaValidator | undefined
 
 /**
  * The decoding schema of a server's JSON Schema: it validates the model's arguments (an error says
  * what is wrong, and goes back to the model like any tool's invalid arguments) and shows the model
  * the server's schema as it is.
  */
-const parametersOf = (tool: McpClient.McpTool): Schema.Schema<unknown> => {
-  const validate = validator.getValidator<unknown>(tool.inputSchema as never)
+const parametersOf = (sdk: Sdk, tool: McpClient.McpTool): Schema.Schema<unknown> => {
+  const validate = (validator ??= new sdk.ajv.AjvJsonSchemaValidator()).getValidator<unknown>(tool.inputSchema as never)
   return Schema.declare([], {
     decode: () => (input, _, ast) => {
       const result = validate(input)
@@ -456,7 +488,7 @@ const parametersOf = (tool: McpClient.McpTool): Schema.Schema<unknown> => {
 
 // One tool per tool a server listed, built once per listing (the listing is kept until it changes).
 const built = new WeakMap<McpClient.McpTool, Map<string, Tool.Any>>()
-const toolOf = (tool: McpClient.McpTool, name: string): Tool.Any => {
+const toolOf = (sdk: Sdk, tool: McpClient.McpTool, name: string): Tool.Any => {
   let byName = built.get(tool)
   if (byName === undefined) built.set(tool, byName = new Map())
   let made = byName.get(name)
@@ -465,7 +497,7 @@ const toolOf = (tool: McpClient.McpTool, name: string): Tool.Any => {
       ...(tool.description === undefined ? {} : { description: tool.description }),
       success: Schema.Unknown,
       failure: ToolFailure
-    }).setParameters(parametersOf(tool) as unknown as Tool.AnyStructSchema)
+    }).setParameters(parametersOf(sdk, tool) as unknown as Tool.AnyStructSchema)
     byName.set(name, made)
   }
   return made
@@ -494,8 +526,8 @@ export const toolset = (
 ): Effect.Effect<Agent.Toolset, ToolError, McpClient.McpClient> =>
   Effect.gen(function*() {
     const client = yield* McpClient.McpClient
-    const listed = yield* Effect.mapError(
-      client.listTools(options?.servers),
+    const [sdk, offered] = yield* Effect.mapError(
+      Effect.zip(loadSdk, client.listTools(options?.servers)),
       (error) =>
         new ToolError({
           tool: `mcp:${error.server}`,
@@ -507,7 +539,7 @@ export const toolset = (
     const tools: Array<Tool.Any> = []
     const handlers: Record<string, (params: unknown) => Effect.Effect<unknown, typeof ToolFailure.Type>> = {}
     const owner = new Map<string, McpClient.McpTool>()
-    for (const tool of listed) {
+    for (const tool of offered) {
       if (options?.filter !== undefined && !options.filter(tool)) continue
       const name = prefix === undefined ? tool.name : prefix(tool.server) + tool.name
       const other = owner.get(name)
@@ -519,7 +551,7 @@ export const toolset = (
         })
       }
       owner.set(name, tool)
-      tools.push(toolOf(tool, name))
+      tools.push(toolOf(sdk, tool, name))
       handlers[name] = (params) =>
         Effect.map(client.callTool(tool.server, tool.name, params), (result) => result.structured ?? result.text)
     }
