@@ -70,15 +70,15 @@ import * as Sse from "./internal/httpApp/sse.js"
  */
 export interface Options {
   /** Default `127.0.0.1`. */
-  readonly host?: string
+  readonly host?: string | undefined
   /** Default `3000`; `0` takes any free port. */
-  readonly port?: number
+  readonly port?: number | undefined
   /** The bearer token every request but `/health` must carry. None: the app is open. */
   readonly token?: Redacted.Redacted | undefined
   /** The largest request body accepted, in bytes; larger ones get 413, also when sent in chunks. Default 1 MiB. */
-  readonly maxBodyBytes?: number
+  readonly maxBodyBytes?: number | undefined
   /** How long runs in flight may take to finish at shutdown before they are cancelled. Default 10 seconds. */
-  readonly shutdownGrace?: Duration.DurationInput
+  readonly shutdownGrace?: Duration.DurationInput | undefined
 }
 
 /**

@@ -40,3 +40,6 @@ export * as HttpApp from "./HttpApp.js"
 
 /** @since 0.3.0 */
 export * as Mcp from "./Mcp.js"
+
+/** @since 0.2.0 */
+export * as Telemetry from "./Telemetry.js"

@@ -26,3 +26,6 @@ export * as SessionState from "./SessionState.js"
 
 /** @since 0.1.0 */
 export * as SessionStore from "./SessionStore.js"
+
+/** @since 0.2.0 */
+export * as Telemetry from "./Telemetry.js"

@@ -163,11 +163,19 @@ export const invokeAgent = <A, E, R>(effect: Effect.Effect<A, E, R>, options: Ag
         ])
       }))
   })
-  return Effect.withSpan(observed, `invoke_agent ${options.name}`, {
+  const spanned = Effect.withSpan(observed, `invoke_agent ${options.name}`, {
     captureStackTrace: false,
     kind: "internal",
     attributes
   })
+  // A team's leader runs under the team's run id, inside the team's span: that span is its run's.
+  return Effect.flatMap(
+    Effect.option(Effect.currentSpan),
+    (current) =>
+      Option.isSome(current) && current.value.attributes.get("effect_agents.run.id") === options.runId
+        ? effect
+        : spanned
+  )
 }
 
 /**
