@@ -499,6 +499,15 @@ interface Running {
   readonly dataDirectory: string
 }
 
+// Runs' spans and metrics go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set (see
+// `Telemetry.layerConfig`), flushed when the command ends; nothing is exported otherwise.
+const layerTelemetry: Layer.Layer<never, Error> = Layer.unwrapEffect(
+  Effect.map(
+    Effect.promise(() => import("../layers/Telemetry.js")),
+    (Telemetry) => Telemetry.layerConfig({ serviceName: "effect-agents" })
+  )
+)
+
 /** Builds the agents, their model and their store for the length of `use`. */
 const withAgents = <A, E, R>(
   flags: { readonly agents: Option.Option<string>; readonly data: string },
@@ -513,7 +522,8 @@ const withAgents = <A, E, R>(
     const path = yield* Path.Path
     const dataDirectory = path.resolve(flags.data)
     const app = backend.agents(Option.getOrUndefined(flags.agents)).pipe(
-      Layer.provideMerge(Layer.merge(backend.model, backend.store(dataDirectory)))
+      Layer.provideMerge(Layer.merge(backend.model, backend.store(dataDirectory))),
+      Layer.merge(layerTelemetry)
     )
     return yield* Effect.gen(function*() {
       const registry = yield* Registry.Registry

@@ -7,6 +7,10 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as Option from "effect/Option"
+import * as Cli from "../cli/Cli.js"
+import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as Telemetry from "../layers/Telemetry.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
@@ -394,5 +398,41 @@ describe("Telemetry.layerConfig", () => {
       })
       assert.include(String(headers), "OTEL_EXPORTER_OTLP_HEADERS: entry 1 is not name=value")
       assert.notInclude(String(headers), SECRET)
+    }))
+})
+
+describe("the command line", () => {
+  it.scopedLive("run exports its run's spans when OTEL_EXPORTER_OTLP_ENDPOINT is set", () =>
+    Effect.gen(function*() {
+      const receiver = yield* Receiver.start
+      const stdio = Cli.Stdio.of({
+        out: () => Effect.void,
+        err: () => Effect.void,
+        readLine: () => Effect.succeed(Option.none()),
+        color: false,
+        interrupted: Effect.never
+      })
+      const backend = Layer.effect(
+        Cli.Backend,
+        Effect.map(Cli.Backend, (live) =>
+          Cli.Backend.of({
+            ...live,
+            model: Layer.merge(TestModel.layer([TestModel.text("Hello!")]), Layer.succeed(Cli.ModelInUse, { name: "test" })),
+            store: () => SessionStoreMemory.layer
+          }))
+      ).pipe(Layer.provide(Cli.layerBackend))
+      const exit = yield* Cli.run(["node", "effect-agents", "run", "assistant", "Hi"]).pipe(
+        Effect.provide(Layer.mergeAll(Layer.succeed(Cli.Stdio, stdio), backend)),
+        Effect.provide(NodeContext.layer),
+        Effect.withConfigProvider(ConfigProvider.fromMap(
+          new Map([["OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url], ["OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"]])
+        )),
+        Effect.exit
+      )
+      assert.isTrue(Exit.isSuccess(exit))
+      const spans = Receiver.spans(receiver)
+      const [run] = byName(spans, "invoke_agent assistant")
+      assert.strictEqual(run!.resource["service.name"], "effect-agents")
+      byName(spans, "chat test-model")
     }))
 })
