@@ -1,0 +1,100 @@
+/**
+ * A project that installs the package: a TypeScript library of its own, strict, with
+ * `exactOptionalPropertyTypes`, emitting declarations and checking every declaration file it reads
+ * (`skipLibCheck: false`). It must compile against the package's built declarations as they are
+ * published: the inferred types of its exports are nameable (every module the package's types
+ * mention has an entry), no optional dependency's types are needed, and the type-level promises hold
+ * (a registry's layer needs what its members need).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+
+const root = Path.resolve(import.meta.dirname, "..")
+
+const source = `
+import { Tool, Toolkit } from "@effect/ai"
+import { Effect, type Layer, Redacted, Schema } from "effect"
+import { Agent, Registry, Team } from "effect-agents"
+import { HttpApp, SessionStoreMemory, SessionStoreSql } from "effect-agents/layers"
+import * as OpenAi from "effect-agents/layers/OpenAi"
+import { TestModel } from "effect-agents/testing"
+
+const GetWeather = Tool.make("get_weather", {
+  description: "The current weather in a city",
+  parameters: { city: Schema.String },
+  success: Schema.Struct({ city: Schema.String, celsius: Schema.Number })
+})
+export const WeatherTools = Toolkit.make(GetWeather)
+export const agent = Agent.make({ name: "Weather", instructions: "Use the tools.", toolkit: WeatherTools })
+export const team = Team.make({ name: "Desk", members: [agent] })
+export const run = Agent.run(agent, "What is the weather in Paris?")
+export const stream = Agent.stream(agent, "Paris?")
+export const teamRun = Team.run(team, "Paris?")
+export const printed = Agent.printResponse(agent, "Paris?", { stream: true })
+export const registry = Registry.layer([agent, team])
+export const sqlite = SessionStoreSql.layerSqlite({ filename: "sessions.db" })
+export const memory = SessionStoreMemory.layer
+export const model = TestModel.layer([TestModel.text("Hello")])
+export const openAi = OpenAi.layerClient({ apiKey: Redacted.make("sk-test") })
+export const mini = OpenAi.model("gpt-4o-mini")
+
+// @ts-expect-error the registry's layer needs a model and the tool's handler
+export const incomplete: Layer.Layer<Registry.Registry> = Registry.layer([Agent.make({ name: "W", toolkit: WeatherTools })])
+
+declare const maybePort: number | undefined
+export const app = HttpApp.layer({ port: maybePort })
+
+export const answer = Effect.gen(function*() {
+  const output = yield* run
+  return output.content
+})
+`
+
+const tsconfig = {
+  compilerOptions: {
+    target: "ES2022",
+    module: "NodeNext",
+    moduleResolution: "NodeNext",
+    // Effect's own declarations name DOM types (Storage, Transferable).
+    lib: ["ES2022", "DOM"],
+    types: ["node"],
+    strict: true,
+    exactOptionalPropertyTypes: true,
+    declaration: true,
+    skipLibCheck: false,
+    outDir: "out"
+  },
+  include: ["index.ts"]
+}
+
+describe("a consumer project", () => {
+  it("type-checks and emits declarations against the built package with skipLibCheck off", () => {
+    const project = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-consumer-"))
+    try {
+      const modules = Path.join(project, "node_modules")
+      Fs.mkdirSync(Path.join(modules, "@types"), { recursive: true })
+      // The package as installed (its exports, its dist), and the packages it and the project use.
+      Fs.symlinkSync(root, Path.join(modules, "effect-agents"), "dir")
+      for (const name of ["effect", "@effect", "@types/node", "undici", "undici-types"]) {
+        Fs.symlinkSync(Path.join(root, "node_modules", name), Path.join(modules, name), "dir")
+      }
+      Fs.writeFileSync(Path.join(project, "package.json"), JSON.stringify({ name: "consumer", type: "module", private: true }))
+      Fs.writeFileSync(Path.join(project, "tsconfig.json"), JSON.stringify(tsconfig))
+      Fs.writeFileSync(Path.join(project, "index.ts"), source)
+      const tsc = Path.join(root, "node_modules", "typescript", "bin", "tsc")
+      const result = ChildProcess.spawnSync(process.execPath, [tsc, "-p", project], { encoding: "utf8" })
+      assert.strictEqual(result.stdout + result.stderr, "")
+      assert.strictEqual(result.status, 0)
+      const declarations = Fs.readFileSync(Path.join(project, "out", "index.d.ts"), "utf8")
+      // The inferred types name the package's public entries, never a path inside it.
+      assert.include(declarations, `import("effect-agents/Run")`)
+      assert.notInclude(declarations, "dist/")
+      assert.notInclude(declarations, "node_modules")
+    } finally {
+      Fs.rmSync(project, { recursive: true, force: true })
+    }
+  }, 120_000)
+})
