@@ -10,7 +10,9 @@ import * as Schema from "effect/Schema"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Option from "effect/Option"
 import * as Cli from "../cli/Cli.js"
+import * as HttpApp from "../layers/HttpApp.js"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
+import * as Registry from "../src/Registry.js"
 import * as Telemetry from "../layers/Telemetry.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
@@ -434,5 +436,41 @@ describe("the command line", () => {
       const [run] = byName(spans, "invoke_agent assistant")
       assert.strictEqual(run!.resource["service.name"], "effect-agents")
       byName(spans, "chat test-model")
+    }))
+})
+
+describe("trace context over HTTP", () => {
+  it.scopedLive("a request's traceparent parents the run it starts", () =>
+    Effect.gen(function*() {
+      const receiver = yield* Receiver.start
+      const traceId = "4bf92f3577b34da6a3ce929d0e0e4736"
+      const parentId = "00f067aa0ba902b7"
+      yield* Effect.gen(function*() {
+        const { url } = yield* HttpApp.HttpApp
+        const response = yield* Effect.promise(() =>
+          fetch(`${url}/agents/Echo/runs`, {
+            method: "POST",
+            headers: { "content-type": "application/json", traceparent: `00-${traceId}-${parentId}-01` },
+            body: JSON.stringify({ input: "Hello" })
+          })
+        )
+        assert.strictEqual(response.status, 200)
+        yield* Effect.promise(() => response.text())
+      }).pipe(
+        Effect.provide(HttpApp.layer({ port: 0 }).pipe(
+          Layer.provide(Registry.layer([Agent.make({ name: "Echo", model: TestModel.layer([TestModel.text("Hi")]) })])),
+          Layer.provide(SessionStoreMemory.layer)
+        )),
+        Effect.provide(Telemetry.layer({ endpoint: receiver.url, protocol: "http/json" }))
+      )
+      const spans = Receiver.spans(receiver)
+      const [run] = byName(spans, "invoke_agent Echo")
+      assert.strictEqual(run!.traceId, traceId)
+      const ids = new Map(spans.map((span) => [span.spanId, span]))
+      let top = run!
+      while (top.parentSpanId !== undefined && ids.has(top.parentSpanId)) top = ids.get(top.parentSpanId)!
+      // The topmost span of this process is the request's, whose parent is the caller's span.
+      assert.strictEqual(top.kind, 2) // server
+      assert.strictEqual(top.parentSpanId, parentId)
     }))
 })
