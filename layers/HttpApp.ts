@@ -51,12 +51,16 @@ import * as HttpApi from "../src/HttpApi.js"
 import * as Registry from "../src/Registry.js"
 import * as Run from "../src/Run.js"
 import * as Batches from "./internal/httpApp/batches.js"
+import * as AgUi from "./internal/httpApp/agUi.js"
 import * as Body from "./internal/httpApp/body.js"
+import * as EventLog from "./internal/httpApp/eventLog.js"
 import * as Events from "./internal/httpApp/events.js"
 import * as Failure from "./internal/httpApp/failure.js"
 import * as OpenAi from "./internal/httpApp/openAi.js"
+import * as Page from "./internal/httpApp/page.js"
 import * as Runs from "./internal/httpApp/runs.js"
 import * as Sse from "./internal/httpApp/sse.js"
+import * as UiStream from "./internal/httpApp/uiStream.js"
 
 // -----------------------------------------------------------------------------
 // Options and service
@@ -125,6 +129,8 @@ const defaults = {
 export class State extends Context.Tag("effect-agents/HttpApp/State")<State, {
   readonly runs: Runs.Runs
   readonly batches: Batches.Batches
+  /** The event logs of detached runs. */
+  readonly logs: EventLog.Logs
   /** Stops the runs and batches gracefully (the app's shutdown calls it; it is idempotent). */
   readonly shutdown: Effect.Effect<void>
 }>() {}
@@ -133,10 +139,11 @@ const makeState = (grace: Duration.DurationInput) =>
   Effect.gen(function*() {
     const runs = yield* Runs.make
     const batches = yield* Batches.make(runs)
+    const logs = yield* EventLog.make
     const shutdown = Effect.zipRight(runs.shutdown(grace), batches.shutdown)
     const once = yield* Effect.cached(shutdown)
     yield* Effect.addFinalizer(() => once)
-    return State.of({ runs, batches, shutdown: once })
+    return State.of({ runs, batches, logs, shutdown: once })
   })
 
 // -----------------------------------------------------------------------------
@@ -217,7 +224,14 @@ const RunsLive = HttpApiBuilder.group(HttpApi.Api, "runs", (handlers) =>
         yield* setRunId(runId)
         const input = toInput(payload.input)
         if (payload.stream === true || wantsEventStream(request)) {
-          const { runs } = yield* State
+          const { logs, runs } = yield* State
+          if (payload.detach === true) {
+            const events = yield* Events.startDetached(runs, logs, entry, input, options)
+            return HttpServerResponse.stream(Stream.map(events, ([id, event]) => Sse.numberedEvent(id, event)), {
+              contentType: "text/event-stream",
+              headers: Sse.headers
+            })
+          }
           const events = yield* Events.start(runs, entry, input, options)
           return HttpServerResponse.stream(Stream.map(events, Sse.streamEvent), {
             contentType: "text/event-stream",
@@ -227,7 +241,56 @@ const RunsLive = HttpApiBuilder.group(HttpApi.Api, "runs", (handlers) =>
         return yield* runToEnd(entry, input, options)
       }))
     .handle("list", () => Effect.flatMap(State, ({ runs }) => runs.list))
+    .handle("events", ({ headers, path, urlParams }) =>
+      Effect.gen(function*() {
+        const { logs } = yield* State
+        const log = yield* logs.get(path.runId)
+        if (Option.isNone(log)) {
+          return yield* new HttpApi.RunNotFound({
+            runId: path.runId,
+            message: `No event log is kept for a run with id "${path.runId}": it was not started with "detach": true, or it ended long ago.`
+          })
+        }
+        const lastEventId = Number(headers["last-event-id"])
+        const after = urlParams.after ?? (Number.isSafeInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0)
+        return HttpServerResponse.stream(
+          Stream.map(log.value.read(after), ([id, event]) => Sse.numberedEvent(id, event)),
+          { contentType: "text/event-stream", headers: Sse.headers }
+        )
+      }))
     .handle("cancel", ({ path }) => Effect.flatMap(State, ({ runs }) => runs.cancel(path.runId, "cancelled"))))
+
+const UiLive = HttpApiBuilder.group(HttpApi.Api, "ui", (handlers) =>
+  handlers
+    .handle("agUi", ({ path, payload }) =>
+      Effect.gen(function*() {
+        const entry = yield* lookup(path.name)
+        const { runs } = yield* State
+        yield* setRunId(payload.runId)
+        const events = yield* Events.start(runs, entry, AgUi.toInput(payload), { runId: payload.runId }).pipe(
+          Effect.catchTag("ShuttingDown", Effect.die)
+        )
+        return HttpServerResponse.stream(AgUi.body(payload.threadId, payload.runId, events), {
+          contentType: "text/event-stream",
+          headers: Sse.headers
+        })
+      }))
+    .handle("uiMessageStream", ({ path, payload }) =>
+      Effect.gen(function*() {
+        const entry = yield* lookup(path.name)
+        const { runs } = yield* State
+        const runId = Run.makeId()
+        yield* setRunId(runId)
+        const events = yield* Events.start(runs, entry, UiStream.toInput(payload), { runId }).pipe(
+          // Its id is fresh: never in use.
+          Effect.catchTag("RunIdInUse", Effect.die),
+          Effect.catchTag("ShuttingDown", Effect.die)
+        )
+        return HttpServerResponse.stream(UiStream.body(runId, events), {
+          contentType: "text/event-stream",
+          headers: UiStream.headers
+        })
+      })))
 
 const SessionsLive = HttpApiBuilder.group(HttpApi.Api, "sessions", (handlers) =>
   handlers
@@ -319,10 +382,11 @@ const authorization = (token: Redacted.Redacted | undefined) => {
 const handlers = (token: Redacted.Redacted | undefined) =>
   Layer.mergeAll(
     HttpApiSwagger.layer({ path: "/docs" }),
+    Page.layer,
     HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })
   ).pipe(
     Layer.provideMerge(HttpApiBuilder.api(HttpApi.Api)),
-    Layer.provide([HealthLive, AgentsLive, RunsLive, SessionsLive, BatchesLive, OpenAiLive]),
+    Layer.provide([HealthLive, AgentsLive, RunsLive, SessionsLive, BatchesLive, OpenAiLive, UiLive]),
     Layer.provide(authorization(token))
   )
 

@@ -289,7 +289,12 @@ export const RunRequest = Schema.Struct({
   /** How many earlier runs of the session the run is given. */
   historyRuns: Schema.optional(Schema.Int.pipe(Schema.between(0, 1000))),
   /** Answer with Server-Sent Events, one per `RunEvent` (as `Accept: text/event-stream` does). */
-  stream: Schema.optional(Schema.Boolean)
+  stream: Schema.optional(Schema.Boolean),
+  /**
+   * With `stream`: the run goes on when the client disconnects, and its events (numbered, the SSE
+   * `id:`) are kept in its event log, read again from `GET /runs/:runId/events`.
+   */
+  detach: Schema.optional(Schema.Boolean)
 })
 
 /**
@@ -587,6 +592,9 @@ export class HealthGroup extends HttpApiGroup.make("health").add(
 
 const NamePath = Schema.Struct({ name: Schema.String })
 
+/** A Server-Sent Events body, as the raw responses of streaming endpoints send it. */
+const EventStream = HttpApiSchema.Text({ contentType: "text/event-stream" })
+
 /**
  * The agents and teams the server runs.
  *
@@ -641,6 +649,23 @@ export class RunsGroup extends HttpApiGroup.make("runs")
     HttpApiEndpoint.get("list", "/runs")
       .addSuccess(Schema.Array(RunInfo))
       .annotate(OpenApi.Summary, "The runs in flight")
+  )
+  .add(
+    // A raw SSE response, as `run`'s (see the note there).
+    HttpApiEndpoint.get("events", "/runs/:runId/events")
+      .setPath(Schema.Struct({ runId: Schema.String }))
+      .setUrlParams(Schema.Struct({ after: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())) }))
+      .setHeaders(Schema.Struct({ "last-event-id": Schema.optional(Schema.String) }))
+      .addSuccess(EventStream)
+      .addError(RunNotFound)
+      .annotate(OpenApi.Summary, "Follow a detached run's events, from a cursor")
+      .annotate(
+        OpenApi.Description,
+        "Server-Sent Events of a run started with `\"stream\": true, \"detach\": true`: the events after the " +
+          "cursor (the `Last-Event-ID` header, or `?after=`; none: from the first), then the rest as they come, " +
+          "until the run ends. Each event's `id:` is its number in the run. The logs of runs in flight and of " +
+          "the 100 most recently finished runs are kept in memory, the last 10,000 events of each."
+      )
   )
   .add(
     HttpApiEndpoint.post("cancel", "/runs/:runId/cancel")
@@ -743,6 +768,97 @@ export class OpenAiGroup extends HttpApiGroup.make("openai")
 {}
 
 /**
+ * The body of an AG-UI run (the protocol's `RunAgentInput`): the thread, the run's id and the
+ * conversation so far. The conversation's text (system, developer, user, assistant, tool results)
+ * is the run's input; `state`, `tools`, `context` and `forwardedProps` are accepted and not used.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AgUiInput = Schema.Struct({
+  threadId: Schema.String,
+  runId: Schema.NonEmptyString.pipe(Schema.maxLength(200)),
+  messages: Schema.Array(Schema.Struct({
+    id: Schema.optional(Schema.String),
+    role: Schema.String,
+    content: Schema.optional(Schema.Unknown),
+    toolCallId: Schema.optional(Schema.String)
+  })),
+  state: Schema.optional(Schema.Unknown),
+  tools: Schema.optional(Schema.Array(Schema.Unknown)),
+  context: Schema.optional(Schema.Array(Schema.Unknown)),
+  forwardedProps: Schema.optional(Schema.Unknown)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface AgUiInput extends Schema.Schema.Type<typeof AgUiInput> {}
+
+/**
+ * The body `useChat` (the AI SDK's UI) sends: the chat's id and its UI messages, whose text parts
+ * are the run's input.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const UiMessagesRequest = Schema.Struct({
+  id: Schema.optional(Schema.String),
+  messages: Schema.NonEmptyArray(Schema.Struct({
+    id: Schema.optional(Schema.String),
+    role: Schema.Literal("system", "user", "assistant"),
+    parts: Schema.Array(Schema.Struct({ type: Schema.String, text: Schema.optional(Schema.String) }))
+  }))
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface UiMessagesRequest extends Schema.Schema.Type<typeof UiMessagesRequest> {}
+
+/**
+ * The protocols of other front ends, mapped from the same run events: AG-UI (CopilotKit and AG-UI
+ * clients) and the AI SDK's UI message stream (`useChat`). A client that disconnects cancels its run.
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class UiGroup extends HttpApiGroup.make("ui")
+  .add(
+    HttpApiEndpoint.post("agUi", "/agents/:name/ag-ui")
+      .setPath(NamePath)
+      .setPayload(AgUiInput)
+      .addSuccess(EventStream)
+      .addError(AgentNotFound)
+      .addError(RunIdInUse)
+      .annotate(OpenApi.Summary, "Run an agent or team as an AG-UI agent")
+      .annotate(
+        OpenApi.Description,
+        "Server-Sent Events of AG-UI events (`data:` one JSON event each): RUN_STARTED, TEXT_MESSAGE_*, " +
+          "REASONING_*, TOOL_CALL_*, SUBAGENT_* for a team's members, CUSTOM for retries and waits, then " +
+          "RUN_FINISHED or RUN_ERROR."
+      )
+  )
+  .add(
+    HttpApiEndpoint.post("uiMessageStream", "/agents/:name/ui-message-stream")
+      .setPath(NamePath)
+      .setPayload(UiMessagesRequest)
+      .addSuccess(EventStream)
+      .addError(AgentNotFound)
+      .annotate(OpenApi.Summary, "Run an agent or team for the AI SDK's useChat (UI message stream)")
+      .annotate(
+        OpenApi.Description,
+        "Server-Sent Events of the AI SDK's UI message stream protocol (`x-vercel-ai-ui-message-stream: v1`): " +
+          "start, text-*, reasoning-*, tool-*, data-* parts for a team's members, retries and waits, finish or " +
+          "error, then `[DONE]`."
+      )
+  )
+  .middleware(Authorization)
+{}
+
+/**
  * The whole API.
  *
  * @since 0.1.0
@@ -755,6 +871,7 @@ export class Api extends PlatformHttpApi.make("effect-agents")
   .add(SessionsGroup)
   .add(BatchesGroup)
   .add(OpenAiGroup)
+  .add(UiGroup)
   .addError(PayloadTooLarge)
   .addError(UnsupportedMediaType)
   .addError(ShuttingDown)

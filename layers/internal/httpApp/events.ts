@@ -17,11 +17,37 @@ import * as Stream from "effect/Stream"
 import * as HttpApi from "../../../src/HttpApi.js"
 import type * as Registry from "../../../src/Registry.js"
 import type * as Run from "../../../src/Run.js"
+import * as EventLog from "./eventLog.js"
 import * as Failure from "./failure.js"
 import type * as Runs from "./runs.js"
 
 /** How many events may wait for a slow client before the run waits for it (as a run's own stream). */
 const capacity = 256
+
+/**
+ * What a stream sends after a run's own events: `RunCancelled` for an interrupted run (with why),
+ * `RunError` for a failure that is not an `AgentError` (those were sent as `RunFailed` by the run).
+ */
+export const lastEvent = (
+  runId: string,
+  exit: Exit.Exit<unknown, Registry.Error>,
+  reason: Effect.Effect<HttpApi.CancelReason>
+): Effect.Effect<HttpApi.StreamEvent | undefined> => {
+  if (Exit.isSuccess(exit)) return Effect.succeed(undefined)
+  if (Cause.isInterruptedOnly(exit.cause)) {
+    return Effect.map(reason, (why) =>
+      new HttpApi.RunCancelled({
+        runId,
+        reason: why,
+        message: why === "shutdown" ? "The server shut down before the run finished." : "The run was cancelled."
+      }))
+  }
+  return Effect.map(Failure.fromCause(exit.cause), (error) =>
+    // A typed AgentError was already sent as `RunFailed` by the run itself.
+    error._tag === "SessionStoreError" || error._tag === "MemoryError" || error._tag === "InternalError"
+      ? new HttpApi.RunError({ runId, error })
+      : undefined)
+}
 
 export const start = (
   runs: Runs.Runs,
@@ -34,22 +60,7 @@ export const start = (
     const mailbox = yield* Mailbox.make<HttpApi.StreamEvent>({ capacity })
     // Set once the run has started: the run's end needs its handle to know why it was interrupted.
     let reason: Effect.Effect<HttpApi.CancelReason> = Effect.succeed("cancelled")
-    const last = (exit: Exit.Exit<void, Registry.Error>): Effect.Effect<HttpApi.StreamEvent | undefined> => {
-      if (Exit.isSuccess(exit)) return Effect.succeed(undefined)
-      if (Cause.isInterruptedOnly(exit.cause)) {
-        return Effect.map(reason, (why) =>
-          new HttpApi.RunCancelled({
-            runId,
-            reason: why,
-            message: why === "shutdown" ? "The server shut down before the run finished." : "The run was cancelled."
-          }))
-      }
-      return Effect.map(Failure.fromCause(exit.cause), (error) =>
-        // A typed AgentError was already sent as `RunFailed` by the run itself.
-        error._tag === "SessionStoreError" || error._tag === "MemoryError" || error._tag === "InternalError"
-          ? new HttpApi.RunError({ runId, error })
-          : undefined)
-    }
+    const last = (exit: Exit.Exit<void, Registry.Error>) => lastEvent(runId, exit, reason)
     // The run reports each event to the mailbox from its own fiber (`onEvent`): no stream of its own
     // in between, so no second buffer and no second fiber.
     const run = entry.run(input, { ...options, onEvent: (event) => Effect.asVoid(mailbox.offer(event)) }).pipe(
@@ -68,3 +79,40 @@ export const start = (
     reason = handle.reason
     return Mailbox.toStream(mailbox).pipe(Stream.ensuring(stop(handle)))
   })
+
+/**
+ * A detached run: a fiber of {@link Runs} like any other (listed, cancelled by id, stopped at
+ * shutdown), whose events go to its log in `logs` instead of to one response, so that its client may
+ * leave and come back (and others may follow it). No backpressure: the log is bounded instead
+ * (see `eventLog.ts`). Gives the log's stream from its first event.
+ */
+export const startDetached = (
+  runs: Runs.Runs,
+  logs: EventLog.Logs,
+  entry: Registry.Entry,
+  input: Run.Input,
+  options: Registry.RunOptions & { readonly runId: string }
+): Effect.Effect<
+  Stream.Stream<readonly [number, HttpApi.StreamEvent]>,
+  HttpApi.RunIdInUse | HttpApi.ShuttingDown
+> =>
+  Effect.uninterruptible(Effect.gen(function*() {
+    const runId = options.runId
+    const log = yield* EventLog.makeLog
+    if (!(yield* logs.register(runId, log))) {
+      return yield* new HttpApi.RunIdInUse({ runId, message: `A run with id "${runId}" is already in flight.` })
+    }
+    let reason: Effect.Effect<HttpApi.CancelReason> = Effect.succeed("cancelled")
+    const run = entry.run(input, { ...options, onEvent: log.append }).pipe(
+      Effect.onExit((exit) =>
+        lastEvent(runId, exit, reason).pipe(
+          Effect.flatMap((event) => event === undefined ? Effect.void : log.append(event)),
+          Effect.zipRight(log.end),
+          Effect.zipRight(logs.finished(runId, log))
+        )
+      )
+    )
+    const handle = yield* runs.start(runId, entry.name, run).pipe(Effect.tapError(() => logs.remove(runId, log)))
+    reason = handle.reason
+    return log.read(0)
+  }))

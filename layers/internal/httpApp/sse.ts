@@ -17,6 +17,10 @@ const encodeStreamEvent = Schema.encodeSync(HttpApi.StreamEvent)
 export const streamEvent = (value: HttpApi.StreamEvent): Uint8Array =>
   event(value._tag, JSON.stringify(encodeStreamEvent(value)))
 
+/** A logged run's event: as {@link streamEvent}, with its number in the run as the SSE `id:`. */
+export const numberedEvent = (id: number, value: HttpApi.StreamEvent): Uint8Array =>
+  encoder.encode(`id: ${id}\nevent: ${value._tag}\ndata: ${JSON.stringify(encodeStreamEvent(value))}\n\n`)
+
 export const headers = {
   "cache-control": "no-cache",
   // Proxies that buffer responses (nginx) would hold the events back.

@@ -1,0 +1,266 @@
+/**
+ * AG-UI (the Agent–User Interaction protocol, as CopilotKit and AG-UI clients speak it) over a run:
+ * the conversation of a `RunAgentInput` becomes the run's input, and the run's events become AG-UI
+ * events, in their order, one `data:` line of JSON each.
+ *
+ * - text and reasoning: TEXT_MESSAGE_START / _CONTENT / _END and REASONING_START,
+ *   REASONING_MESSAGE_START / _CONTENT / _END, REASONING_END, a message closed when the other kind,
+ *   a tool call or the model call's end comes;
+ * - tools: TOOL_CALL_START, TOOL_CALL_ARGS (the arguments as one JSON delta), TOOL_CALL_END, then
+ *   TOOL_CALL_RESULT (a failure's result is `{"error": …}`);
+ * - a team's members: SUBAGENT_STARTED / _FINISHED / _ERROR, and the member's own events attributed
+ *   to it with `subagentRunId` (nested teams through `parentSubagentRunId`);
+ * - workflow steps, when a run has them: STEP_STARTED / STEP_FINISHED;
+ * - retries, fallbacks, rate-limit waits and any other event: CUSTOM, named `effect-agents.<Tag>`
+ *   with the event's JSON as value;
+ * - the end: RUN_FINISHED (with the answer's text and the token usage; a cancelled run's outcome is
+ *   `cancelled`) or RUN_ERROR.
+ *
+ * Message ids are derived from the run's id, so a response is the same for the same run.
+ */
+import type * as Prompt from "@effect/ai/Prompt"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type * as HttpApi from "../../../src/HttpApi.js"
+import type * as Run from "../../../src/Run.js"
+import * as RunEvent from "../../../src/RunEvent.js"
+import * as Sse from "./sse.js"
+
+/** An AG-UI event, as JSON. */
+export type Event = { readonly type: string } & Record<string, unknown>
+
+const textOf = (content: unknown): string => {
+  if (typeof content === "string") return content
+  if (Array.isArray(content)) {
+    return content.map((part) =>
+      typeof part === "object" && part !== null && "text" in part && typeof part.text === "string" ? part.text : ""
+    ).join("")
+  }
+  return content === undefined || content === null ? "" : JSON.stringify(content)
+}
+
+/** The conversation of a `RunAgentInput` as the run's input: its text, tool results as user text. */
+export const toInput = (input: HttpApi.AgUiInput): Run.Input => {
+  const out: Array<Prompt.MessageEncoded> = []
+  for (const message of input.messages) {
+    const text = textOf(message.content)
+    switch (message.role) {
+      case "system":
+      case "developer":
+        out.push({ role: "system", content: text })
+        break
+      case "user":
+        out.push({ role: "user", content: text })
+        break
+      case "assistant":
+        if (text.length > 0) out.push({ role: "assistant", content: text })
+        break
+      case "tool":
+        out.push({ role: "user", content: `Tool result${message.toolCallId ? ` (${message.toolCallId})` : ""}: ${text}` })
+        break
+    }
+  }
+  return out
+}
+
+const encodeEvent = Schema.encodeSync(RunEvent.RunEvent)
+
+const json = (value: unknown): string => {
+  if (typeof value === "string") return value
+  try {
+    return JSON.stringify(value) ?? "null"
+  } catch {
+    return String(value)
+  }
+}
+
+const usage = (metrics: Run.Metrics) => [{
+  inputTokens: metrics.inputTokens,
+  outputTokens: metrics.outputTokens,
+  totalTokens: metrics.totalTokens
+}]
+
+/**
+ * A mapper of one response: which text or reasoning message is open, per agent (the run itself, or
+ * each member run). State of one response only, kept in its closure, since AG-UI's messages are
+ * opened and closed around the deltas that our events carry one by one.
+ */
+export const makeMapper = (threadId: string, runId: string) => {
+  let counter = 0
+  const open = new Map<string, { text?: string | undefined; reasoning?: string | undefined; lastText?: string | undefined }>()
+  const scope = (sub: string | undefined) => {
+    const key = sub ?? ""
+    let state = open.get(key)
+    if (state === undefined) {
+      state = {}
+      open.set(key, state)
+    }
+    return state
+  }
+  const attributed = (sub: string | undefined, event: Event): Event =>
+    sub === undefined ? event : { ...event, subagentRunId: sub }
+  const closeText = (sub: string | undefined, out: Array<Event>) => {
+    const state = scope(sub)
+    if (state.text !== undefined) {
+      out.push(attributed(sub, { type: "TEXT_MESSAGE_END", messageId: state.text }))
+      state.text = undefined
+    }
+  }
+  const closeReasoning = (sub: string | undefined, out: Array<Event>) => {
+    const state = scope(sub)
+    if (state.reasoning !== undefined) {
+      out.push(attributed(sub, { type: "REASONING_MESSAGE_END", messageId: state.reasoning }))
+      out.push(attributed(sub, { type: "REASONING_END", messageId: state.reasoning }))
+      state.reasoning = undefined
+    }
+  }
+  const close = (sub: string | undefined, out: Array<Event>) => {
+    closeReasoning(sub, out)
+    closeText(sub, out)
+  }
+  const custom = (sub: string | undefined, event: RunEvent.RunEvent, out: Array<Event>) => {
+    out.push(attributed(sub, { type: "CUSTOM", name: `effect-agents.${event._tag}`, value: encodeEvent(event) }))
+  }
+
+  const map = (event: RunEvent.RunEvent, sub: string | undefined, out: Array<Event>): void => {
+    switch (event._tag) {
+      case "RunStarted":
+        if (sub === undefined) out.push({ type: "RUN_STARTED", threadId, runId })
+        return
+      case "ModelRequestStarted":
+        return
+      case "TextDelta": {
+        if (event.delta.length === 0) return
+        closeReasoning(sub, out)
+        const state = scope(sub)
+        if (state.text === undefined) {
+          state.text = `${runId}-message-${++counter}`
+          state.lastText = state.text
+          out.push(attributed(sub, { type: "TEXT_MESSAGE_START", messageId: state.text, role: "assistant" }))
+        }
+        out.push(attributed(sub, { type: "TEXT_MESSAGE_CONTENT", messageId: state.text, delta: event.delta }))
+        return
+      }
+      case "ReasoningDelta": {
+        if (event.delta.length === 0) return
+        closeText(sub, out)
+        const state = scope(sub)
+        if (state.reasoning === undefined) {
+          state.reasoning = `${runId}-reasoning-${++counter}`
+          out.push(attributed(sub, { type: "REASONING_START", messageId: state.reasoning }))
+          out.push(attributed(sub, { type: "REASONING_MESSAGE_START", messageId: state.reasoning, role: "reasoning" }))
+        }
+        out.push(attributed(sub, { type: "REASONING_MESSAGE_CONTENT", messageId: state.reasoning, delta: event.delta }))
+        return
+      }
+      case "ToolCallStarted": {
+        close(sub, out)
+        const parent = scope(sub).lastText
+        out.push(attributed(sub, {
+          type: "TOOL_CALL_START",
+          toolCallId: event.toolCallId,
+          toolCallName: event.name,
+          ...(parent === undefined ? {} : { parentMessageId: parent })
+        }))
+        out.push(attributed(sub, { type: "TOOL_CALL_ARGS", toolCallId: event.toolCallId, delta: json(event.arguments) }))
+        out.push(attributed(sub, { type: "TOOL_CALL_END", toolCallId: event.toolCallId }))
+        return
+      }
+      case "ToolCallCompleted":
+        out.push(attributed(sub, {
+          type: "TOOL_CALL_RESULT",
+          messageId: `${event.toolCallId}-result`,
+          toolCallId: event.toolCallId,
+          content: json(event.result),
+          role: "tool"
+        }))
+        return
+      case "ToolCallFailed":
+        out.push(attributed(sub, {
+          type: "TOOL_CALL_RESULT",
+          messageId: `${event.toolCallId}-result`,
+          toolCallId: event.toolCallId,
+          content: json({ error: event.reason, detail: event.error }),
+          role: "tool"
+        }))
+        return
+      case "ModelRequestCompleted":
+        close(sub, out)
+        return
+      case "MemberRunStarted":
+        close(sub, out)
+        out.push({
+          type: "SUBAGENT_STARTED",
+          subagentRunId: event.memberRunId,
+          name: event.member,
+          ...(sub === undefined ? {} : { parentSubagentRunId: sub }),
+          ...(event.toolCallId === undefined ? {} : { parentToolCallId: event.toolCallId })
+        })
+        return
+      case "MemberEvent":
+        map(event.event, event.memberRunId, out)
+        return
+      case "MemberRunCompleted":
+        close(event.memberRunId, out)
+        open.delete(event.memberRunId)
+        out.push({ type: "SUBAGENT_FINISHED", subagentRunId: event.memberRunId, result: event.output.text })
+        return
+      case "MemberRunFailed":
+        close(event.memberRunId, out)
+        open.delete(event.memberRunId)
+        out.push({ type: "SUBAGENT_ERROR", subagentRunId: event.memberRunId, message: event.error.message, code: event.error._tag })
+        return
+      case "RunCompleted":
+        if (sub !== undefined) return
+        close(sub, out)
+        out.push({
+          type: "RUN_FINISHED",
+          threadId,
+          runId,
+          result: event.output.text,
+          usage: usage(event.output.metrics)
+        })
+        return
+      case "RunFailed":
+        if (sub !== undefined) return
+        close(sub, out)
+        out.push({ type: "RUN_ERROR", message: event.error.message, code: event.error._tag })
+        return
+      default:
+        // Retries, fallbacks, rate-limit waits and events added later: their own JSON, by name.
+        custom(sub, event, out)
+    }
+  }
+
+  return (event: HttpApi.StreamEvent): ReadonlyArray<Event> => {
+    const out: Array<Event> = []
+    switch (event._tag) {
+      case "RunCancelled":
+        close(undefined, out)
+        out.push({ type: "RUN_FINISHED", threadId, runId, outcome: { type: "cancelled" } })
+        break
+      case "RunError":
+        close(undefined, out)
+        out.push({ type: "RUN_ERROR", message: event.error.message, code: event.error._tag })
+        break
+      default:
+        map(event, undefined, out)
+    }
+    return out
+  }
+}
+
+/** The run's events as AG-UI events. */
+export const events = (
+  threadId: string,
+  runId: string,
+  stream: Stream.Stream<HttpApi.StreamEvent>
+): Stream.Stream<Event> =>
+  Stream.suspend(() => {
+    const mapper = makeMapper(threadId, runId)
+    return Stream.mapConcat(stream, mapper)
+  })
+
+/** The body of the response: one `data:` line per event. */
+export const body = (threadId: string, runId: string, stream: Stream.Stream<HttpApi.StreamEvent>): Stream.Stream<Uint8Array> =>
+  Stream.map(events(threadId, runId, stream), (event) => Sse.data(JSON.stringify(event)))

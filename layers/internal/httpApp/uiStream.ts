@@ -1,0 +1,237 @@
+/**
+ * The AI SDK's UI message stream (what `useChat` reads: Server-Sent Events with the
+ * `x-vercel-ai-ui-message-stream: v1` header) over a run: the UI messages' text becomes the run's
+ * input, and the run's events become UI message chunks, in their order, ending with `[DONE]`.
+ *
+ * - `start` (the message id is the run's id), `start-step` / `finish-step` around each model call
+ *   and the tool calls it asked for;
+ * - text and reasoning: `text-start` / `-delta` / `-end`, `reasoning-start` / `-delta` / `-end`;
+ * - tools (dynamic tools: the client need not know them): `tool-input-start`,
+ *   `tool-input-available`, then `tool-output-available` or `tool-output-error`;
+ * - a team's members: a `data-member` part per member run (its id the member run's id, updated from
+ *   `running` to `completed` or `failed` with the member's answer or error), and each of the member's
+ *   events as a transient `data-member-event`;
+ * - retries, fallbacks, rate-limit waits and any other event: a transient `data-event` with the
+ *   event's JSON;
+ * - the end: `finish` (with the finish reason, and usage and duration as message metadata), `error`
+ *   for a failed run, `abort` for a cancelled one.
+ */
+import type * as Prompt from "@effect/ai/Prompt"
+import type * as Response from "@effect/ai/Response"
+import * as Duration from "effect/Duration"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type * as HttpApi from "../../../src/HttpApi.js"
+import type * as Run from "../../../src/Run.js"
+import * as RunEvent from "../../../src/RunEvent.js"
+import * as Sse from "./sse.js"
+
+/** A UI message chunk, as JSON. */
+export type Chunk = { readonly type: string } & Record<string, unknown>
+
+export const headers = {
+  ...Sse.headers,
+  "x-vercel-ai-ui-message-stream": "v1"
+} as const
+
+/** The UI messages as the run's input: the text parts of each. */
+export const toInput = (request: HttpApi.UiMessagesRequest): Run.Input => {
+  const out: Array<Prompt.MessageEncoded> = []
+  for (const message of request.messages) {
+    const text = message.parts.map((part) => part.type === "text" ? part.text ?? "" : "").join("")
+    if (text.length === 0 && message.role !== "user") continue
+    out.push({ role: message.role, content: text })
+  }
+  return out
+}
+
+const encodeEvent = Schema.encodeSync(RunEvent.RunEvent)
+
+const finishReason = (reason: Response.FinishReason): string => {
+  switch (reason) {
+    case "stop":
+    case "length":
+    case "content-filter":
+    case "tool-calls":
+    case "error":
+      return reason
+    default:
+      return "other"
+  }
+}
+
+const errorText = (error: unknown): string => {
+  if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
+    return error.message
+  }
+  return typeof error === "string" ? error : JSON.stringify(error) ?? "The tool call failed."
+}
+
+/**
+ * A mapper of one response: the open text and reasoning parts. State of one response only, kept in
+ * its closure, since the protocol's parts are opened and closed around the deltas our events carry.
+ */
+export const makeMapper = (runId: string) => {
+  let counter = 0
+  let text: string | undefined
+  let reasoning: string | undefined
+  // A step is closed when the next one starts or the run ends, not when its model call ends: the
+  // tool calls the model asked for belong to its step.
+  let step = false
+  const closeStep = (out: Array<Chunk>) => {
+    if (step) out.push({ type: "finish-step" })
+    step = false
+  }
+  const close = (out: Array<Chunk>) => {
+    if (reasoning !== undefined) out.push({ type: "reasoning-end", id: reasoning })
+    if (text !== undefined) out.push({ type: "text-end", id: text })
+    reasoning = undefined
+    text = undefined
+  }
+  const data = (event: RunEvent.RunEvent): Chunk => ({ type: "data-event", data: encodeEvent(event), transient: true })
+
+  const map = (event: RunEvent.RunEvent, out: Array<Chunk>): void => {
+    switch (event._tag) {
+      case "RunStarted":
+        out.push({ type: "start", messageId: runId })
+        return
+      case "ModelRequestStarted":
+        close(out)
+        closeStep(out)
+        step = true
+        out.push({ type: "start-step" })
+        return
+      case "TextDelta":
+        if (event.delta.length === 0) return
+        if (reasoning !== undefined) {
+          out.push({ type: "reasoning-end", id: reasoning })
+          reasoning = undefined
+        }
+        if (text === undefined) {
+          text = `${runId}-text-${++counter}`
+          out.push({ type: "text-start", id: text })
+        }
+        out.push({ type: "text-delta", id: text, delta: event.delta })
+        return
+      case "ReasoningDelta":
+        if (event.delta.length === 0) return
+        if (text !== undefined) {
+          out.push({ type: "text-end", id: text })
+          text = undefined
+        }
+        if (reasoning === undefined) {
+          reasoning = `${runId}-reasoning-${++counter}`
+          out.push({ type: "reasoning-start", id: reasoning })
+        }
+        out.push({ type: "reasoning-delta", id: reasoning, delta: event.delta })
+        return
+      case "ToolCallStarted":
+        close(out)
+        out.push({ type: "tool-input-start", toolCallId: event.toolCallId, toolName: event.name, dynamic: true })
+        out.push({
+          type: "tool-input-available",
+          toolCallId: event.toolCallId,
+          toolName: event.name,
+          input: event.arguments ?? {},
+          dynamic: true
+        })
+        return
+      case "ToolCallCompleted":
+        out.push({ type: "tool-output-available", toolCallId: event.toolCallId, output: event.result ?? null, dynamic: true })
+        return
+      case "ToolCallFailed":
+        out.push({
+          type: "tool-output-error",
+          toolCallId: event.toolCallId,
+          errorText: `${event.reason}: ${errorText(event.error)}`,
+          dynamic: true
+        })
+        return
+      case "ModelRequestCompleted":
+        close(out)
+        return
+      case "MemberRunStarted":
+        out.push({
+          type: "data-member",
+          id: event.memberRunId,
+          data: { member: event.member, task: event.task, status: "running" }
+        })
+        return
+      case "MemberEvent":
+        out.push({
+          type: "data-member-event",
+          data: { memberRunId: event.memberRunId, member: event.member, event: encodeEvent(event.event) },
+          transient: true
+        })
+        return
+      case "MemberRunCompleted":
+        out.push({
+          type: "data-member",
+          id: event.memberRunId,
+          data: { member: event.member, status: "completed", text: event.output.text }
+        })
+        return
+      case "MemberRunFailed":
+        out.push({
+          type: "data-member",
+          id: event.memberRunId,
+          data: { member: event.member, status: "failed", error: event.error.message }
+        })
+        return
+      case "RunCompleted": {
+        close(out)
+        closeStep(out)
+        const metrics = event.output.metrics
+        out.push({
+          type: "finish",
+          finishReason: finishReason(event.output.finishReason),
+          messageMetadata: {
+            runId,
+            inputTokens: metrics.inputTokens,
+            outputTokens: metrics.outputTokens,
+            totalTokens: metrics.totalTokens,
+            durationMs: Duration.toMillis(metrics.duration)
+          }
+        })
+        return
+      }
+      case "RunFailed":
+        close(out)
+        closeStep(out)
+        out.push({ type: "error", errorText: event.error.message })
+        return
+      default:
+        out.push(data(event))
+    }
+  }
+
+  return (event: HttpApi.StreamEvent): ReadonlyArray<Chunk> => {
+    const out: Array<Chunk> = []
+    switch (event._tag) {
+      case "RunCancelled":
+        close(out)
+        closeStep(out)
+        out.push({ type: "abort", reason: event.message })
+        break
+      case "RunError":
+        close(out)
+        closeStep(out)
+        out.push({ type: "error", errorText: event.error.message })
+        break
+      default:
+        map(event, out)
+    }
+    return out
+  }
+}
+
+/** The run's events as UI message chunks. */
+export const chunks = (runId: string, stream: Stream.Stream<HttpApi.StreamEvent>): Stream.Stream<Chunk> =>
+  Stream.suspend(() => Stream.mapConcat(stream, makeMapper(runId)))
+
+/** The body of the response: one `data:` line per chunk, then `[DONE]`. */
+export const body = (runId: string, stream: Stream.Stream<HttpApi.StreamEvent>): Stream.Stream<Uint8Array> =>
+  Stream.concat(
+    Stream.map(chunks(runId, stream), (chunk) => Sse.data(JSON.stringify(chunk))),
+    Stream.sync(() => Sse.data("[DONE]"))
+  )
