@@ -17,15 +17,19 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Predicate from "effect/Predicate"
 import type * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
 import * as Memory from "../services/Memory.js"
 import type { AgentError } from "./AgentError.js"
+import type * as Approval from "./Approval.js"
 import type * as InternalDefinition from "./internal/definition.js"
-import type { Definition, Instructions, ModelLayer } from "./internal/definition.js"
+import type { ApprovalRule, Definition, Instructions, ModelLayer } from "./internal/definition.js"
+import * as EventStream from "./internal/eventStream.js"
 import * as InternalLoop from "./internal/loop.js"
 import * as InternalRunnable from "./internal/runnable.js"
 import * as InternalSession from "./internal/session.js"
 import * as Retry from "./Retry.js"
 import type * as Run from "./Run.js"
+import type * as RunEvent from "./RunEvent.js"
 import * as Runnable from "./Runnable.js"
 
 /**
@@ -144,7 +148,8 @@ export interface Config<
   RFallback,
   RInstructions,
   ROutput,
-  RTools = never
+  RTools = never,
+  RApproval = never
 > {
   /** Shown in events, traces and output. Default `"Agent"`. */
   readonly name?: string | undefined
@@ -184,6 +189,24 @@ export interface Config<
   readonly toolTimeout?: Duration.DurationInput | undefined
   /** The retry policy of each model call. Default {@link Retry.transient}. */
   readonly retry?: Retry.Policy | undefined
+  /**
+   * Tools whose calls wait for a person's decision: `true` for every call, or a predicate over the
+   * call's decoded arguments (it may read services, which the agent then needs). A run that meets
+   * such a call pauses (see `Approval` and {@link resume}).
+   */
+  readonly approval?: ApprovalConfig<Tools, RApproval> | undefined
+}
+
+/**
+ * Which tools of a toolkit need approval (see {@link Config}): a rule per tool name.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type ApprovalConfig<Tools extends Record<string, Tool.Any>, R = never> = {
+  // Not mapped over `keyof Tools` itself: a homomorphic mapped type would make inference read the
+  // tools from it instead of the services its predicates need.
+  readonly [K in Extract<keyof Tools, string>]?: Approval.Rule<Tool.Parameters<Tools[K]>, R>
 }
 
 /**
@@ -250,20 +273,21 @@ class AgentImpl extends Runnable.Base {
     this.toolTimeout = definition.toolTimeout
     this.retry = definition.retry
     this.tools = definition.tools
+    this.approvals = definition.approvals
     if (definition.memory !== undefined) this.memory = definition.memory
   }
 
   /** The agent's own run: the run loop, with its run's tools, and its user's memory when it has memory. */
   runIn(input: Run.Input, context: Runnable.RunContext): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> {
-    return runAgent(this, input, context)
+    return runAgent(this, (definition) => InternalLoop.run(definition, input, context, context.emit))
   }
 }
 Object.assign(AgentImpl.prototype, { [TypeId]: InternalRunnable.variance, kind: "agent", parts: undefined })
 
+// An agent's run, or a paused run's resumption (`loop`), with the run's tools and its user's memory.
 const runAgent = (
   agent: Definition,
-  input: Run.Input,
-  context: Runnable.RunContext
+  loop: (agent: Definition) => Effect.Effect<Run.Output<unknown>, AgentError, unknown>
 ): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> => {
   if (agent.tools !== undefined) {
     // The run's own tools join the static ones, their handlers provided to this run only.
@@ -273,14 +297,14 @@ const runAgent = (
           ...agent,
           tools: undefined,
           toolkit: agent.toolkit === undefined ? set.toolkit : Toolkit.merge(agent.toolkit, set.toolkit)
-        }, input, context),
+        }, loop),
         set.handlers
       ))
   }
-  if (agent.memory === undefined) return InternalLoop.run(agent, input, context, context.emit)
+  if (agent.memory === undefined) return loop(agent)
   return InternalSession.withAgentMemory(
     agent as Definition & { readonly memory: NonNullable<Definition["memory"]> },
-    (definition, services) => Effect.provide(InternalLoop.run(definition, input, context, context.emit), services)
+    (definition, services) => Effect.provide(loop(definition), services)
   )
 }
 
@@ -321,12 +345,13 @@ export const make = <
   const Fallback extends ReadonlyArray<ModelLayer<any>> = [],
   RInstructions = never,
   ROutput = never,
-  RTools = never
+  RTools = never,
+  RApproval = never
 >(
   config:
-    & Omit<Config<Tools, A, RModel, never, RInstructions, ROutput, RTools>, "fallback">
+    & Omit<Config<Tools, A, RModel, never, RInstructions, ROutput, RTools, RApproval>, "fallback">
     & { readonly fallback?: Fallback | undefined }
-): Agent<A, RModel | FallbackContext<Fallback> | RInstructions | ROutput | ToolContext<Tools> | RTools> =>
+): Agent<A, RModel | FallbackContext<Fallback> | RInstructions | ROutput | ToolContext<Tools> | RTools | RApproval> =>
   fromDefinition({
     name: config.name ?? "Agent",
     description: config.description,
@@ -344,8 +369,18 @@ export const make = <
     modelTimeout: optionalDuration(config.modelTimeout),
     toolTimeout: optionalDuration(config.toolTimeout),
     retry: config.retry ?? Retry.transient,
-    tools: config.tools as Effect.Effect<Toolset, AgentError, unknown> | undefined
+    tools: config.tools as Effect.Effect<Toolset, AgentError, unknown> | undefined,
+    approvals: approvalRules(config.approval as Readonly<Record<string, ApprovalRule | undefined>> | undefined)
   })
+
+const approvalRules = (
+  rules: Readonly<Record<string, ApprovalRule | undefined>> | undefined
+): ReadonlyMap<string, ApprovalRule> | undefined => {
+  if (rules === undefined) return undefined
+  const map = new Map<string, ApprovalRule>()
+  for (const [name, rule] of Object.entries(rules)) if (rule !== undefined && rule !== false) map.set(name, rule)
+  return map.size === 0 ? undefined : map
+}
 
 /**
  * @since 0.1.0
@@ -398,6 +433,99 @@ export const stream: typeof Runnable.stream = Runnable.stream
  * @category running
  */
 export const printResponse: typeof Runnable.printResponse = Runnable.printResponse
+
+/**
+ * Options of a resumed run: who sees its events, and how far it may get ahead of its stream's reader.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ResumeOptions {
+  readonly onEvent?: RunOptions["onEvent"]
+  readonly eventBuffer?: number | undefined
+}
+
+/**
+ * Resumes a paused run (see `Approval`) with decisions on its pending calls: the state is the one
+ * the `RunPaused` failure (or event) carried. Approved calls run (once, with edited arguments when
+ * the decision gives them), rejected ones go back to the model with the reason, and the run goes on
+ * as if it had never paused; with calls still undecided it pauses again. A state that is not this
+ * process's (changed, or signed with other keys), was already resumed, or belongs to another agent
+ * fails with an `ApprovalError`, as do edited arguments that do not decode; nothing runs then.
+ *
+ * @since 0.3.0
+ * @category running
+ * @example
+ * ```ts
+ * import { Tool, Toolkit } from "@effect/ai"
+ * import { Effect, Schema } from "effect"
+ * import { Agent, Approval } from "effect-agents"
+ *
+ * const Transfer = Tool.make("transfer", { parameters: { amount: Schema.Number }, success: Schema.String })
+ * const Bank = Toolkit.make(Transfer)
+ *
+ * const teller = Agent.make({
+ *   name: "Teller",
+ *   toolkit: Bank,
+ *   approval: { transfer: ({ amount }) => Effect.succeed(amount > 100) }
+ * })
+ *
+ * const program = Agent.run(teller, "Send 500 to Ada").pipe(
+ *   Effect.catchTag("RunPaused", (paused) =>
+ *     Agent.resume(teller, paused.state, paused.pending.map((request) => Approval.approve(request))))
+ * )
+ * ```
+ */
+export const resume: {
+  (
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    options?: ResumeOptions
+  ): <A, R>(self: Agent<A, R>) => Effect.Effect<Run.Output<A>, AgentError, R>
+  <A, R>(
+    self: Agent<A, R>,
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    options?: ResumeOptions
+  ): Effect.Effect<Run.Output<A>, AgentError, R>
+} = dual(
+  (args) => isAgent(args[0]),
+  <A, R>(self: Agent<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: ResumeOptions) =>
+    runAgent(self, (definition) => InternalLoop.resume(definition, state, decisions, options?.onEvent)) as Effect.Effect<
+      Run.Output<A>,
+      AgentError,
+      R
+    >
+)
+
+/**
+ * {@link resume} as a stream of the resumed run's events: the settled calls, the turns after them,
+ * and last the completed run, or the next pause (`RunPaused`, then the stream fails with it).
+ *
+ * @since 0.3.0
+ * @category running
+ */
+export const resumeStream: {
+  (
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    options?: ResumeOptions
+  ): <A, R>(self: Agent<A, R>) => Stream.Stream<RunEvent.RunEvent, AgentError, R>
+  <A, R>(
+    self: Agent<A, R>,
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    options?: ResumeOptions
+  ): Stream.Stream<RunEvent.RunEvent, AgentError, R>
+} = dual(
+  (args) => isAgent(args[0]),
+  <A, R>(self: Agent<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: ResumeOptions) =>
+    EventStream.fromRun(
+      (emit) => runAgent(self, (definition) => InternalLoop.resume(definition, state, decisions, emit)),
+      options?.onEvent,
+      options?.eventBuffer
+    ) as Stream.Stream<RunEvent.RunEvent, AgentError, R>
+)
 
 /**
  * A copy of the agent with a run timeout.

@@ -9,6 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import * as Approval from "./Approval.js"
 
 /**
  * Why a model call failed, as far as a caller needs to know to decide what to do next.
@@ -341,6 +342,69 @@ export class RunTimeout extends Schema.TaggedError<RunTimeout>("effect-agents/Ru
 }
 
 /**
+ * The run waits for people's decisions on tool calls that need approval (see `Approval`): it is
+ * not over. `pending` lists what waits (every member's request, in a team, with its path), and
+ * `state` is what resuming takes, with the decisions (`Agent.resume`, `Team.resume`).
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class RunPaused extends Schema.TaggedError<RunPaused>("effect-agents/RunPaused")("RunPaused", {
+  runId: Schema.String,
+  pending: Schema.Array(Approval.Request),
+  state: Approval.State
+}) {
+  override get message(): string {
+    return `The run waits for approval of ${this.pending.length} tool call(s): ${
+      this.pending.map((request) => [...request.path, request.tool].join("/")).join(", ")
+    }. Resume it with the state and the decisions.`
+  }
+}
+
+/**
+ * A paused run could not be resumed: its state was not signed with this process's keys (`Forged`),
+ * it was already resumed or belongs to another runnable (`Stale`), a decision names no pending call
+ * (`UnknownCall`), or edited arguments do not decode with the tool's schema (`InvalidArguments`).
+ * The message says what to do.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class ApprovalError extends Schema.TaggedError<ApprovalError>("effect-agents/ApprovalError")(
+  "ApprovalError",
+  {
+    reason: Schema.Literal("Forged", "Stale", "UnknownCall", "InvalidArguments"),
+    message: Schema.String,
+    toolCallId: Schema.optional(Schema.String)
+  }
+) {}
+
+/**
+ * A guardrail blocked the run: before the first model call (`input`), on the answer or its
+ * streaming text (`output`), before a tool call (`tool-call`) or on its result (`tool-result`).
+ * `guardrail` names it and `reason` says why; a guardrail that failed or timed out blocks too
+ * (unless it was made to fail open), with that as the reason.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class GuardrailTripped extends Schema.TaggedError<GuardrailTripped>("effect-agents/GuardrailTripped")(
+  "GuardrailTripped",
+  {
+    guardrail: Schema.String,
+    stage: Schema.Literal("input", "output", "tool-call", "tool-result"),
+    reason: Schema.String,
+    tool: Schema.optional(Schema.String)
+  }
+) {
+  override get message(): string {
+    return `Guardrail "${this.guardrail}" blocked the run (${this.stage}${
+      this.tool === undefined ? "" : ` of ${this.tool}`
+    }): ${this.reason}`
+  }
+}
+
+/**
  * A workflow could not run or finish: its input did not decode with its input schema
  * (`InvalidInput`: the message says what was expected), or one of its plain steps failed with an
  * error of the step's own, which is kept as `cause` (`StepFailed`). An agent step's failures stay
@@ -363,7 +427,16 @@ export class WorkflowError extends Schema.TaggedError<WorkflowError>("effect-age
  * @since 0.1.0
  * @category errors
  */
-export type AgentError = ModelError | ToolError | MaxTurnsExceeded | OutputDecodeError | RunTimeout | WorkflowError
+export type AgentError =
+  | ModelError
+  | ToolError
+  | MaxTurnsExceeded
+  | OutputDecodeError
+  | RunTimeout
+  | WorkflowError
+  | RunPaused
+  | ApprovalError
+  | GuardrailTripped
 
 /**
  * The schema of {@link AgentError}, for encoding failures over HTTP and SSE.
@@ -377,5 +450,18 @@ export const AgentError: Schema.Union<[
   typeof MaxTurnsExceeded,
   typeof OutputDecodeError,
   typeof RunTimeout,
-  typeof WorkflowError
-]> = Schema.Union(ModelError, ToolError, MaxTurnsExceeded, OutputDecodeError, RunTimeout, WorkflowError)
+  typeof WorkflowError,
+  typeof RunPaused,
+  typeof ApprovalError,
+  typeof GuardrailTripped
+]> = Schema.Union(
+  ModelError,
+  ToolError,
+  MaxTurnsExceeded,
+  OutputDecodeError,
+  RunTimeout,
+  WorkflowError,
+  RunPaused,
+  ApprovalError,
+  GuardrailTripped
+)

@@ -47,12 +47,12 @@ export const lastUserText = (input: Input): string | undefined => {
 }
 
 /**
- * Why a tool call did not produce a result.
+ * Why a tool call did not produce a result. `Rejected`: a person did not approve it.
  *
  * @since 0.1.0
  * @category models
  */
-export const ToolFailure = Schema.Literal("InvalidArguments", "UnknownTool", "Failed", "Timeout")
+export const ToolFailure = Schema.Literal("InvalidArguments", "UnknownTool", "Failed", "Timeout", "Rejected")
 
 /**
  * @since 0.1.0

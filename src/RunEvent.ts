@@ -8,6 +8,7 @@ import * as Response from "@effect/ai/Response"
 import * as Schema from "effect/Schema"
 import * as Memory from "../services/Memory.js"
 import * as AgentError from "./AgentError.js"
+import * as Approval from "./Approval.js"
 import * as Run from "./Run.js"
 
 /**
@@ -174,6 +175,37 @@ export class RunCompleted extends Schema.TaggedClass<RunCompleted>("effect-agent
 export class RunFailed extends Schema.TaggedClass<RunFailed>("effect-agents/RunFailed")("RunFailed", {
   runId: Schema.String,
   error: AgentError.AgentError
+}) {}
+
+/**
+ * The model called a tool that needs a person's approval: the call does not run until a decision
+ * comes (see `Approval`). `token` identifies this request of the pause.
+ *
+ * @since 0.3.0
+ * @category events
+ */
+export class ApprovalRequested extends Schema.TaggedClass<ApprovalRequested>("effect-agents/ApprovalRequested")(
+  "ApprovalRequested",
+  {
+    runId: Schema.String,
+    toolCallId: Schema.String,
+    tool: Schema.String,
+    arguments: Schema.Unknown,
+    token: Schema.String
+  }
+) {}
+
+/**
+ * The run paused, waiting for decisions on `pending`; the stream fails with the `RunPaused` error
+ * right after this event. Resuming takes `state` (see `Agent.resume`).
+ *
+ * @since 0.3.0
+ * @category events
+ */
+export class RunPaused extends Schema.TaggedClass<RunPaused>("effect-agents/RunPaused")("RunPaused", {
+  runId: Schema.String,
+  pending: Schema.Array(Approval.Request),
+  state: Approval.State
 }) {}
 
 /**
@@ -361,6 +393,8 @@ export type RunEvent =
   | MemberEvent
   | MemberRunCompleted
   | MemberRunFailed
+  | ApprovalRequested
+  | RunPaused
   | StepStarted
   | StepEvent
   | StepWaiting
@@ -391,6 +425,8 @@ export type RunEventEncoded =
   | MemberEventEncoded
   | Schema.Schema.Encoded<typeof MemberRunCompleted>
   | Schema.Schema.Encoded<typeof MemberRunFailed>
+  | Schema.Schema.Encoded<typeof ApprovalRequested>
+  | Schema.Schema.Encoded<typeof RunPaused>
   | Schema.Schema.Encoded<typeof StepStarted>
   | StepEventEncoded
   | Schema.Schema.Encoded<typeof StepWaiting>
@@ -421,6 +457,8 @@ export const RunEvent: Schema.Union<[
   typeof MemberEvent,
   typeof MemberRunCompleted,
   typeof MemberRunFailed,
+  typeof ApprovalRequested,
+  typeof RunPaused,
   typeof StepStarted,
   typeof StepEvent,
   typeof StepWaiting,
@@ -444,6 +482,8 @@ export const RunEvent: Schema.Union<[
   MemberEvent,
   MemberRunCompleted,
   MemberRunFailed,
+  ApprovalRequested,
+  RunPaused,
   StepStarted,
   StepEvent,
   StepWaiting,

@@ -10,6 +10,9 @@ export * as Agent from "./Agent.js"
 /** @since 0.1.0 */
 export * as AgentError from "./AgentError.js"
 
+/** @since 0.3.0 */
+export * as Approval from "./Approval.js"
+
 /** @since 0.1.0 */
 export * as Printer from "./Printer.js"
 

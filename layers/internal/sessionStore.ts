@@ -260,7 +260,7 @@ const millis = (u: unknown): number | Fail => {
   return isNumber(ms) && ms >= 0 ? ms : fail
 }
 
-const toolFailures: ReadonlySet<unknown> = new Set(["InvalidArguments", "UnknownTool", "Failed", "Timeout"])
+const toolFailures: ReadonlySet<unknown> = new Set(["InvalidArguments", "UnknownTool", "Failed", "Timeout", "Rejected"])
 
 const toolCalls = (u: unknown): Array<object> | Fail => {
   if (!Array.isArray(u)) return fail

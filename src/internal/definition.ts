@@ -30,9 +30,14 @@ export interface Definition {
   readonly retry: Retry.Policy
   /** Tools worked out for each run (`Agent.Config.tools`), beside the static `toolkit`. */
   readonly tools: Effect.Effect<Toolset, AgentError, unknown> | undefined
+  /** Tools whose calls wait for a person's decision (`Agent.Config.approval`), by tool name. */
+  readonly approvals?: ReadonlyMap<string, ApprovalRule> | undefined
   /** Set by `Agent.withMemory`: add the user's facts to the instructions, and/or offer the memory tools. */
   readonly memory?: { readonly instructions: boolean; readonly tools: boolean } | undefined
 }
+
+/** When a tool's call needs approval: always, or when the predicate over its decoded arguments says so. */
+export type ApprovalRule = boolean | ((params: any) => Effect.Effect<boolean, never, unknown>)
 
 /** Tools and their handlers, as one run uses them (documented where exported, as `Agent.Toolset`). */
 export interface Toolset {

@@ -9,7 +9,15 @@ import * as Either from "effect/Either"
 import * as JSONSchema from "effect/JSONSchema"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { type AgentError, MaxTurnsExceeded, OutputDecodeError, RunTimeout } from "../AgentError.js"
+import {
+  type AgentError,
+  ApprovalError,
+  MaxTurnsExceeded,
+  OutputDecodeError,
+  RunPaused,
+  RunTimeout
+} from "../AgentError.js"
+import * as Approval from "../Approval.js"
 import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, RunOptions } from "./definition.js"
@@ -37,13 +45,124 @@ export const run = (
       const timeout = agent.timeout
       effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
     }
-    if (emit !== undefined) {
-      effect = Effect.tapError(effect, (error) => emit(new RunEvent.RunFailed({ runId, error }, true)))
-    }
+    if (emit !== undefined) effect = Effect.tapError(effect, reportEnd(runId, emit))
     if (!traced) return effect
     // A run in a session is given its session id with its options (by the session machinery).
     const sessionId = (options as { readonly sessionId?: string | undefined } | undefined)?.sessionId
     return Telemetry.invokeAgent(effect, { name: agent.name, runId, conversationId: sessionId })
+  })
+
+// A paused run ends with the pause (its state is in the event); any other failure with RunFailed.
+const reportEnd = (runId: string, emit: Emit) => (error: AgentError): Effect.Effect<void> =>
+  error._tag === "RunPaused"
+    ? emit(new RunEvent.RunPaused({ runId, pending: error.pending, state: error.state }, true))
+    : emit(new RunEvent.RunFailed({ runId, error }, true))
+
+/**
+ * Resumes a paused agent run with decisions on its pending calls (see `Approval`): the state must
+ * be signed with this process's keys and not resumed before, and each decision must name a pending
+ * call. Decided calls settle (approved ones run, rejected ones go back to the model); when calls
+ * are still pending the run pauses again, and otherwise it goes on to its next turn.
+ */
+export const resume = (
+  agent: Definition,
+  state: Approval.State,
+  decisions: ReadonlyArray<Approval.Decision>,
+  emit: Emit | undefined
+): Effect.Effect<Run.Output<unknown>, AgentError, unknown> =>
+  Effect.flatMap(checkResume(agent, state, decisions), (checked) => {
+    const body = checked.body
+    let effect: Effect.Effect<Run.Output<unknown>, AgentError, unknown> = Effect.withFiberRuntime((fiber) =>
+      new Loop(agent, body.runId, emit, ModelCall.isTraced(fiber), fiber).restore(body, checked.decided)
+    )
+    if (agent.model !== undefined || agent.fallback.length > 0) effect = Effect.scoped(effect)
+    if (agent.timeout !== undefined) {
+      const timeout = agent.timeout
+      effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
+    }
+    return emit === undefined ? effect : Effect.tapError(effect, reportEnd(body.runId, emit))
+  })
+
+interface Decided {
+  readonly call: ModelCall.ToolCallRequest
+  /** The reason of a rejection; `undefined` for an approval. */
+  readonly rejection: string | undefined
+}
+
+const forged = () =>
+  new ApprovalError({
+    reason: "Forged",
+    message: "The paused run's state is not signed with this process's keys: it was changed, or made by a " +
+      "process with other keys (provide the same Approval.layerKeys to every process that resumes runs)."
+  })
+
+/** Checks a resume before anything runs: the signature, the runnable, the decisions; then spends the pause. */
+export const checkResume = (
+  agent: Definition,
+  state: Approval.State,
+  decisions: ReadonlyArray<Approval.Decision>
+): Effect.Effect<{ readonly body: Approval.AgentState; readonly decided: ReadonlyArray<Decided> }, ApprovalError> =>
+  Effect.flatMap(Approval.verify(state), (valid) => {
+    if (!valid) return Effect.fail(forged())
+    const body = state.body
+    if (body._tag !== "Agent" || body.agent !== agent.name) {
+      return Effect.fail(
+        new ApprovalError({
+          reason: "Stale",
+          message: `The paused run belongs to ${body._tag === "Agent" ? `agent "${body.agent}"` : `team "${body.team}"`}, ` +
+            `not to "${agent.name}": resume it with the runnable that paused it.`
+        })
+      )
+    }
+    const decided: Array<Decided> = []
+    const seen = new Set<string>()
+    for (const decision of decisions) {
+      const request = decision.path.length === 0 ? body.pending.find((r) => r.toolCallId === decision.toolCallId) : undefined
+      if (request === undefined || seen.has(decision.toolCallId)) {
+        return Effect.fail(
+          new ApprovalError({
+            reason: "UnknownCall",
+            toolCallId: decision.toolCallId,
+            message: seen.has(decision.toolCallId)
+              ? `Two decisions were given for tool call "${decision.toolCallId}": give one.`
+              : `No call "${[...decision.path, decision.toolCallId].join("/")}" waits for a decision in this run. ` +
+                `Waiting: ${body.pending.map((r) => r.toolCallId).join(", ") || "none"}.`
+          })
+        )
+      }
+      seen.add(decision.toolCallId)
+      const call = body.calls.find((c) => c.id === decision.toolCallId)!
+      if (decision._tag === "Reject") {
+        decided.push({ call: { ...call, providerExecuted: false }, rejection: decision.reason })
+        continue
+      }
+      if (decision.arguments === undefined) {
+        decided.push({ call: { ...call, providerExecuted: false }, rejection: undefined })
+        continue
+      }
+      const tool = ToolCall.toolOf(agent, call.name)
+      const params = tool === undefined ? undefined : ToolCall.decodeArguments(tool, decision.arguments)
+      if (params !== undefined && Either.isLeft(params)) {
+        return Effect.fail(
+          new ApprovalError({
+            reason: "InvalidArguments",
+            toolCallId: call.id,
+            message: `The edited arguments of "${call.name}" do not match its parameters:\n${
+              ParseResult.TreeFormatter.formatErrorSync(params.left)
+            }\nDecide again with arguments that do.`
+          })
+        )
+      }
+      decided.push({ call: { ...call, params: decision.arguments, providerExecuted: false }, rejection: undefined })
+    }
+    return Effect.flatMap(Approval.Keys, (keys) =>
+      Effect.flatMap(keys.spend(body.token), (fresh) =>
+        fresh ? Effect.succeed({ body, decided }) : Effect.fail(
+          new ApprovalError({
+            reason: "Stale",
+            message: "This pause of the run was already resumed: resume the run with the state of its latest pause."
+          })
+        )))
   })
 
 // The loop is an object with methods, chained as continuations rather than written as a generator:
@@ -66,7 +185,7 @@ const loop = (
 
 // The loop is also the run's state, as its model and tool calls see it: one object per run.
 class Loop implements ModelCall.Run {
-  readonly startedAt: number
+  startedAt: number
   readonly clock: Clock.Clock
   retries = 0
   firstTokenAt: number | undefined = undefined
@@ -168,6 +287,7 @@ class Loop implements ModelCall.Run {
     this.messages.push(assistantMessage(response))
     const pending = response.toolCalls.filter((call) => !call.providerExecuted)
     if (pending.length > 0) {
+      if (this.agent.approvals !== undefined) return this.gated(n, pending)
       if (pending.length === 1) {
         // One call needs no fibers: a concurrent forEach forks even for a single element.
         return Effect.flatMap(
@@ -183,6 +303,127 @@ class Loop implements ModelCall.Run {
       )
     }
     return this.answer(n, response)
+  }
+
+  runCalls(calls: ReadonlyArray<ModelCall.ToolCallRequest>): Effect.Effect<ReadonlyArray<ToolCall.Outcome>, AgentError> {
+    if (calls.length === 0) return Effect.succeed([])
+    if (calls.length === 1) return Effect.map(ToolCall.run(this.agent, calls[0]!, this, this.context), (o) => [o])
+    return Effect.forEach(calls, (call) => ToolCall.run(this.agent, call, this, this.context), {
+      concurrency: this.agent.toolConcurrency
+    })
+  }
+
+  /** The calls of a turn when some tools need approval: those that need none run, the others wait. */
+  gated(n: number, calls: ReadonlyArray<ModelCall.ToolCallRequest>): Effect.Effect<Run.Output<unknown>, AgentError> {
+    return Effect.flatMap(Effect.forEach(calls, (call) => this.needsApproval(call)), (asks) => {
+      if (!asks.includes(true)) return Effect.flatMap(this.runCalls(calls), (outcomes) => this.toolResults(n, outcomes))
+      const token = Approval.makeToken()
+      const requests: Array<Approval.Request> = []
+      const free: Array<ModelCall.ToolCallRequest> = []
+      calls.forEach((call, i) => {
+        if (asks[i]) {
+          requests.push({ toolCallId: call.id, tool: call.name, arguments: call.params, path: [], token: `${token}.${i}` })
+        } else free.push(call)
+      })
+      const requested = this.emit === undefined ? Effect.void : Effect.forEach(requests, (request) =>
+        this.emit!(
+          new RunEvent.ApprovalRequested({
+            runId: this.runId,
+            toolCallId: request.toolCallId,
+            tool: request.tool,
+            arguments: request.arguments,
+            token: request.token
+          }, true)
+        ), { discard: true })
+      return Effect.zipRight(
+        requested,
+        Effect.flatMap(this.runCalls(free), (outcomes) =>
+          this.pause(n, calls, outcomes.map((outcome) => outcome.record), requests))
+      )
+    })
+  }
+
+  needsApproval(call: ModelCall.ToolCallRequest): Effect.Effect<boolean> {
+    const rule = this.agent.approvals!.get(call.name)
+    if (rule === undefined || rule === false) return Effect.succeed(false)
+    const tool = ToolCall.toolOf(this.agent, call.name)
+    if (tool === undefined) return Effect.succeed(false)
+    // Arguments that do not decode go back to the model as they would without approval.
+    const params = ToolCall.decodeArguments(tool, call.params)
+    if (Either.isLeft(params)) return Effect.succeed(false)
+    // The predicate reads the run's services, which the agent's requirements include.
+    return rule === true ? Effect.succeed(true) : rule(params.right) as Effect.Effect<boolean>
+  }
+
+  /** Ends the run as paused: its state, signed, in a `RunPaused` failure. */
+  pause(
+    n: number,
+    calls: ReadonlyArray<{ readonly id: string; readonly name: string; readonly params: unknown }>,
+    settled: ReadonlyArray<Run.ToolCall>,
+    pending: ReadonlyArray<Approval.Request>
+  ): Effect.Effect<never, AgentError> {
+    const now = this.clock.unsafeCurrentTimeMillis()
+    const body: Approval.AgentState = {
+      _tag: "Agent",
+      agent: this.agent.name,
+      runId: this.runId,
+      token: Approval.makeToken(),
+      turn: n,
+      messages: this.messages.slice(),
+      toolCalls: this.toolCalls.slice(),
+      calls: calls.map((call) => ({ id: call.id, name: call.name, params: call.params })),
+      settled,
+      pending,
+      usage: {
+        inputTokens: this.inputTokens,
+        outputTokens: this.outputTokens,
+        totalTokens: this.totalTokens,
+        ...(this.reasoningTokens !== undefined ? { reasoningTokens: this.reasoningTokens } : {}),
+        ...(this.cachedInputTokens !== undefined ? { cachedInputTokens: this.cachedInputTokens } : {})
+      },
+      retries: this.retries,
+      repairs: this.repairs,
+      elapsed: now - this.startedAt,
+      ...(this.firstTokenAt !== undefined ? { firstToken: this.firstTokenAt - this.startedAt } : {})
+    }
+    return Effect.flatMap(
+      Approval.sign(body),
+      (state) => Effect.fail(new RunPaused({ runId: this.runId, pending, state }))
+    )
+  }
+
+  /** A paused run, where it paused, with the decisions that came. */
+  restore(body: Approval.AgentState, decided: ReadonlyArray<Decided>): Effect.Effect<Run.Output<unknown>, AgentError> {
+    const now = this.clock.unsafeCurrentTimeMillis()
+    this.startedAt = now - body.elapsed
+    this.firstTokenAt = body.firstToken === undefined ? undefined : this.startedAt + body.firstToken
+    for (const message of body.messages) this.messages.push(message)
+    for (const record of body.toolCalls) this.toolCalls.push(record)
+    this.inputTokens = body.usage.inputTokens
+    this.outputTokens = body.usage.outputTokens
+    this.totalTokens = body.usage.totalTokens
+    this.reasoningTokens = body.usage.reasoningTokens
+    this.cachedInputTokens = body.usage.cachedInputTokens
+    this.retries = body.retries
+    this.repairs = body.repairs
+    const approved = decided.filter((d) => d.rejection === undefined).map((d) => d.call)
+    const rejections = Effect.forEach(
+      decided.filter((d) => d.rejection !== undefined),
+      (d) => ToolCall.rejected(d.call, this, d.rejection!)
+    )
+    return Effect.flatMap(
+      Effect.zip(rejections, this.runCalls(approved)),
+      ([rejected, ran]) => {
+        const settled = [...body.settled]
+        for (const outcome of rejected) settled.push(outcome.record)
+        for (const outcome of ran) settled.push(outcome.record)
+        const decidedIds = new Set(decided.map((d) => d.call.id))
+        const pending = body.pending.filter((request) => !decidedIds.has(request.toolCallId))
+        if (pending.length > 0) return this.pause(body.turn, body.calls, settled, pending)
+        const byId = new Map(settled.map((record) => [record.id, record]))
+        return this.toolResults(body.turn, body.calls.map((call) => ToolCall.settled(byId.get(call.id)!)))
+      }
+    )
   }
 
   toolResults(n: number, outcomes: ReadonlyArray<ToolCall.Outcome>): Effect.Effect<Run.Output<unknown>, AgentError> {

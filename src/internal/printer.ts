@@ -283,7 +283,8 @@ const failureText: Record<Run.ToolFailure, string> = {
   InvalidArguments: "failed: invalid arguments",
   UnknownTool: "failed: unknown tool",
   Failed: "failed",
-  Timeout: "failed: timed out"
+  Timeout: "failed: timed out",
+  Rejected: "rejected"
 }
 
 const toolWords = (call: ToolView): ReadonlyArray<Word> => {

@@ -176,6 +176,53 @@ const untraced = (
   )
 }
 
+/** The tool of an agent with this name, when it has one. */
+export const toolOf = (agent: Definition, name: string): Tool.Any | undefined => {
+  const tools = agent.toolkit?.tools ?? {}
+  return Object.hasOwn(tools, name) ? tools[name] : undefined
+}
+
+/** A tool's arguments decoded with its parameters schema (once per tool, the same codec as a call's). */
+export const decodeArguments = (tool: Tool.Any, params: unknown): Either.Either<unknown, ParseResult.ParseError> =>
+  codecs(tool).decodeParams(params)
+
+/**
+ * A call that a person rejected: it is reported as started and failed (`Rejected`), and the model
+ * is told the reason as the tool's result.
+ */
+export const rejected = (call: ToolCallRequest, state: RunState, reason: string): Effect.Effect<Outcome> => {
+  const result = `A person did not approve this call of "${call.name}": ${reason}`
+  const record: Run.ToolCall = {
+    id: call.id,
+    name: call.name,
+    arguments: call.params,
+    result,
+    failure: "Rejected",
+    duration: Duration.zero
+  }
+  const outcome: Outcome = { part: ModelCall.toolResultPart(call.id, call.name, true, result, false), record }
+  const emit = state.emit
+  if (emit === undefined) return Effect.succeed(outcome)
+  const events: ReadonlyArray<RunEvent.RunEvent> = [
+    new RunEvent.ToolCallStarted({ runId: state.runId, toolCallId: call.id, name: call.name, arguments: call.params }, true),
+    new RunEvent.ToolCallFailed({
+      runId: state.runId,
+      toolCallId: call.id,
+      name: call.name,
+      reason: "Rejected",
+      error: result,
+      duration: Duration.zero
+    }, true)
+  ]
+  return Effect.as(emit.all !== undefined ? emit.all(events) : Effect.forEach(events, emit, { discard: true }), outcome)
+}
+
+/** The outcome of a call that settled earlier (before a pause), as its record says. */
+export const settled = (record: Run.ToolCall): Outcome => ({
+  part: ModelCall.toolResultPart(record.id, record.name, record.failure !== undefined, record.result, false),
+  record
+})
+
 /**
  * Runs a handler the way `@effect/ai`'s toolkit does, in the handler's own context under the
  * caller's (and with the id of its call set, for a tool that reads it), and gives back how it

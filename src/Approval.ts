@@ -1,0 +1,402 @@
+/**
+ * Human approval of tool calls, and the runs that wait for it.
+ *
+ * A tool can require approval: always, or when a predicate over its decoded arguments (which may
+ * read the run's services, a user's role) says so. When the model calls it, the run does not run
+ * it: it reports an `ApprovalRequested` event, runs the other calls of the turn that need no
+ * approval, reports `RunPaused` and fails with the typed `RunPaused` error, which carries the
+ * pending {@link Request}s and the run's {@link State}. The state is a plain value with a schema
+ * (it can be stored and sent), signed with the {@link Keys} of the process. Resuming
+ * (`Agent.resume`, `Team.resume`) takes that state and the {@link Decision}s and goes on as if the
+ * run had never paused: an approved call runs once (with edited arguments, when the decision gives
+ * them), a rejected one goes back to the model as the tool's result, with the reason; a call that
+ * already ran is not run again.
+ *
+ * Why a failure and not a second kind of success: a run that may pause still answers with a
+ * `Run.Output<A>` when it finishes, so every caller keeps its types; a paused run is something the
+ * caller must act on, which in Effect is what the error channel says (`Effect.catchTag("RunPaused")`),
+ * and it crosses HTTP and SSE like the other errors of a run.
+ *
+ * @since 0.3.0
+ */
+import * as Prompt from "@effect/ai/Prompt"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Run from "./Run.js"
+
+/**
+ * A tool call that waits for a person's decision. `path` names the team members from the top run
+ * down to the agent that asked (empty when the agent is the top run); `token` identifies this
+ * request of this pause.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const Request = Schema.Struct({
+  toolCallId: Schema.String,
+  tool: Schema.String,
+  arguments: Schema.Unknown,
+  path: Schema.Array(Schema.String),
+  token: Schema.String
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface Request extends Schema.Schema.Type<typeof Request> {}
+
+/**
+ * Run the call; with `arguments`, run it with these instead of the model's (encoded as the model
+ * would send them, decoded with the tool's schema).
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const Approve = Schema.TaggedStruct("Approve", {
+  toolCallId: Schema.String,
+  path: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  arguments: Schema.optional(Schema.Unknown)
+})
+
+/**
+ * Do not run the call: the model is told it was rejected, with the reason, as the tool's result.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const Reject = Schema.TaggedStruct("Reject", {
+  toolCallId: Schema.String,
+  path: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  reason: Schema.String
+})
+
+/**
+ * A person's decision on one {@link Request}.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const Decision = Schema.Union(Approve, Reject)
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type Decision = typeof Decision.Type
+
+type RequestRef = string | { readonly toolCallId: string; readonly path?: ReadonlyArray<string> | undefined }
+
+const refOf = (request: RequestRef) =>
+  typeof request === "string" ? { toolCallId: request, path: [] } : { toolCallId: request.toolCallId, path: request.path ?? [] }
+
+/**
+ * Approves a request (or the call with this id, in the top run), optionally with edited arguments.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const approve = (request: RequestRef, options?: { readonly arguments?: unknown }): Decision =>
+  options !== undefined && "arguments" in options
+    ? { _tag: "Approve", ...refOf(request), arguments: options.arguments }
+    : { _tag: "Approve", ...refOf(request) }
+
+/**
+ * Rejects a request (or the call with this id, in the top run), with the reason the model is given.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const reject = (request: RequestRef, reason: string): Decision => ({ _tag: "Reject", ...refOf(request), reason })
+
+/**
+ * A tool call of the paused turn, as the model asked for it.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const Call = Schema.Struct({ id: Schema.String, name: Schema.String, params: Schema.Unknown })
+
+/**
+ * The run of an agent at a pause: its conversation, what it has spent, the calls of the turn that
+ * paused (in the model's order) and those of them still waiting.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const AgentState = Schema.TaggedStruct("Agent", {
+  agent: Schema.String,
+  runId: Schema.String,
+  /** The pause: resuming spends it, so the same state resumes once. */
+  token: Schema.String,
+  turn: Schema.Number,
+  messages: Schema.Array(Prompt.Message),
+  /** The tool calls of earlier turns. */
+  toolCalls: Schema.Array(Run.ToolCall),
+  /** The calls of the turn that paused, in the model's order, and those of them already settled. */
+  calls: Schema.Array(Call),
+  settled: Schema.Array(Run.ToolCall),
+  pending: Schema.Array(Request),
+  usage: Run.Usage,
+  retries: Schema.Number,
+  repairs: Schema.Number,
+  /** How long the run had run, in milliseconds, and when its first token came. */
+  elapsed: Schema.Number,
+  firstToken: Schema.optional(Schema.Number)
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface AgentState extends Schema.Schema.Type<typeof AgentState> {}
+
+/**
+ * The run of a team at a pause: a member waits for decisions (its own state is `member`), and what
+ * the team had done before it (its leader's runs, its other members' runs, encoded) is kept.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface TeamState {
+  readonly _tag: "Team"
+  readonly team: string
+  readonly runId: string
+  readonly token: string
+  readonly member: string
+  readonly memberRunId: string
+  readonly task: string
+  readonly toolCallId?: string | undefined
+  readonly leaders: ReadonlyArray<Run.Output<unknown>>
+  readonly memberRuns: ReadonlyArray<unknown>
+  readonly delegations: number
+  readonly turns: number
+  readonly elapsed: number
+  readonly inner: Body
+}
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface TeamStateEncoded {
+  readonly _tag: "Team"
+  readonly team: string
+  readonly runId: string
+  readonly token: string
+  readonly member: string
+  readonly memberRunId: string
+  readonly task: string
+  readonly toolCallId?: string | undefined
+  readonly leaders: ReadonlyArray<Schema.Schema.Encoded<typeof Run.Output>>
+  readonly memberRuns: ReadonlyArray<unknown>
+  readonly delegations: number
+  readonly turns: number
+  readonly elapsed: number
+  readonly inner: BodyEncoded
+}
+
+/**
+ * @since 0.3.0
+ * @category schemas
+ */
+export const TeamState: Schema.Schema<TeamState, TeamStateEncoded> = Schema.TaggedStruct("Team", {
+  team: Schema.String,
+  runId: Schema.String,
+  token: Schema.String,
+  member: Schema.String,
+  memberRunId: Schema.String,
+  task: Schema.String,
+  toolCallId: Schema.optional(Schema.String),
+  leaders: Schema.Array(Run.Output),
+  memberRuns: Schema.Array(Schema.Unknown),
+  delegations: Schema.Number,
+  turns: Schema.Number,
+  elapsed: Schema.Number,
+  inner: Schema.suspend((): Schema.Schema<Body, BodyEncoded> => Body)
+}) as any
+
+/**
+ * What a paused run was doing: an agent's run, or a team's with its member's inside.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type Body = AgentState | TeamState
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type BodyEncoded = Schema.Schema.Encoded<typeof AgentState> | TeamStateEncoded
+
+/**
+ * @since 0.3.0
+ * @category schemas
+ */
+export const Body: Schema.Schema<Body, BodyEncoded> = Schema.Union(AgentState, TeamState)
+
+/**
+ * A paused run, as resuming takes it: what it was doing, and the signature that shows this process
+ * (or one sharing its {@link Keys}) made it.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const State = Schema.Struct({ body: Body, signature: Schema.String }).annotations({
+  // Its messages may hold file parts (bytes), which have no JSON Schema: to a client the state is
+  // opaque, sent back as it was given.
+  jsonSchema: {
+    type: "object",
+    description: "A paused run's state, signed: send it back as it was given to resume the run",
+    properties: { body: { type: "object" }, signature: { type: "string" } },
+    required: ["body", "signature"]
+  }
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface State extends Schema.Schema.Type<typeof State> {}
+
+// -----------------------------------------------------------------------------
+// Keys
+// -----------------------------------------------------------------------------
+
+/**
+ * What signs paused states and remembers which ones were resumed: a secret and a record of spent
+ * pauses. `spend` answers `true` the first time it is given a pause's token, `false` after.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface KeysService {
+  readonly secret: Redacted.Redacted<string>
+  readonly spend: (token: string) => Effect.Effect<boolean>
+}
+
+/**
+ * Keys in memory: a secret (a random one when none is given) and the spent pauses of this process.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const makeKeys = (secret?: Redacted.Redacted<string>): KeysService => {
+  const spent = new Set<string>()
+  return {
+    secret: secret ?? Redacted.make(randomHex(32)),
+    spend: (token) =>
+      Effect.sync(() => {
+        if (spent.has(token)) return false
+        spent.add(token)
+        return true
+      })
+  }
+}
+
+/**
+ * The keys of paused runs. By default a random secret of this process, so a state resumes only in
+ * the process that paused it; processes that share paused runs provide the same secret
+ * ({@link layerKeys}) and a shared record of spent pauses.
+ *
+ * @since 0.3.0
+ * @category services
+ */
+export class Keys extends Context.Reference<Keys>()("effect-agents/Approval/Keys", {
+  defaultValue: () => makeKeys()
+}) {}
+
+/**
+ * Keys with this secret, and spent pauses remembered in memory (or by `spend`).
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerKeys = (options: {
+  readonly secret: Redacted.Redacted<string>
+  readonly spend?: ((token: string) => Effect.Effect<boolean>) | undefined
+}): Layer.Layer<Keys> => {
+  const keys = makeKeys(options.secret)
+  return Layer.succeed(Keys, options.spend === undefined ? keys : { secret: keys.secret, spend: options.spend })
+}
+
+const randomHex = (bytes: number): string =>
+  Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (byte) => byte.toString(16).padStart(2, "0"))
+    .join("")
+
+/** A fresh random token (a pause's, a request's). */
+export const makeToken = (): string => randomHex(16)
+
+const encodeBody = Schema.encodeSync(Body)
+const encodeBodyEither = Schema.encodeEither(Body)
+
+// Web Crypto's HMAC: in every runtime the package supports, with nothing to install.
+const hmac = (secret: string, text: string): Effect.Effect<string> =>
+  Effect.promise(async () => {
+    const encoder = new TextEncoder()
+    const key = await globalThis.crypto.subtle.importKey(
+      "raw",
+      encoder.encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"]
+    )
+    const signature = await globalThis.crypto.subtle.sign("HMAC", key, encoder.encode(text))
+    return Array.from(new Uint8Array(signature), (byte) => byte.toString(16).padStart(2, "0")).join("")
+  })
+
+/**
+ * The signature of a paused run's body with the current {@link Keys}: an HMAC-SHA256 of its
+ * encoded form.
+ *
+ * @since 0.3.0
+ * @category signing
+ */
+export const sign = (body: Body): Effect.Effect<State> =>
+  Effect.flatMap(Keys, (keys) =>
+    Effect.map(hmac(Redacted.value(keys.secret), JSON.stringify(encodeBody(body))), (signature) => ({
+      body,
+      signature
+    })))
+
+/**
+ * Whether a state's signature is the one the current {@link Keys} give its body.
+ *
+ * @since 0.3.0
+ * @category signing
+ */
+export const verify = (state: State): Effect.Effect<boolean> =>
+  Effect.suspend(() => {
+    const encoded = encodeBodyEither(state.body)
+    if (Either.isLeft(encoded) || typeof state.signature !== "string") return Effect.succeed(false)
+    return Effect.flatMap(Keys, (keys) =>
+      Effect.map(
+        hmac(Redacted.value(keys.secret), JSON.stringify(encoded.right)),
+        (signature) => constantTimeEqual(signature, state.signature)
+      ))
+  })
+
+const constantTimeEqual = (a: string, b: string): boolean => {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
+  return diff === 0
+}
+
+// -----------------------------------------------------------------------------
+// Rules
+// -----------------------------------------------------------------------------
+
+/**
+ * When a tool needs approval: always (`true`), or when a predicate over its decoded arguments says
+ * so. The predicate may read services, which the agent then needs.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type Rule<Params, R = never> = boolean | ((params: Params) => Effect.Effect<boolean, never, R>)
