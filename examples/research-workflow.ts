@@ -1,16 +1,20 @@
 /**
  * From "Async Usage in AGNO": Real-World Examples › Multi-Agent Workflow.
  *
- * The `research_workflow` coroutine becomes an `Effect.fn` generator: three searchers run at once
- * with `Effect.all` and `concurrency: "unbounded"`, then the analyst reads their findings, then the
- * writer turns the analysis into a report. If any step fails, the workflow fails with that step's
- * typed error (and the searchers still running are interrupted), so nothing half-done is reported.
+ * The `research_workflow` coroutine becomes a `Workflow`: three searchers run at once (a parallel
+ * step, its answers in order), then the analyst reads their findings, then the writer turns the
+ * analysis into a report. Each step's output flows to the next by its type, and `withInput` keeps the
+ * topic beside what a step found, for the steps after it. If any step fails, the workflow fails with
+ * that step's typed error (and the searchers still running are interrupted), so nothing half-done is
+ * reported. The progress lines come from the workflow's events: each step's start, and each
+ * searcher's finished run, nested in its step's events.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { fileURLToPath } from "node:url"
-import { Agent, type AgentError } from "../src/index.js"
+import { Agent, type AgentError, type RunEvent, Workflow } from "../src/index.js"
 import { model } from "./model.js"
 
 const webSearcher = Agent.make({
@@ -43,31 +47,59 @@ const writer = Agent.make({
   role: "Write clear, comprehensive reports"
 })
 
-export const researchWorkflow = Effect.fn("researchWorkflow")(function*(topic: string) {
-  // Step 1: research, all three at once
-  yield* Console.log(`Step 1: researching "${topic}" (3 searchers at once)...`)
-  const research = yield* Effect.all([
-    Agent.run(webSearcher, `Find latest info on ${topic}`),
-    Agent.run(academicSearcher, `Find papers on ${topic}`),
-    Agent.run(newsSearcher, `Find recent news on ${topic}`)
-  ], { concurrency: "unbounded" })
-  for (const finding of research) {
-    yield* Console.log(`  ${finding.agent}: ${finding.content.split("\n")[0]} (${finding.metrics.outputTokens} tokens)`)
-  }
+// Step 1: research, all three at once. Step<string, [string, string, string]>
+const research = Workflow.parallel([
+  Workflow.agent(webSearcher, (topic: string) => `Find latest info on ${topic}`),
+  Workflow.agent(academicSearcher, (topic: string) => `Find papers on ${topic}`),
+  Workflow.agent(newsSearcher, (topic: string) => `Find recent news on ${topic}`)
+], { name: "Research" })
 
-  // Step 2: analyse the combined results
-  yield* Console.log("Step 2: analysing the findings...")
-  const findings = research.map((finding) => `${finding.agent}:\n${finding.content}`).join("\n\n")
-  const analysis = yield* Agent.run(analyst, `Analyze this research on ${topic}:\n\n${findings}`)
+// Step 2: analyse the combined results, given the topic beside them
+const analyse = Workflow.agent(
+  analyst,
+  ([topic, [web, academic, news]]: readonly [string, readonly [string, string, string]]) =>
+    `Analyze this research on ${topic}:\n\n` +
+    `Web Searcher:\n${web}\n\nAcademic Searcher:\n${academic}\n\nNews Searcher:\n${news}`
+)
 
-  // Step 3: write the report
-  yield* Console.log("Step 3: writing the report...\n")
-  const report = yield* Agent.run(writer, `Write a comprehensive report on ${topic}:\n\n${analysis.content}`)
+// Step 3: write the report
+const write = Workflow.agent(
+  writer,
+  ([[topic], analysis]: readonly [readonly [string, unknown], string]) =>
+    `Write a comprehensive report on ${topic}:\n\n${analysis}`
+)
 
-  return report.content
+export const researchWorkflow = Workflow.make({
+  name: "Research Workflow",
+  input: Schema.String,
+  steps: Workflow.sequence(Workflow.withInput(research), Workflow.withInput(analyse), write)
 })
 
-export const main: Effect.Effect<string, AgentError.AgentError> = researchWorkflow("quantum computing").pipe(
+/** Prints the workflow's progress from its events. */
+const progress = (topic: string) => (event: RunEvent.RunEvent): Effect.Effect<void> => {
+  if (event._tag === "StepStarted") {
+    switch (event.step) {
+      case "Research":
+        return Console.log(`Step 1: researching "${topic}" (3 searchers at once)...`)
+      case "Analyst":
+        return Console.log("Step 2: analysing the findings...")
+      case "Writer":
+        return Console.log("Step 3: writing the report...\n")
+    }
+  }
+  if (event._tag === "StepEvent" && event.step.endsWith("Searcher") && event.event._tag === "RunCompleted") {
+    const finding = event.event.output
+    return Console.log(`  ${finding.agent}: ${finding.text.split("\n")[0]} (${finding.metrics.outputTokens} tokens)`)
+  }
+  return Effect.void
+}
+
+export const main: Effect.Effect<string, AgentError.AgentError> = Workflow.run(
+  researchWorkflow,
+  "quantum computing",
+  { onEvent: progress("quantum computing") }
+).pipe(
+  Effect.map((report) => report.content),
   Effect.tap((report) => Console.log(report))
 )
 

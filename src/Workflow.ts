@@ -32,7 +32,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import * as Agent from "./Agent.js"
-import { WorkflowError } from "./AgentError.js"
+import { type AgentError, WorkflowError } from "./AgentError.js"
 import type { ModelLayer } from "./internal/definition.js"
 import * as EventStream from "./internal/eventStream.js"
 import * as Id from "./internal/id.js"
@@ -253,12 +253,12 @@ export const agent: {
   <A, R>(
     runnable: Runnable.Runnable<A, R>,
     options?: { readonly name?: string | undefined; readonly description?: string | undefined }
-  ): Step<Run.Input, A, Runnable.RunError, R>
+  ): Step<Run.Input, A, Runnable.Errors<R, {}>, R>
   <I, A, R>(
     runnable: Runnable.Runnable<A, R>,
     prompt: (input: I) => Run.Input,
     options?: { readonly name?: string | undefined; readonly description?: string | undefined }
-  ): Step<I, A, Runnable.RunError, R>
+  ): Step<I, A, Runnable.Errors<R, {}>, R>
 } = (
   runnable: Runnable.Runnable<unknown, unknown>,
   promptOrOptions?: ((input: unknown) => Run.Input) | { readonly name?: string | undefined; readonly description?: string | undefined },
@@ -366,6 +366,24 @@ export const map: {
   return makeStep(inner.name, inner.kind, inner.description, (input: unknown, at) =>
     Effect.map(Internal.runStep(inner, input, at), f), true)
 })
+
+/**
+ * A step whose output is its input beside the step's output, `[input, output]`: for a later step
+ * that needs what an earlier one was given (the workflow's topic, next to the research on it).
+ *
+ * @since 0.3.0
+ * @category combinators
+ */
+export const withInput = <I, O, E, R>(self: Step<I, O, E, R>): Step<I, readonly [I, O], E, R> => {
+  const inner = node(self)
+  return makeStep(inner.name, inner.kind, inner.description, (input: I, at) =>
+    Effect.map(Internal.runStep(inner, input, at), (output) => [input, output as O] as const), true) as Step<
+      I,
+      readonly [I, O],
+      E,
+      R
+    >
+}
 
 /**
  * What a parallel step does when a branch fails: `"fail"` (the default) interrupts the other
@@ -601,7 +619,7 @@ export const router: {
   }): Step<
     Input<T[keyof T]>,
     Output<T[keyof T]>,
-    Error<T[keyof T]> | Runnable.RunError,
+    Error<T[keyof T]> | AgentError,
     Context<T[keyof T]> | RM
   >
 } = (options: {
@@ -914,7 +932,7 @@ const runWorkflow = (
  *   )
  * })
  *
- * // Effect<Workflow.WorkflowOutput<string>, AgentError | MemoryError, LanguageModel>
+ * // Effect<Workflow.WorkflowOutput<string>, AgentError, LanguageModel>
  * const program = Workflow.run(post, { topic: "fibers", words: 50 })
  * ```
  */

@@ -16,7 +16,6 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as TestModel from "../layers/TestModel.js"
-import type * as Memory from "../services/Memory.js"
 import * as SessionState from "../services/SessionState.js"
 import * as Agent from "../src/Agent.js"
 import { type AgentError, WorkflowError } from "../src/AgentError.js"
@@ -734,14 +733,14 @@ describe("types", () => {
     const writer = Agent.make({ name: "Writer" })
     const describeIt = Workflow.agent(writer, ({ name }: { readonly name: string }) => `Describe ${name}`)
     expectTypeOf(describeIt).toEqualTypeOf<
-      Workflow.Step<{ readonly name: string }, string, AgentError | Memory.MemoryError, LanguageModel.LanguageModel>
+      Workflow.Step<{ readonly name: string }, string, AgentError, LanguageModel.LanguageModel>
     >()
     const both = Workflow.parallel([describeIt, Workflow.step("id", ({ id }: { readonly id: number }) => Effect.succeed(id))])
     expectTypeOf(both).toEqualTypeOf<
       Workflow.Step<
         { readonly name: string } & { readonly id: number },
         [string, number],
-        AgentError | Memory.MemoryError,
+        AgentError,
         LanguageModel.LanguageModel
       >
     >()
@@ -751,12 +750,12 @@ describe("types", () => {
     >()
     const flow = Workflow.make({ name: "Flow", input: Schema.Number, steps: Workflow.sequence(load, both) })
     expectTypeOf(flow).toEqualTypeOf<
-      Workflow.Workflow<number, [string, number], Boom | AgentError | Memory.MemoryError, Db | LanguageModel.LanguageModel>
+      Workflow.Workflow<number, [string, number], Boom | AgentError, Db | LanguageModel.LanguageModel>
     >()
     expectTypeOf(Workflow.run(flow, 1)).toEqualTypeOf<
       Effect.Effect<
         Workflow.WorkflowOutput<[string, number]>,
-        Boom | AgentError | Memory.MemoryError,
+        Boom | AgentError,
         Db | LanguageModel.LanguageModel
       >
     >()
@@ -780,7 +779,7 @@ describe("types", () => {
       Workflow.Step<
         number,
         { readonly id: number; readonly name: string },
-        Boom | AgentError | Memory.MemoryError,
+        Boom | AgentError,
         Db | LanguageModel.LanguageModel
       >
     >()
