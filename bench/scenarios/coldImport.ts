@@ -21,13 +21,16 @@ interface Sample {
   readonly cpu: number
 }
 
-/** One fresh process: `node [flags] -e "import target"`, timed from the outside and inside. */
-const spawnOnce = async (flags: ReadonlyArray<string>, target: string | undefined): Promise<Sample> => {
+/** One fresh process: `node [flags] -e "import targets"` (one after the other), timed from the outside and inside. */
+const spawnOnce = async (
+  flags: ReadonlyArray<string>,
+  target: string | ReadonlyArray<string> | undefined
+): Promise<Sample> => {
   const code = target === undefined
     ? "console.log(0, 0)"
-    : `const c = process.cpuUsage(); const t = performance.now(); await import(${
-      JSON.stringify(target)
-    }); const d = process.cpuUsage(c); console.log(performance.now() - t, (d.user + d.system) / 1000)`
+    : `const c = process.cpuUsage(); const t = performance.now(); for (const m of ${
+      JSON.stringify(typeof target === "string" ? [target] : target)
+    }) await import(m); const d = process.cpuUsage(c); console.log(performance.now() - t, (d.user + d.system) / 1000)`
   const finished = await runNode([...flags, "--input-type=module", "-e", code])
   if (finished.code !== 0) throw new Error(`import of ${target} exited with ${finished.code}`)
   const [imported, cpu] = finished.stdout.trim().split("\n").pop()!.split(" ").map(Number)
@@ -49,7 +52,12 @@ export const coldImport: Scenario = {
         // The package's own name, from its root: its exports, resolved as an installed package's.
         { id: "dist", flags: [], target: "effect-agents" },
         { id: "tsx-empty", flags: ["--import", "tsx"], target: undefined },
-        { id: "tsx", flags: ["--import", "tsx"], target: src }
+        { id: "tsx", flags: ["--import", "tsx"], target: src },
+        // What a program that runs agents on one provider imports, through the per-module entries,
+        // against what it would import anyway to call a model over HTTP with Effect.
+        { id: "agent-provider", flags: [], target: ["effect-agents/Agent", "effect-agents/layers/OpenAi"] },
+        { id: "effect-ai-undici", flags: [], target: ["effect", "@effect/ai", "undici"] },
+        { id: "barrels", flags: [], target: ["effect-agents", "effect-agents/layers"] }
       ] as const
       const samples = new Map<string, Array<Sample>>(variants.map((v) => [v.id, []]))
       // One untimed round first: the disk cache, and tsx's cache of transformed files.
@@ -82,6 +90,27 @@ export const coldImport: Scenario = {
         metric(
           { id: "cold-import/tsx-process", label: "  process wall time − empty node --import tsx process", unit: "ms" },
           of("tsx", (s) => s.wall - tsxEmptyWall)
+        ),
+        metric(
+          {
+            id: "cold-import/agent-provider",
+            label: "cold import, effect-agents/Agent + effect-agents/layers/OpenAi (time of the import)",
+            unit: "ms"
+          },
+          { wall: of("agent-provider", (s) => s.import), cpu: of("agent-provider", (s) => s.cpu) }
+        ),
+        metric(
+          {
+            id: "cold-import/agent-provider-ratio",
+            label: "  ÷ importing effect + @effect/ai + undici (CPU time, medians of one run)",
+            unit: "×",
+            target: 1.15
+          },
+          [median(of("agent-provider", (s) => s.cpu)) / median(of("effect-ai-undici", (s) => s.cpu))]
+        ),
+        metric(
+          { id: "cold-import/barrels", label: "  the barrels effect-agents + effect-agents/layers (time of the import)", unit: "ms" },
+          { wall: of("barrels", (s) => s.import), cpu: of("barrels", (s) => s.cpu) }
         ),
         metric({ id: "cold-import/effect", label: "  baseline: import of effect alone", unit: "ms" }, {
           wall: of("effect", (s) => s.import),
