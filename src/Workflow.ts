@@ -804,10 +804,11 @@ class WorkflowImpl extends Runnable.Base implements Internal.Node {
 
   /** As a runnable: its input decoded from the run's text, its errors the protocol's. */
   runIn(input: Run.Input, context: Runnable.RunContext): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> {
-    return Effect.flatMap(
-      decodeInput(this, input),
-      (decoded) => runWorkflow(this, decoded, context.runId, context.userId, context.emit, true)
-    ) as Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown>
+    return runWorkflow(this, decodeInput(this, input), context.runId, context.userId, context.emit, true) as Effect.Effect<
+      Run.Output<unknown>,
+      Runnable.RunError,
+      unknown
+    >
   }
 }
 Object.assign(WorkflowImpl.prototype, { [StepTypeId]: Internal.stepVariance, [TypeId]: TypeId })
@@ -855,7 +856,7 @@ const textOf = (self: WorkflowImpl, content: unknown): Effect.Effect<string> => 
 
 const runWorkflow = (
   self: WorkflowImpl,
-  input: unknown,
+  input: Effect.Effect<unknown, unknown, unknown>,
   runId: string,
   userId: string | undefined,
   emit: EventStream.Emit | undefined,
@@ -877,7 +878,7 @@ const runWorkflow = (
     if (emit !== undefined) yield* emit(new RunEvent.RunStarted({ runId, agent: self.name }, true))
     const at: Internal.At = { state, parent: undefined, stepId: runId, run: undefined }
     const body = Effect.gen(function*() {
-      const content = yield* Internal.runStep(self.root, input, at)
+      const content = yield* Internal.runStep(self.root, yield* input, at)
       const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
       const { timeToFirstToken: _, ...tallies } = state.metrics
       const output: WorkflowOutput<unknown> = {
@@ -987,7 +988,7 @@ export const run: {
     Effect.suspend(() =>
       runWorkflow(
         self as unknown as WorkflowImpl,
-        input,
+        Effect.succeed(input),
         options?.runId ?? Id.uuid(),
         options?.userId,
         options?.onEvent,
@@ -1013,7 +1014,7 @@ export const stream: {
     EventStream.fromRun(
       (emit) =>
         Effect.suspend(() =>
-          runWorkflow(self as unknown as WorkflowImpl, input, options?.runId ?? Id.uuid(), options?.userId, emit, false)
+          runWorkflow(self as unknown as WorkflowImpl, Effect.succeed(input), options?.runId ?? Id.uuid(), options?.userId, emit, false)
         ),
       options?.onEvent,
       options?.eventBuffer

@@ -2,23 +2,27 @@ import type * as LanguageModel from "@effect/ai/LanguageModel"
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as HttpApp from "../layers/HttpApp.js"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as SessionState from "../services/SessionState.js"
 import * as Agent from "../src/Agent.js"
 import { type AgentError, WorkflowError } from "../src/AgentError.js"
+import * as Registry from "../src/Registry.js"
 import * as Retry from "../src/Retry.js"
 import * as Run from "../src/Run.js"
 import * as RunEvent from "../src/RunEvent.js"
@@ -572,6 +576,49 @@ describe("Workflow as a runnable", () => {
         Effect.provide(TestModel.layer([TestModel.text(JSON.stringify({ member: "Inner" }))]))
       )
       assert.strictEqual(answer.content, "QUIET")
+    }))
+
+  it.scopedLive("the HTTP app serves it like an agent: its input as JSON text, its events as SSE", () =>
+    Effect.gen(function*() {
+      const workflow = Workflow.make({
+        name: "Orders",
+        input: Order,
+        steps: Workflow.sequence(
+          Workflow.step("price", ({ item, quantity }: { readonly item: string; readonly quantity: number }) =>
+            Effect.succeed(`${quantity} ${item} cost ${quantity * 3}`)),
+          Workflow.agent(echo("Clerk", (asked) => `Receipt: ${asked}`))
+        )
+      })
+      const context = yield* Layer.build(
+        HttpApp.layer({ port: 0 }).pipe(
+          Layer.provide(Registry.layer([workflow])),
+          Layer.provideMerge(SessionStoreMemory.layer)
+        )
+      )
+      const { url } = Context.get(context, HttpApp.HttpApp)
+      const post = (input: string) =>
+        Effect.promise(async () => {
+          const response = await fetch(`${url}/agents/Orders/runs`, {
+            method: "POST",
+            headers: { "content-type": "application/json", accept: "text/event-stream" },
+            body: JSON.stringify({ input })
+          })
+          return { status: response.status, text: await response.text() }
+        })
+      const decode = Schema.decodeSync(Schema.parseJson(RunEvent.RunEvent))
+      const response = yield* post(JSON.stringify({ item: "tea", quantity: 2 }))
+      assert.strictEqual(response.status, 200)
+      const events = response.text.split("\n\n").flatMap((block) =>
+        block.split("\n").filter((line) => line.startsWith("data: ")).map((line) => decode(line.slice(6)))
+      )
+      assert.deepStrictEqual(stepTrace(events), ["Started:price", "Completed:price", "Started:Clerk", "Completed:Clerk"])
+      assert.isTrue(events.some((event) => event._tag === "StepEvent" && event.event._tag === "TextDelta"))
+      const last = events.at(-1)!
+      assert.strictEqual(last._tag, "RunCompleted")
+      assert.strictEqual((last as RunEvent.RunCompleted).output.content, "Receipt: 2 tea cost 6")
+      const invalid = yield* post("two teas")
+      assert.include(invalid.text, "InvalidInput")
+      assert.include(invalid.text, "send it as JSON")
     }))
 
   it.effect("printStream shows each step as it ends, and the answer", () =>
