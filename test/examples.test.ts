@@ -36,6 +36,7 @@ import * as teamBasic from "../examples/team-basic.js"
 import * as teamConcurrent from "../examples/team-concurrent.js"
 import * as teamStreaming from "../examples/team-streaming.js"
 import * as timeout from "../examples/timeout.js"
+import * as traceTree from "../examples/trace-tree.js"
 import { flaky, unavailable } from "../examples/model.js"
 import * as Simulator from "../layers/Simulator.js"
 import { Agent, AgentError, Retry } from "../src/index.js"
@@ -391,6 +392,28 @@ describe("examples with teams", () => {
       assert.strictEqual(value.leaderMetrics.modelCalls, 2)
       assert.strictEqual(value.metrics.modelCalls, 2 + 2 + 1)
       assert.strictEqual(value.model, "gpt-4o")
+    }))
+
+  example("trace-tree", "live", () =>
+    Effect.gen(function*() {
+      const { output, value } = yield* live(traceTree.main)
+      // The team's run, its leader's model calls and delegations, and each member's run under its delegation.
+      assert.deepStrictEqual(value.map((node) => `${"  ".repeat(node.depth)}${node.name}`), [
+        "invoke_agent Research Team",
+        "  chat gpt-4o",
+        "  execute_tool delegate_task_to_member",
+        "    invoke_agent Web Searcher",
+        "      chat gpt-4o-mini",
+        "      execute_tool search_web",
+        "      chat gpt-4o-mini",
+        "  execute_tool delegate_task_to_member",
+        "    invoke_agent Analyst",
+        "      chat gpt-4o-mini",
+        "  chat gpt-4o"
+      ])
+      assert.deepStrictEqual(value[1]!.attributes["gen_ai.response.finish_reasons"], ["tool-calls"])
+      assert.isAbove(value[1]!.attributes["gen_ai.usage.input_tokens"] as number, 0)
+      assert.match(output, /^invoke_agent Research Team {2}\(\d+\.\d ms, \d+ in \/ \d+ out tokens\)\n {2}└─ chat gpt-4o {2}\(/)
     }))
 
   example("team-streaming", "virtual", () =>
