@@ -281,6 +281,15 @@ class AgentImpl extends Runnable.Base {
   runIn(input: Run.Input, context: Runnable.RunContext): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> {
     return runAgent(this, (definition) => InternalLoop.run(definition, input, context, context.emit))
   }
+
+  /** A paused run of the agent, resumed with decisions (a team resumes its member's this way). */
+  resumeIn(
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    emit: EventStream.Emit | undefined
+  ): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> {
+    return runAgent(this, (definition) => InternalLoop.resume(definition, state, decisions, emit))
+  }
 }
 Object.assign(AgentImpl.prototype, { [TypeId]: InternalRunnable.variance, kind: "agent", parts: undefined })
 

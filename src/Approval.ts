@@ -176,6 +176,7 @@ export interface TeamState {
   readonly delegations: number
   readonly turns: number
   readonly elapsed: number
+  readonly memberStartedAt: number
   readonly inner: Body
 }
 
@@ -197,6 +198,7 @@ export interface TeamStateEncoded {
   readonly delegations: number
   readonly turns: number
   readonly elapsed: number
+  readonly memberStartedAt: number
   readonly inner: BodyEncoded
 }
 
@@ -217,6 +219,7 @@ export const TeamState: Schema.Schema<TeamState, TeamStateEncoded> = Schema.Tagg
   delegations: Schema.Number,
   turns: Schema.Number,
   elapsed: Schema.Number,
+  memberStartedAt: Schema.Number,
   inner: Schema.suspend((): Schema.Schema<Body, BodyEncoded> => Body)
 }) as any
 

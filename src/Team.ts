@@ -33,7 +33,9 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Agent from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
+import type * as Approval from "./Approval.js"
 import type { Definition, Instructions, ModelLayer } from "./internal/definition.js"
+import * as EventStream from "./internal/eventStream.js"
 import * as InternalRunnable from "./internal/runnable.js"
 import * as InternalTeam from "./internal/team.js"
 import * as InternalTeamOutput from "./internal/teamOutput.js"
@@ -262,6 +264,15 @@ class TeamImpl extends Runnable.Base {
   runIn(input: Run.Input, context: Runnable.RunContext): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> {
     return InternalTeam.run(this, input, context, context.emit)
   }
+
+  /** A paused run of the team, resumed with decisions (a team resumes its member's this way). */
+  resumeIn(
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    emit: EventStream.Emit | undefined
+  ): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> {
+    return InternalTeam.resume(this, state, decisions, emit)
+  }
 }
 Object.assign(TeamImpl.prototype, { [TypeId]: InternalRunnable.variance, kind: "team" })
 
@@ -394,6 +405,61 @@ export const run: {
  * @category running
  */
 export const stream: typeof Runnable.stream = Runnable.stream
+
+/**
+ * Resumes a paused team run (see `Agent.resume`): its member that waits gets the decisions, named
+ * by the paths of the `RunPaused` requests (`Approval.approve(request)` keeps the path), and the
+ * team goes on as if it had never paused. In route mode a member's pause pauses the team; in
+ * coordinate and broadcast mode a member that waits is a member that could not answer.
+ *
+ * @since 0.3.0
+ * @category running
+ */
+export const resume: {
+  (
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    options?: Agent.ResumeOptions
+  ): <A, R>(self: Team<A, R>) => Effect.Effect<Output<A>, AgentError, R>
+  <A, R>(
+    self: Team<A, R>,
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    options?: Agent.ResumeOptions
+  ): Effect.Effect<Output<A>, AgentError, R>
+} = dual(
+  (args) => isTeam(args[0]),
+  <A, R>(self: Team<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: Agent.ResumeOptions) =>
+    InternalTeam.resume(self, state, decisions, options?.onEvent) as Effect.Effect<Output<A>, AgentError, R>
+)
+
+/**
+ * {@link resume} as a stream of the resumed run's events.
+ *
+ * @since 0.3.0
+ * @category running
+ */
+export const resumeStream: {
+  (
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    options?: Agent.ResumeOptions
+  ): <A, R>(self: Team<A, R>) => Stream.Stream<RunEvent.RunEvent, AgentError, R>
+  <A, R>(
+    self: Team<A, R>,
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    options?: Agent.ResumeOptions
+  ): Stream.Stream<RunEvent.RunEvent, AgentError, R>
+} = dual(
+  (args) => isTeam(args[0]),
+  <A, R>(self: Team<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: Agent.ResumeOptions) =>
+    EventStream.fromRun(
+      (emit) => InternalTeam.resume(self, state, decisions, emit),
+      options?.onEvent,
+      options?.eventBuffer
+    ) as Stream.Stream<RunEvent.RunEvent, AgentError, R>
+)
 
 /**
  * Runs the team and prints the exchange to the terminal, as `Agent.printResponse` does. With

@@ -15,6 +15,7 @@ import * as Agent from "../src/Agent.js"
 import type { RunPaused } from "../src/AgentError.js"
 import * as Approval from "../src/Approval.js"
 import * as Retry from "../src/Retry.js"
+import * as Team from "../src/Team.js"
 import type * as RunEvent from "../src/RunEvent.js"
 
 // -----------------------------------------------------------------------------
@@ -292,6 +293,49 @@ describe("Approval", () => {
       const resumed = [...before.slice(0, 3), ...after]
       assert.deepStrictEqual(resumed.map(shape), all.map(shape))
     }).pipe(Effect.provide(paused.layer))
+  })
+
+  it.effect("a routed team's member asks: the request surfaces at the top with its path, the decision goes to the member", () => {
+    const { layer: live, ledger } = layer([
+      TestModel.text(JSON.stringify({ member: "Teller" })),
+      TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" }),
+      TestModel.text("Sent 10 to Ada.")
+    ])
+    const desk = Team.make({ name: "Desk", mode: "route", members: [teller], retry: Retry.none })
+    return Effect.gen(function*() {
+      const events: Array<RunEvent.RunEvent> = []
+      const failure = yield* Team.stream(desk, "Pay Ada 10").pipe(
+        Stream.runForEach((event) => Effect.sync(() => events.push(event))),
+        Effect.flip
+      )
+      assert.strictEqual(failure._tag, "RunPaused")
+      const pause = failure as RunPaused
+      assert.deepStrictEqual(pause.pending.map((r) => [r.path, r.toolCallId, r.tool]), [[["Teller"], "a", "transfer"]])
+      // The member's request is in the stream, nested; the team's last event is its pause.
+      const nested = events.flatMap((event) => (event._tag === "MemberEvent" ? [event.event._tag] : []))
+      assert.include(nested, "ApprovalRequested")
+      assert.notInclude(events.map((event) => event._tag), "MemberRunFailed")
+      assert.strictEqual(events[events.length - 1]!._tag, "RunPaused")
+      assert.deepStrictEqual(ledger, [])
+
+      // A decision for a call that is not the member's does not reach it.
+      const misrouted = yield* Effect.flip(Team.resume(desk, pause.state, [Approval.approve("a")]))
+      assert.deepStrictEqual([misrouted._tag, (misrouted as any).reason], ["ApprovalError", "UnknownCall"])
+
+      const after: Array<RunEvent.RunEvent> = []
+      const output = yield* Team.resume(desk, pause.state, [Approval.approve(pause.pending[0]!)], {
+        onEvent: (event) => Effect.sync(() => after.push(event))
+      })
+      assert.strictEqual(output.content, "Sent 10 to Ada.")
+      assert.deepStrictEqual(ledger, ["transfer:Ada:10"])
+      assert.deepStrictEqual(output.memberRuns.map((run) => [run._tag, run.member]), [["Completed", "Teller"]])
+      assert.strictEqual(output.metrics.modelCalls, 3)
+      const completed = after.find((event) => event._tag === "MemberRunCompleted")
+      assert.isDefined(completed)
+      assert.strictEqual(after[after.length - 1]!._tag, "RunCompleted")
+      const stale = yield* Effect.flip(Team.resume(desk, pause.state, [Approval.approve(pause.pending[0]!)]))
+      assert.deepStrictEqual([stale._tag, (stale as any).reason], ["ApprovalError", "Stale"])
+    }).pipe(Effect.provide(live))
   })
 
   it.effect.prop(

@@ -12,10 +12,12 @@ import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import { type AgentError, RunTimeout, type ToolError } from "../AgentError.js"
+import { type AgentError, ApprovalError, RunPaused, RunTimeout, type ToolError } from "../AgentError.js"
+import * as Approval from "../Approval.js"
 import * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, Instructions, RunOptions } from "./definition.js"
@@ -27,7 +29,7 @@ import * as InternalRunnable from "./runnable.js"
 import type { Runnable } from "./runnable.js"
 import * as Telemetry from "./telemetry.js"
 import * as ToolCall from "./toolCall.js"
-import type * as TeamOutput from "./teamOutput.js"
+import * as TeamOutput from "./teamOutput.js"
 
 type Emit = EventStream.Emit
 
@@ -190,12 +192,20 @@ export const run = (
     if (emit !== undefined) {
       // A memory that could not be read is not an agent's failure: the run fails without the event,
       // as an agent's run in a session does when its store fails.
-      effect = Effect.tapError(effect, (error) =>
-        error._tag === "MemoryError" ? Effect.void : emit(new RunEvent.RunFailed({ runId, error }, true)))
+      effect = Effect.tapError(effect, reportEnd(runId, emit))
     }
     const sessionId = (options as { readonly sessionId?: string | undefined } | undefined)?.sessionId
     return Telemetry.invokeAgentIfTraced(effect, { name: team.name, runId, conversationId: sessionId, teamMode: team.mode })
   })
+
+// A memory that could not be read is not an agent's failure: the run fails without the event, as an
+// agent's run in a session does when its store fails. A pause ends with the pause.
+const reportEnd = (runId: string, emit: Emit) => (error: TeamOutput.MemberError): Effect.Effect<void> =>
+  error._tag === "MemoryError"
+    ? Effect.void
+    : error._tag === "RunPaused"
+    ? emit(new RunEvent.RunPaused({ runId, pending: error.pending, state: error.state }, true))
+    : emit(new RunEvent.RunFailed({ runId, error }, true))
 
 const body = (
   team: TeamDefinition,
@@ -288,10 +298,11 @@ const runMember = (
   member: Member,
   task: Run.Input,
   taskText: string,
-  toolCallId: string | undefined
+  toolCallId: string | undefined,
+  memberRunId: string = Id.uuid(),
+  resumed?: (emit: Emit | undefined) => Effect.Effect<Run.Output<unknown>, TeamOutput.MemberError, unknown>
 ): Effect.Effect<Run.Output<unknown>, TeamOutput.MemberError, unknown> =>
   Effect.suspend(() => {
-    const memberRunId = Id.uuid()
     const slot = state.memberRuns.length
     state.memberRuns.push(undefined)
     const emit = state.emit
@@ -300,11 +311,13 @@ const runMember = (
       ? undefined
       : (event) => emit(new RunEvent.MemberEvent({ runId: state.runId, memberRunId, member: member.name, event }, true))
     // A member runs for the team's user (with the user's memory, when it has memory), in a run of its own.
-    const effect = InternalRunnable.run(member.runnable, task, { runId: memberRunId, userId: state.userId }, nested) as Effect.Effect<
-      Run.Output<unknown>,
-      TeamOutput.MemberError,
-      unknown
-    >
+    const effect = resumed !== undefined
+      ? resumed(nested)
+      : InternalRunnable.run(member.runnable, task, { runId: memberRunId, userId: state.userId }, nested) as Effect.Effect<
+        Run.Output<unknown>,
+        TeamOutput.MemberError,
+        unknown
+      >
     const tracked = Effect.tapBoth(effect, {
       onSuccess: (output) => {
         state.memberRuns[slot] = { _tag: "Completed", ...record, output }
@@ -313,13 +326,15 @@ const runMember = (
           : emit(new RunEvent.MemberRunCompleted({ runId: state.runId, memberRunId, member: member.name, output }, true))
       },
       onFailure: (error) => {
+        // A member that waits for approval has not failed: the team pauses with it.
+        if (error._tag === "RunPaused") return Effect.void
         state.memberRuns[slot] = { _tag: "Failed", ...record, error }
         return emit === undefined
           ? Effect.void
           : emit(new RunEvent.MemberRunFailed({ runId: state.runId, memberRunId, member: member.name, error }, true))
       }
     })
-    return emit === undefined ? tracked : Effect.zipRight(
+    return emit === undefined || resumed !== undefined ? tracked : Effect.zipRight(
       emit(
         new RunEvent.MemberRunStarted({
           runId: state.runId,
@@ -406,26 +421,56 @@ const route = (
   input: Run.Input,
   leaderOptions: RunOptions
 ): Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> =>
+  routeFrom(team, state, input, [], leaderOptions, undefined)
+
+/** A member run that paused, resumed: it goes on where the team's route left it. */
+interface ResumedMember {
+  readonly member: Member
+  readonly memberRunId: string
+  readonly startedAt: number
+  readonly run: (emit: Emit | undefined) => Effect.Effect<Run.Output<unknown>, TeamOutput.MemberError, unknown>
+}
+
+const routeFrom = (
+  team: TeamDefinition,
+  state: State,
+  input: Run.Input,
+  leaders: Array<Run.Output<unknown>>,
+  leaderOptions: RunOptions,
+  resumed: ResumedMember | undefined
+): Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> =>
   Effect.gen(function*() {
     const text = inputText(input)
     const { byName } = indexOf(team.members)
     const emit = leaderEmit(state, true)
-    const leaders: Array<Run.Output<unknown>> = []
     let ask: Run.Input = input
     let options = leaderOptions
+    let next = resumed
     for (;;) {
-      const leader = yield* InternalLoop.run(team.leader, ask, options, emit)
-      leaders.push(leader)
-      state.turns += leader.metrics.modelCalls
-      // The leader's output schema admits only the members' names.
-      const member = byName.get((leader.content as { readonly member: string }).member)!
-      state.delegations++
-      const startedAt = state.clock.unsafeCurrentTimeMillis()
-      const result = yield* Effect.either(runMember(state, member, input, text, undefined))
-      if (result._tag === "Right") {
-        const answer = result.right
-        const output = finish(team, state, leaders, leader, startedAt, answer)
-        return output
+      let leader: Run.Output<unknown>
+      let member: Member
+      let startedAt: number
+      const memberRunId = next?.memberRunId ?? Id.uuid()
+      let result: Either.Either<Run.Output<unknown>, TeamOutput.MemberError>
+      if (next !== undefined) {
+        leader = leaders[leaders.length - 1]!
+        member = next.member
+        startedAt = next.startedAt
+        result = yield* Effect.either(runMember(state, member, input, text, undefined, memberRunId, next.run))
+        next = undefined
+      } else {
+        leader = yield* InternalLoop.run(team.leader, ask, options, emit)
+        leaders.push(leader)
+        state.turns += leader.metrics.modelCalls
+        // The leader's output schema admits only the members' names.
+        member = byName.get((leader.content as { readonly member: string }).member)!
+        state.delegations++
+        startedAt = state.clock.unsafeCurrentTimeMillis()
+        result = yield* Effect.either(runMember(state, member, input, text, undefined, memberRunId))
+      }
+      if (result._tag === "Right") return finish(team, state, leaders, leader, startedAt, result.right)
+      if (result.left._tag === "RunPaused") {
+        return yield* pauseRoute(team, state, text, leaders, member, memberRunId, startedAt, result.left)
       }
       if (state.delegations >= team.maxDelegations) return yield* Effect.fail(result.left)
       // Ask again, with the conversation so far: the leader may choose another member.
@@ -433,6 +478,137 @@ const route = (
       options = { runId: state.runId, history: messages[0]?.role === "system" ? messages.slice(1) : messages }
       ask = `${member.name} could not answer: ${describeError(result.left)}\nChoose another member.`
     }
+  })
+
+const encodeMemberRun = Schema.encodeSync(TeamOutput.MemberRun)
+const decodeMemberRun = Schema.decodeUnknownSync(TeamOutput.MemberRun)
+
+/** The team pauses with its member: the member's requests, under its name, and the team's state around its own. */
+const pauseRoute = (
+  team: TeamDefinition,
+  state: State,
+  task: string,
+  leaders: ReadonlyArray<Run.Output<unknown>>,
+  member: Member,
+  memberRunId: string,
+  memberStartedAt: number,
+  paused: RunPaused
+): Effect.Effect<never, RunPaused> => {
+  const body: Approval.TeamState = {
+    _tag: "Team",
+    team: team.name,
+    runId: state.runId,
+    token: Approval.makeToken(),
+    member: member.name,
+    memberRunId,
+    task,
+    leaders,
+    memberRuns: state.memberRuns.flatMap((run) => (run === undefined ? [] : [encodeMemberRun(run)])),
+    delegations: state.delegations,
+    turns: state.turns,
+    elapsed: state.clock.unsafeCurrentTimeMillis() - state.startedAt,
+    memberStartedAt: memberStartedAt - state.startedAt,
+    inner: paused.state.body
+  }
+  const pending = paused.pending.map((request) => ({ ...request, path: [member.name, ...request.path] }))
+  return Effect.flatMap(
+    Approval.sign(body),
+    (signed) => Effect.fail(new RunPaused({ runId: state.runId, pending, state: signed }))
+  )
+}
+
+/** What a member that can be resumed has: agents and teams do. */
+interface Resumable {
+  readonly resumeIn: (
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    emit: Emit | undefined
+  ) => Effect.Effect<Run.Output<unknown>, TeamOutput.MemberError, unknown>
+}
+
+const stale = (message: string) => new ApprovalError({ reason: "Stale", message })
+
+/**
+ * Resumes a paused team run: the member that waits gets the decisions under its name (their paths
+ * without it), and the team goes on from there as if it had never paused.
+ */
+export const resume = (
+  team: TeamDefinition,
+  paused: Approval.State,
+  decisions: ReadonlyArray<Approval.Decision>,
+  emit: Emit | undefined
+): Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> =>
+  Effect.flatMap(Approval.verify(paused), (valid) => {
+    if (!valid) {
+      return Effect.fail(
+        new ApprovalError({
+          reason: "Forged",
+          message: "The paused run's state is not signed with this process's keys: it was changed, or made by a " +
+            "process with other keys (provide the same Approval.layerKeys to every process that resumes runs)."
+        })
+      )
+    }
+    const body = paused.body
+    if (body._tag !== "Team" || body.team !== team.name) {
+      return Effect.fail(stale(
+        `The paused run belongs to ${body._tag === "Team" ? `team "${body.team}"` : `agent "${body.agent}"`}, ` +
+          `not to team "${team.name}": resume it with the runnable that paused it.`
+      ))
+    }
+    const member = indexOf(team.members).byName.get(body.member)
+    const resumable = member?.runnable as Partial<Resumable> | undefined
+    if (member === undefined || typeof resumable?.resumeIn !== "function") {
+      return Effect.fail(stale(`Team "${team.name}" has no member "${body.member}" that can resume its run.`))
+    }
+    const inner: Array<Approval.Decision> = []
+    for (const decision of decisions) {
+      if (decision.path[0] !== body.member) {
+        return Effect.fail(
+          new ApprovalError({
+            reason: "UnknownCall",
+            toolCallId: decision.toolCallId,
+            message: `No call "${[...decision.path, decision.toolCallId].join("/")}" waits for a decision in this run: ` +
+              `its requests are under "${body.member}".`
+          })
+        )
+      }
+      inner.push({ ...decision, path: decision.path.slice(1) })
+    }
+    return Effect.flatMap(Approval.Keys, (keys) =>
+      Effect.flatMap(keys.spend(body.token), (fresh) => {
+        if (!fresh) {
+          return Effect.fail(stale("This pause of the run was already resumed: resume the run with the state of its latest pause."))
+        }
+        let effect: Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> = Effect.gen(function*() {
+          const clock = yield* Effect.clock
+          const now = clock.unsafeCurrentTimeMillis()
+          const state: State = {
+            runId: body.runId,
+            startedAt: now - body.elapsed,
+            clock,
+            emit,
+            memberRuns: body.memberRuns.map((run) => decodeMemberRun(run)),
+            delegations: body.delegations,
+            turns: body.turns,
+            userId: undefined
+          }
+          // The team's signature covers its member's state: the member's is made again for it.
+          const memberState = yield* Approval.sign(body.inner)
+          const output = yield* routeFrom(team, state, body.task, [...body.leaders], { runId: body.runId }, {
+            member,
+            memberRunId: body.memberRunId,
+            startedAt: state.startedAt + body.memberStartedAt,
+            run: (nested) => resumable.resumeIn!(memberState, inner, nested)
+          })
+          if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId: body.runId, output }, true))
+          return output
+        })
+        if (team.timeout !== undefined) {
+          const timeout = team.timeout
+          effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
+        }
+        return emit === undefined ? effect : Effect.tapError(effect, reportEnd(body.runId, emit))
+      }))
   })
 
 // -----------------------------------------------------------------------------
