@@ -388,9 +388,33 @@ const describeError = (error: unknown): string => {
 }
 
 /**
+ * Imports a module of the user's. A TypeScript module loads as it is where Node can load it (under
+ * `tsx`, or a Node that strips types); elsewhere, as the installed command runs on plain Node, it
+ * loads through `tsx` when the project has it, and otherwise says what to do.
+ */
+const importModule = async (absolute: string): Promise<{ readonly default?: unknown }> => {
+  const url = pathToFileURL(absolute).href
+  try {
+    return await import(url)
+  } catch (error) {
+    const code = (error as { readonly code?: unknown } | null)?.code
+    if (code !== "ERR_UNKNOWN_FILE_EXTENSION" || !/\.[mc]?ts$/.test(absolute)) throw error
+    const tsx = await import("tsx/esm/api").catch(() => undefined)
+    if (tsx === undefined) {
+      throw new Error(
+        `it is TypeScript, which Node ${process.version} does not load by itself: install tsx in your project ` +
+          "(npm install --save-dev tsx), run on Node 22.18 or later (which strips types), or compile it to JavaScript."
+      )
+    }
+    return await tsx.tsImport(url, import.meta.url)
+  }
+}
+
+/**
  * The agents of a module: its default export must be a `Layer` of the `Registry` that needs at
  * most the model, the session store and the memory store. The path is resolved against the
- * current directory; a TypeScript module loads when the program runs under `tsx`.
+ * current directory; a TypeScript module loads under `tsx`, on a Node that strips
+ * types, or through the project's own `tsx`.
  *
  * @since 0.1.0
  * @category constructors
@@ -406,7 +430,7 @@ export const loadAgents = (
     const exists = yield* Effect.orElseSucceed(fs.exists(absolute), () => false)
     if (!exists) return yield* fail("does not exist.")
     const loaded = yield* Effect.tryPromise({
-      try: () => import(pathToFileURL(absolute).href) as Promise<{ readonly default?: unknown }>,
+      try: () => importModule(absolute),
       catch: (error) => fail(`cannot be loaded: ${describeError(error)}`)
     })
     const layer = loaded.default
