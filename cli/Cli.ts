@@ -751,6 +751,25 @@ export const serveCommand = Command.make(
 ).pipe(Command.withDescription("Serve the agents and teams over HTTP, with an OpenAPI document and a Swagger page"))
 
 /**
+ * `mcp`: the agents and teams as the tools of an MCP server over stdio (see `McpServer`), until the
+ * client closes stdin or SIGINT or SIGTERM. Stdout is the protocol's: nothing else is written there.
+ *
+ * @since 0.3.0
+ * @category commands
+ */
+export const mcpCommand = Command.make(
+  "mcp",
+  { agents: agentsOption, data: dataOption },
+  (flags) =>
+    untilInterrupted(withAgents(flags, (context) =>
+      Effect.gen(function*() {
+        // Loaded here, so that the other commands do not load the MCP server.
+        const McpServer = yield* Effect.promise(() => import("../layers/McpServer.js"))
+        yield* McpServer.runStdio().pipe(Effect.provideService(Registry.Registry, context.registry))
+      })))
+).pipe(Command.withDescription("Serve the agents and teams as MCP tools over stdio, for an MCP client to start"))
+
+/**
  * The `effect-agents` command and its subcommands.
  *
  * @since 0.1.0
@@ -759,10 +778,10 @@ export const serveCommand = Command.make(
 export const command = Command.make("effect-agents", {}, () =>
   Effect.flatMap(Stdio, (stdio) =>
     stdio.err(
-      "Usage: effect-agents serve | run <agent> \"<input>\" | chat <agent>   (effect-agents <command> --help for more)\n"
+      "Usage: effect-agents serve | run <agent> \"<input>\" | chat <agent> | mcp   (effect-agents <command> --help for more)\n"
     ))).pipe(
   Command.withDescription("Run, chat with and serve effect-agents agents and teams"),
-  Command.withSubcommands([serveCommand, runCommand, chatCommand])
+  Command.withSubcommands([serveCommand, runCommand, chatCommand, mcpCommand])
 )
 
 const report = (cause: Cause.Cause<unknown>) =>

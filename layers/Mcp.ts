@@ -175,6 +175,14 @@ const isSessionExpired = (sdk: Sdk, error: unknown): boolean =>
   error instanceof sdk.client.SdkError && typeof error.data === "object" && error.data !== null &&
   (error.data as { status?: unknown }).status === 404
 
+const isAuthError = (error: unknown): boolean => {
+  const status = typeof error === "object" && error !== null && "data" in error &&
+      typeof error.data === "object" && error.data !== null
+    ? (error.data as { status?: unknown }).status
+    : undefined
+  return status === 401 || status === 403 || (error instanceof Error && error.name === "UnauthorizedError")
+}
+
 const headersOf = (headers: McpClient.HttpServer["headers"]): Record<string, string> => {
   const out: Record<string, string> = {}
   for (const [key, value] of Object.entries(headers ?? {})) out[key] = Redacted.value(value)
@@ -245,7 +253,12 @@ const connect = (
     })
   const [first, ...rest] = transportsFor(sdk, config)
   return rest.reduce(
-    (effect, next) => Effect.orElse(effect, () => attempt(next)),
+    (effect, next) =>
+      Effect.catchAll(effect, (error) =>
+        // A refused credential is the answer of a server that speaks this transport.
+        isAuthError(error)
+          ? Effect.fail(error)
+          : Effect.mapError(attempt(next), (second) => new Error(`${message(error)}; with the older SSE transport: ${message(second)}`))),
     attempt(first!)
   ).pipe(
     Effect.mapError((error) =>
