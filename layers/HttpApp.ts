@@ -374,6 +374,21 @@ const authorization = (token: Redacted.Redacted | undefined) => {
 }
 
 /**
+ * The registry as an MCP server over Streamable HTTP at `/mcp`, behind the same token. Its module
+ * (and `@effect/rpc`, which `@effect/ai`'s server needs) is loaded when the app is built; without
+ * them the app serves everything else.
+ */
+const mcp = (token: Redacted.Redacted | undefined): Layer.Layer<never, never, Registry.Registry | HttpApiBuilder.Router> =>
+  Layer.unwrapEffect(
+    Effect.tryPromise(() => import("./McpServer.js")).pipe(
+      Effect.match({
+        onFailure: () => Layer.empty,
+        onSuccess: (McpServer) => McpServer.layerHttp({ path: "/mcp", token, routerTag: HttpApiBuilder.Router })
+      })
+    )
+  )
+
+/**
  * The handlers of every group of the API, with the OpenAPI document and the Swagger page, needing
  * the app's {@link State}.
  *
@@ -383,7 +398,8 @@ const handlers = (token: Redacted.Redacted | undefined) =>
   Layer.mergeAll(
     HttpApiSwagger.layer({ path: "/docs" }),
     Page.layer,
-    HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })
+    HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" }),
+    mcp(token)
   ).pipe(
     Layer.provideMerge(HttpApiBuilder.api(HttpApi.Api)),
     Layer.provide([HealthLive, AgentsLive, RunsLive, SessionsLive, BatchesLive, OpenAiLive, UiLive]),

@@ -17,6 +17,7 @@ import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as HttpApp from "../layers/HttpApp.js"
 import * as Mcp from "../layers/Mcp.js"
 import * as McpServer from "../layers/McpServer.js"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
@@ -193,5 +194,27 @@ describe("MCP server over Streamable HTTP", () => {
         servers: { agents: { url, headers: { authorization: Redacted.make("Bearer s3cret") } } }
       })
       assert.strictEqual((yield* client.callTool("agents", "Shouter", { input: "ok" })).text, "OK!")
+    }), { timeout: 60_000 })
+
+  it.scopedLive("is mounted at /mcp in the HTTP app, behind the app's token", () =>
+    Effect.gen(function*() {
+      const context = yield* Layer.build(
+        HttpApp.layer({ port: 0, host: "127.0.0.1", token: Redacted.make("app-token") }).pipe(
+          Layer.provide(Agents),
+          Layer.provide(SessionStoreMemory.layer)
+        )
+      )
+      const { url } = yield* Effect.provide(HttpApp.HttpApp, context)
+      const refused = yield* Effect.flip(Mcp.make({ servers: { app: { url: `${url}/mcp` } } }))
+      assert.strictEqual(refused.reason, "Connect")
+      const client = yield* sdkClient(() =>
+        new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+          requestInit: { headers: { authorization: "Bearer app-token" } }
+        })
+      )
+      const { tools } = yield* Effect.promise(() => client.listTools())
+      assert.deepStrictEqual(tools.map((tool) => tool.name), ["Shouter", "Sleeper"])
+      const result = yield* Effect.promise(() => client.callTool({ name: "Shouter", arguments: { input: "app" } }))
+      assert.strictEqual(textOf(result as never), "APP!")
     }), { timeout: 60_000 })
 })
