@@ -45,8 +45,24 @@ const secondsBoundaries = MetricBoundaries.fromIterable([
   0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92
 ])
 
+/**
+ * The metrics a run records (typed here, since declarations cannot name the metric key types that
+ * their inferred type carries).
+ */
+export interface Metrics {
+  readonly tokenUsage: Metric.Metric.Histogram<number>
+  readonly operationDuration: Metric.Metric.Histogram<number>
+  readonly timeToFirstChunk: Metric.Metric.Histogram<number>
+  readonly runs: Metric.Metric.Counter<number>
+  readonly runsActive: Metric.Metric.Counter<number>
+  readonly retries: Metric.Metric.Counter<number>
+  readonly fallbacks: Metric.Metric.Counter<number>
+  readonly rateLimitWaits: Metric.Metric.Counter<number>
+  readonly toolCalls: Metric.Metric.Counter<number>
+}
+
 /** The metrics a run records, by their convention names. */
-export const metrics = {
+export const metrics: Metrics = {
   tokenUsage: Metric.histogram(
     "gen_ai.client.token.usage",
     tokenBoundaries,
