@@ -189,6 +189,7 @@ class StepImpl implements Internal.Node, Pipeable {
     readonly kind: string,
     readonly description: string | undefined,
     readonly transparent: boolean,
+    readonly leaf: boolean,
     readonly body: Internal.Node["body"]
   ) {}
   pipe() {
@@ -204,9 +205,16 @@ const makeStep = <I, O, E, R>(
   kind: string,
   description: string | undefined,
   body: (input: I, at: Internal.At) => Effect.Effect<O, E, R>,
-  transparent = false
+  shape: "composite" | "leaf" | "transparent" = "composite"
 ): Step<I, O, E, R> =>
-  new StepImpl(name, kind, description, transparent, body as Internal.Node["body"]) as unknown as Step<I, O, E, R>
+  new StepImpl(
+    name,
+    kind,
+    description,
+    shape === "transparent",
+    shape === "leaf",
+    body as Internal.Node["body"]
+  ) as unknown as Step<I, O, E, R>
 
 /**
  * @since 0.3.0
@@ -238,7 +246,7 @@ export const step = <I, O, E = never, R = never>(
   name: string,
   run: (input: I) => Effect.Effect<O, E, R>,
   options?: { readonly description?: string | undefined }
-): Step<I, O, E, R> => makeStep(name, "effect", options?.description, (input: I) => run(input))
+): Step<I, O, E, R> => makeStep(name, "effect", options?.description, (input: I) => run(input), "leaf")
 
 /**
  * A step that runs an agent, a team or any runnable, and gives its answer. Without `prompt` the
@@ -271,8 +279,8 @@ export const agent: {
     name,
     runnable.kind === "workflow" ? "workflow" : runnable.kind,
     options?.description ?? runnable.role ?? runnable.description,
-    (input: unknown, at) =>
-      Effect.map(Internal.runRunnable(runnable, prompt(input), at, name), (output) => output.content)
+    (input: unknown, at) => Effect.map(Internal.runRunnable(runnable, prompt(input), at, name), (output) => output.content),
+    "leaf"
   )
 }
 
@@ -336,9 +344,11 @@ export const sequence: {
   return makeStep("sequence", "sequence", undefined, (input: unknown, at) =>
     Effect.suspend(() => {
       let effect: Effect.Effect<unknown, unknown, unknown> = Effect.succeed(input)
-      for (const each of nodes) effect = Effect.flatMap(effect, (value) => Internal.runStep(each, value, at))
+      nodes.forEach((each, i) => {
+        effect = Effect.flatMap(effect, (value) => Internal.runStep(each, value, at, String(i)))
+      })
       return effect
-    }), true)
+    }), "transparent")
 }
 
 /**
@@ -364,7 +374,7 @@ export const map: {
 } = dual(2, (self: Any, f: (output: unknown) => unknown) => {
   const inner = node(self)
   return makeStep(inner.name, inner.kind, inner.description, (input: unknown, at) =>
-    Effect.map(Internal.runStep(inner, input, at), f), true)
+    Effect.map(Internal.runStep(inner, input, at, "0"), f), "transparent")
 })
 
 /**
@@ -377,7 +387,7 @@ export const map: {
 export const withInput = <I, O, E, R>(self: Step<I, O, E, R>): Step<I, readonly [I, O], E, R> => {
   const inner = node(self)
   return makeStep(inner.name, inner.kind, inner.description, (input: I, at) =>
-    Effect.map(Internal.runStep(inner, input, at), (output) => [input, output as O] as const), true) as Step<
+    Effect.map(Internal.runStep(inner, input, at, "0"), (output) => [input, output as O] as const), "transparent") as Step<
       I,
       readonly [I, O],
       E,
@@ -396,7 +406,7 @@ export const withInput = <I, O, E, R>(self: Step<I, O, E, R>): Step<I, readonly 
 export type FailurePolicy = "fail" | "either"
 
 type Outputs<Steps extends ReadonlyArray<Any>> = { -readonly [K in keyof Steps]: Output<Steps[K]> }
-type Settled<Steps extends ReadonlyArray<Any>> = {
+type Results<Steps extends ReadonlyArray<Any>> = {
   -readonly [K in keyof Steps]: Either.Either<Output<Steps[K]>, Error<Steps[K]>>
 }
 
@@ -436,7 +446,7 @@ export const parallel: {
       readonly concurrency?: number | "unbounded" | undefined
       readonly onFailure: "either"
     }
-  ): Step<Input<Steps[number]>, Settled<Steps>, never, Context<Steps[number]>>
+  ): Step<Input<Steps[number]>, Results<Steps>, never, Context<Steps[number]>>
 } = (
   steps: ReadonlyArray<Any>,
   options?: {
@@ -451,7 +461,7 @@ export const parallel: {
   return makeStep(options?.name ?? "parallel", "parallel", undefined, (input: unknown, at) =>
     Effect.forEach(
       nodes,
-      (each) => settle ? Effect.either(Internal.runStep(each, input, at)) : Internal.runStep(each, input, at),
+      (each, i) => settle ? Effect.either(Internal.runStep(each, input, at, String(i))) : Internal.runStep(each, input, at, String(i)),
       { concurrency }
     ))
 }
@@ -487,13 +497,13 @@ export const condition = <I, O1, E1, R1, O2 = I, E2 = never, R2 = never, P exten
   const otherwise = options.else === undefined ? undefined : node(options.else)
   return makeStep(options.name ?? "condition", "condition", undefined, (input: I, at) =>
     Effect.flatMap(
-      Internal.decide(options.when(input)),
+      Internal.decide(options.when(input), at, "when"),
       (holds): Effect.Effect<unknown, unknown, unknown> =>
         holds
-          ? Internal.runStep(then, input, at)
+          ? Internal.runStep(then, input, at, "then")
           : otherwise === undefined
           ? Effect.succeed(input)
-          : Internal.runStep(otherwise, input, at)
+          : Internal.runStep(otherwise, input, at, "else")
     )) as any
 }
 
@@ -529,8 +539,8 @@ export const loop = <A, E, R, P extends Decision = boolean>(
     Effect.gen(function*() {
       let value = input
       for (let iteration = 1; iteration <= max; iteration++) {
-        value = (yield* Internal.runStep(inner, value, at)) as A
-        if (yield* Internal.decide(options.until(value, iteration))) break
+        value = (yield* Internal.runStep(inner, value, at, String(iteration))) as A
+        if (yield* Internal.decide(options.until(value, iteration), at, `until${iteration}`)) break
       }
       return value
     })) as any
@@ -633,9 +643,9 @@ export const router: {
   const choose = options.choose
   let pick: (input: unknown, at: Internal.At) => Effect.Effect<string, unknown, unknown>
   if (typeof choose === "function") {
-    pick = (input) => {
+    pick = (input, at) => {
       const chosen = choose(input)
-      return typeof chosen === "string" ? Effect.succeed(chosen) : chosen
+      return typeof chosen === "string" ? Effect.succeed(chosen) : Internal.settle(chosen, at, "choice")
     }
   } else {
     const described = keys.map((key) => {
@@ -652,9 +662,13 @@ export const router: {
       output: Schema.Struct({ route: Schema.Literal(...(keys as [string, ...Array<string>])) })
     })
     pick = (input, at) =>
-      Effect.map(
-        Internal.runRunnable(chooser as Runnable.Runnable<unknown, unknown>, choose.prompt(input), at, name),
-        (output) => (output.content as { readonly route: string }).route
+      Internal.settle(
+        Effect.map(
+          Internal.runRunnable(chooser as Runnable.Runnable<unknown, unknown>, choose.prompt(input), at, name),
+          (output) => (output.content as { readonly route: string }).route
+        ),
+        at,
+        "choice"
       )
   }
   return makeStep(name, "router", undefined, (input: unknown, at) =>
@@ -662,7 +676,7 @@ export const router: {
       const route = routes.get(key)
       return route === undefined
         ? Effect.dieMessage(`effect-agents: the router "${name}" chose "${key}", which is none of its routes (${keys.join(", ")})`)
-        : Internal.runStep(route, input, at)
+        : Internal.runStep(route, input, at, key)
     }))
 }
 
@@ -706,7 +720,9 @@ export const signal: {
       if (state.emit !== undefined) {
         yield* state.emit(new RunEvent.StepWaiting({ runId: state.runId, stepId: at.stepId, step: name, signal: name }, true))
       }
-      const value = yield* state.signals.await(state.runId, name)
+      const value = yield* (state.executor === undefined
+        ? state.signals.await(state.runId, name)
+        : state.executor.signal(name))
       return merge === undefined ? value : merge(input, value)
     }))
   return Object.assign(made, { signal: name, schema })
@@ -775,6 +791,39 @@ export const Signals: typeof Internal.SignalRegistry = Internal.SignalRegistry
 export const makeSignals: () => Internal.Signals = Internal.makeSignals
 
 // -----------------------------------------------------------------------------
+// Executors (durable runs)
+// -----------------------------------------------------------------------------
+
+/**
+ * What a leaf step (a plain Effect, an agent's or a team's run) settles to: its output, and the run
+ * it made, if any.
+ *
+ * @since 0.3.0
+ * @category executors
+ */
+export interface Settled extends Internal.Settled {}
+
+/**
+ * How the leaf steps and the signal steps of a workflow run are executed. In process there is none
+ * and each step's body runs as it is. A durable engine (`Durable` in `effect-agents/layers`) provides
+ * one for the runs it executes: `leaf` gets a step's key — its place in the workflow, the same in
+ * every run (`0/1/2`) — and its body, and settles it once (an activity, replayed after a restart);
+ * `signal` waits for a signal that survives a restart.
+ *
+ * @since 0.3.0
+ * @category executors
+ */
+export interface Executor extends Internal.Executor {}
+
+/**
+ * The executor of the workflow runs started in this context (none by default: in process).
+ *
+ * @since 0.3.0
+ * @category executors
+ */
+export const CurrentExecutor: typeof Internal.CurrentExecutor = Internal.CurrentExecutor
+
+// -----------------------------------------------------------------------------
 // Workflows
 // -----------------------------------------------------------------------------
 
@@ -783,6 +832,7 @@ class WorkflowImpl extends Runnable.Base implements Internal.Node {
   readonly markdown: boolean
   readonly parts: ReadonlyArray<{ readonly name: string }> | undefined
   readonly transparent = false
+  readonly leaf = false
   constructor(
     readonly name: string,
     readonly description: string | undefined,
@@ -799,7 +849,7 @@ class WorkflowImpl extends Runnable.Base implements Internal.Node {
 
   /** As a step of another workflow: its steps run under this step, in the same run. */
   body(input: unknown, at: Internal.At): Effect.Effect<unknown, unknown, unknown> {
-    return Internal.runStep(this.root, input, at)
+    return Internal.runStep(this.root, input, at, "0")
   }
 
   /** As a runnable: its input decoded from the run's text, its errors the protocol's. */
@@ -873,12 +923,13 @@ const runWorkflow = (
       signals,
       steps: [],
       metrics: Run.emptyMetrics,
-      failures: new Map()
+      failures: new Map(),
+      executor: yield* Internal.CurrentExecutor
     }
     if (emit !== undefined) yield* emit(new RunEvent.RunStarted({ runId, agent: self.name }, true))
-    const at: Internal.At = { state, parent: undefined, stepId: runId, run: undefined }
+    const at: Internal.At = { state, parent: undefined, stepId: runId, key: "", run: undefined }
     const body = Effect.gen(function*() {
-      const content = yield* Internal.runStep(self.root, yield* input, at)
+      const content = yield* Internal.runStep(self.root, yield* input, at, "0")
       const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
       const { timeToFirstToken: _, ...tallies } = state.metrics
       const output: WorkflowOutput<unknown> = {

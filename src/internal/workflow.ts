@@ -34,6 +34,8 @@ export interface Node {
   readonly description: string | undefined
   /** A sequence is structure only: its steps report as children of the sequence's parent. */
   readonly transparent: boolean
+  /** A step whose body is work of its own (a plain Effect, a runnable's run): a durable run's activity. */
+  readonly leaf: boolean
   readonly body: (input: unknown, at: At) => Effect.Effect<unknown, unknown, unknown>
 }
 
@@ -73,6 +75,8 @@ export interface State {
   metrics: Run.Metrics
   /** Each failure as a run's error, made where it first failed (so it names the innermost step). */
   readonly failures: Map<unknown, InternalRunnable.RunError>
+  /** How leaf steps and signals run: in process, or as a durable engine's activities. */
+  readonly executor: Executor | undefined
 }
 
 /** Where a step runs: its workflow run, and the step it runs under. */
@@ -81,6 +85,12 @@ export interface At {
   readonly parent: string | undefined
   /** The id of the step run whose body this is. */
   readonly stepId: string
+  /**
+   * Where the step run is in the workflow, the same in every run of it: the path of slots from the
+   * root (`0/1/2`: the second branch of a parallel step that is a sequence's first step, in its
+   * third iteration). A durable run names its activities with it.
+   */
+  readonly key: string
   /** Set by a runnable step's body: the run it made, for its record. */
   run: Run.Output<unknown> | undefined
 }
@@ -117,8 +127,9 @@ export const toRunError = (error: unknown, workflow: string, step: string | unde
  * Runs a step under `at`: with an id of its own, its events, and its record. A sequence runs its
  * steps where it is.
  */
-export const runStep = (node: Node, input: unknown, at: At): Effect.Effect<unknown, unknown, unknown> => {
-  if (node.transparent) return node.body(input, at)
+export const runStep = (node: Node, input: unknown, at: At, place: string): Effect.Effect<unknown, unknown, unknown> => {
+  const key = at.key.length === 0 ? place : `${at.key}/${place}`
+  if (node.transparent) return node.body(input, { state: at.state, parent: at.parent, stepId: at.stepId, key, run: undefined })
   return Effect.suspend(() => {
     const state = at.state
     const stepId = Id.uuid()
@@ -126,11 +137,22 @@ export const runStep = (node: Node, input: unknown, at: At): Effect.Effect<unkno
     state.steps.push(undefined)
     const emit = state.emit
     const parentStepId = at.parent
-    const child: At = { state, parent: stepId, stepId, run: undefined }
+    const child: At = { state, parent: stepId, stepId, key, run: undefined }
     let startedAt = 0
-    const body = Effect.tapBoth(node.body(input, child), {
+    const executor = state.executor
+    const work = executor !== undefined && node.leaf
+      ? Effect.map(
+        executor.leaf(key, node.name, Effect.map(node.body(input, child), (output) => ({ output, run: child.run }))),
+        (settled) => {
+          child.run = settled.run
+          return settled.output
+        }
+      )
+      : node.body(input, child)
+    const body = Effect.tapBoth(work, {
       onSuccess: (output) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (child.run !== undefined) state.metrics = Run.combineMetrics(state.metrics, child.run.metrics)
           const duration = Duration.millis(now - startedAt)
           state.steps[slot] = {
             _tag: "Completed",
@@ -215,15 +237,60 @@ export const runRunnable = (
     >,
     (output) =>
       Effect.sync(() => {
-        state.metrics = Run.combineMetrics(state.metrics, output.metrics)
         at.run = output
       })
   )
 }
 
-/** A predicate that may be an Effect: its result as an Effect. */
-export const decide = (result: boolean | Effect.Effect<boolean, unknown, unknown>): Effect.Effect<boolean, unknown, unknown> =>
-  typeof result === "boolean" ? Effect.succeed(result) : result
+/**
+ * A predicate that may be an Effect, as an Effect. In a durable run an Effect's answer (it may ask
+ * a service or a model) is settled once, as an activity, so a replay takes the same branch.
+ */
+export const decide = (
+  result: boolean | Effect.Effect<boolean, unknown, unknown>,
+  at: At,
+  place: string
+): Effect.Effect<boolean, unknown, unknown> =>
+  typeof result === "boolean" ? Effect.succeed(result) : settle(result, at, place) as Effect.Effect<boolean, unknown, unknown>
+
+/** Work inside a composite step (a router's choice), settled once in a durable run. */
+export const settle = <A>(effect: Effect.Effect<A, unknown, unknown>, at: At, place: string): Effect.Effect<A, unknown, unknown> => {
+  const executor = at.state.executor
+  if (executor === undefined) return effect
+  const key = at.key.length === 0 ? place : `${at.key}/${place}`
+  return executor.leaf(key, place, Effect.map(effect, (output) => ({ output, run: at.run }))).pipe(
+    Effect.map((settled) => {
+      if (settled.run !== undefined) at.run = settled.run
+      return settled.output as A
+    })
+  )
+}
+
+// -----------------------------------------------------------------------------
+// Executors
+// -----------------------------------------------------------------------------
+
+/** What a leaf step settles to: its output, and the run it made (an agent's). */
+export interface Settled {
+  readonly output: unknown
+  readonly run: Run.Output<unknown> | undefined
+}
+
+/**
+ * How the leaf steps and the signal steps of a workflow run are executed. In process there is none:
+ * each step's body runs as it is. A durable engine provides one for the runs it executes: a leaf
+ * step's body is an activity named by its key (settled once, replayed after), and a signal is a
+ * durable deferred.
+ */
+export interface Executor {
+  readonly leaf: (key: string, name: string, body: Effect.Effect<Settled, unknown, unknown>) => Effect.Effect<Settled, unknown, unknown>
+  readonly signal: (name: string) => Effect.Effect<unknown, unknown, unknown>
+}
+
+/** The executor of the workflow runs started in this context: none (in process) unless provided. */
+export class CurrentExecutor extends Context.Reference<CurrentExecutor>()("effect-agents/Workflow/Executor", {
+  defaultValue: (): Executor | undefined => undefined
+}) {}
 
 // -----------------------------------------------------------------------------
 // Signals

@@ -1,0 +1,218 @@
+/**
+ * Durable workflow runs, on `@effect/workflow` and `@effect/cluster`: a run is a workflow
+ * execution keyed by its run id; each leaf step (a plain Effect, an agent's or a team's run) is an
+ * activity whose result is persisted, so after a crash the run starts again where it was — settled
+ * steps are replayed from storage, never run again; a step that was running when the process died
+ * runs once more — and a signal step is a durable deferred. One process: {@link layerSqlite}, a
+ * `SingleRunner` on a SQLite file. Tests: {@link layerMemory}.
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Workflow } from "effect-agents"
+ * import * as Durable from "effect-agents/layers/Durable"
+ *
+ * const count = Workflow.make({
+ *   name: "Count",
+ *   input: Schema.String,
+ *   steps: Workflow.step("length", (text: string) => Effect.succeed(text.length))
+ * })
+ * const durable = Durable.make(count)
+ *
+ * // Run "run-1" to its end: after a crash, the same call finishes it without redoing settled steps.
+ * const program = durable.run("hello", { runId: "run-1" }).pipe(
+ *   Effect.provide(durable.layer),
+ *   Effect.provide(Durable.layerSqlite({ filename: "runs.db" }))
+ * )
+ * ```
+ *
+ * What is guaranteed: a step's result, once settled, is never executed again, whatever the engine
+ * replays; a step in flight at a crash is executed again (at least once in all). Steps' outputs and
+ * errors are stored as JSON: a durable step should give plain values (an agent's answer, records),
+ * not class instances (an `AgentError` keeps its class). Events of a durable run are not persisted.
+ *
+ * @since 0.3.0
+ */
+import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
+import * as SingleRunner from "@effect/cluster/SingleRunner"
+import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Activity from "@effect/workflow/Activity"
+import * as DurableDeferred from "@effect/workflow/DurableDeferred"
+import * as EngineWorkflow from "@effect/workflow/Workflow"
+import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Memory from "../services/Memory.js"
+import type * as SessionStore from "../services/SessionStore.js"
+import * as AgentError from "../src/AgentError.js"
+import * as Run from "../src/Run.js"
+import * as Workflow from "../src/Workflow.js"
+import * as SessionStoreSql from "./SessionStoreSql.js"
+
+/**
+ * A step's failure as it is stored: an agent's (or the memory's) error keeps its class; anything
+ * else is stored as JSON.
+ */
+const Failure = Schema.Union(AgentError.AgentError, Memory.MemoryError, Schema.Unknown)
+
+const Settled = Schema.Struct({ output: Schema.Unknown, run: Schema.UndefinedOr(Run.Output) })
+
+const StepRun = Schema.Union(
+  Schema.Struct({
+    _tag: Schema.Literal("Completed"),
+    stepId: Schema.String,
+    step: Schema.String,
+    kind: Schema.String,
+    parentStepId: Schema.UndefinedOr(Schema.String),
+    output: Schema.Unknown,
+    run: Schema.UndefinedOr(Run.Output),
+    duration: Schema.DurationFromMillis
+  }),
+  Schema.Struct({
+    _tag: Schema.Literal("Failed"),
+    stepId: Schema.String,
+    step: Schema.String,
+    kind: Schema.String,
+    parentStepId: Schema.UndefinedOr(Schema.String),
+    error: Schema.Union(AgentError.AgentError, Memory.MemoryError),
+    duration: Schema.DurationFromMillis
+  })
+)
+
+/** A workflow's output as it is stored with its execution. */
+const Output = Schema.Struct({ ...Run.Output.fields, steps: Schema.Array(StepRun) })
+
+/**
+ * The executor of the runs the engine executes: a leaf step is an activity named by its key, a
+ * signal a durable deferred named by the signal.
+ */
+const executor: Workflow.Executor = {
+  leaf: (key, name, body) =>
+    Activity.make({ name: `${key} ${name}`, success: Settled, error: Failure, execute: body }) as unknown as Effect.Effect<
+      Workflow.Settled,
+      unknown,
+      unknown
+    >,
+  signal: (name) => DurableDeferred.await(deferredOf(name)) as Effect.Effect<unknown, unknown, unknown>
+}
+
+const deferredOf = (name: string) => DurableDeferred.make(`signal ${name}`, { success: Schema.Unknown })
+
+/**
+ * A workflow that runs durably.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface DurableWorkflow<I, O, E, R> {
+  readonly workflow: Workflow.Workflow<I, O, E, R>
+  /** The workflow as the engine knows it: its executions are keyed by run id. */
+  readonly definition: EngineWorkflow.Workflow<
+    string,
+    Schema.Struct<{ runId: typeof Schema.String; input: typeof Schema.Unknown }>,
+    typeof Output,
+    typeof Failure
+  >
+  /** Registers the workflow with the engine, with the services its steps need. */
+  readonly layer: Layer.Layer<never, never, WorkflowEngine.WorkflowEngine | R>
+  /**
+   * Runs the workflow on `input` as the execution of `runId`, or, when that execution exists
+   * (started before a crash), waits for it to finish where it was. Its output is the in-process
+   * run's; its error is a step's, as stored.
+   */
+  readonly run: (
+    input: I,
+    options: { readonly runId: string }
+  ) => Effect.Effect<Workflow.WorkflowOutput<O>, E, WorkflowEngine.WorkflowEngine>
+  /** Sends a value to a signal step of the run `runId` (kept until the step takes it). */
+  readonly send: <A>(
+    signal: Workflow.Signal<A, any, any>,
+    runId: string,
+    value: A
+  ) => Effect.Effect<void, ParseResult.ParseError, WorkflowEngine.WorkflowEngine>
+}
+
+/**
+ * A workflow as a durable one: provide its `layer` (and an engine: {@link layerSqlite},
+ * {@link layerMemory}), then `run` it by run id.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): DurableWorkflow<I, O, E, R> => {
+  const definition = EngineWorkflow.make({
+    name: `effect-agents/${workflow.name}`,
+    payload: { runId: Schema.String, input: Schema.Unknown },
+    success: Output,
+    error: Failure,
+    idempotencyKey: ({ runId }) => runId
+  })
+  const layer = definition.toLayer((payload) =>
+    Effect.provideService(
+      Workflow.run(workflow, payload.input as I, { runId: payload.runId }),
+      Workflow.CurrentExecutor,
+      executor
+    ) as Effect.Effect<
+      typeof Output.Type,
+      unknown,
+      R
+    >
+  ) as Layer.Layer<never, never, WorkflowEngine.WorkflowEngine | R>
+  return {
+    workflow,
+    definition,
+    layer,
+    run: (input, options) =>
+      definition.execute({ runId: options.runId, input }) as unknown as Effect.Effect<
+        Workflow.WorkflowOutput<O>,
+        E,
+        WorkflowEngine.WorkflowEngine
+      >,
+    send: (signal, runId, value) =>
+      Effect.gen(function*() {
+        const checked = yield* Schema.validate(signal.schema)(value)
+        const executionId = yield* definition.executionId({ runId, input: undefined })
+        const deferred = deferredOf(signal.signal)
+        const token = DurableDeferred.tokenFromExecutionId(deferred, { workflow: definition, executionId })
+        yield* DurableDeferred.succeed(deferred, { token, value: checked })
+      })
+  }
+}
+
+/**
+ * An engine in memory, for tests: executions and their activities last as long as the layer.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<WorkflowEngine.WorkflowEngine> = WorkflowEngine.layerMemory
+
+/**
+ * The engine on a SQL database: a single runner (`SingleRunner`) whose messages, replies and
+ * activity results are stored in `SqlClient`'s database.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layer = (options?: {
+  readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
+}): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError.ConfigError, SqlClient.SqlClient> =>
+  ClusterWorkflowEngine.layer.pipe(
+    Layer.provide(SingleRunner.layer({ runnerStorage: "memory", shardingConfig: options?.shardingConfig }))
+  )
+
+/**
+ * The engine on a SQLite file (the embedded default): one process, one file. Several processes
+ * must not share one SQLite file: run them on PostgreSQL.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerSqlite = (options: {
+  readonly filename: string
+  readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
+}): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError.ConfigError | SessionStore.SessionStoreError> =>
+  Layer.provide(layer({ shardingConfig: options.shardingConfig }), SessionStoreSql.layerSqliteClient({ filename: options.filename }))

@@ -1,0 +1,156 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as Durable from "../layers/Durable.js"
+import * as TestModel from "../layers/TestModel.js"
+import * as Agent from "../src/Agent.js"
+import * as Retry from "../src/Retry.js"
+import * as Workflow from "../src/Workflow.js"
+
+const root = Path.resolve(import.meta.dirname, "..")
+const fixture = Path.join(root, "test/fixtures/durableWorkflow.ts")
+
+// -----------------------------------------------------------------------------
+// In memory
+// -----------------------------------------------------------------------------
+
+describe("Durable, on the in-memory engine", () => {
+  const writer = Agent.make({
+    name: "Writer",
+    retry: Retry.none,
+    model: TestModel.layer((request) => TestModel.text(`draft: ${request.lastUserText}`, { usage: { inputTokens: 3, outputTokens: 4 } }))
+  })
+  const Review = Schema.Struct({ approved: Schema.Boolean })
+  const review = Workflow.signal("review", Review, { merge: (draft: string, { approved }) => ({ draft, approved }) })
+  const workflow = Workflow.make({
+    name: "Review",
+    input: Schema.String,
+    steps: Workflow.sequence(
+      Workflow.agent(writer),
+      Workflow.parallel([
+        Workflow.step("length", (draft: string) => Effect.succeed(draft.length)),
+        Workflow.step("shout", (draft: string) => Effect.succeed(draft.toUpperCase()))
+      ]),
+      Workflow.step("join", ([length, loud]: readonly [number, string]) => Effect.succeed(`${loud} ${length}`)),
+      review,
+      Workflow.condition({
+        when: ({ approved }: { readonly draft: string; readonly approved: boolean }) => approved,
+        then: Workflow.step("publish", ({ draft }: { readonly draft: string }) => Effect.succeed(`published ${draft}`)),
+        else: Workflow.step("shelve", ({ draft }: { readonly draft: string }) => Effect.succeed(`shelved ${draft}`))
+      })
+    )
+  })
+  const durable = Durable.make(workflow)
+
+  it.live("gives the in-process run's output, metrics and steps; its signal step waits for Durable's send", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(durable.run("tea", { runId: "durable-1" }))
+      yield* Effect.sleep("100 millis")
+      assert.isNull(fiber.unsafePoll(), "the run waits for its signal")
+      yield* durable.send(review, "durable-1", { approved: true })
+      const output = yield* Fiber.join(fiber)
+
+      const inProcess = yield* Effect.fork(Workflow.run(workflow, "tea", {
+        runId: "plain-1",
+        onEvent: (event) =>
+          event._tag === "StepWaiting" ? Workflow.send(review, "plain-1", { approved: true }).pipe(Effect.orDie) : Effect.void
+      })).pipe(Effect.flatMap(Fiber.join))
+      assert.strictEqual(output.content, "published DRAFT: TEA 10")
+      assert.strictEqual(output.content, inProcess.content)
+      assert.strictEqual(output.metrics.totalTokens, inProcess.metrics.totalTokens)
+      assert.strictEqual(output.metrics.modelCalls, 1)
+      const shape = (steps: ReadonlyArray<Workflow.StepRun>) =>
+        steps.map((step) => [step.step, step._tag === "Completed" ? step.output : "failed"])
+      assert.deepStrictEqual(shape(output.steps), shape(inProcess.steps))
+    }).pipe(Effect.provide(durable.layer), Effect.provide(Durable.layerMemory)))
+})
+
+// -----------------------------------------------------------------------------
+// A real crash
+// -----------------------------------------------------------------------------
+
+interface Result {
+  readonly content: string
+  readonly totalTokens: number
+  readonly modelCalls: number
+  readonly steps: ReadonlyArray<unknown>
+}
+
+const spawn = (args: ReadonlyArray<string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      ChildProcess.spawn(process.execPath, ["--import", "tsx", fixture, ...args], {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+    ),
+    (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
+  )
+
+/** Runs the fixture to its end and gives what it printed. */
+const runToEnd = (args: ReadonlyArray<string>) =>
+  Effect.flatMap(spawn(args), (child) =>
+    Effect.async<Result, Error>((resume) => {
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (chunk) => void (stdout += String(chunk)))
+      child.stderr.on("data", (chunk) => void (stderr += String(chunk)))
+      child.on("close", (code) =>
+        code === 0
+          ? resume(Effect.succeed(JSON.parse(stdout.trim().split("\n").pop()!) as Result))
+          : resume(Effect.fail(new Error(`the workflow exited with ${code}: ${stderr}`))))
+    }).pipe(Effect.timeout("60 seconds")))
+
+const lines = (file: string) => (Fs.existsSync(file) ? Fs.readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0) : [])
+
+describe("Durable, on SQLite, across a SIGKILL", () => {
+  it.scopedLive("killed in a parallel step, restarted, it completes with the same output and no settled step runs twice", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-durable-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+
+      // The run nobody killed, for comparison.
+      const reference = yield* runToEnd([Path.join(dir, "reference.db"), Path.join(dir, "reference.txt"), "run-1"])
+      assert.deepStrictEqual(lines(Path.join(dir, "reference.txt")), [
+        "Researcher started",
+        "quick started",
+        "quick settled",
+        "slow started",
+        "slow settled",
+        "write started",
+        "write settled"
+      ])
+
+      // Killed while the slow branch runs: the model call and the quick branch have settled.
+      const database = Path.join(dir, "crash.db")
+      const counter = Path.join(dir, "crash.txt")
+      const child = yield* spawn([database, counter, "run-1"])
+      const killed = Effect.async<string | null>((resume) => {
+        child.on("close", (_, signal) => resume(Effect.succeed(signal)))
+      })
+      while (!lines(counter).includes("slow started")) yield* Effect.sleep("20 millis")
+      yield* Effect.sleep("500 millis")
+      child.kill("SIGKILL")
+      assert.strictEqual(yield* killed, "SIGKILL")
+      assert.deepStrictEqual(lines(counter), ["Researcher started", "quick started", "quick settled", "slow started"])
+
+      // The same run, started again on the same file.
+      const restarted = yield* runToEnd([database, counter, "run-1"])
+      assert.deepStrictEqual(restarted, reference)
+      const all = lines(counter)
+      const times = (line: string) => all.filter((l) => l === line).length
+      // Settled before the crash: never again (the model was called once, the quick branch ran once).
+      assert.strictEqual(times("Researcher started"), 1)
+      assert.strictEqual(times("quick started"), 1)
+      // In flight at the crash: once more. Not reached before it: once.
+      assert.strictEqual(times("slow started"), 2)
+      assert.strictEqual(times("slow settled"), 1)
+      assert.strictEqual(times("write started"), 1)
+      assert.strictEqual(restarted.totalTokens, 18)
+    }), 120_000)
+})
