@@ -23,6 +23,7 @@ import * as errorHandling from "../examples/error-handling.js"
 import * as fastapiIntegration from "../examples/fastapi-integration.js"
 import * as gracefulDegradation from "../examples/graceful-degradation.js"
 import * as manualStream from "../examples/manual-stream.js"
+import * as mcpAgent from "../examples/mcp-agent.js"
 import * as methodComparison from "../examples/method-comparison.js"
 import * as prettyStream from "../examples/pretty-stream.js"
 import * as printResponse from "../examples/print-response.js"
@@ -371,6 +372,24 @@ describe("examples", () => {
       assert.match(value, /^Quantum computing\n\n/)
       assert.include(value, "Key points")
       assert.isTrue(output.trimEnd().endsWith(value.trimEnd()))
+    }))
+})
+
+describe("examples with MCP", () => {
+  example("mcp-agent", "live", () =>
+    Effect.gen(function*() {
+      // The server is a real child process over stdio: the test ends only once it has stopped.
+      const { output, value } = yield* live(mcpAgent.main)
+      assert.include(output, "Tools of the server: search_notes (Searches the notes about Effect for the words of a query)\n")
+      assert.deepStrictEqual(value.toolCalls.map((call) => [call.name, call.failure]), [["search_notes", undefined]])
+      assert.deepStrictEqual(value.toolCalls[0]?.result, {
+        notes: [
+          "Interrupting a fiber runs its finalizers and interrupts the fibers it forked.",
+          "Effect.timeout interrupts the effect when the time is up; the request it made is aborted."
+        ]
+      })
+      before(output, "Called search_notes with", "I looked that up with search_notes.")
+      assert.include(value.content, "Interrupting a fiber runs its finalizers")
     }))
 })
 
