@@ -67,42 +67,71 @@ export const metrics: Metrics = {
     "gen_ai.client.token.usage",
     tokenBoundaries,
     "Number of input and output tokens used"
-  ).pipe(Metric.tagged("unit", "{token}")),
+  ),
   operationDuration: Metric.histogram(
     "gen_ai.client.operation.duration",
     secondsBoundaries,
     "GenAI operation duration"
-  ).pipe(Metric.tagged("unit", "s")),
+  ),
   timeToFirstChunk: Metric.histogram(
     "gen_ai.client.operation.time_to_first_chunk",
     secondsBoundaries,
     "Time to receive the first chunk of a streamed answer"
-  ).pipe(Metric.tagged("unit", "s")),
-  runs: Metric.counter("effect_agents.runs", { description: "Runs, by outcome", incremental: true }).pipe(
-    Metric.tagged("unit", "{run}")
   ),
-  runsActive: Metric.counter("effect_agents.runs.active", { description: "Runs in flight" }).pipe(
-    Metric.tagged("unit", "{run}")
-  ),
+  runs: Metric.counter("effect_agents.runs", { description: "Runs, by outcome", incremental: true }),
+  runsActive: Metric.counter("effect_agents.runs.active", { description: "Runs in flight" }),
   retries: Metric.counter("effect_agents.model.retries", {
     description: "Model calls retried, by reason",
     incremental: true
-  }).pipe(Metric.tagged("unit", "{retry}")),
+  }),
   fallbacks: Metric.counter("effect_agents.model.fallbacks", {
     description: "Model calls handed to a fallback model, by reason",
     incremental: true
-  }).pipe(Metric.tagged("unit", "{fallback}")),
+  }),
   rateLimitWaits: Metric.counter("effect_agents.rate_limit.waits", {
     description: "Model calls that waited for a rate limit",
     incremental: true
-  }).pipe(Metric.tagged("unit", "{wait}")),
+  }),
   toolCalls: Metric.counter("effect_agents.tool.calls", {
     description: "Tool calls, by outcome",
     incremental: true
-  }).pipe(Metric.tagged("unit", "{call}"))
+  })
 }
 
-const label = MetricLabel.make
+// Each metric's unit, exported as the `unit` tag (the way @effect/opentelemetry reads a unit).
+const units = new Map<Metric.Metric<any, any, any>, string>([
+  [metrics.tokenUsage, "{token}"],
+  [metrics.operationDuration, "s"],
+  [metrics.timeToFirstChunk, "s"],
+  [metrics.runs, "{run}"],
+  [metrics.runsActive, "{run}"],
+  [metrics.retries, "{retry}"],
+  [metrics.fallbacks, "{fallback}"],
+  [metrics.rateLimitWaits, "{wait}"],
+  [metrics.toolCalls, "{call}"]
+])
+
+// A metric caches its entry in the registry by the identity of the array of tags it is given; a
+// new array (or `Metric.tagged`, which makes one per update) builds and hashes a new metric key on
+// every update, which cost more than the spans themselves (measured in bench/telemetry.ts). So
+// each combination of tags is one array, interned here; the combinations are few (agents, tools,
+// models, outcomes), and the table is cleared should they ever not be.
+const interned = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+
+/** Adds `value` to `metric` under the tags given as name, value, name, value, ... */
+const record = (metric: Metric.Metric<any, number, any>, value: number, ...tags: Array<string>): void => {
+  const unit = units.get(metric)!
+  const key = `${unit}\u0000${tags.join("\u0000")}`
+  let labels = interned.get(key)
+  if (labels === undefined) {
+    if (interned.size >= 10_000) interned.clear()
+    const list = [MetricLabel.make("unit", unit)]
+    for (let i = 0; i < tags.length; i += 2) list.push(MetricLabel.make(tags[i]!, tags[i + 1]!))
+    labels = list
+    interned.set(key, labels)
+  }
+  metric.unsafeUpdate(value, labels)
+}
 
 // Span event times and durations are read from the fiber's clock, as Effect's own spans are (so a
 // test's TestClock drives them too).
@@ -157,26 +186,32 @@ export const invokeAgent = <A, E, R>(effect: Effect.Effect<A, E, R>, options: Ag
   }
   if (options.conversationId !== undefined) attributes["gen_ai.conversation.id"] = options.conversationId
   if (options.teamMode !== undefined) attributes["effect_agents.team.mode"] = options.teamMode
-  const agentLabel = [label("gen_ai.agent.name", options.name)]
   const observed = Effect.clockWith((clock) => {
     const startedAt = clock.unsafeCurrentTimeMillis()
-    metrics.runsActive.unsafeUpdate(1, agentLabel)
+    record(metrics.runsActive, 1, "gen_ai.agent.name", options.name)
     return Effect.onExit(effect, (exit) =>
       withSpanAndClock((current, clock) => {
-        metrics.runsActive.unsafeUpdate(-1, agentLabel)
+        record(metrics.runsActive, -1, "gen_ai.agent.name", options.name)
         const span = Option.getOrUndefined(current)
         const { errorType, outcome } = outcomeOf(exit)
-        const labels = [label("gen_ai.agent.name", options.name), label("effect_agents.outcome", outcome)]
-        if (errorType !== undefined) {
+        const duration = (clock.unsafeCurrentTimeMillis() - startedAt) / 1000
+        if (errorType === undefined) {
+          record(metrics.runs, 1, "gen_ai.agent.name", options.name, "effect_agents.outcome", outcome)
+          record(metrics.operationDuration, duration, "gen_ai.operation.name", "invoke_agent", "gen_ai.agent.name", options.name)
+        } else {
           span?.attribute("error.type", errorType)
-          labels.push(label("error.type", errorType))
+          record(metrics.runs, 1, "gen_ai.agent.name", options.name, "effect_agents.outcome", outcome, "error.type", errorType)
+          record(
+            metrics.operationDuration,
+            duration,
+            "gen_ai.operation.name",
+            "invoke_agent",
+            "gen_ai.agent.name",
+            options.name,
+            "error.type",
+            errorType
+          )
         }
-        metrics.runs.unsafeUpdate(1, labels)
-        metrics.operationDuration.unsafeUpdate((clock.unsafeCurrentTimeMillis() - startedAt) / 1000, [
-          label("gen_ai.operation.name", "invoke_agent"),
-          ...labels.slice(0, 1),
-          ...(errorType !== undefined ? [label("error.type", errorType)] : [])
-        ])
       }))
   })
   const spanned = Effect.withSpan(observed, `invoke_agent ${options.name}`, {
@@ -258,10 +293,9 @@ export const chat = <A extends ChatResult, E, R>(
     if (info.serverAddress !== undefined) attributes["server.address"] = info.serverAddress
     if (info.serverPort !== undefined) attributes["server.port"] = info.serverPort
   }
-  const common = [label("gen_ai.operation.name", "chat")]
-  if (info !== undefined) {
-    common.push(label("gen_ai.provider.name", info.provider), label("gen_ai.request.model", info.model))
-  }
+  const common = info === undefined
+    ? ["gen_ai.operation.name", "chat"]
+    : ["gen_ai.operation.name", "chat", "gen_ai.provider.name", info.provider, "gen_ai.request.model", info.model]
   return Effect.useSpan(info === undefined ? "chat" : `chat ${info.model}`, {
     captureStackTrace: false,
     kind: "client",
@@ -273,23 +307,23 @@ export const chat = <A extends ChatResult, E, R>(
       const clock = options.clock
       const startedAt = clock.unsafeCurrentTimeMillis()
       return Effect.onExit(body(call), (exit) => {
-        const labels = common.slice()
+        const tags = common.slice()
         if (Exit.isSuccess(exit)) {
           const result = exit.value
           endChat(span, result, capture)
-          if (result.model !== undefined) labels.push(label("gen_ai.response.model", result.model))
-          metrics.tokenUsage.unsafeUpdate(result.usage.inputTokens, [...labels, label("gen_ai.token.type", "input")])
-          metrics.tokenUsage.unsafeUpdate(result.usage.outputTokens, [...labels, label("gen_ai.token.type", "output")])
+          if (result.model !== undefined) tags.push("gen_ai.response.model", result.model)
+          record(metrics.tokenUsage, result.usage.inputTokens, ...tags, "gen_ai.token.type", "input")
+          record(metrics.tokenUsage, result.usage.outputTokens, ...tags, "gen_ai.token.type", "output")
         } else {
           const { errorType } = outcomeOf(exit)
           if (errorType !== undefined) {
             span.attribute("error.type", errorType)
-            labels.push(label("error.type", errorType))
+            tags.push("error.type", errorType)
           }
         }
-        metrics.operationDuration.unsafeUpdate((clock.unsafeCurrentTimeMillis() - startedAt) / 1000, labels)
+        record(metrics.operationDuration, (clock.unsafeCurrentTimeMillis() - startedAt) / 1000, ...tags)
         if (call.firstChunkAt !== undefined) {
-          metrics.timeToFirstChunk.unsafeUpdate((call.firstChunkAt - startedAt) / 1000, labels)
+          record(metrics.timeToFirstChunk, (call.firstChunkAt - startedAt) / 1000, ...tags)
         }
         return Effect.void
       })
@@ -361,7 +395,7 @@ const recordPrompt = (span: Tracer.Span, prompt: Prompt.Prompt): void => {
 export const retried = (attempt: number, delay: Duration.Duration, error: unknown): Effect.Effect<void> =>
   withSpanAndClock((span, clock) => {
     const type = errorType(error)
-    metrics.retries.unsafeUpdate(1, [label("error.type", type)])
+    record(metrics.retries, 1, "error.type", type)
     if (Option.isSome(span)) {
       span.value.event("gen_ai.retry", clock.unsafeCurrentTimeNanos(), {
         "effect_agents.retry.attempt": attempt,
@@ -375,7 +409,7 @@ export const retried = (attempt: number, delay: Duration.Duration, error: unknow
 export const fellBack = (index: number, error: unknown): Effect.Effect<void> =>
   withSpanAndClock((span, clock) => {
     const type = errorType(error)
-    metrics.fallbacks.unsafeUpdate(1, [label("error.type", type)])
+    record(metrics.fallbacks, 1, "error.type", type)
     if (Option.isSome(span)) {
       span.value.event("gen_ai.fallback", clock.unsafeCurrentTimeNanos(), {
         "effect_agents.fallback.index": index,
@@ -387,7 +421,7 @@ export const fellBack = (index: number, error: unknown): Effect.Effect<void> =>
 /** A model call that waited for its rate limit: counted, and an event on the call's span. */
 export const rateLimitWaited = (waited: Duration.Duration): Effect.Effect<void> =>
   withSpanAndClock((span, clock) => {
-    metrics.rateLimitWaits.unsafeUpdate(1, [])
+    record(metrics.rateLimitWaits, 1)
     if (Option.isSome(span)) {
       span.value.event("effect_agents.rate_limit.wait", clock.unsafeCurrentTimeNanos(), {
         "effect_agents.rate_limit.waited_ms": Duration.toMillis(waited)
@@ -431,9 +465,8 @@ export const executeTool = <A extends ToolResult, E, R>(
             type = o.errorType
           }
           if (type !== undefined) span.attribute("error.type", type)
-          const labels = [label("gen_ai.tool.name", call.name), label("effect_agents.outcome", outcome)]
-          if (type !== undefined) labels.push(label("error.type", type))
-          metrics.toolCalls.unsafeUpdate(1, labels)
+          if (type === undefined) record(metrics.toolCalls, 1, "gen_ai.tool.name", call.name, "effect_agents.outcome", outcome)
+          else record(metrics.toolCalls, 1, "gen_ai.tool.name", call.name, "effect_agents.outcome", outcome, "error.type", type)
           return Effect.void
         })
       })),
