@@ -1,0 +1,94 @@
+/**
+ * Durability benchmark: the cost of running a workflow durably. A 3-step workflow (an agent that
+ * calls a tool, on the scripted TestModel, then two plain steps) is run one run after another: in
+ * process, durably on the in-memory engine, and durably on SQLite (a SingleRunner on a file in a
+ * temporary directory). Each durable run is a new execution (its own run id): its steps are
+ * activities whose results are written to the store.
+ *
+ * What to look for: the durable overhead per step (a durable run's time less the in-process run's,
+ * divided by its 3 steps). Target: at most 2 ms per step on SQLite.
+ *
+ *   node --import tsx bench/durable.ts
+ */
+import * as Tool from "@effect/ai/Tool"
+import * as Toolkit from "@effect/ai/Toolkit"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Schema from "effect/Schema"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as Durable from "../layers/Durable.js"
+import * as TestModel from "../layers/TestModel.js"
+import * as Agent from "../src/Agent.js"
+import * as Workflow from "../src/Workflow.js"
+
+const runs = 200
+const warmup = 30
+
+const Lookup = Tool.make("lookup", { parameters: { query: Schema.String }, success: Schema.String })
+const Tools = Toolkit.make(Lookup)
+const ToolsLive = Tools.toLayer({ lookup: ({ query }) => Effect.succeed(`facts about ${query}`) })
+
+// Each run: the model asks for the tool, then answers.
+const model = TestModel.layer((request) =>
+  request.prompt.content.at(-1)?.role === "tool"
+    ? TestModel.text("Here is what the lookup found.", { usage: { inputTokens: 20, outputTokens: 8 } })
+    : TestModel.toolCall("lookup", { query: request.lastUserText }), { record: false })
+
+const researcher = Agent.make({ name: "Researcher", toolkit: Tools, model })
+
+const workflow = Workflow.make({
+  name: "Bench",
+  input: Schema.String,
+  steps: Workflow.sequence(
+    Workflow.agent(researcher),
+    Workflow.step("measure", (text: string) => Effect.succeed(text.length)),
+    Workflow.step("report", (length: number) => Effect.succeed(`${length} characters`))
+  )
+})
+const durable = Durable.make(workflow)
+
+const measure = async (name: string, run: (i: number) => Promise<unknown>) => {
+  for (let i = 0; i < warmup; i++) await run(-1 - i)
+  const times: Array<number> = []
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now()
+    await run(i)
+    times.push(performance.now() - start)
+  }
+  times.sort((a, b) => a - b)
+  const median = times[Math.floor(times.length / 2)]!
+  const p90 = times[Math.floor(times.length * 0.9)]!
+  console.log(`${name.padEnd(22)} median ${median.toFixed(2)} ms/run  p90 ${p90.toFixed(2)} ms/run`)
+  return median
+}
+
+const main = async () => {
+  const plain = ManagedRuntime.make(ToolsLive)
+  const inProcess = await measure("in process", () => plain.runPromise(Workflow.run(workflow, "qubits")))
+  await plain.dispose()
+
+  const memory = ManagedRuntime.make(durable.layer.pipe(Layer.provideMerge(Durable.layerMemory), Layer.provide(ToolsLive)))
+  const inMemory = await measure("durable, memory", (i) => memory.runPromise(durable.run("qubits", { runId: `m${i}` })))
+  await memory.dispose()
+
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-bench-durable-"))
+  const sqlite = ManagedRuntime.make(
+    durable.layer.pipe(
+      Layer.provideMerge(Durable.layerSqlite({ filename: Path.join(dir, "runs.db") })),
+      Layer.provide(ToolsLive),
+      Layer.orDie
+    )
+  )
+  const onSqlite = await measure("durable, SQLite", (i) => sqlite.runPromise(durable.run("qubits", { runId: `s${i}` })))
+  await sqlite.dispose()
+  Fs.rmSync(dir, { recursive: true, force: true })
+
+  console.log(`\ndurable overhead per step: memory ${((inMemory - inProcess) / 3).toFixed(2)} ms, ` +
+    `SQLite ${((onSqlite - inProcess) / 3).toFixed(2)} ms (target ≤ 2 ms)`)
+  process.exit(0)
+}
+
+main()
