@@ -4,6 +4,8 @@ import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Deferred from "effect/Deferred"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -472,5 +474,54 @@ describe("trace context over HTTP", () => {
       // The topmost span of this process is the request's, whose parent is the caller's span.
       assert.strictEqual(top.kind, 2) // server
       assert.strictEqual(top.parentSpanId, parentId)
+    }))
+})
+
+describe("interruption", () => {
+  it.scopedLive("an interrupted run ends its spans as cancelled and leaves no run in flight", () =>
+    Effect.gen(function*() {
+      const waiting = yield* Deferred.make<void>()
+      const agent = Agent.make({
+        name: "Interrupted",
+        toolkit: Tools,
+        model: TestModel.layer((request) =>
+          request.prompt.content.at(-1)!.role === "tool"
+            // The second model call never answers: the run is interrupted while waiting for it.
+            ? Effect.zipRight(Deferred.succeed(waiting, undefined), Effect.never)
+            : TestModel.toolCall("get_weather", { city: "Rome" }))
+      })
+      const { exit, receiver, spans } = yield* exported(
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(Agent.run(agent, "Weather in Rome?").pipe(Effect.provide(ToolsLive)))
+          yield* Deferred.await(waiting)
+          return yield* Fiber.interrupt(fiber)
+        })
+      )
+      assert.isTrue(Exit.isSuccess(exit) && Exit.isInterrupted(exit.value))
+      const [run] = byName(spans, "invoke_agent Interrupted")
+      const chats = byName(spans, "chat test-model")
+      assert.strictEqual(chats.length, 2)
+      assert.isUndefined(run!.attributes["error.type"])
+      assert.strictEqual(byName(spans, "execute_tool get_weather").length, 1)
+      const points = Receiver.metrics(receiver)
+      const active = points.filter((point) =>
+        point.name === "effect_agents.runs.active" && point.attributes["gen_ai.agent.name"] === "Interrupted"
+      )
+      assert.deepStrictEqual(active.map((point) => point.value), [0])
+      const cancelled = points.filter((point) =>
+        point.name === "effect_agents.runs" && point.attributes["gen_ai.agent.name"] === "Interrupted"
+      )
+      assert.deepStrictEqual(cancelled.map((point) => [point.attributes["effect_agents.outcome"], point.value]), [["cancelled", 1]])
+    }))
+
+  it.scopedLive("a collector that cannot be reached neither fails the run nor holds up the end of the layer", () =>
+    Effect.gen(function*() {
+      // A port that was just free: nothing listens there.
+      const closed = yield* Effect.scoped(Effect.map(Receiver.start, (receiver) => receiver.url))
+      const output = yield* Agent.run(Agent.make({ name: "Alone" }), "hi").pipe(
+        Effect.provide(TestModel.layer([TestModel.text("fine")])),
+        Effect.provide(Telemetry.layer({ endpoint: closed, protocol: "http/json", shutdownTimeout: "100 millis" }))
+      )
+      assert.strictEqual(output.content, "fine")
     }))
 })
