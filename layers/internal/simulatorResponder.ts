@@ -91,6 +91,55 @@ const jsonAnswer = (request: Request, hintText: string): string | undefined =>
     ? JSON.stringify(SimulatorSchema.example(request.responseFormat.schema, SimulatorSchema.hintsFrom(hintText)))
     : undefined
 
+/**
+ * The members a team's leader is told of: the lines of the roster its instructions list
+ * ("The members of your team:" then "- name" or "- name: role").
+ */
+const rosterOf = (system: string | undefined): ReadonlyArray<string> => {
+  const at = system?.indexOf("The members of your team:") ?? -1
+  if (at === -1) return []
+  const names: Array<string> = []
+  for (const line of system!.slice(at).split("\n").slice(1)) {
+    if (!line.startsWith("- ")) break
+    const entry = line.slice(2)
+    const colon = entry.indexOf(": ")
+    names.push(colon === -1 ? entry.trim() : entry.slice(0, colon).trim())
+  }
+  return names
+}
+
+/** A tool that hands a task to a member: its arguments name a `member` and give a `task`. */
+const isDelegation = (tool: ToolSpec): boolean => {
+  const properties = (tool.parameters as { readonly properties?: Record<string, unknown> } | null)?.properties
+  return properties !== undefined && "member" in properties && "task" in properties
+}
+
+/**
+ * A leader with members hands the user's message to the members it names, or to every member: the
+ * simulator then shows a team at work, as a model leading one would.
+ */
+const delegate = (request: Request, tools: ReadonlyArray<ToolSpec>): ReadonlyArray<ToolCallSpec> => {
+  const tool = tools.find(isDelegation)
+  const roster = rosterOf(request.system)
+  if (tool === undefined || roster.length === 0) return []
+  const text = request.lastUserText.toLowerCase()
+  const named = roster.filter((name) => text.includes(name.toLowerCase()))
+  return (named.length > 0 ? named : roster).map((member) => ({
+    name: tool.name,
+    arguments: { member, task: request.lastUserText },
+    rawArguments: undefined,
+    invalid: false,
+    id: undefined,
+    chunks: undefined
+  }))
+}
+
+/** What the user said before the last message, most recent first. */
+const earlierUserTexts = (request: Request): ReadonlyArray<string> => {
+  const texts = request.messages.filter((message) => message.role === "user").map((message) => message.text)
+  return texts.slice(0, -1).filter((text) => text.trim().length > 0).reverse()
+}
+
 /** What the built-in responder says to `request`: deterministic, from the request alone. */
 export const builtIn = (request: Request): { readonly text: string; readonly toolCalls: ReadonlyArray<ToolCallSpec> } => {
   if (request.toolResults.length > 0) {
@@ -111,8 +160,10 @@ export const builtIn = (request: Request): { readonly text: string; readonly too
       const named = tools.find((tool) => tool.name === choice.name)
       chosen = [named ?? { name: choice.name, description: undefined, parameters: { type: "object" } }]
     } else {
+      const delegations = delegate(request, tools)
+      if (delegations.length > 0) return { text: "", toolCalls: delegations }
       const words = wordsOf(request.lastUserText)
-      chosen = tools.filter((tool) => calledFor(tool, words, request.lastUserText))
+      chosen = tools.filter((tool) => !isDelegation(tool) && calledFor(tool, words, request.lastUserText))
       if (chosen.length === 0 && choice === "required") chosen = [tools[0]!]
     }
     if (chosen.length > 0) {
@@ -129,13 +180,18 @@ export const builtIn = (request: Request): { readonly text: string; readonly too
       }
     }
   }
+  // Earlier turns of the conversation reach the reply, so a session visibly remembers.
+  const earlier = earlierUserTexts(request)
+  const recalled = earlier.length === 0
+    ? ""
+    : ` Earlier you wrote: ${earlier.slice(0, 2).map((text) => `"${quote(text, 100)}"`).join(" and before that ")}.`
   return {
     text: jsonAnswer(request, request.lastUserText) ??
       (request.lastUserText.length === 0
         ? "This is a simulated reply from the local LLM simulator, not a model."
         : `This is a simulated reply from the local LLM simulator, not a model. You wrote: "${
           quote(request.lastUserText, 200)
-        }"`),
+        }"${recalled}`),
     toolCalls: []
   }
 }
