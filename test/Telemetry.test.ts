@@ -190,6 +190,13 @@ describe("Telemetry export (OTLP/HTTP, GenAI conventions)", () => {
       assert.isTrue(Exit.isSuccess(exit))
       const [crew] = byName(spans, "invoke_agent Crew")
       assert.isUndefined(crew!.parentSpanId)
+      // The team's usage is its leader's and its members': four model calls of TestModel's default usage.
+      const chats = byName(spans, "chat test-model")
+      assert.strictEqual(chats.length, 4)
+      assert.strictEqual(
+        crew!.attributes["gen_ai.usage.output_tokens"],
+        chats.reduce((n, chat) => n + (chat.attributes["gen_ai.usage.output_tokens"] as number), 0)
+      )
       assert.strictEqual(crew!.attributes["gen_ai.operation.name"], "invoke_agent")
       assert.strictEqual(crew!.attributes["effect_agents.team.mode"], "coordinate")
       const ids = new Map(spans.map((span) => [span.spanId, span]))

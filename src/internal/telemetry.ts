@@ -172,6 +172,17 @@ export interface AgentSpanOptions {
   readonly conversationId?: string | undefined
   /** A team's mode, for a team's run. */
   readonly teamMode?: string | undefined
+  /** `invoke_workflow` for a workflow's run; `invoke_agent` (the default) for an agent's or a team's. */
+  readonly operation?: "invoke_agent" | "invoke_workflow" | undefined
+}
+
+// A run's whole usage, from its output's metrics: a team's are its leader's and its members' (the
+// leader's run, which shares the team's span, annotated it with its own).
+const usageOf = (span: Tracer.Span, output: unknown): void => {
+  const metrics = (output as { readonly metrics?: { readonly inputTokens?: unknown; readonly outputTokens?: unknown } })
+    ?.metrics
+  if (typeof metrics?.inputTokens === "number") span.attribute("gen_ai.usage.input_tokens", metrics.inputTokens)
+  if (typeof metrics?.outputTokens === "number") span.attribute("gen_ai.usage.output_tokens", metrics.outputTokens)
 }
 
 /**
@@ -179,8 +190,9 @@ export interface AgentSpanOptions {
  * runs-in-flight counters and the run's duration. Applied only to a traced run.
  */
 export const invokeAgent = <A, E, R>(effect: Effect.Effect<A, E, R>, options: AgentSpanOptions): Effect.Effect<A, E, R> => {
+  const operation = options.operation ?? "invoke_agent"
   const attributes: Record<string, unknown> = {
-    "gen_ai.operation.name": "invoke_agent",
+    "gen_ai.operation.name": operation,
     "gen_ai.agent.name": options.name,
     "effect_agents.run.id": options.runId
   }
@@ -193,11 +205,12 @@ export const invokeAgent = <A, E, R>(effect: Effect.Effect<A, E, R>, options: Ag
       withSpanAndClock((current, clock) => {
         record(metrics.runsActive, -1, "gen_ai.agent.name", options.name)
         const span = Option.getOrUndefined(current)
+        if (span !== undefined && Exit.isSuccess(exit)) usageOf(span, exit.value)
         const { errorType, outcome } = outcomeOf(exit)
         const duration = (clock.unsafeCurrentTimeMillis() - startedAt) / 1000
         if (errorType === undefined) {
           record(metrics.runs, 1, "gen_ai.agent.name", options.name, "effect_agents.outcome", outcome)
-          record(metrics.operationDuration, duration, "gen_ai.operation.name", "invoke_agent", "gen_ai.agent.name", options.name)
+          record(metrics.operationDuration, duration, "gen_ai.operation.name", operation, "gen_ai.agent.name", options.name)
         } else {
           span?.attribute("error.type", errorType)
           record(metrics.runs, 1, "gen_ai.agent.name", options.name, "effect_agents.outcome", outcome, "error.type", errorType)
@@ -205,7 +218,7 @@ export const invokeAgent = <A, E, R>(effect: Effect.Effect<A, E, R>, options: Ag
             metrics.operationDuration,
             duration,
             "gen_ai.operation.name",
-            "invoke_agent",
+            operation,
             "gen_ai.agent.name",
             options.name,
             "error.type",
@@ -214,7 +227,7 @@ export const invokeAgent = <A, E, R>(effect: Effect.Effect<A, E, R>, options: Ag
         }
       }))
   })
-  const spanned = Effect.withSpan(observed, `invoke_agent ${options.name}`, {
+  const spanned = Effect.withSpan(observed, `${operation} ${options.name}`, {
     captureStackTrace: false,
     kind: "internal",
     attributes
