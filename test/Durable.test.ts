@@ -70,6 +70,38 @@ describe("Durable, on the in-memory engine", () => {
     }).pipe(Effect.provide(durable.layer), Effect.provide(Durable.layerMemory)))
 })
 
+describe("Durable, on SQLite, in process", () => {
+  it.scopedLive("a signal sent at any moment takes effect: before its step waits, or while it waits", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-durable-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+      const go = Workflow.signal("go", Schema.Number, { merge: (n: number, value: number) => n + value })
+      const workflow = Workflow.make({
+        name: "Signalled",
+        input: Schema.Number,
+        steps: Workflow.sequence(
+          Workflow.step("before", (n: number) => Effect.succeed(n)),
+          go,
+          Workflow.step("after", (n: number) => Effect.succeed(n * 2))
+        )
+      })
+      const durable = Durable.make(workflow)
+      // Twenty runs, each sent its signal a little later than the one before (0 to 57 ms after it starts).
+      const results = yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(durable.run(i, { runId: `run-${i}` }))
+          yield* Effect.sleep(`${i * 3} millis`)
+          yield* durable.send(go, `run-${i}`, 100)
+          return (yield* Fiber.join(fiber)).content
+        }), { concurrency: "unbounded" }).pipe(
+        Effect.timeout("30 seconds"),
+        Effect.provide(durable.layer),
+        Effect.provide(Durable.layerSqlite({ filename: Path.join(dir, "runs.db") }))
+      )
+      assert.deepStrictEqual(results, Array.from({ length: 20 }, (_, i) => (i + 100) * 2))
+    }), 60_000)
+})
+
 // -----------------------------------------------------------------------------
 // A real crash
 // -----------------------------------------------------------------------------
@@ -152,5 +184,30 @@ describe("Durable, on SQLite, across a SIGKILL", () => {
       assert.strictEqual(times("slow settled"), 1)
       assert.strictEqual(times("write started"), 1)
       assert.strictEqual(restarted.totalTokens, 18)
+    }), 120_000)
+
+  it.scopedLive("killed while it waits for a signal, restarted, it takes the signal and completes; the settled model call is not made again", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-durable-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+      const reference = yield* runToEnd([Path.join(dir, "reference.db"), Path.join(dir, "reference.txt"), "run-2", "signal", "send"])
+      assert.strictEqual(reference.content, "APPROVED: NOTES ON QUBITS")
+
+      const database = Path.join(dir, "crash.db")
+      const counter = Path.join(dir, "crash.txt")
+      const child = yield* spawn([database, counter, "run-2", "signal"])
+      const killed = Effect.async<string | null>((resume) => {
+        child.on("close", (_, signal) => resume(Effect.succeed(signal)))
+      })
+      while (!lines(counter).includes("Researcher started")) yield* Effect.sleep("20 millis")
+      // The model call settles at once; the run then waits for the approval, which never comes.
+      yield* Effect.sleep("700 millis")
+      child.kill("SIGKILL")
+      assert.strictEqual(yield* killed, "SIGKILL")
+      assert.deepStrictEqual(lines(counter), ["Researcher started"])
+
+      const restarted = yield* runToEnd([database, counter, "run-2", "signal", "send"])
+      assert.deepStrictEqual(restarted, reference)
+      assert.deepStrictEqual(lines(counter), ["Researcher started", "publish started", "publish settled"])
     }), 120_000)
 })
