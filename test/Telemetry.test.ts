@@ -12,7 +12,11 @@ import * as Schema from "effect/Schema"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Option from "effect/Option"
 import * as Cli from "../cli/Cli.js"
+import * as Anthropic from "../layers/Anthropic.js"
 import * as HttpApp from "../layers/HttpApp.js"
+import * as OpenAi from "../layers/OpenAi.js"
+import * as OpenAiCompatible from "../layers/OpenAiCompatible.js"
+import * as Simulator from "../layers/Simulator.js"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as Registry from "../src/Registry.js"
 import * as Telemetry from "../layers/Telemetry.js"
@@ -530,5 +534,36 @@ describe("interruption", () => {
         Effect.provide(Telemetry.layer({ endpoint: closed, protocol: "http/json", shutdownTimeout: "100 millis" }))
       )
       assert.strictEqual(output.content, "fine")
+    }))
+})
+
+describe("the shipped providers", () => {
+  it.scopedLive("say who they are: provider, requested model and server, over HTTP against the simulator", () =>
+    Effect.gen(function*() {
+      const simulator = yield* Simulator.make({ script: () => Simulator.text("Hello.", { usage: { inputTokens: 9, outputTokens: 2 } }) })
+      const port = Number(new URL(simulator.url).port)
+      const key = Redacted.make(SECRET)
+      const cases = [
+        { layer: OpenAi.layer({ model: "gpt-4o-mini", apiKey: key, baseUrl: simulator.openAiUrl }), provider: "openai", model: "gpt-4o-mini" },
+        { layer: Anthropic.layer({ model: "claude-sonnet-4-5", apiKey: key, baseUrl: simulator.anthropicUrl }), provider: "anthropic", model: "claude-sonnet-4-5" },
+        {
+          layer: OpenAiCompatible.layer({ baseUrl: simulator.openAiUrl, model: "llama3.2", apiKey: key, provider: "ollama" }),
+          provider: "ollama",
+          model: "llama3.2"
+        }
+      ]
+      for (const { layer, model, provider } of cases) {
+        const { receiver, spans } = yield* exported(Agent.run(Agent.make({ name: "Caller" }), "hi").pipe(Effect.provide(layer)))
+        const [chat] = byName(spans, `chat ${model}`)
+        assert.deepInclude(chat!.attributes, {
+          "gen_ai.provider.name": provider,
+          "gen_ai.request.model": model,
+          "server.address": "127.0.0.1",
+          "server.port": port,
+          "gen_ai.usage.input_tokens": 9,
+          "gen_ai.usage.output_tokens": 2
+        })
+        for (const request of receiver.received) assert.notInclude(request.raw, SECRET)
+      }
     }))
 })
