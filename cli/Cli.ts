@@ -22,6 +22,7 @@ import * as PlatformRuntime from "@effect/platform/Runtime"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
+import type * as Console from "effect/Console"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -807,7 +808,27 @@ const report = (cause: Cause.Cause<unknown>) =>
 export const run = (
   argv: ReadonlyArray<string>
 ): Effect.Effect<void, Error | ValidationError.ValidationError, CliApp.CliApp.Environment | Stdio | Backend> =>
-  Command.run(command, { name: "effect-agents", version: "0.1.0" })(argv).pipe(Effect.tapErrorCause(report))
+  Command.run(command, { name: "effect-agents", version: "0.1.0" })(argv).pipe(
+    Effect.tapErrorCause(report),
+    plainUnlessTerminal
+  )
+
+// The help and the messages of @effect/cli are styled with ANSI escapes: a pipe, a file or NO_COLOR
+// gets them plain.
+const styles = /\u001b\[[0-9;]*m/g
+const unstyled = (args: ReadonlyArray<unknown>) =>
+  args.map((arg) => (typeof arg === "string" ? arg.replace(styles, "") : arg))
+
+const withoutStyles = (console: Console.Console): Console.Console => ({
+  ...console,
+  log: (...args) => console.log(...unstyled(args)),
+  error: (...args) => console.error(...unstyled(args))
+})
+
+const plainUnlessTerminal = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  process.stdout.isTTY === true && process.env["NO_COLOR"] === undefined
+    ? effect
+    : Effect.consoleWith((console) => Effect.withConsole(effect, withoutStyles(console)))
 
 /**
  * The exit code of a command line's outcome: 0 when it succeeded, 130 when SIGINT cancelled it and

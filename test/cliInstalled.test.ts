@@ -25,4 +25,18 @@ describe("the installed command", () => {
       Fs.rmSync(data, { recursive: true, force: true })
     }
   }, 90_000)
+
+  it("prints its help and its usage errors without terminal styles into a pipe", () => {
+    const bin = Path.join(root, "dist/cli/bin.js")
+    const env = { ...process.env }
+    delete env["FORCE_COLOR"]
+    const help = ChildProcess.spawnSync(process.execPath, [bin, "--help"], { cwd: root, encoding: "utf8", env })
+    assert.strictEqual(help.status, 0, help.stderr)
+    assert.include(help.stdout, "USAGE")
+    assert.notMatch(help.stdout, /\u001b\[/)
+    const usage = ChildProcess.spawnSync(process.execPath, [bin, "run"], { cwd: root, encoding: "utf8", env })
+    assert.notStrictEqual(usage.status, 0)
+    assert.include(usage.stderr, "Missing argument <agent>")
+    assert.notMatch(usage.stderr, /\u001b\[/)
+  })
 })
