@@ -169,17 +169,23 @@ class Failed {
   constructor(readonly connection: Connection, readonly error: unknown) {}
 }
 
-const message = (error: unknown): string => error instanceof Error ? error.message : String(error)
-
-const isSessionExpired = (sdk: Sdk, error: unknown): boolean =>
-  error instanceof sdk.client.SdkError && typeof error.data === "object" && error.data !== null &&
-  (error.data as { status?: unknown }).status === 404
-
-const isAuthError = (error: unknown): boolean => {
-  const status = typeof error === "object" && error !== null && "data" in error &&
-      typeof error.data === "object" && error.data !== null
+const statusOf = (error: unknown): unknown =>
+  typeof error === "object" && error !== null && "data" in error && typeof error.data === "object" && error.data !== null
     ? (error.data as { status?: unknown }).status
     : undefined
+
+// The SDK's HTTP errors keep the status apart from the message (which may be empty).
+const message = (error: unknown): string => {
+  const text = error instanceof Error ? error.message.replace(/[:\s]+$/, "") : String(error)
+  const status = statusOf(error)
+  return typeof status === "number" && !text.includes(String(status)) ? `${text} (HTTP ${status})` : text
+}
+
+const isSessionExpired = (sdk: Sdk, error: unknown): boolean =>
+  error instanceof sdk.client.SdkError && statusOf(error) === 404
+
+const isAuthError = (error: unknown): boolean => {
+  const status = statusOf(error)
   return status === 401 || status === 403 || (error instanceof Error && error.name === "UnauthorizedError")
 }
 
@@ -488,8 +494,13 @@ let validator: AjvJsonSchemaValidator | undefined
  * what is wrong, and goes back to the model like any tool's invalid arguments) and shows the model
  * the server's schema as it is.
  */
-const parametersOf = (sdk: Sdk, tool: McpClient.McpTool): Schema.Schema<unknown> => {
-  const validate = (validator ??= new sdk.ajv.AjvJsonSchemaValidator()).getValidator<unknown>(tool.inputSchema as never)
+const parametersOf = (sdk: Sdk, tool: McpClient.McpTool): Schema.Schema<unknown> | string => {
+  let validate: ReturnType<AjvJsonSchemaValidator["getValidator"]>
+  try {
+    validate = (validator ??= new sdk.ajv.AjvJsonSchemaValidator()).getValidator<unknown>(tool.inputSchema as never)
+  } catch (error) {
+    return message(error)
+  }
   return Schema.declare([], {
     decode: () => (input, _, ast) => {
       const result = validate(input)
@@ -500,17 +511,19 @@ const parametersOf = (sdk: Sdk, tool: McpClient.McpTool): Schema.Schema<unknown>
 }
 
 // One tool per tool a server listed, built once per listing (the listing is kept until it changes).
-const built = new WeakMap<McpClient.McpTool, Map<string, Tool.Any>>()
-const toolOf = (sdk: Sdk, tool: McpClient.McpTool, name: string): Tool.Any => {
+// A tool whose JSON Schema cannot be compiled is the reason why, a string.
+const built = new WeakMap<McpClient.McpTool, Map<string, Tool.Any | string>>()
+const toolOf = (sdk: Sdk, tool: McpClient.McpTool, name: string): Tool.Any | string => {
   let byName = built.get(tool)
   if (byName === undefined) built.set(tool, byName = new Map())
   let made = byName.get(name)
   if (made === undefined) {
-    made = Tool.make(name, {
+    const parameters = parametersOf(sdk, tool)
+    made = typeof parameters === "string" ? parameters : Tool.make(name, {
       ...(tool.description === undefined ? {} : { description: tool.description }),
       success: Schema.Unknown,
       failure: ToolFailure
-    }).setParameters(parametersOf(sdk, tool) as unknown as Tool.AnyStructSchema)
+    }).setParameters(parameters as unknown as Tool.AnyStructSchema)
     byName.set(name, made)
   }
   return made
@@ -563,8 +576,14 @@ export const toolset = (
           message: `The MCP servers "${other.server}" and "${tool.server}" both offer a tool "${name}": set Mcp.toolset's prefix option.`
         })
       }
+      const made = toolOf(sdk, tool, name)
+      if (typeof made === "string") {
+        // The model could not be shown the tool, nor its arguments checked: it is left out.
+        yield* Effect.logWarning(`The MCP server "${tool.server}" gave tool "${tool.name}" a JSON Schema that cannot be used (${made}): the tool is not offered.`)
+        continue
+      }
       owner.set(name, tool)
-      tools.push(toolOf(sdk, tool, name))
+      tools.push(made)
       handlers[name] = (params) =>
         Effect.map(client.callTool(tool.server, tool.name, params), (result) => result.structured ?? result.text)
     }

@@ -4,6 +4,7 @@
  * `Mcp.toolset`, driven by TestModel.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -12,7 +13,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import * as TestServices from "effect/TestServices"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -20,7 +21,7 @@ import * as Mcp from "../layers/Mcp.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as McpClient from "../services/McpClient.js"
 import * as Agent from "../src/Agent.js"
-import { type HttpFixture, type Seen, serveHttp } from "./fixtures/mcpServer.js"
+import { type HttpFixture, type Seen, serveHttp, serveSse } from "./fixtures/mcpServer.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const fixture = Path.join(root, "test", "fixtures", "mcpServer.ts")
@@ -55,6 +56,32 @@ const until = (what: string, found: () => boolean) =>
     TestServices.provideLive,
     Effect.orDie
   )
+
+/** A process that never speaks MCP; it writes its pid to a file. */
+const muteServer = (dir: string) => {
+  const file = Path.join(dir, "mute.pid")
+  const config: McpClient.StdioServer = {
+    command: process.execPath,
+    args: ["-e", "require('fs').writeFileSync(process.argv[1], String(process.pid)); setInterval(() => {}, 1000)", file]
+  }
+  const pid = Effect.suspend(() => {
+    try {
+      return Effect.succeed(Number(readFileSync(file, "utf8")))
+    } catch {
+      return Effect.fail("no pid yet")
+    }
+  }).pipe(Effect.retry({ schedule: Schedule.spaced("20 millis"), times: 500 }), TestServices.provideLive, Effect.orDie)
+  return { config, pid }
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
 
 const httpServer = Effect.acquireRelease(
   Effect.promise(() => serveHttp()),
@@ -204,6 +231,30 @@ describe("MCP client over stdio", () => {
       assert.strictEqual(pids().length, 2)
     }), { timeout: 30_000 })
 
+  it.scoped("gives up on a server that does not shake hands in time, and stops its process", () =>
+    Effect.gen(function*() {
+      const { dir } = yield* stdioServer
+      const mute = muteServer(dir)
+      const connecting = yield* Effect.fork(Effect.scoped(Mcp.make({ servers: { mute: mute.config }, connectTimeout: "10 seconds" })))
+      const pid = yield* mute.pid
+      yield* TestClock.adjust("10 seconds")
+      const error = yield* Effect.flip(Fiber.join(connecting))
+      assert.strictEqual(error.reason, "Connect")
+      assert.match(error.message, /Cannot connect to the MCP server "mute" \(command .*\): no answer within 10s/)
+      yield* until("the process to end", () => !alive(pid))
+    }), { timeout: 30_000 })
+
+  it.scoped("stops the server's process when connecting is interrupted", () =>
+    Effect.gen(function*() {
+      const { dir } = yield* stdioServer
+      const mute = muteServer(dir)
+      const connecting = yield* Effect.fork(Effect.scoped(Mcp.make({ servers: { mute: mute.config } })))
+      const pid = yield* mute.pid
+      const exit = yield* Fiber.interrupt(connecting)
+      assert.isTrue(Exit.isInterrupted(exit))
+      yield* until("the process to end", () => !alive(pid))
+    }), { timeout: 30_000 })
+
   it.scoped("serves 50 concurrent runs over one client", () =>
     Effect.gen(function*() {
       const server = yield* stdioServer
@@ -260,6 +311,16 @@ describe("MCP client over Streamable HTTP", () => {
       yield* until("the cancellation", () => http.seen.some((line) => line.event === "cancelled"))
     }), { timeout: 30_000 })
 
+  it.scoped("falls back to the older SSE transport for a server that speaks only that", () =>
+    Effect.gen(function*() {
+      const sse = yield* Effect.acquireRelease(Effect.promise(() => serveSse()), (server) => Effect.promise(() => server.close()))
+      const client = yield* Mcp.make({ servers: { legacy: { url: sse.url } } })
+      assert.deepStrictEqual((yield* client.listTools()).map((tool) => tool.name).sort(), ["add", "echo", "fail", "grow", "slow"])
+      assert.strictEqual((yield* client.callTool("legacy", "add", { a: 1, b: 2 })).text, "3")
+      const strict = yield* Effect.flip(Mcp.make({ servers: { legacy: { url: sse.url, transport: "streamable-http" } } }))
+      assert.match(strict.message, /405/, strict.message)
+    }), { timeout: 30_000 })
+
   it.scoped("reports a server that is not there as a typed connect error", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Mcp.make({ servers: { gone: { url: "http://127.0.0.1:1/mcp" } } }))
@@ -295,4 +356,39 @@ describe("MCP configuration", () => {
       assert.match(name.message, /letters, digits/)
     }))
 
+  it.scoped("reads the servers from EFFECT_AGENTS_MCP_SERVERS or from the file EFFECT_AGENTS_MCP_CONFIG names", () =>
+    Effect.gen(function*() {
+      const { dir } = yield* stdioServer
+      const json = JSON.stringify({ mcpServers: { files: { command: "npx", env: { TOKEN: "secret-3" } } } })
+      const file = Path.join(dir, "mcp.json")
+      writeFileSync(file, json)
+      const withEnv = (env: Record<string, string>) =>
+        Effect.withConfigProvider(Mcp.configFromEnv, ConfigProvider.fromMap(new Map(Object.entries(env))))
+      const inline = yield* withEnv({ EFFECT_AGENTS_MCP_SERVERS: json })
+      const fromFile = yield* withEnv({ EFFECT_AGENTS_MCP_CONFIG: file })
+      assert.deepStrictEqual(Object.keys(inline.mcpServers), ["files"])
+      assert.deepStrictEqual(Object.keys(fromFile.mcpServers), ["files"])
+      assert.deepStrictEqual(yield* withEnv({}), { mcpServers: {} })
+      const broken = yield* Effect.flip(withEnv({ EFFECT_AGENTS_MCP_SERVERS: "{ mcpServers" }))
+      assert.match(broken.message, /EFFECT_AGENTS_MCP_SERVERS is not valid JSON/)
+      const missing = yield* Effect.flip(withEnv({ EFFECT_AGENTS_MCP_CONFIG: Path.join(dir, "nope.json") }))
+      assert.match(missing.message, /Cannot read the MCP configuration file named by EFFECT_AGENTS_MCP_CONFIG \(ENOENT\)/)
+    }))
+
+  it.effect("leaves out a tool whose JSON Schema cannot be used, and offers the others", () =>
+    Effect.gen(function*() {
+      const tool = (name: string, inputSchema: McpClient.McpTool["inputSchema"]): McpClient.McpTool => ({
+        server: "odd",
+        name,
+        description: undefined,
+        inputSchema
+      })
+      const client: McpClient.Service = {
+        servers: ["odd"],
+        listTools: () => Effect.succeed([tool("fine", { type: "object" }), tool("broken", { type: "no such type" })]),
+        callTool: () => Effect.die("not called")
+      }
+      const set = yield* Mcp.toolset().pipe(Effect.provideService(McpClient.McpClient, client))
+      assert.deepStrictEqual(Object.keys(set.toolkit.tools), ["fine"])
+    }))
 })
