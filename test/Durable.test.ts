@@ -1,6 +1,9 @@
-import { assert, describe, it } from "@effect/vitest"
+import type * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import type * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
@@ -9,6 +12,7 @@ import * as Path from "node:path"
 import * as Durable from "../layers/Durable.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
+import type { AgentError } from "../src/AgentError.js"
 import * as Retry from "../src/Retry.js"
 import * as Workflow from "../src/Workflow.js"
 
@@ -100,6 +104,27 @@ describe("Durable, on SQLite, in process", () => {
       )
       assert.deepStrictEqual(results, Array.from({ length: 20 }, (_, i) => (i + 100) * 2))
     }), 60_000)
+})
+
+describe("Durable types", () => {
+  it("a durable workflow's run needs the engine only; its layer needs what its steps need", () => {
+    class Boom extends Schema.TaggedError<Boom>()("Boom", {}) {}
+    const workflow = Workflow.make({
+      name: "Typed",
+      input: Schema.Number,
+      steps: Workflow.sequence(
+        Workflow.step("fail", (n: number) => (n > 0 ? Effect.succeed(String(n)) : Effect.fail(new Boom()))),
+        Workflow.agent(Agent.make({ name: "Writer" }))
+      )
+    })
+    const durable = Durable.make(workflow)
+    expectTypeOf(durable.run(1, { runId: "x" })).toEqualTypeOf<
+      Effect.Effect<Workflow.WorkflowOutput<string>, Boom | AgentError, WorkflowEngine.WorkflowEngine>
+    >()
+    expectTypeOf(durable.layer).toEqualTypeOf<
+      Layer.Layer<never, never, WorkflowEngine.WorkflowEngine | LanguageModel.LanguageModel>
+    >()
+  })
 })
 
 // -----------------------------------------------------------------------------
