@@ -59,6 +59,7 @@ interface Opened {
 
 const open = async (url: string, viewport = { width: 1100, height: 800 }): Promise<Opened> => {
   const context = await browser.newContext({ viewport })
+  context.setDefaultTimeout(10_000)
   const page = await context.newPage()
   const problems: Array<string> = []
   page.on("console", (message) => {
