@@ -53,7 +53,10 @@ export interface Options {
   readonly resourceAttributes?: Readonly<Record<string, string>> | undefined
   /** Record message content on spans (see `CaptureContent`). Default `false`. */
   readonly captureContent?: boolean | undefined
-  /** Which signals to export; all three by default. */
+  /**
+   * Which signals to export; all three by default. The runs' metrics are recorded on traced runs,
+   * so exporting metrics without traces exports only what other code records.
+   */
   readonly traces?: boolean | undefined
   readonly metrics?: boolean | undefined
   readonly logs?: boolean | undefined
