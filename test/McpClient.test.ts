@@ -301,6 +301,20 @@ describe("MCP client over Streamable HTTP", () => {
       assert.strictEqual(http.sessions(), 2)
     }), { timeout: 30_000 })
 
+  it.scoped("asks again for the tools once the server says they changed", () =>
+    Effect.gen(function*() {
+      const http = yield* httpServer
+      const client = yield* Mcp.make({ servers: { remote: { url: http.url } } })
+      assert.isFalse((yield* client.listTools()).some((tool) => tool.name === "late"))
+      yield* client.callTool("remote", "grow", {})
+      // Over HTTP the notification comes on the session's own stream, not before the call's answer.
+      yield* client.listTools().pipe(
+        Effect.filterOrFail((tools) => tools.some((tool) => tool.name === "late")),
+        Effect.retry({ schedule: Schedule.spaced("20 millis"), times: 250 }),
+        TestServices.provideLive
+      )
+    }), { timeout: 30_000 })
+
   it.scoped("cancels an interrupted call on the server", () =>
     Effect.gen(function*() {
       const http = yield* httpServer

@@ -22,7 +22,7 @@ import * as Mcp from "../layers/Mcp.js"
 import * as McpServer from "../layers/McpServer.js"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as TestModel from "../layers/TestModel.js"
-import type * as McpClient from "../services/McpClient.js"
+import * as McpClient from "../services/McpClient.js"
 import * as Agent from "../src/Agent.js"
 import Agents from "./fixtures/mcpAgents.js"
 
@@ -149,10 +149,18 @@ describe("MCP server over stdio (effect-agents mcp)", () => {
           ? TestModel.toolCall("agents_Shouter", { input: "over mcp" })
           : TestModel.text(`they said ${String(result)}`)
       })
+      const client = yield* Mcp.make({ servers: { agents: server.config } })
       const output = yield* Agent.run(caller, "go").pipe(
-        Effect.provide(Layer.merge(model, Mcp.layer({ servers: { agents: server.config } })))
+        Effect.provide(model),
+        Effect.provideService(McpClient.McpClient, client)
       )
       assert.strictEqual(output.content, "they said OVER MCP!")
+      const progress: Array<string> = []
+      const result = yield* client.callTool("agents", "Shouter", { input: "again" }, {
+        onProgress: (update) => void progress.push(update.message ?? "")
+      })
+      assert.strictEqual(result.text, "AGAIN!")
+      assert.includeMembers(progress, ["RunStarted", "Thinking", "Calling shout"])
     }), { timeout: 60_000 })
 })
 
