@@ -28,7 +28,8 @@
  * What is guaranteed: a step's result, once settled, is never executed again, whatever the engine
  * replays; a step in flight at a crash is executed again (at least once in all). Steps' outputs and
  * errors are stored as JSON: a durable step should give plain values (an agent's answer, records),
- * not class instances (an `AgentError` keeps its class). Events of a durable run are not persisted.
+ * not class instances (an `AgentError` keeps its class). Events of a durable run are reported live
+ * to the process that runs it (`onEvent`), not stored.
  *
  * @since 0.3.0
  */
@@ -49,6 +50,7 @@ import * as Memory from "../services/Memory.js"
 import type * as SessionStore from "../services/SessionStore.js"
 import * as AgentError from "../src/AgentError.js"
 import * as Run from "../src/Run.js"
+import type * as RunEvent from "../src/RunEvent.js"
 import * as Workflow from "../src/Workflow.js"
 import * as SessionStoreSql from "./SessionStoreSql.js"
 
@@ -125,7 +127,14 @@ export interface DurableWorkflow<I, O, E, R> {
    */
   readonly run: (
     input: I,
-    options: { readonly runId: string }
+    options: {
+      readonly runId: string
+      /**
+       * Called with each event of the run as it happens in this process, from when `run` is called
+       * (live: nothing is stored). Steps a resumed run replays are reported once.
+       */
+      readonly onEvent?: ((event: RunEvent.RunEvent) => Effect.Effect<void>) | undefined
+    }
   ) => Effect.Effect<Workflow.WorkflowOutput<O>, E, WorkflowEngine.WorkflowEngine>
   /** Sends a value to a signal step of the run `runId` (kept until the step takes it). */
   readonly send: <A>(
@@ -150,9 +159,15 @@ export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): Durab
     error: Failure,
     idempotencyKey: ({ runId }) => runId
   })
+  // Who reads the events of each run in this process. The engine runs the workflow in a fiber of
+  // its own, so its events reach the reader through here, looked up as each one happens.
+  const readers = new Map<string, (event: RunEvent.RunEvent) => Effect.Effect<void>>()
   const layer = definition.toLayer((payload) =>
     Effect.provideService(
-      Workflow.run(workflow, payload.input as I, { runId: payload.runId }),
+      Workflow.run(workflow, payload.input as I, {
+        runId: payload.runId,
+        onEvent: (event) => readers.get(payload.runId)?.(event) ?? Effect.void
+      }),
       Workflow.CurrentExecutor,
       executor
     ) as Effect.Effect<
@@ -165,12 +180,38 @@ export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): Durab
     workflow,
     definition,
     layer,
-    run: (input, options) =>
-      definition.execute({ runId: options.runId, input }) as unknown as Effect.Effect<
+    run: (input, options) => {
+      const execute = definition.execute({ runId: options.runId, input }) as unknown as Effect.Effect<
         Workflow.WorkflowOutput<O>,
         E,
         WorkflowEngine.WorkflowEngine
-      >,
+      >
+      const reader = options.onEvent
+      if (reader === undefined) return execute
+      // A run that resumes (after a signal, after a restart) replays its settled steps, and reports
+      // them again under the same ids: the reader is told of each once.
+      const told = new Set<string>()
+      const onEvent = (event: RunEvent.RunEvent): Effect.Effect<void> => {
+        const id = event._tag === "RunStarted"
+          ? event._tag
+          : event._tag === "StepStarted" || event._tag === "StepCompleted" || event._tag === "StepFailed" ||
+              event._tag === "StepWaiting"
+          ? `${event._tag} ${event.stepId}`
+          : undefined
+        if (id === undefined) return reader(event)
+        if (told.has(id)) return Effect.void
+        told.add(id)
+        return reader(event)
+      }
+      return Effect.acquireUseRelease(
+        Effect.sync(() => readers.set(options.runId, onEvent)),
+        () => execute,
+        () =>
+          Effect.sync(() => {
+            if (readers.get(options.runId) === onEvent) readers.delete(options.runId)
+          })
+      )
+    },
     send: (signal, runId, value) =>
       Effect.gen(function*() {
         const checked = yield* Schema.validate(signal.schema)(value)

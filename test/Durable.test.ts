@@ -14,6 +14,7 @@ import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
 import type { AgentError } from "../src/AgentError.js"
 import * as Retry from "../src/Retry.js"
+import type * as RunEvent from "../src/RunEvent.js"
 import * as Workflow from "../src/Workflow.js"
 
 const root = Path.resolve(import.meta.dirname, "..")
@@ -53,17 +54,38 @@ describe("Durable, on the in-memory engine", () => {
 
   it.live("gives the in-process run's output, metrics and steps; its signal step waits for Durable's send", () =>
     Effect.gen(function*() {
-      const fiber = yield* Effect.fork(durable.run("tea", { runId: "durable-1" }))
+      const events: Array<RunEvent.RunEvent> = []
+      const fiber = yield* Effect.fork(
+        durable.run("tea", { runId: "durable-1", onEvent: (event) => Effect.sync(() => void events.push(event)) })
+      )
       yield* Effect.sleep("100 millis")
       assert.isNull(fiber.unsafePoll(), "the run waits for its signal")
       yield* durable.send(review, "durable-1", { approved: true })
       const output = yield* Fiber.join(fiber)
 
+      const plainEvents: Array<RunEvent.RunEvent> = []
       const inProcess = yield* Effect.fork(Workflow.run(workflow, "tea", {
         runId: "plain-1",
         onEvent: (event) =>
-          event._tag === "StepWaiting" ? Workflow.send(review, "plain-1", { approved: true }).pipe(Effect.orDie) : Effect.void
+          Effect.zipRight(
+            Effect.sync(() => void plainEvents.push(event)),
+            event._tag === "StepWaiting" ? Workflow.send(review, "plain-1", { approved: true }).pipe(Effect.orDie) : Effect.void
+          )
       })).pipe(Effect.flatMap(Fiber.join))
+      // The same events, live: each step's start and end, the agent's text nested in its step.
+      const trace = (all: ReadonlyArray<RunEvent.RunEvent>) =>
+        all.flatMap((event) =>
+          event._tag === "StepStarted" || event._tag === "StepCompleted"
+            ? [`${event._tag}:${event.step}`]
+            : event._tag === "StepEvent" && event.event._tag === "TextDelta"
+            ? [`text:${event.event.delta}`]
+            : []
+        )
+      // (A parallel step's branches may interleave differently.)
+      assert.deepStrictEqual([...trace(events)].sort(), [...trace(plainEvents)].sort())
+      assert.deepStrictEqual(trace(events).slice(0, 3), ["StepStarted:Writer", "text:draft: tea", "StepCompleted:Writer"])
+      assert.include(trace(events), "text:draft: tea")
+      assert.strictEqual(events.at(-1)!._tag, "RunCompleted")
       assert.strictEqual(output.content, "published DRAFT: TEA 10")
       assert.strictEqual(output.content, inProcess.content)
       assert.strictEqual(output.metrics.totalTokens, inProcess.metrics.totalTokens)

@@ -16,7 +16,6 @@ import * as AgentError from "../AgentError.js"
 import * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type * as EventStream from "./eventStream.js"
-import * as Id from "./id.js"
 import * as InternalRunnable from "./runnable.js"
 
 type Emit = EventStream.Emit
@@ -132,7 +131,9 @@ export const runStep = (node: Node, input: unknown, at: At, place: string): Effe
   if (node.transparent) return node.body(input, { state: at.state, parent: at.parent, stepId: at.stepId, key, run: undefined })
   return Effect.suspend(() => {
     const state = at.state
-    const stepId = Id.uuid()
+    // The same in every run of the workflow with this run id: a durable run's replay reports the
+    // steps it replays under the ids it reported them with.
+    const stepId = `${state.runId}#${key}`
     const slot = state.steps.length
     state.steps.push(undefined)
     const emit = state.emit
