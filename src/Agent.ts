@@ -21,9 +21,11 @@ import type * as Stream from "effect/Stream"
 import * as Memory from "../services/Memory.js"
 import type { AgentError } from "./AgentError.js"
 import type * as Approval from "./Approval.js"
+import type * as Guardrail from "./Guardrail.js"
 import type * as InternalDefinition from "./internal/definition.js"
 import type { ApprovalRule, Definition, Instructions, ModelLayer } from "./internal/definition.js"
 import * as EventStream from "./internal/eventStream.js"
+import * as InternalGuardrail from "./internal/guardrail.js"
 import * as InternalLoop from "./internal/loop.js"
 import * as InternalRunnable from "./internal/runnable.js"
 import * as InternalSession from "./internal/session.js"
@@ -149,7 +151,8 @@ export interface Config<
   RInstructions,
   ROutput,
   RTools = never,
-  RApproval = never
+  RApproval = never,
+  RGuardrails = never
 > {
   /** Shown in events, traces and output. Default `"Agent"`. */
   readonly name?: string | undefined
@@ -195,6 +198,12 @@ export interface Config<
    * such a call pauses (see `Approval` and {@link resume}).
    */
   readonly approval?: ApprovalConfig<Tools, RApproval> | undefined
+  /**
+   * Checks before the first model call, on the answer (and its streaming text), and around tool
+   * calls (see `Guardrail`). A block ends the run with a `GuardrailTripped` failure. What they read
+   * becomes the agent's requirements.
+   */
+  readonly guardrails?: ReadonlyArray<Guardrail.Any<RGuardrails>> | undefined
 }
 
 /**
@@ -274,6 +283,7 @@ class AgentImpl extends Runnable.Base {
     this.retry = definition.retry
     this.tools = definition.tools
     this.approvals = definition.approvals
+    this.guardrails = definition.guardrails
     if (definition.memory !== undefined) this.memory = definition.memory
   }
 
@@ -355,12 +365,16 @@ export const make = <
   RInstructions = never,
   ROutput = never,
   RTools = never,
-  RApproval = never
+  RApproval = never,
+  RGuardrails = never
 >(
   config:
-    & Omit<Config<Tools, A, RModel, never, RInstructions, ROutput, RTools, RApproval>, "fallback">
+    & Omit<Config<Tools, A, RModel, never, RInstructions, ROutput, RTools, RApproval, RGuardrails>, "fallback">
     & { readonly fallback?: Fallback | undefined }
-): Agent<A, RModel | FallbackContext<Fallback> | RInstructions | ROutput | ToolContext<Tools> | RTools | RApproval> =>
+): Agent<
+  A,
+  RModel | FallbackContext<Fallback> | RInstructions | ROutput | ToolContext<Tools> | RTools | RApproval | RGuardrails
+> =>
   fromDefinition({
     name: config.name ?? "Agent",
     description: config.description,
@@ -379,7 +393,8 @@ export const make = <
     toolTimeout: optionalDuration(config.toolTimeout),
     retry: config.retry ?? Retry.transient,
     tools: config.tools as Effect.Effect<Toolset, AgentError, unknown> | undefined,
-    approvals: approvalRules(config.approval as Readonly<Record<string, ApprovalRule | undefined>> | undefined)
+    approvals: approvalRules(config.approval as Readonly<Record<string, ApprovalRule | undefined>> | undefined),
+    guardrails: InternalGuardrail.fromList(config.guardrails as ReadonlyArray<Guardrail.Any<unknown>> | undefined)
   })
 
 const approvalRules = (

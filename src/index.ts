@@ -13,6 +13,9 @@ export * as AgentError from "./AgentError.js"
 /** @since 0.3.0 */
 export * as Approval from "./Approval.js"
 
+/** @since 0.3.0 */
+export * as Guardrail from "./Guardrail.js"
+
 /** @since 0.1.0 */
 export * as Printer from "./Printer.js"
 

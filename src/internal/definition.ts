@@ -9,6 +9,7 @@ import type * as Prompt from "@effect/ai/Prompt"
 import type { AgentError } from "../AgentError.js"
 import type * as Retry from "../Retry.js"
 import type * as RunEvent from "../RunEvent.js"
+import type * as InternalGuardrail from "./guardrail.js"
 
 /** The configuration of an agent as the run loop reads it, with every default filled in. */
 export interface Definition {
@@ -32,6 +33,8 @@ export interface Definition {
   readonly tools: Effect.Effect<Toolset, AgentError, unknown> | undefined
   /** Tools whose calls wait for a person's decision (`Agent.Config.approval`), by tool name. */
   readonly approvals?: ReadonlyMap<string, ApprovalRule> | undefined
+  /** The agent's guardrails by stage (`Agent.Config.guardrails`). */
+  readonly guardrails?: InternalGuardrail.Guardrails | undefined
   /** Set by `Agent.withMemory`: add the user's facts to the instructions, and/or offer the memory tools. */
   readonly memory?: { readonly instructions: boolean; readonly tools: boolean } | undefined
 }

@@ -2,6 +2,7 @@ import * as Prompt from "@effect/ai/Prompt"
 import * as Tool from "@effect/ai/Tool"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import type * as Fiber from "effect/Fiber"
 import * as Effect from "effect/Effect"
@@ -13,6 +14,7 @@ import {
   type AgentError,
   ApprovalError,
   MaxTurnsExceeded,
+  type GuardrailTripped,
   OutputDecodeError,
   RunPaused,
   RunTimeout
@@ -22,6 +24,7 @@ import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, RunOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
+import * as InternalGuardrail from "./guardrail.js"
 import * as Id from "./id.js"
 import * as Memo from "./memo.js"
 import * as ModelCall from "./modelCall.js"
@@ -200,14 +203,21 @@ class Loop implements ModelCall.Run {
   reasoningTokens: number | undefined = undefined
   cachedInputTokens: number | undefined = undefined
   repairs: number
+  readonly emit: Emit | undefined
+  /** With streaming output guardrails: the text of the model call so far, and where a block goes. */
+  streamed = ""
+  trip: Deferred.Deferred<never, GuardrailTripped> | undefined = undefined
 
   constructor(
     readonly agent: Definition,
     readonly runId: string,
-    readonly emit: Emit | undefined,
+    emit: Emit | undefined,
     readonly traced: boolean,
     fiber: Fiber.RuntimeFiber<unknown, unknown>
   ) {
+    this.emit = emit !== undefined && agent.guardrails !== undefined && agent.guardrails.streaming.length > 0
+      ? this.guardedEmit(emit, agent.guardrails.streaming)
+      : emit
     const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
     this.clock = clock
     this.startedAt = clock.unsafeCurrentTimeMillis()
@@ -238,7 +248,55 @@ class Loop implements ModelCall.Run {
     if (options?.history !== undefined) for (const message of options.history) messages.push(message)
     if (typeof input === "string") messages.push(ModelCall.userMessage([ModelCall.textPart(input)]))
     else for (const message of Prompt.make(input).content) messages.push(message)
-    return this.turn(1)
+    const guardrails = this.agent.guardrails
+    return guardrails === undefined || guardrails.input.length === 0 ? this.turn(1) : this.guardInput(guardrails.input)
+  }
+
+  /** Input guardrails, before the first model call: a block ends the run before anything is called. */
+  guardInput(guardrails: InternalGuardrail.Guardrails["input"]): Effect.Effect<Run.Output<unknown>, AgentError> {
+    const messages = this.messages
+    let last = messages.length - 1
+    while (last >= 0 && messages[last]!.role !== "user") last--
+    const message = messages[last] as Prompt.UserMessage | undefined
+    const text = message === undefined
+      ? ""
+      : message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("\n")
+    return Effect.flatMap(InternalGuardrail.check(guardrails, text, "input"), (checked) => {
+      if (checked !== text && message !== undefined) {
+        // A rewrite replaces the message's text; its files, if any, stay.
+        const files = message.content.filter((part) => part.type !== "text")
+        messages[last] = ModelCall.userMessage([ModelCall.textPart(checked), ...files])
+      }
+      return this.turn(1)
+    })
+  }
+
+  /**
+   * The run's emit when output guardrails check the streaming text: each piece of text is checked,
+   * with the text before it, before it is emitted. A block is not emitted: it fails the call's
+   * `trip`, which ends the model call (interrupting its stream), and the emit never returns.
+   */
+  guardedEmit(emit: Emit, guardrails: InternalGuardrail.Guardrails["streaming"]): Emit {
+    const checked = (events: ReadonlyArray<RunEvent.RunEvent>, forward: Effect.Effect<void>): Effect.Effect<void> => {
+      let text = this.streamed
+      for (const event of events) if (event._tag === "TextDelta") text += event.delta
+      if (text === this.streamed) return forward
+      return Effect.matchEffect(InternalGuardrail.check(guardrails, text, "output"), {
+        onFailure: (error) => Effect.zipRight(Deferred.fail(this.trip!, error), Effect.never),
+        onSuccess: () => {
+          this.streamed = text
+          return forward
+        }
+      })
+    }
+    const all = emit.all
+    return Object.assign(
+      (event: RunEvent.RunEvent) => (event._tag === "TextDelta" ? checked([event], emit(event)) : emit(event)),
+      {
+        all: (events: ReadonlyArray<RunEvent.RunEvent>) =>
+          checked(events, all !== undefined ? all(events) : Effect.forEach(events, emit, { discard: true }))
+      }
+    )
   }
 
   turn(n: number): Effect.Effect<Run.Output<unknown>, AgentError> {
@@ -251,10 +309,25 @@ class Loop implements ModelCall.Run {
   }
 
   call(n: number): Effect.Effect<Run.Output<unknown>, AgentError> {
+    if (this.emit !== undefined && this.agent.guardrails !== undefined && this.agent.guardrails.streaming.length > 0) {
+      return this.guardedCall(n)
+    }
     return Effect.flatMap(
       ModelCall.call(this, Prompt.fromMessages(this.messages.slice()), n),
       (response) => this.answered(n, response)
     )
+  }
+
+  /** A model call whose streaming text guardrails check: a block ends it at once (see `guardedEmit`). */
+  guardedCall(n: number): Effect.Effect<Run.Output<unknown>, AgentError> {
+    return Effect.flatMap(Deferred.make<never, GuardrailTripped>(), (trip) => {
+      this.trip = trip
+      this.streamed = ""
+      return Effect.flatMap(
+        Effect.raceFirst(ModelCall.call(this, Prompt.fromMessages(this.messages.slice()), n), Deferred.await(trip)),
+        (response) => this.answered(n, response)
+      )
+    })
   }
 
   answered(n: number, response: ModelCall.Turn): Effect.Effect<Run.Output<unknown>, AgentError> {
@@ -288,6 +361,9 @@ class Loop implements ModelCall.Run {
     const pending = response.toolCalls.filter((call) => !call.providerExecuted)
     if (pending.length > 0) {
       if (this.agent.approvals !== undefined) return this.gated(n, pending)
+      if (this.agent.guardrails !== undefined && this.agent.guardrails.tool.length > 0) {
+        return Effect.flatMap(this.runCalls(pending), (outcomes) => this.toolResults(n, outcomes))
+      }
       if (pending.length === 1) {
         // One call needs no fibers: a concurrent forEach forks even for a single element.
         return Effect.flatMap(
@@ -307,10 +383,35 @@ class Loop implements ModelCall.Run {
 
   runCalls(calls: ReadonlyArray<ModelCall.ToolCallRequest>): Effect.Effect<ReadonlyArray<ToolCall.Outcome>, AgentError> {
     if (calls.length === 0) return Effect.succeed([])
-    if (calls.length === 1) return Effect.map(ToolCall.run(this.agent, calls[0]!, this, this.context), (o) => [o])
-    return Effect.forEach(calls, (call) => ToolCall.run(this.agent, call, this, this.context), {
-      concurrency: this.agent.toolConcurrency
-    })
+    if (calls.length === 1) return Effect.map(this.runTool(calls[0]!), (o) => [o])
+    return Effect.forEach(calls, (call) => this.runTool(call), { concurrency: this.agent.toolConcurrency })
+  }
+
+  /** One tool call, with the tool guardrails before it runs and on its result. */
+  runTool(call: ModelCall.ToolCallRequest): Effect.Effect<ToolCall.Outcome, AgentError> {
+    const guardrails = this.agent.guardrails?.tool
+    if (guardrails === undefined || guardrails.length === 0) return ToolCall.run(this.agent, call, this, this.context)
+    const tool = ToolCall.toolOf(this.agent, call.name)
+    const params = tool === undefined ? undefined : ToolCall.decodeArguments(tool, call.params)
+    const run = ToolCall.run(this.agent, call, this, this.context, (result) =>
+      Effect.asVoid(InternalGuardrail.check(guardrails, {
+        phase: "result",
+        tool: call.name,
+        toolCallId: call.id,
+        arguments: params !== undefined && Either.isRight(params) ? params.right : call.params,
+        result
+      }, "tool-result", call.name)))
+    // Arguments that do not decode go back to the model as they would without guardrails.
+    if (params === undefined || Either.isLeft(params)) return run
+    return Effect.zipRight(
+      InternalGuardrail.check(
+        guardrails,
+        { phase: "call", tool: call.name, toolCallId: call.id, arguments: params.right },
+        "tool-call",
+        call.name
+      ),
+      run
+    )
   }
 
   /** The calls of a turn when some tools need approval: those that need none run, the others wait. */
@@ -437,6 +538,15 @@ class Loop implements ModelCall.Run {
   }
 
   answer(n: number, response: ModelCall.Turn): Effect.Effect<Run.Output<unknown>, AgentError> {
+    const guardrails = this.agent.guardrails
+    if (guardrails === undefined || guardrails.output.length === 0) return this.final(n, response)
+    return Effect.flatMap(InternalGuardrail.check(guardrails.output, response.text, "output"), (text) => {
+      response.text = text
+      return this.final(n, response)
+    })
+  }
+
+  final(n: number, response: ModelCall.Turn): Effect.Effect<Run.Output<unknown>, AgentError> {
     let content: unknown = response.text
     const schema = this.agent.output
     if (schema !== undefined) {

@@ -12,7 +12,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
-import { ToolError } from "../AgentError.js"
+import { type GuardrailTripped, ToolError } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition } from "./definition.js"
@@ -72,20 +72,29 @@ class ToolTimedOut {
  */
 export const run = (
   agent: Definition,
-  call: ToolCallRequest,
+  request: ToolCallRequest,
   state: RunState,
-  context: Context.Context<never>
-): Effect.Effect<Outcome, ToolError> =>
-  state.traced
+  context: Context.Context<never>,
+  checkResult?: (result: unknown) => Effect.Effect<void, GuardrailTripped>
+): Effect.Effect<Outcome, ToolError | GuardrailTripped> => {
+  // The result's guardrails travel with the call (only the guarded calls of guarded agents have them).
+  const call: GuardedRequest = checkResult === undefined ? request : { ...request, checkResult }
+  return state.traced
     ? Telemetry.executeTool(Effect.suspend(() => untraced(agent, call, state, context)), call, agent.name)
     : Effect.suspend(() => untraced(agent, call, state, context))
+}
+
+interface GuardedRequest extends ToolCallRequest {
+  /** Checks a successful result before it is reported or given to the model (tool guardrails). */
+  readonly checkResult?: ((result: unknown) => Effect.Effect<void, GuardrailTripped>) | undefined
+}
 
 const untraced = (
   agent: Definition,
-  call: ToolCallRequest,
+  call: GuardedRequest,
   state: RunState,
   context: Context.Context<never>
-): Effect.Effect<Outcome, ToolError> => {
+): Effect.Effect<Outcome, ToolError | GuardrailTripped> => {
   const startedAt = state.clock.unsafeCurrentTimeMillis()
   const emit = state.emit
   const started = emit === undefined ? undefined : emit(
@@ -146,11 +155,13 @@ const untraced = (
     Effect.fail(new ToolError({ tool: call.name, toolCallId: call.id, message, cause }))
   return Effect.flatMap(
     afterStarted(inHandlerFrame(effect, handler.context, readsCallId ? call.id : undefined)),
-    (exit): Effect.Effect<Outcome, ToolError> => {
+    (exit): Effect.Effect<Outcome, ToolError | GuardrailTripped> => {
       if (Exit.isSuccess(exit)) {
         const encoded = encodeSuccess(exit.value)
         return Either.isRight(encoded)
-          ? finish(encoded.right, undefined)
+          ? call.checkResult === undefined
+            ? finish(encoded.right, undefined)
+            : Effect.zipRight(call.checkResult(encoded.right), finish(encoded.right, undefined))
           : died(
             `Tool "${call.name}" returned a value that does not match its success schema: ${
               ParseResult.TreeFormatter.formatErrorSync(encoded.left)
