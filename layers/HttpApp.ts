@@ -361,16 +361,32 @@ const digest = (value: string) => createHash("sha256").update(value).digest()
 
 const authorization = (token: Redacted.Redacted | undefined) => {
   const expected = token === undefined ? undefined : digest(Redacted.value(token))
-  const unauthorized = (message: string) => Effect.fail(new HttpApi.Unauthorized({ message }))
-  return Layer.succeed(HttpApi.Authorization, {
-    bearer: (given) => {
-      if (expected === undefined) return Effect.void
-      const value = Redacted.value(given)
-      if (value.length === 0) return unauthorized("A bearer token is required: Authorization: Bearer <token>.")
-      // Compared as digests of equal length, in constant time.
-      return timingSafeEqual(digest(value), expected) ? Effect.void : unauthorized("The bearer token is not valid.")
-    }
-  })
+  /** Why a bearer token is refused, if it is. */
+  const refusal = (given: Redacted.Redacted): string | undefined => {
+    if (expected === undefined) return undefined
+    const value = Redacted.value(given)
+    if (value.length === 0) return "A bearer token is required: Authorization: Bearer <token>."
+    // Compared as digests of equal length, in constant time.
+    return timingSafeEqual(digest(value), expected) ? undefined : "The bearer token is not valid."
+  }
+  return Layer.mergeAll(
+    Layer.succeed(HttpApi.Authorization, {
+      bearer: (given) => {
+        const refused = refusal(given)
+        return refused === undefined ? Effect.void : Effect.fail(new HttpApi.Unauthorized({ message: refused }))
+      }
+    }),
+    Layer.succeed(HttpApi.ChatCompletionAuthorization, {
+      bearer: (given) => {
+        const refused = refusal(given)
+        return refused === undefined
+          ? Effect.void
+          : Effect.fail({
+            error: { message: refused, type: "invalid_request_error", param: null, code: "invalid_api_key" } as const
+          })
+      }
+    })
+  )
 }
 
 /**

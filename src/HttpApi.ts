@@ -562,6 +562,23 @@ export const ChatCompletionError = Schema.Struct({
  */
 export interface ChatCompletionError extends Schema.Schema.Type<typeof ChatCompletionError> {}
 
+/**
+ * The bearer token was missing or wrong, in OpenAI's error shape (status 401, code
+ * `invalid_api_key`), as OpenAI's clients expect it from the Chat Completions endpoint.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const ChatCompletionUnauthorized = Schema.Struct({
+  error: Schema.Struct({
+    message: Schema.String,
+    type: Schema.Literal("invalid_request_error"),
+    param: Schema.Null,
+    // Its own code keeps it apart from the endpoint's other errors, which have the same shape.
+    code: Schema.Literal("invalid_api_key")
+  })
+}).annotations({ ...HttpApiSchema.annotations({ status: 401 }), identifier: "ChatCompletionUnauthorized" })
+
 // -----------------------------------------------------------------------------
 // The API
 // -----------------------------------------------------------------------------
@@ -577,6 +594,17 @@ export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("effec
   failure: Unauthorized,
   security: { bearer: HttpApiSecurity.bearer }
 }) {}
+
+/**
+ * The same bearer-token check for the OpenAI-compatible endpoint, failing in OpenAI's error shape.
+ *
+ * @since 0.2.0
+ * @category middleware
+ */
+export class ChatCompletionAuthorization extends HttpApiMiddleware.Tag<ChatCompletionAuthorization>()(
+  "effect-agents/HttpApi/ChatCompletionAuthorization",
+  { failure: ChatCompletionUnauthorized, security: { bearer: HttpApiSecurity.bearer } }
+) {}
 
 /**
  * The server's health, for load balancers: no token needed. 503 while it shuts down.
@@ -754,7 +782,9 @@ export class OpenAiGroup extends HttpApiGroup.make("openai")
   .add(
     // With `stream: true` the answer is a raw SSE response of `chat.completion.chunk`s ending with
     // `data: [DONE]` (see the note on `runs.run`); errors are in OpenAI's shape.
+    // The check comes first, so that its error is told apart from the endpoint's by its code.
     HttpApiEndpoint.post("chatCompletions", "/v1/chat/completions")
+      .middleware(ChatCompletionAuthorization)
       .setPayload(ChatCompletionRequest)
       .addSuccess(ChatCompletion)
       .addError(ChatCompletionError, { status: 404 })
@@ -764,7 +794,6 @@ export class OpenAiGroup extends HttpApiGroup.make("openai")
         "With `stream: true`, Server-Sent Events of `chat.completion.chunk`s ending with `data: [DONE]`."
       )
   )
-  .middleware(Authorization)
 {}
 
 /**

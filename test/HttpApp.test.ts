@@ -175,6 +175,16 @@ describe("HttpApp", () => {
       const none = yield* raw(app.url, "/runs", { headers: { authorization: "" } })
       assert.strictEqual(none.status, 401)
       assert.strictEqual((yield* raw(app.url, "/health", { headers: { authorization: "" } })).status, 200)
+      // The OpenAI-compatible endpoint refuses in OpenAI's error shape, as its clients read it.
+      const openAi = yield* raw(app.url, "/v1/chat/completions", {
+        method: "POST",
+        headers: { authorization: "Bearer nope", "content-type": "application/json" },
+        body: JSON.stringify({ model: "Echo", messages: [{ role: "user", content: "hi" }] })
+      })
+      assert.strictEqual(openAi.status, 401)
+      assert.deepStrictEqual(JSON.parse(openAi.text), {
+        error: { message: "The bearer token is not valid.", type: "invalid_request_error", param: null, code: "invalid_api_key" }
+      })
     }))
 
   it.scopedLive("without a token configured the app is open", () =>
