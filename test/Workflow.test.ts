@@ -8,6 +8,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -267,6 +268,48 @@ describe("Workflow.parallel", () => {
       }
       assert.strictEqual(output.metrics.modelCalls, 2)
     }))
+
+  it.effect.prop(
+    "any timing of the branches, any bound: outputs in the steps' order, every inner output kept, the bound held",
+    {
+      delays: FastCheck.array(FastCheck.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 6 }),
+      concurrency: FastCheck.integer({ min: 1, max: 6 })
+    },
+    ({ concurrency, delays }) =>
+      Effect.gen(function*() {
+        let running = 0
+        let most = 0
+        const branch = (i: number) =>
+          Workflow.sequence(
+            Workflow.step(`wait ${i}`, (text: string) =>
+              Effect.acquireUseRelease(
+                Effect.sync(() => {
+                  running++
+                  most = Math.max(most, running)
+                }),
+                () => Effect.as(Effect.sleep(Duration.seconds(delays[i]!)), `${text}${i}`),
+                () => Effect.sync(() => void running--)
+              )),
+            Workflow.step(`tag ${i}`, (text: string) => Effect.succeed(`<${text}>`))
+          )
+        const steps = delays.map((_, i) => branch(i)) as unknown as [Workflow.Step<string, string>]
+        const workflow = Workflow.make({
+          name: "Fan",
+          input: Schema.String,
+          steps: Workflow.parallel(steps, { concurrency })
+        })
+        const fiber = yield* Effect.fork(Workflow.run(workflow, "x"))
+        yield* TestClock.adjust(Duration.seconds(5 * delays.length + 1))
+        const output = yield* Fiber.join(fiber)
+        const expected = delays.map((_, i) => `<x${i}>`)
+        assert.deepStrictEqual(output.content, expected)
+        for (let i = 0; i < delays.length; i++) {
+          assert.deepStrictEqual(completedOutputs(output, `tag ${i}`), [expected[i]])
+        }
+        assert.isAtMost(most, concurrency)
+        assert.strictEqual(most, Math.min(concurrency, delays.length))
+      })
+  )
 
   it.effect("onFailure: \"fail\" interrupts the other branches and fails with the branch's error", () =>
     Effect.gen(function*() {
