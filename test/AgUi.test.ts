@@ -198,6 +198,23 @@ describe("AG-UI", () => {
     assert.deepInclude(events.at(-1), { type: "RUN_FINISHED", result: "The desk says: sunny." })
   })
 
+  it("a workflow: each step between STEP_STARTED and STEP_FINISHED, its agent's work as the run's", async () => {
+    const events = await run("Pipeline", "agui-workflow", "hello")
+    const steps = events.filter((event) => event.type.startsWith("STEP_")).map((event) => `${event.type} ${event.stepName}`)
+    assert.deepStrictEqual(steps, ["STEP_STARTED Writer", "STEP_FINISHED Writer", "STEP_STARTED Weather", "STEP_FINISHED Weather"])
+    const weather = events.slice(events.findIndex((event) => event.type === "STEP_STARTED" && event.stepName === "Weather"))
+    assert.deepStrictEqual(types(weather).slice(0, 6), [
+      "STEP_STARTED",
+      "TOOL_CALL_START",
+      "TOOL_CALL_ARGS",
+      "TOOL_CALL_END",
+      "TOOL_CALL_RESULT",
+      "TEXT_MESSAGE_START"
+    ])
+    assert.include(events.filter((event) => event.type === "REASONING_MESSAGE_CONTENT").map((event) => event.delta).join(""), "short answer")
+    assert.deepInclude(events.at(-1), { type: "RUN_FINISHED", result: "It is sunny in Paris." })
+  })
+
   it("a failed run ends with RUN_ERROR, its code the error's tag", async () => {
     const events = await run("Broken", "agui-failed", "hello")
     assert.deepStrictEqual(types(events), ["RUN_STARTED", "RUN_ERROR"])

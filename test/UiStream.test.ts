@@ -146,6 +146,16 @@ describe("AI SDK UI message stream", () => {
     assert.deepInclude(shown.parts.find((part) => part.type === "text"), { text: "The desk says: sunny." })
   })
 
+  it("a workflow: a data part per step, updated from running to completed, and the answer as text", async () => {
+    const all = await chunks("Pipeline", "hello")
+    const steps = all.filter((chunk) => chunk.type === "data-step").map((chunk) => `${chunk.data.step} ${chunk.data.status}`)
+    assert.deepStrictEqual(steps, ["Writer running", "Writer completed", "Weather running", "Weather completed"])
+    assert.isTrue(all.filter((chunk) => chunk.type === "data-step-event").every((chunk) => chunk.transient === true))
+    const shown = await message("Pipeline", "hello")
+    assert.strictEqual(shown.parts.filter((part) => part.type === "data-step").length, 2)
+    assert.deepInclude(shown.parts.find((part) => part.type === "text"), { text: "It is sunny in Paris." })
+  })
+
   it("a failed run ends with an error chunk", async () => {
     const all = await chunks("Broken", "hello")
     assert.deepStrictEqual(types(all), ["start", "start-step", "finish-step", "error"])

@@ -233,6 +233,20 @@ describe("the web page", () => {
     await context.close()
   })
 
+  it("nests a workflow's steps and the work of their agents", async () => {
+    const { context, page } = await open(app.url)
+    await pick(page, "Pipeline")
+    await say(page, "plan")
+    await page.locator(".turn[data-status=completed]").waitFor()
+    const steps = page.locator("details.step > summary > strong")
+    assert.deepStrictEqual(await steps.allTextContents(), ["Writer", "Weather"])
+    assert.include(await page.locator("details.step").nth(0).locator(".markdown").textContent() ?? "", "You said plan")
+    assert.strictEqual(await page.locator("details.step").nth(1).locator(".card .name").textContent(), "weather")
+    assert.match(await page.locator("details.step").nth(1).locator("summary").textContent() ?? "", /done in \d+ ms/)
+    await shot(page, "workflow")
+    await context.close()
+  })
+
   it("is usable 360 px wide", async () => {
     const { context, page } = await open(app.url, { width: 360, height: 740 })
     await pick(page, "Desk")

@@ -10,11 +10,15 @@
  *   TOOL_CALL_RESULT (a failure's result is `{"error": …}`);
  * - a team's members: SUBAGENT_STARTED / _FINISHED / _ERROR, and the member's own events attributed
  *   to it with `subagentRunId` (nested teams through `parentSubagentRunId`);
- * - workflow steps, when a run has them: STEP_STARTED / STEP_FINISHED;
+ * - workflow steps: STEP_STARTED / STEP_FINISHED (a failed step's event as CUSTOM before its end),
+ *   the step's own work (its agent's text and tools) as the run's; a workflow that streamed no text
+ *   of its own gets its answer as one text message at its end;
  * - retries, fallbacks, rate-limit waits and any other event: CUSTOM, named `effect-agents.<Tag>`
  *   with the event's JSON as value;
+ * - approvals: ApprovalRequested as CUSTOM, and a paused run ends with RUN_FINISHED whose outcome is
+ *   `interrupt`, one interrupt per pending approval (its id the approval's token);
  * - the end: RUN_FINISHED (with the answer's text and the token usage; a cancelled run's outcome is
- *   `cancelled`) or RUN_ERROR.
+ *   `cancelled`) or RUN_ERROR; nothing after it.
  *
  * Message ids are derived from the run's id, so a response is the same for the same run.
  */
@@ -88,6 +92,10 @@ const usage = (metrics: Run.Metrics) => [{
 export const makeMapper = (threadId: string, runId: string) => {
   let counter = 0
   const open = new Map<string, { text?: string | undefined; reasoning?: string | undefined; lastText?: string | undefined }>()
+  // Set once the run's last event (RUN_FINISHED or RUN_ERROR) is out: nothing may follow it.
+  let ended = false
+  // Whether the run itself (not a member) streamed text: a workflow's answer may come only at its end.
+  let rootText = false
   const scope = (sub: string | undefined) => {
     const key = sub ?? ""
     let state = open.get(key)
@@ -122,10 +130,20 @@ export const makeMapper = (threadId: string, runId: string) => {
     out.push(attributed(sub, { type: "CUSTOM", name: `effect-agents.${event._tag}`, value: encodeEvent(event) }))
   }
 
-  const map = (event: RunEvent.RunEvent, sub: string | undefined, out: Array<Event>): void => {
+  const finishWith = (event: Event, out: Array<Event>) => {
+    if (ended) return
+    ended = true
+    out.push(event)
+  }
+
+  /**
+   * `sub`: the member run the event belongs to (its AG-UI attribution, and its own open messages);
+   * `nested`: the event is a member's or a workflow step's, not the run's own.
+   */
+  const map = (event: RunEvent.RunEvent, sub: string | undefined, nested: boolean, out: Array<Event>): void => {
     switch (event._tag) {
       case "RunStarted":
-        if (sub === undefined) out.push({ type: "RUN_STARTED", threadId, runId })
+        if (!nested) out.push({ type: "RUN_STARTED", threadId, runId })
         return
       case "ModelRequestStarted":
         return
@@ -133,6 +151,7 @@ export const makeMapper = (threadId: string, runId: string) => {
         if (event.delta.length === 0) return
         closeReasoning(sub, out)
         const state = scope(sub)
+        if (sub === undefined) rootText = true
         if (state.text === undefined) {
           state.text = `${runId}-message-${++counter}`
           state.lastText = state.text
@@ -198,7 +217,7 @@ export const makeMapper = (threadId: string, runId: string) => {
         })
         return
       case "MemberEvent":
-        map(event.event, event.memberRunId, out)
+        map(event.event, event.memberRunId, true, out)
         return
       case "MemberRunCompleted":
         close(event.memberRunId, out)
@@ -210,21 +229,63 @@ export const makeMapper = (threadId: string, runId: string) => {
         open.delete(event.memberRunId)
         out.push({ type: "SUBAGENT_ERROR", subagentRunId: event.memberRunId, message: event.error.message, code: event.error._tag })
         return
-      case "RunCompleted":
-        if (sub !== undefined) return
+      case "StepStarted":
+        out.push(attributed(sub, { type: "STEP_STARTED", stepName: event.step }))
+        return
+      case "StepEvent":
+        // A step's own work (its agent's text and tools) is the workflow's: not attributed to a subagent.
+        map(event.event, sub, true, out)
+        return
+      case "StepCompleted":
         close(sub, out)
-        out.push({
+        out.push(attributed(sub, { type: "STEP_FINISHED", stepName: event.step }))
+        return
+      case "StepFailed":
+        close(sub, out)
+        custom(sub, event, out)
+        out.push(attributed(sub, { type: "STEP_FINISHED", stepName: event.step }))
+        return
+      case "RunCompleted":
+        if (nested) return
+        close(sub, out)
+        if (!rootText && event.output.text.length > 0) {
+          const messageId = `${runId}-message-${++counter}`
+          out.push({ type: "TEXT_MESSAGE_START", messageId, role: "assistant" })
+          out.push({ type: "TEXT_MESSAGE_CONTENT", messageId, delta: event.output.text })
+          out.push({ type: "TEXT_MESSAGE_END", messageId })
+        }
+        finishWith({
           type: "RUN_FINISHED",
           threadId,
           runId,
           result: event.output.text,
           usage: usage(event.output.metrics)
-        })
+        }, out)
         return
       case "RunFailed":
-        if (sub !== undefined) return
+        if (nested) return
         close(sub, out)
-        out.push({ type: "RUN_ERROR", message: event.error.message, code: event.error._tag })
+        finishWith({ type: "RUN_ERROR", message: event.error.message, code: event.error._tag }, out)
+        return
+      case "RunPaused":
+        if (nested) return
+        close(sub, out)
+        // Each pending approval is an interrupt, answered by its token.
+        finishWith({
+          type: "RUN_FINISHED",
+          threadId,
+          runId,
+          outcome: {
+            type: "interrupt",
+            interrupts: event.pending.map((request) => ({
+              id: request.token,
+              reason: "tool_approval",
+              toolCallId: request.toolCallId,
+              message: `The tool ${request.tool} needs approval.`,
+              metadata: { tool: request.tool, arguments: request.arguments }
+            }))
+          }
+        }, out)
         return
       default:
         // Retries, fallbacks, rate-limit waits and events added later: their own JSON, by name.
@@ -237,14 +298,14 @@ export const makeMapper = (threadId: string, runId: string) => {
     switch (event._tag) {
       case "RunCancelled":
         close(undefined, out)
-        out.push({ type: "RUN_FINISHED", threadId, runId, outcome: { type: "cancelled" } })
+        finishWith({ type: "RUN_FINISHED", threadId, runId, outcome: { type: "cancelled" } }, out)
         break
       case "RunError":
         close(undefined, out)
-        out.push({ type: "RUN_ERROR", message: event.error.message, code: event.error._tag })
+        finishWith({ type: "RUN_ERROR", message: event.error.message, code: event.error._tag }, out)
         break
       default:
-        map(event, undefined, out)
+        map(event, undefined, false, out)
     }
     return out
   }

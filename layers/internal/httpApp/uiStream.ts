@@ -11,6 +11,11 @@
  * - a team's members: a `data-member` part per member run (its id the member run's id, updated from
  *   `running` to `completed` or `failed` with the member's answer or error), and each of the member's
  *   events as a transient `data-member-event`;
+ * - a workflow's steps: a `data-step` part per step run (its id the step's id, updated from
+ *   `running` to `waiting`, `completed` or `failed`), each of the step's events as a transient
+ *   `data-step-event`; a workflow that streamed no text gets its answer as one text part at its end;
+ * - approvals: `tool-approval-request` (its approval id the request's token); a paused run finishes
+ *   with reason `other` and `paused: true` in its metadata;
  * - retries, fallbacks, rate-limit waits and any other event: a transient `data-event` with the
  *   event's JSON;
  * - the end: `finish` (with the finish reason, and usage and duration as message metadata), `error`
@@ -78,6 +83,10 @@ export const makeMapper = (runId: string) => {
   // A step is closed when the next one starts or the run ends, not when its model call ends: the
   // tool calls the model asked for belong to its step.
   let step = false
+  // Set once the run's last chunk is out: nothing may follow it.
+  let ended = false
+  // Whether the run streamed text: a workflow's answer may come only at its end.
+  let streamedText = false
   const closeStep = (out: Array<Chunk>) => {
     if (step) out.push({ type: "finish-step" })
     step = false
@@ -111,6 +120,7 @@ export const makeMapper = (runId: string) => {
           text = `${runId}-text-${++counter}`
           out.push({ type: "text-start", id: text })
         }
+        streamedText = true
         out.push({ type: "text-delta", id: text, delta: event.delta })
         return
       case "ReasoningDelta":
@@ -178,9 +188,57 @@ export const makeMapper = (runId: string) => {
           data: { member: event.member, status: "failed", error: event.error.message }
         })
         return
-      case "RunCompleted": {
+      case "ApprovalRequested":
+        out.push({ type: "tool-approval-request", approvalId: event.token, toolCallId: event.toolCallId })
+        return
+      case "StepStarted":
+        out.push({
+          type: "data-step",
+          id: event.stepId,
+          data: {
+            step: event.step,
+            kind: event.kind,
+            status: "running",
+            ...(event.parentStepId === undefined ? {} : { parentStepId: event.parentStepId })
+          }
+        })
+        return
+      case "StepWaiting":
+        out.push({ type: "data-step", id: event.stepId, data: { step: event.step, status: "waiting", signal: event.signal } })
+        return
+      case "StepCompleted":
+        out.push({
+          type: "data-step",
+          id: event.stepId,
+          data: { step: event.step, status: "completed", durationMs: Duration.toMillis(event.duration) }
+        })
+        return
+      case "StepFailed":
+        out.push({ type: "data-step", id: event.stepId, data: { step: event.step, status: "failed", error: event.error.message } })
+        return
+      case "StepEvent":
+        out.push({
+          type: "data-step-event",
+          data: { stepId: event.stepId, step: event.step, event: encodeEvent(event.event) },
+          transient: true
+        })
+        return
+      case "RunPaused":
+        if (ended) return
         close(out)
         closeStep(out)
+        ended = true
+        out.push({ type: "finish", finishReason: "other", messageMetadata: { runId, paused: true } })
+        return
+      case "RunCompleted": {
+        if (ended) return
+        close(out)
+        closeStep(out)
+        if (!streamedText && event.output.text.length > 0) {
+          const id = `${runId}-text-${++counter}`
+          out.push({ type: "text-start", id }, { type: "text-delta", id, delta: event.output.text }, { type: "text-end", id })
+        }
+        ended = true
         const metrics = event.output.metrics
         out.push({
           type: "finish",
@@ -196,6 +254,8 @@ export const makeMapper = (runId: string) => {
         return
       }
       case "RunFailed":
+        if (ended) return
+        ended = true
         close(out)
         closeStep(out)
         out.push({ type: "error", errorText: event.error.message })
@@ -209,11 +269,15 @@ export const makeMapper = (runId: string) => {
     const out: Array<Chunk> = []
     switch (event._tag) {
       case "RunCancelled":
+        if (ended) break
+        ended = true
         close(out)
         closeStep(out)
         out.push({ type: "abort", reason: event.message })
         break
       case "RunError":
+        if (ended) break
+        ended = true
         close(out)
         closeStep(out)
         out.push({ type: "error", errorText: event.error.message })

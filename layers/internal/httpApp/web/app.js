@@ -171,6 +171,8 @@ class RunView {
     this.tools = new Map()
     this.failedTools = new Map()
     this.members = new Map()
+    // A workflow's step runs, by step id: shared by the views of nested steps.
+    this.steps = new Map()
     this.pendingRender = false
   }
 
@@ -264,11 +266,17 @@ class RunView {
   }
 
   member(event) {
+    const view = this.nested("member", event.member, event.task ? ` — ${event.task}` : "")
+    this.members.set(event.memberRunId, view)
+    return view
+  }
+
+  nested(className, title, detail) {
     this.breakText()
-    const details = el("details", "member")
+    const details = el("details", className)
     details.open = true
     const summary = el("summary")
-    summary.append(el("strong", "", event.member), document.createTextNode(` — ${event.task}`))
+    summary.append(el("strong", "", title), document.createTextNode(detail))
     const status = el("span", "meta", " · running…")
     summary.append(status)
     details.append(summary)
@@ -277,8 +285,26 @@ class RunView {
     this.container.append(details)
     const view = new RunView(body)
     view.status = status
-    this.members.set(event.memberRunId, view)
     return view
+  }
+
+  step(event) {
+    const parent = (event.parentStepId && this.steps.get(event.parentStepId)) || this
+    const view = parent.nested("member step", event.step, event.kind ? ` (${event.kind})` : "")
+    view.steps = this.steps
+    this.steps.set(event.stepId, view)
+    return view
+  }
+
+  approval(event) {
+    this.breakText()
+    const card = el("section", "card approval running")
+    const header = el("header")
+    header.append(el("span", "name", event.tool), el("span", "meta", "needs approval"))
+    card.append(header, el("pre", "args", pretty(event.arguments)))
+    // Approve / reject / edit buttons go here once the HTTP API can resume a paused run; the
+    // request's token (event.token) is what a decision answers.
+    this.container.append(card)
   }
 
   /** One event of the run; returns true for the run's last event. */
@@ -330,8 +356,33 @@ class RunView {
       case "ModelRequestCompleted":
         this.breakText()
         break
-      // Approval requests (ApprovalRequested) are to be rendered here, as approve / reject buttons
-      // that answer the run's approval endpoint, once the API has them.
+      case "StepStarted":
+        this.step(event)
+        break
+      case "StepEvent":
+        (this.steps.get(event.stepId) ?? this).apply(event.event)
+        break
+      case "StepWaiting": {
+        const view = this.steps.get(event.stepId)
+        if (view) view.status.textContent = ` · waiting for the signal ${event.signal}`
+        break
+      }
+      case "StepCompleted": {
+        const view = this.steps.get(event.stepId)
+        if (view) {
+          view.flush()
+          view.status.textContent = ` · done in ${ms(event.duration)}`
+        }
+        break
+      }
+      case "StepFailed": {
+        const view = this.steps.get(event.stepId)
+        if (view) view.status.textContent = ` · failed: ${event.error?.message ?? ""}`
+        break
+      }
+      case "ApprovalRequested":
+        this.approval(event)
+        break
       default:
         break
     }
@@ -386,6 +437,9 @@ const applyToTurn = (turn, event) => {
       return true
     case "RunError":
       finish(turn, "failed", `Failed: ${event.error?.message ?? "error"}`)
+      return true
+    case "RunPaused":
+      finish(turn, "paused", "Paused: waiting for approval")
       return true
     case "RunCancelled":
       finish(turn, "cancelled", event.reason === "shutdown" ? "Cancelled: the server shut down" : "Cancelled")
