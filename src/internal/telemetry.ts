@@ -8,6 +8,7 @@
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -198,21 +199,27 @@ export const invokeAgent = <A, E, R>(effect: Effect.Effect<A, E, R>, options: Ag
   }
   if (options.conversationId !== undefined) attributes["gen_ai.conversation.id"] = options.conversationId
   if (options.teamMode !== undefined) attributes["effect_agents.team.mode"] = options.teamMode
-  const observed = Effect.clockWith((clock) => {
-    const startedAt = clock.unsafeCurrentTimeMillis()
-    record(metrics.runsActive, 1, "gen_ai.agent.name", options.name)
-    return Effect.onExit(effect, (exit) =>
-      withSpanAndClock((current, clock) => {
+  const name = `${operation} ${options.name}`
+  const spanOptions = { captureStackTrace: false, kind: "internal" as const, attributes }
+  // The fiber's clock and current span are read directly: a run pays for the span and little else.
+  return Effect.withFiberRuntime((fiber) => {
+    const current = fiber.currentSpan
+    // A team's leader runs under the team's run id, inside the team's span: that span is its run's.
+    if (current?._tag === "Span" && current.attributes.get("effect_agents.run.id") === options.runId) return effect
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    return Effect.useSpan(name, spanOptions, (span) => {
+      const startedAt = clock.unsafeCurrentTimeMillis()
+      record(metrics.runsActive, 1, "gen_ai.agent.name", options.name)
+      return Effect.onExit(Effect.withParentSpan(effect, span), (exit) => {
         record(metrics.runsActive, -1, "gen_ai.agent.name", options.name)
-        const span = Option.getOrUndefined(current)
-        if (span !== undefined && Exit.isSuccess(exit)) usageOf(span, exit.value)
+        if (Exit.isSuccess(exit)) usageOf(span, exit.value)
         const { errorType, outcome } = outcomeOf(exit)
         const duration = (clock.unsafeCurrentTimeMillis() - startedAt) / 1000
         if (errorType === undefined) {
           record(metrics.runs, 1, "gen_ai.agent.name", options.name, "effect_agents.outcome", outcome)
           record(metrics.operationDuration, duration, "gen_ai.operation.name", operation, "gen_ai.agent.name", options.name)
         } else {
-          span?.attribute("error.type", errorType)
+          span.attribute("error.type", errorType)
           record(metrics.runs, 1, "gen_ai.agent.name", options.name, "effect_agents.outcome", outcome, "error.type", errorType)
           record(
             metrics.operationDuration,
@@ -225,21 +232,10 @@ export const invokeAgent = <A, E, R>(effect: Effect.Effect<A, E, R>, options: Ag
             errorType
           )
         }
-      }))
+        return Effect.void
+      })
+    })
   })
-  const spanned = Effect.withSpan(observed, `${operation} ${options.name}`, {
-    captureStackTrace: false,
-    kind: "internal",
-    attributes
-  })
-  // A team's leader runs under the team's run id, inside the team's span: that span is its run's.
-  return Effect.flatMap(
-    Effect.option(Effect.currentSpan),
-    (current) =>
-      Option.isSome(current) && current.value.attributes.get("effect_agents.run.id") === options.runId
-        ? effect
-        : spanned
-  )
 }
 
 /**
@@ -309,12 +305,10 @@ export const chat = <A extends ChatResult, E, R>(
   const common = info === undefined
     ? ["gen_ai.operation.name", "chat"]
     : ["gen_ai.operation.name", "chat", "gen_ai.provider.name", info.provider, "gen_ai.request.model", info.model]
-  return Effect.useSpan(info === undefined ? "chat" : `chat ${info.model}`, {
-    captureStackTrace: false,
-    kind: "client",
-    attributes
-  }, (span) =>
-    Effect.flatMap(CaptureContent, (capture) => {
+  const spanOptions = { captureStackTrace: false, kind: "client" as const, attributes }
+  return Effect.withFiberRuntime((fiber) => {
+    const capture = Context.get(fiber.currentContext, CaptureContent)
+    return Effect.useSpan(info === undefined ? "chat" : `chat ${info.model}`, spanOptions, (span) => {
       if (capture) recordPrompt(span, prompt)
       const call: ChatCall = { span, firstChunkAt: undefined }
       const clock = options.clock
@@ -340,7 +334,8 @@ export const chat = <A extends ChatResult, E, R>(
         }
         return Effect.void
       })
-    }))
+    })
+  })
 }
 
 const endChat = (span: Tracer.Span, result: ChatResult, capture: boolean): void => {
@@ -460,31 +455,9 @@ export const executeTool = <A extends ToolResult, E, R>(
   call: { readonly id: string; readonly name: string; readonly params: unknown },
   agentName: string
 ): Effect.Effect<A, E, R> =>
-  Effect.withSpan(
-    Effect.flatMap(CaptureContent, (capture) =>
-      Effect.flatMap(Effect.currentSpan.pipe(Effect.orDie), (span) => {
-        if (capture) span.attribute("gen_ai.tool.call.arguments", safeJson(call.params))
-        return Effect.onExit(effect, (exit) => {
-          let outcome: string
-          let type: string | undefined
-          if (Exit.isSuccess(exit)) {
-            const failure = exit.value.record.failure
-            outcome = failure === undefined ? "success" : "failure"
-            type = failure
-            if (capture) span.attribute("gen_ai.tool.call.result", safeJson(exit.value.record.result))
-          } else {
-            const o = outcomeOf(exit)
-            outcome = o.outcome
-            type = o.errorType
-          }
-          if (type !== undefined) span.attribute("error.type", type)
-          if (type === undefined) record(metrics.toolCalls, 1, "gen_ai.tool.name", call.name, "effect_agents.outcome", outcome)
-          else record(metrics.toolCalls, 1, "gen_ai.tool.name", call.name, "effect_agents.outcome", outcome, "error.type", type)
-          return Effect.void
-        })
-      })),
-    `execute_tool ${call.name}`,
-    {
+  Effect.withFiberRuntime((fiber) => {
+    const capture = Context.get(fiber.currentContext, CaptureContent)
+    return Effect.useSpan(`execute_tool ${call.name}`, {
       captureStackTrace: false,
       kind: "internal",
       attributes: {
@@ -494,8 +467,29 @@ export const executeTool = <A extends ToolResult, E, R>(
         "gen_ai.tool.call.id": call.id,
         "gen_ai.tool.type": "function"
       }
-    }
-  )
+    }, (span) => {
+      if (capture) span.attribute("gen_ai.tool.call.arguments", safeJson(call.params))
+      // The handler runs under the call's span, so its own spans and `Effect.currentSpan` see it.
+      return Effect.onExit(Effect.withParentSpan(effect, span), (exit) => {
+        let outcome: string
+        let type: string | undefined
+        if (Exit.isSuccess(exit)) {
+          const failure = exit.value.record.failure
+          outcome = failure === undefined ? "success" : "failure"
+          type = failure
+          if (capture) span.attribute("gen_ai.tool.call.result", safeJson(exit.value.record.result))
+        } else {
+          const o = outcomeOf(exit)
+          outcome = o.outcome
+          type = o.errorType
+        }
+        if (type !== undefined) span.attribute("error.type", type)
+        if (type === undefined) record(metrics.toolCalls, 1, "gen_ai.tool.name", call.name, "effect_agents.outcome", outcome)
+        else record(metrics.toolCalls, 1, "gen_ai.tool.name", call.name, "effect_agents.outcome", outcome, "error.type", type)
+        return Effect.void
+      })
+    })
+  })
 
 const safeJson = (value: unknown): string => {
   try {
