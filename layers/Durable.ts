@@ -136,6 +136,11 @@ export interface DurableWorkflow<I, O, E, R> {
       readonly onEvent?: ((event: RunEvent.RunEvent) => Effect.Effect<void>) | undefined
     }
   ) => Effect.Effect<Workflow.WorkflowOutput<O>, E, WorkflowEngine.WorkflowEngine>
+  /**
+   * Cancels the run `runId`: the steps it is in are interrupted and their finalizers run, and
+   * whoever waits for it with `run` sees it interrupted.
+   */
+  readonly cancel: (runId: string) => Effect.Effect<void, never, WorkflowEngine.WorkflowEngine>
   /** Sends a value to a signal step of the run `runId` (kept until the step takes it). */
   readonly send: <A>(
     signal: Workflow.Signal<A, any, any>,
@@ -212,6 +217,8 @@ export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): Durab
           })
       )
     },
+    cancel: (runId) =>
+      Effect.flatMap(definition.executionId({ runId, input: undefined }), (executionId) => definition.interrupt(executionId)),
     send: (signal, runId, value) =>
       Effect.gen(function*() {
         const checked = yield* Schema.validate(signal.schema)(value)

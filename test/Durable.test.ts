@@ -1,7 +1,9 @@
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
@@ -94,6 +96,31 @@ describe("Durable, on the in-memory engine", () => {
         steps.map((step) => [step.step, step._tag === "Completed" ? step.output : "failed"])
       assert.deepStrictEqual(shape(output.steps), shape(inProcess.steps))
     }).pipe(Effect.provide(durable.layer), Effect.provide(Durable.layerMemory)))
+})
+
+describe("Durable, cancelled", () => {
+  it.live("a run cancelled while it waits for a signal stops, and its step's finalizer runs", () =>
+    Effect.gen(function*() {
+      let stopped = 0
+      const go = Workflow.signal("go", Schema.Boolean)
+      const workflow = Workflow.make({
+        name: "Cancelled",
+        input: Schema.String,
+        steps: Workflow.parallel([
+          go,
+          Workflow.step("hang", (_: string) => Effect.onInterrupt(Effect.never, () => Effect.sync(() => void stopped++)))
+        ])
+      })
+      const durable = Durable.make(workflow)
+      const exit = yield* Effect.gen(function*() {
+        const fiber = yield* Effect.fork(durable.run("x", { runId: "cancel-1" }))
+        yield* Effect.sleep("100 millis")
+        yield* durable.cancel("cancel-1")
+        return yield* Fiber.await(fiber).pipe(Effect.timeout("5 seconds"))
+      }).pipe(Effect.provide(durable.layer), Effect.provide(Durable.layerMemory))
+      assert.isTrue(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause), String(exit))
+      assert.strictEqual(stopped, 1)
+    }))
 })
 
 describe("Durable, on SQLite, in process", () => {
