@@ -6,10 +6,12 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
 import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
 import type { RunPaused } from "../src/AgentError.js"
@@ -336,6 +338,27 @@ describe("Approval", () => {
       const stale = yield* Effect.flip(Team.resume(desk, pause.state, [Approval.approve(pause.pending[0]!)]))
       assert.deepStrictEqual([stale._tag, (stale as any).reason], ["ApprovalError", "Stale"])
     }).pipe(Effect.provide(live))
+  })
+
+  it.effect("interrupting a resumed run while an approved call runs stops the call", () => {
+    let interrupted = false
+    const Slow = Tool.make("slow", { parameters: {}, success: Schema.String })
+    const SlowKit = Toolkit.make(Slow)
+    const agent = Agent.make({ name: "Slow", toolkit: SlowKit, approval: { slow: true } })
+    return Effect.gen(function*() {
+      const pause = yield* paused(Agent.run(agent, "go"))
+      const fiber = yield* Agent.resume(agent, pause.state, [Approval.approve("s")]).pipe(Effect.fork)
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(fiber)
+      assert.isTrue(interrupted)
+      // The model was not asked again.
+      assert.strictEqual((yield* TestModel.requests).length, 1)
+    }).pipe(Effect.provide(Layer.merge(
+      TestModel.layer([TestModel.toolCall("slow", {}, { id: "s" }), TestModel.text("never")]),
+      SlowKit.toLayer({
+        slow: () => Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => (interrupted = true))))
+      })
+    )))
   })
 
   it.effect.prop(

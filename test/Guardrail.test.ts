@@ -10,7 +10,9 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as TestModel from "../layers/TestModel.js"
+import * as SessionStore from "../services/SessionStore.js"
 import * as Agent from "../src/Agent.js"
 import type { GuardrailTripped } from "../src/AgentError.js"
 import * as Guardrail from "../src/Guardrail.js"
@@ -193,6 +195,40 @@ describe("Guardrail", () => {
       ToolsLive
     )))
   })
+
+  it.effect("a run blocked in a session is recorded as failed with the GuardrailTripped error", () =>
+    Effect.gen(function*() {
+      const agent = Agent.make({ name: "Guarded", guardrails: [Guardrail.forbidPattern(/secret/, { streaming: true })] })
+      const error = yield* Agent.stream(agent, "tell me", { sessionId: "s", userId: "u" }).pipe(Stream.runDrain, Effect.flip)
+      assert.strictEqual(error._tag, "GuardrailTripped")
+      const store = yield* SessionStore.SessionStore
+      const [record] = yield* store.load({ userId: "u", sessionId: "s" })
+      assert.strictEqual(record!.status, "failed")
+      assert.strictEqual(record!.status === "failed" && (record!.error as { _tag: string })._tag, "GuardrailTripped")
+    }).pipe(Effect.provide(Layer.merge(
+      SessionStoreMemory.layer,
+      TestModel.layer([TestModel.text("the secret is out", { chunks: ["the ", "secret ", "is out"] })])
+    ))))
+
+  it.effect("interrupting a run while its guardrails decide stops them, and no model is called", () =>
+    Effect.gen(function*() {
+      let started = false
+      let interrupted = false
+      const judge = Guardrail.input({
+        name: "judge",
+        check: () =>
+          Effect.sync(() => (started = true)).pipe(
+            Effect.zipRight(Effect.never),
+            Effect.onInterrupt(() => Effect.sync(() => (interrupted = true)))
+          )
+      })
+      const fiber = yield* Agent.run(Agent.make({ guardrails: [judge] }), "hi").pipe(Effect.fork)
+      yield* TestClock.adjust("1 second")
+      assert.isTrue(started)
+      yield* Fiber.interrupt(fiber)
+      assert.isTrue(interrupted)
+      assert.strictEqual((yield* TestModel.requests).length, 0)
+    }).pipe(Effect.provide(TestModel.layer([TestModel.text("ok")]))))
 
   it.effect("an agent with no guardrails streams as before", () =>
     Effect.gen(function*() {
