@@ -24,6 +24,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
@@ -133,15 +134,37 @@ const result = (isError: boolean, content: unknown) =>
       : {})
   })
 
-const handle = (entry: Registry.Entry, protocol: RpcServer.Protocol["Type"]) =>
+/** The calls in flight by client, where a transport cancels them itself (see `routeCancellations`). */
+type Calls = Map<number, Set<Fiber.RuntimeFiber<unknown, unknown>>>
+
+class CallsInFlight extends Context.Reference<CallsInFlight>()("effect-agents/McpServer/CallsInFlight", {
+  defaultValue: (): Calls | undefined => undefined
+}) {}
+
+const tracked = <A, E, R>(calls: Calls | undefined, clientId: number, effect: Effect.Effect<A, E, R>) =>
+  calls === undefined ? effect : Effect.withFiberRuntime<A, E, R>((fiber) => {
+    const own = calls.get(clientId) ?? new Set()
+    calls.set(clientId, own.add(fiber as Fiber.RuntimeFiber<unknown, unknown>))
+    return Effect.ensuring(
+      effect,
+      Effect.sync(() => {
+        own.delete(fiber as Fiber.RuntimeFiber<unknown, unknown>)
+        if (own.size === 0) calls.delete(clientId)
+      })
+    )
+  })
+
+const handle = (entry: Registry.Entry, protocol: RpcServer.Protocol["Type"], calls: Calls | undefined) =>
 (payload: unknown): Effect.Effect<McpSchema.CallToolResult, never, McpSchema.McpServerClient> =>
+  Effect.flatMap(McpSchema.McpServerClient, ({ clientId }) => tracked(calls, clientId, run(entry, protocol, clientId, payload)))
+
+const run = (entry: Registry.Entry, protocol: RpcServer.Protocol["Type"], clientId: number, payload: unknown) =>
   Effect.gen(function*() {
     const args = decodeArguments(payload)
     if (args._tag === "Left") {
       return result(true, `Invalid arguments for "${toolName(entry.name)}": give { "input": "<your message>" }.`)
     }
     const token = yield* ProgressToken
-    const { clientId } = yield* McpSchema.McpServerClient
     let progress = 0
     const onEvent = token === undefined ? undefined : (event: RunEvent.RunEvent) => {
       const message = describe(event)
@@ -174,6 +197,7 @@ const handle = (entry: Registry.Entry, protocol: RpcServer.Protocol["Type"]) =>
  */
 export const registerRegistry: Effect.Effect<void, never, AiMcpServer.McpServer | Registry.Registry | RpcServer.Protocol> =
   Effect.gen(function*() {
+    const calls = yield* CallsInFlight
     const server = yield* AiMcpServer.McpServer
     const registry = yield* Registry.Registry
     const protocol = yield* RpcServer.Protocol
@@ -184,7 +208,7 @@ export const registerRegistry: Effect.Effect<void, never, AiMcpServer.McpServer 
           description: entry.description ?? `Runs the ${entry.kind} ${entry.name}`,
           inputSchema
         }),
-        handle: handle(entry, protocol)
+        handle: handle(entry, protocol, calls)
       })
     }
   })
@@ -251,9 +275,48 @@ const guarded = (app: HttpApp.Default<never, never>, token: Redacted.Redacted | 
 }
 
 /**
+ * Over HTTP each request is a client of its own to `@effect/ai`'s server, so a client's
+ * `notifications/cancelled` (a request of its own) cannot reach the call it names through the
+ * server. The call is found here and interrupted: the request that carries it is the one whose
+ * message had that id, when exactly one request in flight has it (ids are chosen by each MCP client,
+ * and this transport has no session to tell two clients apart: an ambiguous cancellation is
+ * dropped).
+ */
+const routeCancellations = (protocol: RpcServer.Protocol["Type"], calls: Calls): RpcServer.Protocol["Type"] => {
+  const inFlight = new Map<string, Set<number>>()
+  const settle = (id: string, clientId: number) => {
+    const owners = inFlight.get(id)
+    owners?.delete(clientId)
+    if (owners?.size === 0) inFlight.delete(id)
+  }
+  return {
+    ...protocol,
+    run: (f) =>
+      protocol.run((clientId, message) => {
+        if (message._tag === "Request") {
+          if (message.tag === "notifications/cancelled") {
+            const owners = inFlight.get(String((message.payload as { requestId?: unknown } | undefined)?.requestId))
+            const fibers = owners?.size === 1 ? calls.get(owners.values().next().value!) : undefined
+            if (fibers !== undefined) return Effect.forEach([...fibers], Fiber.interruptFork, { discard: true })
+          } else if (message.id !== undefined && message.id !== "") {
+            const id = String(message.id)
+            inFlight.set(id, (inFlight.get(id) ?? new Set()).add(clientId))
+          }
+        }
+        return f(clientId, message)
+      }),
+    send: (clientId, message, transferables) => {
+      if (message._tag === "Exit") settle(message.requestId, clientId)
+      return protocol.send(clientId, message, transferables)
+    }
+  }
+}
+
+/**
  * Serves the registry over Streamable HTTP at `path` (default `/mcp`) on the router `routerTag`
  * (default `HttpRouter.Default`; the HTTP app passes its own), behind a bearer token when one is
- * given. Each request carries its JSON-RPC messages and gets the answers in its response.
+ * given. Each request carries its JSON-RPC messages and gets the answers in its response; a
+ * client's `notifications/cancelled` interrupts the run of the call it names.
  *
  * @since 0.3.0
  * @category layers
@@ -266,6 +329,7 @@ export const layerHttp = <I = HttpRouter.Default>(options: Info & {
   const path = options.path ?? "/mcp"
   const routerTag = options.routerTag ??
     (HttpRouter.Default as unknown as HttpRouter.HttpRouter.TagClass<I, string, any, any>)
+  const calls: Calls = new Map()
   const protocol = Layer.scoped(
     RpcServer.Protocol,
     Effect.gen(function*() {
@@ -275,8 +339,8 @@ export const layerHttp = <I = HttpRouter.Default>(options: Info & {
       yield* router.post(path, app)
       // No stream of server-initiated messages: a client that asks for one is told so (405).
       yield* router.get(path, HttpServerResponse.empty({ status: 405, headers: { allow: "POST" } }))
-      return protocol
+      return routeCancellations(protocol, calls)
     })
   ).pipe(Layer.provide(RpcSerialization.layerJsonRpc()))
-  return serve(options).pipe(Layer.provide(protocol))
+  return serve(options).pipe(Layer.provide(protocol), Layer.provide(Layer.succeed(CallsInFlight, calls)))
 }

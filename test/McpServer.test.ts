@@ -225,4 +225,21 @@ describe("MCP server over Streamable HTTP", () => {
       const result = yield* Effect.promise(() => client.callTool({ name: "Shouter", arguments: { input: "app" } }))
       assert.strictEqual(textOf(result as never), "APP!")
     }), { timeout: 60_000 })
+
+  it.scopedLive("interrupts the run when the client cancels the call", () =>
+    Effect.gen(function*() {
+      const { dir, seen } = yield* cli
+      yield* Effect.acquireRelease(
+        Effect.sync(() => (process.env["MCP_FIXTURE_LOG"] = Path.join(dir, "seen.log"))),
+        () => Effect.sync(() => delete process.env["MCP_FIXTURE_LOG"])
+      )
+      const url = yield* httpServer()
+      const client = yield* sdkClient(() => new StreamableHTTPClientTransport(new URL(url)))
+      const controller = new AbortController()
+      const call = client.callTool({ name: "Sleeper", arguments: { input: "zzz" } }, { signal: controller.signal })
+      call.catch(() => undefined)
+      yield* Effect.sleep("200 millis")
+      controller.abort()
+      yield* until("the run's interruption", () => seen().includes("interrupted"))
+    }), { timeout: 60_000 })
 })
