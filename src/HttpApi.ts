@@ -33,6 +33,7 @@ import * as Registry from "./Registry.js"
 import * as Run from "./Run.js"
 import * as Records from "./RunRecord.js"
 import * as RunEvent from "./RunEvent.js"
+import * as Team from "./Team.js"
 
 // -----------------------------------------------------------------------------
 // Errors
@@ -240,6 +241,36 @@ const Message = Prompt.Message.annotations({
  * @category schemas
  */
 export const Output = Schema.Struct({ ...Run.Output.fields, messages: Schema.Array(Message) })
+
+/**
+ * A team's `Team.Output` as the API sends it: the run's fields, every member run, and the leader's
+ * and each member's metrics.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TeamOutput = Schema.Struct({
+  ...Output.fields,
+  // A member can be a team, so a member run nests: the OpenAPI document describes it by its shape.
+  memberRuns: Schema.Array(Team.MemberRun).annotations({
+    jsonSchema: {
+      type: "array",
+      description: "Every member run in the order they started: { _tag: \"Completed\", runId, member, task, " +
+        "output } or { _tag: \"Failed\", runId, member, task, error }",
+      items: { type: "object", required: ["_tag", "runId", "member", "task"] }
+    }
+  }),
+  leaderMetrics: Run.Metrics,
+  memberMetrics: Schema.Record({ key: Schema.String, value: Run.Metrics })
+})
+
+/**
+ * What a run answers: a team's output with its team fields, any other runnable's as `Output`.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const RunOutput = Schema.Union(TeamOutput, Output)
 
 /**
  * A session's `RunRecord` as the API sends it (the same schema, described for OpenAPI).
@@ -659,7 +690,7 @@ export class RunsGroup extends HttpApiGroup.make("runs")
     HttpApiEndpoint.post("run", "/agents/:name/runs")
       .setPath(NamePath)
       .setPayload(RunRequest)
-      .addSuccess(Output)
+      .addSuccess(RunOutput)
       .addError(AgentNotFound)
       .addError(RunIdInUse)
       .addError(RunError)

@@ -47,6 +47,28 @@ export const lastUserText = (input: Input): string | undefined => {
 }
 
 /**
+ * The text of a message: its text parts, joined with new lines (a system message's content is its
+ * text). Tool calls, tool results, files and reasoning are left out.
+ *
+ * @since 0.2.0
+ * @category utils
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Agent, Run } from "effect-agents"
+ *
+ * const transcript = (agent: Agent.Agent<string, never>) =>
+ *   Effect.map(Agent.run(agent, "Hi"), (output) => output.messages.map((m) => `${m.role}: ${Run.textOf(m)}`))
+ * ```
+ */
+export const textOf = (message: Prompt.Message): string =>
+  message.role === "system"
+    ? message.content
+    : (message.content as ReadonlyArray<Prompt.Part>).flatMap((part) => (part.type === "text" ? [part.text] : [])).join(
+      "\n"
+    )
+
+/**
  * Why a tool call did not produce a result. `Rejected`: a person did not approve it.
  *
  * @since 0.1.0

@@ -224,6 +224,13 @@ describe("HttpApp", () => {
       assert.strictEqual(output.runId, "run-1")
       const team = yield* app.client.runs.run({ path: { name: "Desk" }, payload: { input: "hi" } })
       assert.strictEqual(team.agent, "Desk")
+      // A team's answer keeps its team fields: the member runs, the leader's and each member's metrics.
+      assert.isTrue("memberRuns" in team, "a team run answers with its member runs")
+      if ("memberRuns" in team) {
+        assert.deepStrictEqual(team.memberRuns.map((run) => [run._tag, run.member]), [["Completed", "Echo"]])
+        assert.deepStrictEqual(Object.keys(team.memberMetrics), ["Echo"])
+        assert.isAbove(team.leaderMetrics.totalTokens, 0)
+      }
       const runs = yield* app.client.sessions.runs({ path: { userId: "ada", sessionId: "s1" } })
       assert.deepStrictEqual(runs.map((run) => [run.runId, run.status, run.agent]), [["run-1", "completed", "Echo"]])
       const sessions = yield* app.client.sessions.list({ path: { userId: "ada" } })

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Prompt from "@effect/ai/Prompt"
 import * as Arbitrary from "effect/Arbitrary"
 import * as Duration from "effect/Duration"
 import * as FastCheck from "effect/FastCheck"
@@ -74,5 +75,23 @@ describe("Run.combineMetrics", () => {
       timeToFirstToken: Duration.millis(4),
       duration: Duration.millis(50)
     })
+  })
+})
+
+describe("Run.textOf", () => {
+  it("gives a message's text parts, leaving out tool calls and reasoning", () => {
+    const [system, user, assistant] = Prompt.make([
+      { role: "system", content: "Be brief." },
+      { role: "user", content: [{ type: "text", text: "Hi" }, { type: "text", text: "there" }] },
+      {
+        role: "assistant",
+        content: [
+          { type: "reasoning", text: "thinking" },
+          { type: "text", text: "Hello." },
+          { type: "tool-call", id: "c1", name: "get_weather", params: {}, providerExecuted: false }
+        ]
+      }
+    ]).content
+    assert.deepStrictEqual([system, user, assistant].map((message) => Run.textOf(message!)), ["Be brief.", "Hi\nthere", "Hello."])
   })
 })
