@@ -691,8 +691,9 @@ const servingBanner = (
   const auth = token ? ` -H "authorization: Bearer $EFFECT_AGENTS_HTTP_TOKEN"` : ""
   const run = `curl -s ${url}/agents/${example}/runs${auth} -H 'content-type: application/json'`
   return [
-    `effect-agents is serving on ${url}`,
+    `effect-agents is serving on ${url} (open it in a browser to chat with the agents)`,
     "",
+    `  Web chat:          ${url}/`,
     `  Agents and teams:  ${names.length === 0 ? "none" : names.join(", ")}`,
     `  API docs:          ${url}/docs  (OpenAPI: ${url}/openapi.json)`,
     `  ${modelLine(context.model)}`,

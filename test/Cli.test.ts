@@ -757,6 +757,7 @@ describe("effect-agents serve", () => {
       const url = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1]
       assert.isDefined(url, `${banner}\n${stderr}`)
       assert.include(banner, `${url}/docs`)
+      assert.include(banner, `Web chat:          ${url}/`)
       assert.include(banner, "a simulator, not a model")
       assert.include(banner, `Data:              ${data}`)
       assert.include(banner, `curl -s ${url}/agents/assistant/runs`)
