@@ -29,6 +29,7 @@ import * as prettyStream from "../examples/pretty-stream.js"
 import * as printResponse from "../examples/print-response.js"
 import * as researchWorkflow from "../examples/research-workflow.js"
 import * as responseData from "../examples/response-data.js"
+import * as reviewWorkflow from "../examples/review-workflow.js"
 import * as retryBackoff from "../examples/retry-backoff.js"
 import * as sequentialVsConcurrent from "../examples/sequential-vs-concurrent.js"
 import * as simple from "../examples/simple.js"
@@ -371,6 +372,19 @@ describe("examples", () => {
       assert.include(output, "  News Searcher: Recent news on quantum computing:")
       assert.match(value, /^Quantum computing\n\n/)
       assert.include(value, "Key points")
+      assert.isTrue(output.trimEnd().endsWith(value.trimEnd()))
+    }))
+
+  example("review-workflow", "live", () =>
+    Effect.gen(function*() {
+      const { output, value } = yield* live(reviewWorkflow.main)
+      before(output, "✓ Writer", "✓ loop")
+      before(output, "✓ loop", "… waiting for the review")
+      before(output, "… waiting for the review", "✓ publish")
+      assert.notInclude(output, "shelve")
+      // One or two editing passes, each on the previous one's draft.
+      assert.include([1, 2], count(output, "✓ Editor\n"))
+      assert.match(value, /^Published \(looks good\):\n\n\S/)
       assert.isTrue(output.trimEnd().endsWith(value.trimEnd()))
     }))
 })
