@@ -408,9 +408,10 @@ const metricsLine = (metrics) => {
   if (!metrics) return ""
   const parts = [`${metrics.inputTokens} in / ${metrics.outputTokens} out tokens`, `${ms(metrics.duration)}`]
   if (metrics.timeToFirstToken !== undefined) parts.push(`first token ${ms(metrics.timeToFirstToken)}`)
-  if (metrics.modelCalls > 1) parts.push(`${metrics.modelCalls} model calls`)
-  if (metrics.toolCalls > 0) parts.push(`${metrics.toolCalls} tool calls`)
-  if (metrics.retries > 0) parts.push(`${metrics.retries} retries`)
+  const count = (n, one, many) => `${n} ${n === 1 ? one : many}`
+  if (metrics.modelCalls > 1) parts.push(count(metrics.modelCalls, "model call", "model calls"))
+  if (metrics.toolCalls > 0) parts.push(count(metrics.toolCalls, "tool call", "tool calls"))
+  if (metrics.retries > 0) parts.push(count(metrics.retries, "retry", "retries"))
   return parts.join(" · ")
 }
 
