@@ -195,9 +195,11 @@ const headersOf = (headers: McpClient.HttpServer["headers"]): Record<string, str
   return out
 }
 
-const envOf = (env: McpClient.StdioServer["env"]): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) out[key] = value
+// A server gets the few variables a process needs to start (PATH, HOME, ...: the SDK's default) and
+// those its configuration gives it, never the whole environment: that would hand this program's
+// keys to every server it starts.
+const envOf = (sdk: Sdk, env: McpClient.StdioServer["env"]): Record<string, string> => {
+  const out: Record<string, string> = sdk.stdio.getDefaultEnvironment()
   for (const [key, value] of Object.entries(env ?? {})) out[key] = Redacted.value(value)
   return out
 }
@@ -208,7 +210,7 @@ const transportsFor = (sdk: Sdk, config: McpClient.ServerConfig) => {
       new sdk.stdio.StdioClientTransport({
         command: config.command,
         args: [...(config.args ?? [])],
-        env: envOf(config.env),
+        env: envOf(sdk, config.env),
         stderr: "ignore",
         ...(config.cwd === undefined ? {} : { cwd: config.cwd })
       })]

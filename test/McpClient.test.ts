@@ -115,6 +115,18 @@ describe("MCP client over stdio", () => {
       assert.deepStrictEqual(add.inputSchema["required"], ["a", "b"])
     }), { timeout: 30_000 })
 
+  it.scoped("starts a server with its configured environment, not this process's", () =>
+    Effect.gen(function*() {
+      const server = yield* stdioServer
+      yield* Effect.acquireRelease(
+        Effect.sync(() => (process.env["MCP_FIXTURE_PARENT_ONLY"] = "a key of this program")),
+        () => Effect.sync(() => delete process.env["MCP_FIXTURE_PARENT_ONLY"])
+      )
+      yield* Mcp.make({ servers: { fixture: server.config } })
+      // The log the server writes is named by its configured environment.
+      assert.deepStrictEqual(server.seen().map((line) => line.event === "started" && line.inherited), [false])
+    }), { timeout: 30_000 })
+
   it.scoped("runs an agent's multi-turn tool loop on the server's tools", () =>
     Effect.gen(function*() {
       const server = yield* stdioServer
