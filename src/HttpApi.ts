@@ -380,7 +380,8 @@ export type StreamEvent = typeof StreamEvent.Type
  */
 export const BatchRequest = Schema.Struct({
   agent: Schema.NonEmptyString,
-  inputs: Schema.NonEmptyArray(RunInput).pipe(Schema.maxItems(10_000)),
+  // An array (not a non-empty tuple type), so a client can send a `string[]` it built.
+  inputs: Schema.Array(RunInput).pipe(Schema.minItems(1), Schema.maxItems(10_000)),
   /** How many inputs run at once. Default 4. */
   concurrency: Schema.optional(Schema.Int.pipe(Schema.between(1, 256))),
   userId: Schema.optional(Schema.NonEmptyString)

@@ -501,7 +501,11 @@ describe("HttpApp", () => {
       assert.strictEqual((yield* app.client.batches.list()).length, 2)
       const missing = yield* Effect.flip(app.client.batches.get({ path: { batchId: "nope" } }))
       assert.strictEqual(missing._tag, "BatchNotFound")
-      const unknown = yield* Effect.flip(app.client.batches.submit({ payload: { agent: "Nobody", inputs: ["x"] } }))
+      // The inputs can be any array a program built (at least one; an empty one is a 400).
+      const built: Array<string> = ["x"]
+      const unknown = yield* Effect.flip(app.client.batches.submit({ payload: { agent: "Nobody", inputs: built } }))
+      const empty = yield* raw(app.url, "/batches", { method: "POST", body: JSON.stringify({ agent: "Echo", inputs: [] }) })
+      assert.strictEqual(empty.status, 400)
       assert.strictEqual(unknown._tag, "AgentNotFound")
     }))
 
