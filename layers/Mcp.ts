@@ -456,6 +456,68 @@ export const layerConfig = (
     Effect.flatMap(configFromEnv, (config) => make({ ...options, servers: config.mcpServers }))
   )
 
+/**
+ * A tool of a {@link layerTest} server: its description, and what a call answers (a failure is the
+ * tool's own error, as a server's `isError` result).
+ *
+ * @since 0.3.0
+ * @category testing
+ */
+export interface TestTool {
+  readonly description?: string | undefined
+  readonly inputSchema?: { readonly [key: string]: unknown } | undefined
+  readonly call: (args: unknown) => Effect.Effect<unknown, string>
+}
+
+/**
+ * A client of servers that live in the test itself: no process, no transport, and nothing to
+ * provide. A tool's answer is its text (a string as it is, anything else as JSON).
+ *
+ * @since 0.3.0
+ * @category testing
+ */
+export const layerTest = (
+  servers: { readonly [server: string]: { readonly [tool: string]: TestTool } }
+): Layer.Layer<McpClient.McpClient> =>
+  Layer.sync(McpClient.McpClient, () => {
+    const names = Object.keys(servers)
+    const listed = new Map(names.map((server) => [
+      server,
+      Object.entries(servers[server]!).map(([name, tool]): McpClient.McpTool => ({
+        server,
+        name,
+        description: tool.description,
+        inputSchema: tool.inputSchema ?? { type: "object" }
+      }))
+    ]))
+    return {
+      servers: names,
+      listTools: (only) =>
+        Effect.forEach(only ?? names, (server) => {
+          const tools = listed.get(server)
+          return tools === undefined
+            ? Effect.fail(new McpClient.McpError({ server, reason: "UnknownServer", message: `No MCP server is named "${server}".` }))
+            : Effect.succeed(tools)
+        }).pipe(Effect.map((lists) => lists.flat())),
+      callTool: (server, name, args) => {
+        const tool = servers[server]?.[name]
+        if (tool === undefined) {
+          return Effect.fail(
+            new McpClient.McpError({ server, reason: "Protocol", message: `The MCP server "${server}" answered: Tool ${name} not found` })
+          )
+        }
+        return tool.call(args).pipe(
+          Effect.mapError((message) => new McpClient.McpToolFailed({ server, tool: name, message })),
+          Effect.map((value) =>
+            typeof value === "string"
+              ? { text: value, structured: undefined }
+              : { text: JSON.stringify(value), structured: value }
+          )
+        )
+      }
+    }
+  })
+
 // -----------------------------------------------------------------------------
 // Tools for agents
 // -----------------------------------------------------------------------------

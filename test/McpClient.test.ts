@@ -418,3 +418,32 @@ describe("MCP configuration", () => {
       assert.deepStrictEqual(Object.keys(set.toolkit.tools), ["fine"])
     }))
 })
+
+describe("MCP test layer", () => {
+  it.effect("answers an agent's MCP tools in the test itself, with no process", () =>
+    Effect.gen(function*() {
+      const Servers = Mcp.layerTest({
+        weather: {
+          forecast: {
+            description: "The forecast for a city",
+            inputSchema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+            call: (args) => Effect.succeed({ city: (args as { city: string }).city, sky: "clear" })
+          },
+          alerts: { call: () => Effect.fail("no alerts service today") }
+        }
+      })
+      const model = TestModel.layer((request) => {
+        const turn = request.prompt.content.filter((message) => message.role === "tool").length
+        return turn === 0
+          ? TestModel.toolCalls([{ name: "weather_forecast", params: { city: "Oslo" } }, { name: "weather_alerts", params: {} }])
+          : TestModel.text("done")
+      })
+      const output = yield* Agent.run(Agent.make({ tools: Mcp.toolset({ prefix: true }) }), "weather?").pipe(
+        Effect.provide(Layer.merge(model, Servers))
+      )
+      assert.deepStrictEqual(output.toolCalls.map((call) => [call.name, call.result, call.failure]), [
+        ["weather_forecast", { city: "Oslo", sky: "clear" }, undefined],
+        ["weather_alerts", { _tag: "McpToolFailed", server: "weather", tool: "alerts", message: "no alerts service today" }, "Failed"]
+      ])
+    }))
+})
