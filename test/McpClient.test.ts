@@ -3,6 +3,7 @@
  * process over stdio, and Streamable HTTP on 127.0.0.1. An agent uses the server's tools through
  * `Mcp.toolset`, driven by TestModel.
  */
+import * as Tool from "@effect/ai/Tool"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
@@ -300,6 +301,10 @@ describe("MCP client over Streamable HTTP", () => {
         Effect.provideService(McpClient.McpClient, client)
       )
       assert.deepStrictEqual(Object.keys(set.toolkit.tools).sort(), ["local_add", "remote_add"])
+      // The model is shown the server's own JSON Schema.
+      const add = (yield* client.listTools(["remote"])).find((tool) => tool.name === "add")!
+      assert.deepStrictEqual(Tool.getJsonSchema(set.toolkit.tools["remote_add"]! as never), add.inputSchema as never)
+      assert.deepInclude(add.inputSchema, { required: ["a", "b"] })
     }), { timeout: 30_000 })
 
   it.scoped("starts a session again when the server forgot it, and retries the call once", () =>
