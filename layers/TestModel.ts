@@ -10,6 +10,8 @@ import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
+import type * as Tool from "@effect/ai/Tool"
+import type * as Toolkit from "@effect/ai/Toolkit"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -160,6 +162,33 @@ export const toolCall = (
   params: unknown,
   options?: Timing & { readonly id?: string | undefined; readonly usage?: Usage | undefined }
 ): Reply => toolCalls([{ name, params, id: options?.id }], options)
+
+/**
+ * {@link toolCall} checked against a toolkit: the name must be one of its tools and the parameters
+ * that tool's, as the model sends them (encoded). A call the toolkit would reject (a typo in a name,
+ * a missing field) is then a compile error, not a test that passes for the wrong reason.
+ *
+ * @since 0.2.0
+ * @category replies
+ * @example
+ * ```ts
+ * import { Tool, Toolkit } from "@effect/ai"
+ * import { Schema } from "effect"
+ * import { TestModel } from "effect-agents/testing"
+ *
+ * const Weather = Toolkit.make(Tool.make("get_weather", { parameters: { city: Schema.String } }))
+ * const call = TestModel.toolCallOf(Weather)
+ *
+ * const reply = call("get_weather", { city: "Paris" })
+ * // call("get_wether", { city: "Paris" })  does not compile
+ * ```
+ */
+export const toolCallOf = <Tools extends Record<string, Tool.Any>>(_toolkit: Toolkit.Toolkit<Tools>) =>
+<Name extends keyof Tools & string>(
+  name: Name,
+  params: Tool.ParametersEncoded<Tools[Name]>,
+  options?: Timing & { readonly id?: string | undefined; readonly usage?: Usage | undefined }
+): Reply => toolCall(name, params, options)
 
 /**
  * A failed call. With `afterText`, the stream first sends that text, then fails.

@@ -131,3 +131,31 @@ describe("TestModel", () => {
       }
     }).pipe(Effect.provide(TestModel.layer([TestModel.text("only one")]))))
 })
+
+describe("TestModel.toolCallOf", () => {
+  const GetWeather = Tool.make("get_weather", {
+    parameters: { city: Schema.String, days: Schema.NumberFromString },
+    success: Schema.String
+  })
+  const Weather = Toolkit.make(GetWeather)
+  const call = TestModel.toolCallOf(Weather)
+
+  it.effect("scripts a call the toolkit's handlers receive decoded", () =>
+    Effect.gen(function*() {
+      const response = yield* LanguageModel.generateText({ prompt: "Weather?", toolkit: Weather })
+      assert.deepStrictEqual(response.toolCalls.map((c) => [c.name, c.params]), [["get_weather", { city: "Paris", days: 3 }]])
+    }).pipe(
+      Effect.provide(TestModel.layer([call("get_weather", { city: "Paris", days: "3" })])),
+      Effect.provide(Weather.toLayer({ get_weather: ({ city }) => Effect.succeed(`Sunny in ${city}`) }))
+    ))
+
+  it("checks names and parameters against the toolkit at compile time", () => {
+    // @ts-expect-error not a tool of the toolkit
+    call("get_wether", { city: "Paris", days: "3" })
+    // @ts-expect-error the parameters as the model sends them: days is encoded as a string
+    call("get_weather", { city: "Paris", days: 3 })
+    // @ts-expect-error a parameter is missing
+    call("get_weather", { city: "Paris" })
+    assert.strictEqual(call("get_weather", { city: "Paris", days: "1" }).toolCalls[0]?.name, "get_weather")
+  })
+})
