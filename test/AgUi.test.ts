@@ -215,6 +215,18 @@ describe("AG-UI", () => {
     assert.deepInclude(events.at(-1), { type: "RUN_FINISHED", result: "It is sunny in Paris." })
   })
 
+  it("a run that waits for approval ends with an interrupt per pending call", async () => {
+    const events = await run("Banker", "agui-approval", "Pay Ada")
+    const requested = events.find((event) => event.type === "CUSTOM" && event.name === "effect-agents.ApprovalRequested")!
+    assert.deepInclude(requested.value, { tool: "transfer", arguments: { to: "Ada", amount: 500 } })
+    const last = events.at(-1)!
+    assert.strictEqual(last.type, "RUN_FINISHED")
+    assert.strictEqual(last.outcome.type, "interrupt")
+    assert.deepStrictEqual(last.outcome.interrupts.map((i: Event) => [i.id, i.toolCallId, i.reason]), [
+      [requested.value.token, requested.value.toolCallId, "tool_approval"]
+    ])
+  })
+
   it("a failed run ends with RUN_ERROR, its code the error's tag", async () => {
     const events = await run("Broken", "agui-failed", "hello")
     assert.deepStrictEqual(types(events), ["RUN_STARTED", "RUN_ERROR"])

@@ -156,6 +156,17 @@ describe("AI SDK UI message stream", () => {
     assert.deepInclude(shown.parts.find((part) => part.type === "text"), { text: "It is sunny in Paris." })
   })
 
+  it("a run that waits for approval asks for it and finishes paused", async () => {
+    const all = await chunks("Banker", "Pay Ada")
+    const request = all.find((chunk) => chunk.type === "tool-approval-request")!
+    assert.isDefined(request)
+    assert.isAbove(all.indexOf(request), all.findIndex((chunk) => chunk.type === "tool-input-available" && chunk.toolCallId === request.toolCallId))
+    assert.deepInclude(all.at(-1), { type: "finish", finishReason: "other" })
+    assert.deepInclude(all.at(-1)!.messageMetadata, { paused: true })
+    const shown = await message("Banker", "Pay Ada")
+    assert.deepInclude(shown.parts.find((part) => part.type === "dynamic-tool"), { toolName: "transfer", state: "approval-requested" })
+  })
+
   it("a failed run ends with an error chunk", async () => {
     const all = await chunks("Broken", "hello")
     assert.deepStrictEqual(types(all), ["start", "start-step", "finish-step", "error"])

@@ -15,8 +15,9 @@
  *   of its own gets its answer as one text message at its end;
  * - retries, fallbacks, rate-limit waits and any other event: CUSTOM, named `effect-agents.<Tag>`
  *   with the event's JSON as value;
- * - approvals: ApprovalRequested as CUSTOM, and a paused run ends with RUN_FINISHED whose outcome is
- *   `interrupt`, one interrupt per pending approval (its id the approval's token);
+ * - approvals: the waiting call's TOOL_CALL_START / _ARGS / _END and its request as CUSTOM; a
+ *   paused run ends with RUN_FINISHED whose outcome is `interrupt`, one interrupt per pending
+ *   approval (its id the approval's token);
  * - the end: RUN_FINISHED (with the answer's text and the token usage; a cancelled run's outcome is
  *   `cancelled`) or RUN_ERROR; nothing after it.
  *
@@ -126,6 +127,22 @@ export const makeMapper = (threadId: string, runId: string) => {
     closeReasoning(sub, out)
     closeText(sub, out)
   }
+  // The tool calls already announced (TOOL_CALL_START, _ARGS, _END).
+  const announced = new Set<string>()
+  const announce = (sub: string | undefined, toolCallId: string, name: string, args: unknown, out: Array<Event>) => {
+    if (announced.has(toolCallId)) return
+    announced.add(toolCallId)
+    close(sub, out)
+    const parent = scope(sub).lastText
+    out.push(attributed(sub, {
+      type: "TOOL_CALL_START",
+      toolCallId,
+      toolCallName: name,
+      ...(parent === undefined ? {} : { parentMessageId: parent })
+    }))
+    out.push(attributed(sub, { type: "TOOL_CALL_ARGS", toolCallId, delta: json(args) }))
+    out.push(attributed(sub, { type: "TOOL_CALL_END", toolCallId }))
+  }
   const custom = (sub: string | undefined, event: RunEvent.RunEvent, out: Array<Event>) => {
     out.push(attributed(sub, { type: "CUSTOM", name: `effect-agents.${event._tag}`, value: encodeEvent(event) }))
   }
@@ -172,19 +189,14 @@ export const makeMapper = (threadId: string, runId: string) => {
         out.push(attributed(sub, { type: "REASONING_MESSAGE_CONTENT", messageId: state.reasoning, delta: event.delta }))
         return
       }
-      case "ToolCallStarted": {
-        close(sub, out)
-        const parent = scope(sub).lastText
-        out.push(attributed(sub, {
-          type: "TOOL_CALL_START",
-          toolCallId: event.toolCallId,
-          toolCallName: event.name,
-          ...(parent === undefined ? {} : { parentMessageId: parent })
-        }))
-        out.push(attributed(sub, { type: "TOOL_CALL_ARGS", toolCallId: event.toolCallId, delta: json(event.arguments) }))
-        out.push(attributed(sub, { type: "TOOL_CALL_END", toolCallId: event.toolCallId }))
+      case "ToolCallStarted":
+        announce(sub, event.toolCallId, event.name, event.arguments, out)
         return
-      }
+      case "ApprovalRequested":
+        // The call waits for a decision: it is announced now, its request said as CUSTOM.
+        announce(sub, event.toolCallId, event.tool, event.arguments, out)
+        custom(sub, event, out)
+        return
       case "ToolCallCompleted":
         out.push(attributed(sub, {
           type: "TOOL_CALL_RESULT",

@@ -14,8 +14,8 @@
  * - a workflow's steps: a `data-step` part per step run (its id the step's id, updated from
  *   `running` to `waiting`, `completed` or `failed`), each of the step's events as a transient
  *   `data-step-event`; a workflow that streamed no text gets its answer as one text part at its end;
- * - approvals: `tool-approval-request` (its approval id the request's token); a paused run finishes
- *   with reason `other` and `paused: true` in its metadata;
+ * - approvals: the waiting call's input, then `tool-approval-request` (its approval id the
+ *   request's token); a paused run finishes with reason `other` and `paused: true` in its metadata;
  * - retries, fallbacks, rate-limit waits and any other event: a transient `data-event` with the
  *   event's JSON;
  * - the end: `finish` (with the finish reason, and usage and duration as message metadata), `error`
@@ -97,6 +97,14 @@ export const makeMapper = (runId: string) => {
     reasoning = undefined
     text = undefined
   }
+  // The tool calls whose input was sent: a call that waits for approval is announced by its request.
+  const announced = new Set<string>()
+  const announce = (toolCallId: string, toolName: string, input: unknown, out: Array<Chunk>) => {
+    if (announced.has(toolCallId)) return
+    announced.add(toolCallId)
+    out.push({ type: "tool-input-start", toolCallId, toolName, dynamic: true })
+    out.push({ type: "tool-input-available", toolCallId, toolName, input: input ?? {}, dynamic: true })
+  }
   const data = (event: RunEvent.RunEvent): Chunk => ({ type: "data-event", data: encodeEvent(event), transient: true })
 
   const map = (event: RunEvent.RunEvent, out: Array<Chunk>): void => {
@@ -137,14 +145,7 @@ export const makeMapper = (runId: string) => {
         return
       case "ToolCallStarted":
         close(out)
-        out.push({ type: "tool-input-start", toolCallId: event.toolCallId, toolName: event.name, dynamic: true })
-        out.push({
-          type: "tool-input-available",
-          toolCallId: event.toolCallId,
-          toolName: event.name,
-          input: event.arguments ?? {},
-          dynamic: true
-        })
+        announce(event.toolCallId, event.name, event.arguments, out)
         return
       case "ToolCallCompleted":
         out.push({ type: "tool-output-available", toolCallId: event.toolCallId, output: event.result ?? null, dynamic: true })
@@ -189,6 +190,8 @@ export const makeMapper = (runId: string) => {
         })
         return
       case "ApprovalRequested":
+        close(out)
+        announce(event.toolCallId, event.tool, event.arguments, out)
         out.push({ type: "tool-approval-request", approvalId: event.token, toolCallId: event.toolCallId })
         return
       case "StepStarted":

@@ -302,8 +302,7 @@ class RunView {
     const header = el("header")
     header.append(el("span", "name", event.tool), el("span", "meta", "needs approval"))
     card.append(header, el("pre", "args", pretty(event.arguments)))
-    // Approve / reject / edit buttons go here once the HTTP API can resume a paused run; the
-    // request's token (event.token) is what a decision answers.
+    // The decisions are asked for once the run has paused (RunPaused lists every pending call).
     this.container.append(card)
   }
 
@@ -441,6 +440,7 @@ const applyToTurn = (turn, event) => {
       return true
     case "RunPaused":
       finish(turn, "paused", "Paused: waiting for approval")
+      askDecisions(turn, event)
       return true
     case "RunCancelled":
       finish(turn, "cancelled", event.reason === "shutdown" ? "Cancelled: the server shut down" : "Cancelled")
@@ -479,6 +479,8 @@ const follow = async (run, response) => {
       if (error?.name === "AbortError") return
     }
     if (run.ended || run.controller.signal.aborted) return
+    // A resumed run is not detached: it has no log to read on from.
+    if (run.resumed) throw new Error("The connection to the run was lost.")
     // The connection ended before the run did: read on from the last event seen.
     if (++attempts > 5) throw new Error("The connection to the run was lost.")
     await new Promise((resolve) => setTimeout(resolve, 300 * attempts))
@@ -526,6 +528,74 @@ const send = () => {
       body: JSON.stringify({ input, runId, sessionId, userId: store.user, stream: true, detach: true }),
       signal: run.controller.signal
     }))
+}
+
+/**
+ * A paused run's pending tool calls, each with Approve (its arguments editable) and Reject; once
+ * every call has a decision, the run is resumed with them (POST /runs/:runId/resume) and its events
+ * are shown in the same turn.
+ */
+const askDecisions = (turn, event) => {
+  const panel = el("section", "card decisions")
+  panel.append(el("header", "meta", "Waiting for your decision"))
+  const decisions = new Map()
+  const decide = () => {
+    if (decisions.size < event.pending.length) return
+    panel.remove()
+    const run = { runId: event.runId, turn, controller: new AbortController(), lastId: 0, ended: false, resumed: true }
+    turn.article.dataset.status = "running"
+    turn.footer.textContent = "running…"
+    track(run, () =>
+      api(`/runs/${encodeURIComponent(event.runId)}/resume`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify({ decisions: [...decisions.values()], stream: true }),
+        signal: run.controller.signal
+      }))
+  }
+  for (const request of event.pending) {
+    const row = el("div", "decision")
+    row.dataset.toolCallId = request.toolCallId
+    row.append(el("span", "name", request.tool))
+    const args = el("textarea", "args")
+    args.setAttribute("aria-label", `Arguments of ${request.tool}`)
+    args.value = pretty(request.arguments)
+    args.rows = Math.min(8, args.value.split("\n").length)
+    const approve = el("button", "approve", "Approve")
+    const reject = el("button", "reject ghost", "Reject")
+    approve.type = reject.type = "button"
+    const path = request.path?.length ? { path: request.path } : {}
+    approve.addEventListener("click", () => {
+      let edited
+      if (args.value !== pretty(request.arguments)) {
+        try {
+          edited = JSON.parse(args.value)
+        } catch {
+          return showError(`The arguments of ${request.tool} are not valid JSON.`)
+        }
+      }
+      showError("")
+      decisions.set(request.toolCallId, {
+        _tag: "Approve",
+        toolCallId: request.toolCallId,
+        ...path,
+        ...(edited === undefined ? {} : { arguments: edited })
+      })
+      row.replaceChildren(el("span", "meta", `${request.tool}: approved`))
+      decide()
+    })
+    reject.addEventListener("click", () => {
+      decisions.set(request.toolCallId, { _tag: "Reject", toolCallId: request.toolCallId, ...path, reason: "Rejected from the web page." })
+      row.replaceChildren(el("span", "meta", `${request.tool}: rejected`))
+      decide()
+    })
+    const actions = el("div", "actions")
+    actions.append(approve, reject)
+    row.append(args, actions)
+    panel.append(row)
+  }
+  turn.article.insertBefore(panel, turn.footer)
+  scrollDown()
 }
 
 /** Cancels the run on the server; its stream then ends with RunCancelled. */
