@@ -50,6 +50,7 @@ import * as SessionStore from "../services/SessionStore.js"
 import * as HttpApi from "../src/HttpApi.js"
 import * as Registry from "../src/Registry.js"
 import * as Run from "../src/Run.js"
+import * as Approvals from "./internal/httpApp/approvals.js"
 import * as Batches from "./internal/httpApp/batches.js"
 import * as AgUi from "./internal/httpApp/agUi.js"
 import * as Body from "./internal/httpApp/body.js"
@@ -131,6 +132,8 @@ export class State extends Context.Tag("effect-agents/HttpApp/State")<State, {
   readonly batches: Batches.Batches
   /** The event logs of detached runs. */
   readonly logs: EventLog.Logs
+  /** The runs that wait for approval. */
+  readonly approvals: Approvals.Approvals
   /** Stops the runs and batches gracefully (the app's shutdown calls it; it is idempotent). */
   readonly shutdown: Effect.Effect<void>
 }>() {}
@@ -140,10 +143,11 @@ const makeState = (grace: Duration.DurationInput) =>
     const runs = yield* Runs.make
     const batches = yield* Batches.make(runs)
     const logs = yield* EventLog.make
+    const approvals = yield* Approvals.make
     const shutdown = Effect.zipRight(runs.shutdown(grace), batches.shutdown)
     const once = yield* Effect.cached(shutdown)
     yield* Effect.addFinalizer(() => once)
-    return State.of({ runs, batches, logs, shutdown: once })
+    return State.of({ runs, batches, logs, approvals, shutdown: once })
   })
 
 // -----------------------------------------------------------------------------
@@ -213,7 +217,8 @@ const RunsLive = HttpApiBuilder.group(HttpApi.Api, "runs", (handlers) =>
   handlers
     .handle("run", ({ path, payload, request }) =>
       Effect.gen(function*() {
-        const entry = yield* lookup(path.name)
+        // A run that pauses for approval is kept for `GET /approvals` and `POST /runs/:runId/resume`.
+        const entry = (yield* State).approvals.tracking(yield* lookup(path.name))
         const runId = payload.runId ?? Run.makeId()
         const options = {
           runId,
@@ -290,6 +295,40 @@ const UiLive = HttpApiBuilder.group(HttpApi.Api, "ui", (handlers) =>
           contentType: "text/event-stream",
           headers: UiStream.headers
         })
+      })))
+
+const ApprovalsLive = HttpApiBuilder.group(HttpApi.Api, "approvals", (handlers) =>
+  handlers
+    .handle("list", () => Effect.flatMap(State, ({ approvals }) => approvals.list))
+    .handle("resume", ({ path, payload, request }) =>
+      Effect.gen(function*() {
+        const { approvals, runs } = yield* State
+        const found = yield* approvals.get(path.runId)
+        const registry = yield* Registry.Registry
+        const entry = Option.flatMap(found, (paused) => registry.get(paused.agent))
+        if (Option.isNone(found) || Option.isNone(entry) || entry.value.resume === undefined) {
+          return yield* new HttpApi.RunNotFound({
+            runId: path.runId,
+            message: `No run with id "${path.runId}" waits for approval (GET /approvals lists those that do).`
+          })
+        }
+        const tracked = approvals.tracking(entry.value)
+        const state = found.value.error.state
+        // The resumed run, as a run of its entry: the same JSON and SSE answers as a new run's.
+        const resumed: Registry.Entry = {
+          ...tracked,
+          run: (_input, options) => tracked.resume!(state, payload.decisions, { onEvent: options?.onEvent })
+        }
+        const options = { runId: path.runId }
+        yield* setRunId(path.runId)
+        if (payload.stream === true || wantsEventStream(request)) {
+          const events = yield* Events.start(runs, resumed, "", options)
+          return HttpServerResponse.stream(Stream.map(events, Sse.streamEvent), {
+            contentType: "text/event-stream",
+            headers: Sse.headers
+          })
+        }
+        return yield* runToEnd(resumed, "", options)
       })))
 
 const SessionsLive = HttpApiBuilder.group(HttpApi.Api, "sessions", (handlers) =>
@@ -418,7 +457,7 @@ const handlers = (token: Redacted.Redacted | undefined) =>
     mcp(token)
   ).pipe(
     Layer.provideMerge(HttpApiBuilder.api(HttpApi.Api)),
-    Layer.provide([HealthLive, AgentsLive, RunsLive, SessionsLive, BatchesLive, OpenAiLive, UiLive]),
+    Layer.provide([HealthLive, AgentsLive, RunsLive, ApprovalsLive, SessionsLive, BatchesLive, OpenAiLive, UiLive]),
     Layer.provide(authorization(token))
   )
 

@@ -29,6 +29,7 @@ import * as Stream from "effect/Stream"
 import * as Memory from "../services/Memory.js"
 import * as SessionStore from "../services/SessionStore.js"
 import * as AgentError from "./AgentError.js"
+import * as Approval from "./Approval.js"
 import * as Registry from "./Registry.js"
 import * as Run from "./Run.js"
 import * as Records from "./RunRecord.js"
@@ -925,10 +926,76 @@ export class UiGroup extends HttpApiGroup.make("ui")
  * @since 0.1.0
  * @category api
  */
+/**
+ * A run that waits for people's decisions: its agent (or team) and what it waits for.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const PausedRun = Schema.Struct({
+  runId: Schema.String,
+  agent: Schema.String,
+  pending: Schema.Array(Approval.Request)
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface PausedRun extends Schema.Schema.Type<typeof PausedRun> {}
+
+/**
+ * Decisions on a paused run's pending calls (`Approval.Decision`: `{ "_tag": "Approve", "toolCallId",
+ * "path"?, "arguments"? }` or `{ "_tag": "Reject", "toolCallId", "path"?, "reason" }`), answered as
+ * JSON or, with `"stream": true`, as Server-Sent Events.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const ResumeRequest = Schema.Struct({
+  decisions: Schema.Array(Approval.Decision),
+  stream: Schema.optional(Schema.Boolean)
+})
+
+/**
+ * Approvals: the runs that wait for decisions, and resuming one with them.
+ *
+ * @since 0.3.0
+ * @category groups
+ */
+export class ApprovalsGroup extends HttpApiGroup.make("approvals")
+  .add(
+    HttpApiEndpoint.get("list", "/approvals")
+      .addSuccess(Schema.Array(PausedRun))
+      .annotate(OpenApi.Summary, "The runs that wait for approval, with their pending tool calls")
+  )
+  .add(
+    // A raw SSE response with `"stream": true`, as `run`'s.
+    HttpApiEndpoint.post("resume", "/runs/:runId/resume")
+      .setPath(Schema.Struct({ runId: Schema.String }))
+      .setPayload(ResumeRequest)
+      .addSuccess(Output)
+      .addError(RunNotFound)
+      .addError(RunIdInUse)
+      .addError(RunError)
+      .addError(RunCancelled)
+      .annotate(OpenApi.Summary, "Decide on a paused run's tool calls and resume it")
+      .annotate(
+        OpenApi.Description,
+        "Approves or rejects the pending tool calls of a run that paused (listed by `GET /approvals`), and " +
+          "resumes it: it answers as `POST /agents/{name}/runs` does, with the run's output, or with `RunError` " +
+          "(`RunPaused`) when calls still wait. A paused run's event stream ends with `RunPaused`; with " +
+          "`\"stream\": true` the resumed run streams its events again."
+      )
+  )
+  .middleware(Authorization)
+{}
+
 export class Api extends PlatformHttpApi.make("effect-agents")
   .add(HealthGroup)
   .add(AgentsGroup)
   .add(RunsGroup)
+  .add(ApprovalsGroup)
   .add(SessionsGroup)
   .add(BatchesGroup)
   .add(OpenAiGroup)

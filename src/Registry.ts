@@ -15,6 +15,7 @@ import * as Stream from "effect/Stream"
 import type * as Memory from "../services/Memory.js"
 import type * as SessionStore from "../services/SessionStore.js"
 import type { AgentError } from "./AgentError.js"
+import type * as Approval from "./Approval.js"
 import type * as Run from "./Run.js"
 import type * as RunEvent from "./RunEvent.js"
 import * as Runnable from "./Runnable.js"
@@ -77,6 +78,12 @@ export type Error = AgentError | SessionStore.SessionStoreError | Memory.MemoryE
 export interface Entry extends Description {
   readonly run: (input: Run.Input, options?: RunOptions) => Effect.Effect<Run.Output<unknown>, Error>
   readonly stream: (input: Run.Input, options?: RunOptions) => Stream.Stream<RunEvent.RunEvent, Error>
+  /** Resumes a paused run of this entry with decisions (agents and teams; see `Approval`). */
+  readonly resume?: ((
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    options?: { readonly onEvent?: RunOptions["onEvent"] }
+  ) => Effect.Effect<Run.Output<unknown>, Error>) | undefined
 }
 
 /**
@@ -142,7 +149,23 @@ const describe = (member: Member): Description => ({
 
 const bind = (member: Member, context: Context.Context<unknown>): Entry => {
   const bound = Runnable.bind(member, context)
-  return { ...describe(member), run: bound.run, stream: bound.stream } as Entry
+  const resumable = member as Member & Partial<Resumable>
+  if (typeof resumable.resumeIn !== "function") return { ...describe(member), run: bound.run, stream: bound.stream } as Entry
+  const resume: NonNullable<Entry["resume"]> = (state, decisions, options) =>
+    Effect.provide(resumable.resumeIn!(state, decisions, options?.onEvent), context as Context.Context<never>) as Effect.Effect<
+      Run.Output<unknown>,
+      Error
+    >
+  return { ...describe(member), run: bound.run, stream: bound.stream, resume } as Entry
+}
+
+// What agents and teams have beside the protocol: a paused run of theirs resumes.
+interface Resumable {
+  readonly resumeIn: (
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    emit: ((event: RunEvent.RunEvent) => Effect.Effect<void>) | undefined
+  ) => Effect.Effect<Run.Output<unknown>, unknown, unknown>
 }
 
 /**

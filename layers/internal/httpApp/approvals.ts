@@ -1,0 +1,60 @@
+/**
+ * The paused runs of the HTTP app: a run that pauses for approval is kept here, by run id, with its
+ * signed state, until a resume settles it. The state never has to leave the server: a client lists
+ * the pending calls and sends its decisions.
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import type { RunPaused } from "../../../src/AgentError.js"
+import type * as HttpApi from "../../../src/HttpApi.js"
+import type * as Registry from "../../../src/Registry.js"
+
+interface Paused {
+  readonly agent: string
+  readonly error: RunPaused
+}
+
+export interface Approvals {
+  readonly list: Effect.Effect<ReadonlyArray<HttpApi.PausedRun>>
+  readonly get: (runId: string) => Effect.Effect<Option.Option<Paused>>
+  /**
+   * The entry whose runs and resumptions are tracked: a pause is kept; a run that ends otherwise
+   * is forgotten, except after a resume that was refused (`ApprovalError`), which leaves the pause
+   * waiting for better decisions.
+   */
+  readonly tracking: (entry: Registry.Entry) => Registry.Entry
+}
+
+export const make: Effect.Effect<Approvals> = Effect.map(
+  Ref.make(new Map<string, Paused>()),
+  (ref): Approvals => {
+    const settle = (agent: string, runId: string) => (exit: Exit.Exit<unknown, Registry.Error>) =>
+      Ref.update(ref, (paused) => {
+        const failure = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+        if (failure?._tag === "ApprovalError") return paused
+        const next = new Map(paused)
+        if (failure?._tag === "RunPaused") next.set(failure.runId, { agent, error: failure })
+        else next.delete(runId)
+        return next
+      })
+    return {
+      list: Effect.map(Ref.get(ref), (paused) =>
+        Array.from(paused.values(), ({ agent, error }) => ({ runId: error.runId, agent, pending: error.pending }))),
+      get: (runId) => Effect.map(Ref.get(ref), (paused) => Option.fromNullable(paused.get(runId))),
+      tracking: (entry) => ({
+        ...entry,
+        run: (input, options) =>
+          Effect.onExit(entry.run(input, options), settle(entry.name, options?.runId ?? "")),
+        ...(entry.resume === undefined ? {} : {
+          resume: (state, decisions, options) => {
+            const runId = state.body.runId
+            return Effect.onExit(entry.resume!(state, decisions, options), settle(entry.name, runId))
+          }
+        })
+      })
+    }
+  }
+)

@@ -1,0 +1,113 @@
+import * as Tool from "@effect/ai/Tool"
+import * as Toolkit from "@effect/ai/Toolkit"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as HttpApp from "../layers/HttpApp.js"
+import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
+import * as TestModel from "../layers/TestModel.js"
+import * as Agent from "../src/Agent.js"
+import * as Approval from "../src/Approval.js"
+import * as HttpApi from "../src/HttpApi.js"
+import * as Registry from "../src/Registry.js"
+import * as Retry from "../src/Retry.js"
+
+const Transfer = Tool.make("transfer", {
+  parameters: { to: Schema.String, amount: Schema.Number },
+  success: Schema.String
+})
+const Bank = Toolkit.make(Transfer)
+
+const teller = Agent.make({ name: "Teller", toolkit: Bank, retry: Retry.none, approval: { transfer: true } })
+
+/** The `event:` names of an SSE body, in order. */
+const eventNames = (body: string) => body.split("\n").flatMap((line) => (line.startsWith("event: ") ? [line.slice(7)] : []))
+
+const post = (url: string, body: unknown) =>
+  Effect.promise(() =>
+    fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+      .then(async (response) => ({ status: response.status, text: await response.text() }))
+  )
+
+describe("Approvals over HTTP", () => {
+  it.scopedLive("a paused run's stream ends with the pause; it is listed, decided, and the resumed run streams again", () => {
+    const ledger: Array<string> = []
+    return Effect.gen(function*() {
+      const context = yield* Layer.build(
+        HttpApp.layer({ port: 0 }).pipe(
+          Layer.provide(Registry.layer([teller])),
+          Layer.provide(Bank.toLayer({
+            transfer: ({ amount, to }) => Effect.sync(() => (ledger.push(`${to}:${amount}`), `sent ${amount} to ${to}`))
+          })),
+          Layer.provide(TestModel.layer([
+            TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" }),
+            TestModel.text("Sent."),
+            TestModel.toolCall("transfer", { to: "Bob", amount: 20 }, { id: "b" }),
+            TestModel.text("Sent to Bob.")
+          ])),
+          Layer.provide(SessionStoreMemory.layer)
+        )
+      )
+      const { url } = Context.get(context, HttpApp.HttpApp)
+      const client = yield* HttpApi.client(url).pipe(Effect.provide(FetchHttpClient.layer))
+
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(client.stream("Teller", { input: "Pay Ada", runId: "r1" })))
+      assert.deepStrictEqual(events.map((event) => event._tag), [
+        "RunStarted",
+        "ModelRequestStarted",
+        "ModelRequestCompleted",
+        "ApprovalRequested",
+        "RunPaused"
+      ])
+      assert.deepStrictEqual(ledger, [])
+
+      const listed = yield* client.approvals.list()
+      assert.deepStrictEqual(listed.map((run) => [run.runId, run.agent, run.pending.map((r) => r.toolCallId)]), [
+        ["r1", "Teller", ["a"]]
+      ])
+
+      // An invalid edit is refused with a typed error, and the run still waits.
+      const refused = yield* post(`${url}/runs/r1/resume`, {
+        decisions: [{ _tag: "Approve", toolCallId: "a", arguments: { to: "Ada", amount: "ten" } }]
+      })
+      assert.strictEqual(refused.status, 500)
+      assert.include(refused.text, "ApprovalError")
+      assert.strictEqual((yield* client.approvals.list()).length, 1)
+
+      const resumed = yield* post(`${url}/runs/r1/resume`, {
+        decisions: [Schema.encodeSync(Approval.Decision)(Approval.approve("a"))],
+        stream: true
+      })
+      assert.strictEqual(resumed.status, 200)
+      assert.deepStrictEqual(eventNames(resumed.text), [
+        "ToolCallStarted",
+        "ToolCallCompleted",
+        "ModelRequestStarted",
+        "TextDelta",
+        "ModelRequestCompleted",
+        "RunCompleted"
+      ])
+      assert.deepStrictEqual(ledger, ["Ada:10"])
+      assert.deepStrictEqual(yield* client.approvals.list(), [])
+      const again = yield* post(`${url}/runs/r1/resume`, { decisions: [{ _tag: "Approve", toolCallId: "a" }] })
+      assert.strictEqual(again.status, 404)
+
+      // As JSON: the paused run is a RunError carrying RunPaused; the decision answers with the output.
+      const paused = yield* Effect.flip(client.runs.run({ path: { name: "Teller" }, payload: { input: "Pay Bob", runId: "r2" } }))
+      assert.strictEqual(paused._tag, "RunError")
+      assert.strictEqual(paused._tag === "RunError" && paused.error._tag, "RunPaused")
+      const output = yield* client.approvals.resume({
+        path: { runId: "r2" },
+        payload: { decisions: [Approval.reject("b", "not today")] }
+      })
+      assert.strictEqual(output.text, "Sent to Bob.")
+      assert.deepStrictEqual(ledger, ["Ada:10"])
+      assert.deepStrictEqual(output.toolCalls.map((call) => call.failure), ["Rejected"])
+    })
+  })
+})
