@@ -567,3 +567,14 @@ describe("the shipped providers", () => {
       }
     }))
 })
+
+describe("closing the exporter", () => {
+  it.scopedLive("sends every span, those of a batch request still in flight included", () =>
+    Effect.gen(function*() {
+      const agent = Agent.make({ name: "Busy", model: TestModel.layer(() => TestModel.text("ok"), { record: false }) })
+      // 600 runs of two spans: the exporter sends a batch of 1000 while runs go on, and the rest when it closes.
+      const { spans } = yield* exported(Effect.repeatN(Agent.run(agent, "hi"), 599))
+      assert.strictEqual(spans.filter((span) => span.name === "invoke_agent Busy").length, 600)
+      assert.strictEqual(spans.length, 1200)
+    }))
+})
