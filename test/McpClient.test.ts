@@ -14,6 +14,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import * as TestServices from "effect/TestServices"
+import { spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as Path from "node:path"
@@ -451,4 +452,29 @@ describe("MCP test layer", () => {
         ["weather_alerts", { _tag: "McpToolFailed", server: "weather", tool: "alerts", message: "no alerts service today" }, "Failed"]
       ])
     }))
+})
+
+describe("MCP without its SDK", () => {
+  it("loads without the optional SDK, and a client built without it says what to install", () => {
+    // A resolve hook makes the SDK missing, as in a project that never installed it.
+    const hook = `export async function resolve(specifier, context, next) {
+      if (specifier.startsWith("@modelcontextprotocol/")) {
+        throw Object.assign(new Error("Cannot find package '" + specifier + "'"), { code: "ERR_MODULE_NOT_FOUND" })
+      }
+      return next(specifier, context)
+    }`
+    const register = `import { register } from "node:module"; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)})`
+    const result = spawnSync(process.execPath, [
+      "--import",
+      `data:text/javascript,${encodeURIComponent(register)}`,
+      "--import",
+      "tsx",
+      Path.join(root, "test", "fixtures", "mcpWithoutSdk.ts")
+    ], { cwd: root, encoding: "utf8" })
+    assert.strictEqual(result.status, 0, result.stderr)
+    const printed = JSON.parse(result.stdout.trim().split("\n").pop()!) as { loaded: boolean; tag: string; message: string }
+    assert.isTrue(printed.loaded)
+    assert.strictEqual(printed.tag, "McpError")
+    assert.include(printed.message, "npm install @modelcontextprotocol/client")
+  }, 30_000)
 })
