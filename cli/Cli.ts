@@ -27,6 +27,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { constVoid } from "effect/Function"
@@ -45,6 +46,8 @@ import * as SessionStoreSql from "../layers/SessionStoreSql.js"
 import * as Simulator from "../layers/Simulator.js"
 import type * as Memory from "../services/Memory.js"
 import type * as SessionStore from "../services/SessionStore.js"
+import type { RunPaused } from "../src/AgentError.js"
+import * as Approval from "../src/Approval.js"
 import * as Printer from "../src/Printer.js"
 import * as Registry from "../src/Registry.js"
 
@@ -610,12 +613,51 @@ const lookup = (registry: Registry.Service, name: string): Effect.Effect<Registr
 }
 
 const printTurn = (entry: Registry.Entry, input: string, options: Registry.RunOptions) =>
-  Effect.flatMap(Stdio, (stdio) =>
-    Printer.printStream(entry.stream(input, options), input, {
-      write: stdio.out,
-      color: stdio.color,
-      markdown: true
-    }))
+  Effect.flatMap(Stdio, (stdio) => {
+    const printing = { write: stdio.out, color: stdio.color, markdown: true }
+    // A run that pauses for approval asks at the terminal, then goes on (and may ask again).
+    const decided = (effect: Effect.Effect<unknown, Registry.Error>): Effect.Effect<unknown, Registry.Error> =>
+      Effect.catchIf(
+        effect,
+        (error): error is RunPaused => error._tag === "RunPaused" && entry.resume !== undefined,
+        (paused) =>
+          Effect.flatMap(
+            Effect.forEach(paused.pending, (request) => decide(stdio, request)),
+            (decisions) => decided(Printer.printRun(entry.resume!(paused.state, decisions), input, printing))
+          )
+      )
+    return decided(Printer.printStream(entry.stream(input, options), input, printing))
+  })
+
+/**
+ * Asks the terminal for a decision on one call: `y` approves, `n` rejects (with a reason), `e`
+ * approves with arguments typed as JSON (decoded with the tool's schema when the run resumes). No
+ * more input rejects.
+ */
+const decide = (stdio: StdioService, request: Approval.Request): Effect.Effect<Approval.Decision> =>
+  Effect.gen(function*() {
+    const call = `${[...request.path, request.tool].join("/")}(${JSON.stringify(request.arguments)})`
+    while (true) {
+      const answer = yield* stdio.readLine(`Approve ${call}? [y]es / [n]o / [e]dit › `)
+      if (Option.isNone(answer)) return Approval.reject(request, "No one answered.")
+      const choice = answer.value.trim().toLowerCase()
+      if (choice === "y" || choice === "yes") return Approval.approve(request)
+      if (choice === "n" || choice === "no") {
+        const reason = yield* stdio.readLine("Why not? › ")
+        const why = Option.getOrElse(Option.map(reason, (text) => text.trim()), () => "")
+        return Approval.reject(request, why.length > 0 ? why : "A person said no.")
+      }
+      if (choice === "e" || choice === "edit") {
+        const edited = yield* stdio.readLine("Arguments as JSON › ")
+        if (Option.isNone(edited)) return Approval.reject(request, "No one answered.")
+        const parsed = Schema.decodeUnknownEither(Schema.parseJson())(edited.value)
+        if (Either.isRight(parsed)) return Approval.approve(request, { arguments: parsed.right })
+        yield* stdio.err("That is not JSON; answer again.\n")
+        continue
+      }
+      yield* stdio.err("Answer y, n or e.\n")
+    }
+  })
 
 /**
  * `run <agent> "<input>"`: one run, printed as it streams.

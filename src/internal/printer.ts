@@ -268,7 +268,10 @@ const makeScreen = (settings: Settings): Screen => {
     const failure = Cause.failureOption(cause)
     const error = Option.isSome(failure) ? failure.value : Cause.squash(cause)
     const { out, flow } = current("error")
-    return out + flow.push(errorText(error), false) + footer(`Failed after ${formatDuration(elapsed)}`)
+    // A run that waits for approval has not failed: it is paused, to be resumed.
+    const paused = Predicate.hasProperty(error, "_tag") && error._tag === "RunPaused"
+    return out + flow.push(errorText(error), false) +
+      footer(`${paused ? "Paused" : "Failed"} after ${formatDuration(elapsed)}`)
   }
 
   const message = (text: string): string => {
