@@ -171,6 +171,30 @@ describe("the web page", () => {
     await context.close()
   })
 
+  it("asks for approval of a tool call, and an approved call runs with its edited arguments", async () => {
+    const { context, page } = await open(app.url)
+    await pick(page, "Banker")
+    const before = (await Effect.runPromise(app.transfers)).length
+    await say(page, "Pay Ada")
+    await page.locator(".turn[data-status=paused]").waitFor()
+    assert.include(await page.locator(".card.approval").textContent() ?? "", "transfer")
+    assert.strictEqual((await Effect.runPromise(app.transfers)).length, before)
+    await shot(page, "approval")
+    await page.fill(".decision textarea", JSON.stringify({ to: "Ada", amount: 50 }))
+    await page.click(".decision button.approve")
+    await page.locator(".turn[data-status=completed]").waitFor()
+    assert.deepStrictEqual((await Effect.runPromise(app.transfers)).slice(before), ["50 to Ada"])
+    assert.include(await lastTurn(page).locator(".markdown").last().textContent() ?? "", "Done: sent 50 to Ada.")
+
+    await say(page, "Pay Ada again")
+    await page.locator(".turn[data-status=paused]").waitFor()
+    await page.click(".decision button.reject")
+    await page.locator(".turn[data-status=completed]").nth(1).waitFor()
+    assert.include(await lastTurn(page).locator(".markdown").last().textContent() ?? "", "The transfer was not made.")
+    assert.strictEqual((await Effect.runPromise(app.transfers)).length, before + 1)
+    await context.close()
+  })
+
   it("a reload mid-run shows the rest of the run", async () => {
     const { context, page } = await open(app.url)
     await pick(page, "Storyteller")
