@@ -391,7 +391,10 @@ export const make = (options: Options): Effect.Effect<McpClient.Service, McpClie
             return tools
           }
         )
-      }).pipe(withTimeout(server, "listing its tools", timeout))
+      }).pipe(
+        withTimeout(server, "listing its tools", timeout),
+        Effect.withSpan("McpClient.listTools", { captureStackTrace: false, attributes: { "mcp.server": server } })
+      )
 
     const service: McpClient.Service = {
       servers: names,
@@ -415,6 +418,11 @@ export const make = (options: Options): Effect.Effect<McpClient.Service, McpClie
               return result.isError === true
                 ? Effect.fail(new McpClient.McpToolFailed({ server, tool: name, message: text || "the tool failed" }))
                 : Effect.succeed({ text, structured: result.structuredContent })
+            }),
+            // The arguments and the answer are not recorded: they may be anything a user wrote.
+            Effect.withSpan("McpClient.callTool", {
+              captureStackTrace: false,
+              attributes: { "mcp.server": server, "mcp.tool": name }
             })
           )
     }

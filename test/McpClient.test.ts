@@ -14,6 +14,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import * as TestServices from "effect/TestServices"
+import * as Tracer from "effect/Tracer"
 import { spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -306,6 +307,28 @@ describe("MCP client over Streamable HTTP", () => {
       const add = (yield* client.listTools(["remote"])).find((tool) => tool.name === "add")!
       assert.deepStrictEqual(Tool.getJsonSchema(set.toolkit.tools["remote_add"]! as never), add.inputSchema as never)
       assert.deepInclude(add.inputSchema, { required: ["a", "b"] })
+    }), { timeout: 30_000 })
+
+  it.scoped("traces listings and calls, naming the server and the tool but not the arguments", () =>
+    Effect.gen(function*() {
+      const http = yield* httpServer
+      const base = yield* Effect.tracer
+      const spans: Array<Tracer.Span> = []
+      const tracer = Tracer.make({
+        span: (name, parent, context, links, startTime, kind, options) => {
+          const span = base.span(name, parent, context, links, startTime, kind, options)
+          spans.push(span)
+          return span
+        },
+        context: (f, fiber) => base.context(f, fiber)
+      })
+      const client = yield* Mcp.make({ servers: { remote: { url: http.url } } })
+      yield* client.listTools().pipe(Effect.withTracer(tracer))
+      yield* client.callTool("remote", "echo", { text: "private words" }).pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(spans.map((span) => [span.name, Object.fromEntries(span.attributes)]), [
+        ["McpClient.listTools", { "mcp.server": "remote" }],
+        ["McpClient.callTool", { "mcp.server": "remote", "mcp.tool": "echo" }]
+      ])
     }), { timeout: 30_000 })
 
   it.scoped("starts a session again when the server forgot it, and retries the call once", () =>
