@@ -150,6 +150,17 @@ describe("the web page", () => {
     await context.close()
   })
 
+  it("shows a retry as it happens, and counts it in the run's footer", async () => {
+    const { context, page } = await open(app.url)
+    await pick(page, "Flaky")
+    await say(page, "hello")
+    await page.locator(".turn[data-status=completed]").waitFor()
+    assert.match(await page.locator(".notice").textContent() ?? "", /^Retrying in 50 ms \(attempt 1\): /)
+    assert.strictEqual((await lastTurn(page).locator(".markdown").textContent())?.trim(), "Recovered.")
+    assert.include(await lastTurn(page).locator("footer").textContent() ?? "", "1 retry")
+    await context.close()
+  })
+
   it("Stop and Escape cancel the run on the server, its tool included", async () => {
     const { context, page } = await open(app.url)
     await pick(page, "Waiter")
