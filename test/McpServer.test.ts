@@ -128,13 +128,14 @@ describe("MCP server over stdio (effect-agents mcp)", () => {
   it.scopedLive("interrupts the run when the client cancels the call", () =>
     Effect.gen(function*() {
       const server = yield* cli
+      const seen = server.seen
       const client = yield* sdkClient(stdioTransport(server.config))
       const controller = new AbortController()
       const call = client.callTool({ name: "Sleeper", arguments: { input: "zzz" } }, { signal: controller.signal })
       call.catch(() => undefined)
-      yield* Effect.sleep("200 millis")
+      yield* until("the run to start", () => seen().includes("started"))
       controller.abort()
-      yield* until("the run's interruption", () => server.seen().includes("interrupted"))
+      yield* until("the run's interruption", () => seen().includes("interrupted"))
     }), { timeout: 60_000 })
 
   it.scopedLive("is used by our own client: an agent calls another agent served over MCP", () =>
@@ -238,7 +239,7 @@ describe("MCP server over Streamable HTTP", () => {
       const controller = new AbortController()
       const call = client.callTool({ name: "Sleeper", arguments: { input: "zzz" } }, { signal: controller.signal })
       call.catch(() => undefined)
-      yield* Effect.sleep("200 millis")
+      yield* until("the run to start", () => seen().includes("started"))
       controller.abort()
       yield* until("the run's interruption", () => seen().includes("interrupted"))
     }), { timeout: 60_000 })
