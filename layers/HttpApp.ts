@@ -1,11 +1,14 @@
 /**
  * The HTTP app: the agents and teams of a `Registry`, served over HTTP as the `HttpApi` of
- * `effect-agents` defines it. Runs as JSON or Server-Sent Events, runs in flight listed and
- * cancelled by id, sessions read from the `SessionStore`, background batches, OpenAI Chat
- * Completions, a health check, the OpenAPI document (`/openapi.json`) and a Swagger page (`/docs`).
+ * `effect-agents` defines it. Runs as JSON or Server-Sent Events (detached runs read again from
+ * their event log), runs in flight listed and cancelled by id, sessions read from the
+ * `SessionStore`, background batches, OpenAI Chat Completions, AG-UI and the AI SDK's UI message
+ * stream, a health check, the OpenAPI document (`/openapi.json`), a Swagger page (`/docs`) and a
+ * web chat page (`/`).
  *
- * A bearer token, when one is configured, protects everything but `/health`, `/openapi.json` and
- * `/docs`; with no token the app is open. Bodies larger than `maxBodyBytes` get 413 (chunked ones
+ * A bearer token, when one is configured, protects everything but `/health`, `/openapi.json`,
+ * `/docs` and the web page's static files (the page asks for the token); with no token the app is
+ * open. Bodies larger than `maxBodyBytes` get 413 (chunked ones
  * too), bodies not sent as JSON 415, JSON nested more than 128 levels deep 400, bad input 400 with
  * the schema's message; errors are typed JSON, never stack traces.
  *
