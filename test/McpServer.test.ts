@@ -24,6 +24,9 @@ import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as McpClient from "../services/McpClient.js"
 import * as Agent from "../src/Agent.js"
+import type * as SessionStore from "../services/SessionStore.js"
+import type * as Registry from "../src/Registry.js"
+import CliAgents from "./fixtures/cliAgents.js"
 import Agents from "./fixtures/mcpAgents.js"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -165,13 +168,13 @@ describe("MCP server over stdio (effect-agents mcp)", () => {
     }), { timeout: 60_000 })
 })
 
-/** The server over HTTP on 127.0.0.1 (port 0), optionally behind a token; gives its URL. */
-const httpServer = (token?: string) =>
+/** The server of `agents` over HTTP on 127.0.0.1 (port 0), optionally behind a token; gives its URL. */
+const httpServer = (token?: string, agents: Layer.Layer<Registry.Registry, never, SessionStore.SessionStore> = Agents) =>
   Effect.gen(function*() {
     const context = yield* Layer.build(
       HttpRouter.Default.serve().pipe(
         Layer.provideMerge(McpServer.layerHttp({ path: "/mcp", token: token === undefined ? undefined : Redacted.make(token) })),
-        Layer.provide(Agents),
+        Layer.provide(agents),
         Layer.provide(SessionStoreMemory.layer),
         Layer.provide(HttpRouter.Default.Live),
         Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
@@ -242,5 +245,16 @@ describe("MCP server over Streamable HTTP", () => {
       yield* until("the run to start", () => seen().includes("started"))
       controller.abort()
       yield* until("the run's interruption", () => seen().includes("interrupted"))
+    }), { timeout: 60_000 })
+
+  it.scopedLive("continues the session a call names", () =>
+    Effect.gen(function*() {
+      const url = yield* httpServer(undefined, CliAgents.pipe(Layer.provide(TestModel.layer([]))))
+      const client = yield* Mcp.make({ servers: { agents: { url } } })
+      const turn = (input: string, sessionId: string) =>
+        Effect.map(client.callTool("agents", "recall", { input, sessionId, userId: "ada" }), (result) => result.text)
+      assert.strictEqual(yield* turn("My name is Ada.", "one"), "You are Ada.")
+      assert.strictEqual(yield* turn("What is my name?", "one"), "You are Ada.")
+      assert.strictEqual(yield* turn("What is my name?", "two"), "I do not know your name.")
     }), { timeout: 60_000 })
 })
