@@ -221,6 +221,29 @@ describe("the web page", () => {
     await context.close()
   })
 
+  it("a second tab that opens the session follows its run in flight", async () => {
+    const { context, page } = await open(app.url)
+    await page.fill("#user", "bob")
+    await page.press("#user", "Tab")
+    await pick(page, "Writer")
+    await say(page, "first")
+    await page.locator(".turn[data-status=completed]").waitFor()
+    await pick(page, "Storyteller")
+    await say(page, "Tell me a story")
+    await lastTurn(page).locator(".markdown", { hasText: "typed" }).waitFor()
+    const other = await context.newPage()
+    await other.goto(app.url)
+    await other.locator("#session-list button").first().click()
+    await other.locator(".turn").nth(1).waitFor()
+    // Both tabs see the run to its end.
+    await other.locator(".turn[data-status=completed]").nth(1).waitFor()
+    await page.locator(".turn[data-status=completed]").nth(1).waitFor()
+    const story = Fixture.story.join("").replace(/\*\*/g, "").trim()
+    assert.strictEqual((await other.locator(".turn").nth(1).locator(".markdown").textContent())?.trim(), story)
+    assert.strictEqual((await page.locator(".turn").nth(1).locator(".markdown").textContent())?.trim(), story)
+    await context.close()
+  })
+
   it("opens a past session from the sidebar and continues it", async () => {
     const { context, page } = await open(app.url)
     // A user of its own: the sessions of the other tests' user are not listed.

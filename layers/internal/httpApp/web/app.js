@@ -34,12 +34,18 @@ const store = {
   set session(value) { sessionStorage.setItem("effect-agents.session", value) },
   get agent() { return sessionStorage.getItem("effect-agents.agent") },
   set agent(value) { sessionStorage.setItem("effect-agents.agent", value) },
-  // The run in flight, so that a reload can follow it again.
-  get pending() {
-    try { return JSON.parse(sessionStorage.getItem("effect-agents.pending") ?? "null") } catch { return null }
+  // The run in flight of each session, so that a reload, or another tab that opens the session,
+  // can follow it again.
+  pending(sessionId) {
+    try { return JSON.parse(localStorage.getItem(`effect-agents.pending.${sessionId}`) ?? "null") } catch { return null }
   },
-  set pending(value) {
-    value ? sessionStorage.setItem("effect-agents.pending", JSON.stringify(value)) : sessionStorage.removeItem("effect-agents.pending")
+  setPending(sessionId, value) {
+    const key = `effect-agents.pending.${sessionId}`
+    value ? localStorage.setItem(key, JSON.stringify(value)) : localStorage.removeItem(key)
+  },
+  /** Forgets the session's run in flight, when it is this one. */
+  clearPending(sessionId, runId) {
+    if (this.pending(sessionId)?.runId === runId) this.setPending(sessionId, null)
   }
 }
 
@@ -465,10 +471,7 @@ const follow = async (run, response) => {
   for (;;) {
     try {
       for await (const message of events(response)) {
-        if (message.id !== undefined) {
-          run.lastId = message.id
-          store.pending = { ...store.pending, lastId: message.id }
-        }
+        if (message.id !== undefined) run.lastId = message.id
         attempts = 0
         if (applyToTurn(run.turn, JSON.parse(message.data))) {
           run.ended = true
@@ -497,14 +500,20 @@ const track = async (run, start) => {
   try {
     await follow(run, await start())
   } catch (error) {
-    handleError(error)
-    if (!run.ended) finish(run.turn, "failed", `Failed: ${error?.message ?? error}`)
+    if (run.fromLog && error instanceof ApiError && error.status === 404) {
+      // The run's log is gone (the server restarted, or it ended long ago): its record, if it has
+      // one, is in the session's history.
+      run.turn.article.remove()
+    } else {
+      handleError(error)
+      if (!run.ended) finish(run.turn, "failed", `Failed: ${error?.message ?? error}`)
+    }
   } finally {
     if (current === run) {
       current = null
       setRunning(false)
     }
-    store.pending = null
+    store.clearPending(run.sessionId, run.runId)
     loadSessions().catch(() => {})
   }
 }
@@ -518,8 +527,8 @@ const send = () => {
   ui.input.value = ""
   const runId = uuid()
   const sessionId = currentSession()
-  store.pending = { runId, agent, sessionId, input, lastId: 0 }
-  const run = { runId, turn: makeTurn(input, runId), controller: new AbortController(), lastId: 0, ended: false }
+  store.setPending(sessionId, { runId, agent, input })
+  const run = { runId, sessionId, turn: makeTurn(input, runId), controller: new AbortController(), lastId: 0, ended: false }
   scrollDown()
   track(run, () =>
     api(`/agents/${encodeURIComponent(agent)}/runs`, {
@@ -542,7 +551,15 @@ const askDecisions = (turn, event) => {
   const decide = () => {
     if (decisions.size < event.pending.length) return
     panel.remove()
-    const run = { runId: event.runId, turn, controller: new AbortController(), lastId: 0, ended: false, resumed: true }
+    const run = {
+      runId: event.runId,
+      sessionId: currentSession(),
+      turn,
+      controller: new AbortController(),
+      lastId: 0,
+      ended: false,
+      resumed: true
+    }
     turn.article.dataset.status = "running"
     turn.footer.textContent = "running…"
     track(run, () =>
@@ -609,14 +626,23 @@ const stop = async () => {
   }
 }
 
-/** After a reload: follows the run that was in flight, from its first event. */
-const resume = (pending, history) => {
-  if (!pending || pending.sessionId !== currentSession()) return
+/** After a reload, or in another tab: follows the session's run in flight, from its first event. */
+const resume = (sessionId, history) => {
+  const pending = store.pending(sessionId)
+  if (!pending || current) return
   if (history.some((record) => record.runId === pending.runId)) {
-    store.pending = null
+    store.setPending(sessionId, null)
     return
   }
-  const run = { runId: pending.runId, turn: makeTurn(pending.input, pending.runId), controller: new AbortController(), lastId: 0, ended: false }
+  const run = {
+    runId: pending.runId,
+    sessionId,
+    turn: makeTurn(pending.input, pending.runId),
+    controller: new AbortController(),
+    lastId: 0,
+    ended: false,
+    fromLog: true
+  }
   track(run, () =>
     api(`/runs/${encodeURIComponent(pending.runId)}/events`, {
       headers: { accept: "text/event-stream" },
@@ -668,7 +694,7 @@ const openSession = async (sessionId) => {
   if (last && agents.some((agent) => agent.name === last.agent)) selectAgent(last.agent)
   markCurrentSession()
   ui.transcript.scrollTop = ui.transcript.scrollHeight
-  return history
+  resume(sessionId, history)
 }
 
 const markCurrentSession = () => {
@@ -723,8 +749,7 @@ const start = async () => {
   await loadAgents()
   ui.auth.hidden = !store.token
   await loadSessions()
-  const history = await openSession(currentSession())
-  resume(store.pending, history ?? [])
+  await openSession(currentSession())
 }
 
 // ---------------------------------------------------------------------------------------------
