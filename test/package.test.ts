@@ -84,10 +84,11 @@ describe("the built package", () => {
     assert.deepStrictEqual(printed.exports, [true, true, true])
   })
 
-  it("loads without the optional drivers, and a store whose driver is missing says what to install", () => {
-    // A resolve hook makes the storage drivers missing, as in a project that never installed them.
+  it("loads without the optional peers, and a store whose driver is missing says what to install", () => {
+    // A resolve hook makes the optional peers missing (storage drivers, telemetry export, durable
+    // runs, the MCP client), as in a project that never installed them.
     const hook = `export async function resolve(specifier, context, next) {
-      if (/^(@effect\\/sql-(pg|sqlite-node)|pg|better-sqlite3)(\\/|$)/.test(specifier)) {
+      if (/^(@effect\\/(sql-pg|sql-sqlite-node|opentelemetry|workflow|cluster)|@modelcontextprotocol\\/client|pg|better-sqlite3)(\\/|$)/.test(specifier)) {
         throw Object.assign(new Error("Cannot find package '" + specifier + "'"), { code: "ERR_MODULE_NOT_FOUND" })
       }
       return next(specifier, context)
@@ -97,6 +98,7 @@ describe("the built package", () => {
       "--import", `data:text/javascript,${encodeURIComponent(register)}`,
       "--input-type=module", "-e", `
         import { SessionStoreSql, SessionStoreMemory } from "effect-agents/layers"
+        await Promise.all(["effect-agents", "effect-agents/services", "effect-agents/testing", "effect-agents/http"].map((name) => import(name)))
         import * as Effect from "effect/Effect"
         import * as Layer from "effect/Layer"
         const open = (layer) => Effect.runPromise(Effect.either(Layer.build(layer).pipe(Effect.scoped)))
