@@ -50,6 +50,7 @@ import * as Stream from "effect/Stream"
 import { createHash, timingSafeEqual } from "node:crypto"
 import * as Http from "node:http"
 import * as SessionStore from "../services/SessionStore.js"
+import * as AgentError from "../src/AgentError.js"
 import * as HttpApi from "../src/HttpApi.js"
 import * as Registry from "../src/Registry.js"
 import * as Run from "../src/Run.js"
@@ -246,7 +247,13 @@ const RunsLive = HttpApiBuilder.group(HttpApi.Api, "runs", (handlers) =>
             headers: Sse.headers
           })
         }
-        return yield* runToEnd(entry, input, options)
+        return yield* runToEnd(entry, input, options).pipe(
+          // Input the runnable does not take is the client's mistake (400), not the run's failure.
+          Effect.catchTag("RunError", (error): Effect.Effect<never, HttpApi.RunError | HttpApi.InvalidRunInput> =>
+            error.error instanceof AgentError.WorkflowError && error.error.reason === "InvalidInput"
+              ? Effect.fail(new HttpApi.InvalidRunInput({ runId: error.runId, message: error.error.message }))
+              : Effect.fail(error))
+        )
       }))
     .handle("list", () => Effect.flatMap(State, ({ runs }) => runs.list))
     .handle("events", ({ headers, path, urlParams }) =>

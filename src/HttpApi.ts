@@ -190,6 +190,19 @@ export class RunError extends Schema.TaggedError<RunError>("effect-agents/HttpAp
 }
 
 /**
+ * The run's input is not what the runnable takes (a workflow whose input schema the text does not
+ * decode with): the message says what was expected. Nothing ran.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class InvalidRunInput extends Schema.TaggedError<InvalidRunInput>("effect-agents/HttpApi/InvalidRunInput")(
+  "InvalidRunInput",
+  { runId: Schema.String, message: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
+/**
  * Why a run was cancelled: by `POST /runs/:runId/cancel` (or a batch's cancel), because its client
  * went away, or because the server shut down and its grace period ran out.
  *
@@ -695,6 +708,7 @@ export class RunsGroup extends HttpApiGroup.make("runs")
       .addSuccess(RunOutput)
       .addError(AgentNotFound)
       .addError(RunIdInUse)
+      .addError(InvalidRunInput)
       .addError(RunError)
       .addError(RunCancelled)
       .annotate(OpenApi.Summary, "Run an agent or team")

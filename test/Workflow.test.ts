@@ -662,6 +662,18 @@ describe("Workflow as a runnable", () => {
       const invalid = yield* post("two teas")
       assert.include(invalid.text, "InvalidInput")
       assert.include(invalid.text, "send it as JSON")
+      // Asked for JSON, input the workflow does not take is the client's mistake: 400, saying why.
+      const json = yield* Effect.promise(async () => {
+        const response = await fetch(`${url}/agents/Orders/runs`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ input: "two teas" })
+        })
+        return { status: response.status, body: await response.json() as { _tag: string; message: string } }
+      })
+      assert.strictEqual(json.status, 400)
+      assert.strictEqual(json.body._tag, "InvalidRunInput")
+      assert.include(json.body.message, "send it as JSON")
     }))
 
   it.effect("printStream shows each step as it ends, and the answer", () =>
