@@ -122,6 +122,26 @@ export const reject = (request: RequestRef, reason: string): Decision => ({ _tag
 export const Call = Schema.Struct({ id: Schema.String, name: Schema.String, params: Schema.Unknown })
 
 /**
+ * A call of the paused turn whose own run paused inside it (a team member's, behind the leader's
+ * delegation): its requests are under `name` in the paths, and `inner` is that run's state, encoded.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const Nested = Schema.Struct({
+  toolCallId: Schema.String,
+  name: Schema.String,
+  runId: Schema.String,
+  inner: Schema.Unknown
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface Nested extends Schema.Schema.Type<typeof Nested> {}
+
+/**
  * The run of an agent at a pause: its conversation, what it has spent, the calls of the turn that
  * paused (in the model's order) and those of them still waiting.
  *
@@ -146,8 +166,32 @@ export const AgentState = Schema.TaggedStruct("Agent", {
   repairs: Schema.Number,
   /** How long the run had run, in milliseconds, and when its first token came. */
   elapsed: Schema.Number,
-  firstToken: Schema.optional(Schema.Number)
+  firstToken: Schema.optional(Schema.Number),
+  nested: Schema.optional(Schema.Array(Nested))
 })
+
+/**
+ * The run of a team in coordinate mode at a pause: its leader's, paused on delegations whose members
+ * wait, and what the team had done (its members' runs, encoded).
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const CoordinateState = Schema.TaggedStruct("Coordinate", {
+  team: Schema.String,
+  runId: Schema.String,
+  token: Schema.String,
+  memberRuns: Schema.Array(Schema.Unknown),
+  delegations: Schema.Number,
+  elapsed: Schema.Number,
+  leader: AgentState
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface CoordinateState extends Schema.Schema.Type<typeof CoordinateState> {}
 
 /**
  * @since 0.3.0
@@ -229,19 +273,38 @@ export const TeamState: Schema.Schema<TeamState, TeamStateEncoded> = Schema.Tagg
  * @since 0.3.0
  * @category models
  */
-export type Body = AgentState | TeamState
+export type Body = AgentState | TeamState | CoordinateState
 
 /**
  * @since 0.3.0
  * @category models
  */
-export type BodyEncoded = Schema.Schema.Encoded<typeof AgentState> | TeamStateEncoded
+export type BodyEncoded =
+  | Schema.Schema.Encoded<typeof AgentState>
+  | TeamStateEncoded
+  | Schema.Schema.Encoded<typeof CoordinateState>
 
 /**
  * @since 0.3.0
  * @category schemas
  */
-export const Body: Schema.Schema<Body, BodyEncoded> = Schema.Union(AgentState, TeamState)
+export const Body: Schema.Schema<Body, BodyEncoded> = Schema.Union(AgentState, TeamState, CoordinateState)
+
+/**
+ * A body as it is stored inside another's (`Nested.inner`).
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const encodeBody: (body: Body) => BodyEncoded = Schema.encodeSync(Body)
+
+/**
+ * A body stored inside another's, decoded.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const decodeBody: (u: unknown) => Body = Schema.decodeUnknownSync(Body)
 
 /**
  * A paused run, as resuming takes it: what it was doing, and the signature that shows this process
@@ -335,7 +398,6 @@ const randomHex = (bytes: number): string =>
 /** A fresh random token (a pause's, a request's). */
 export const makeToken = (): string => randomHex(16)
 
-const encodeBody = Schema.encodeSync(Body)
 const encodeBodyEither = Schema.encodeEither(Body)
 
 // Web Crypto's HMAC: in every runtime the package supports, with nothing to install.

@@ -410,7 +410,9 @@ export const stream: typeof Runnable.stream = Runnable.stream
  * Resumes a paused team run (see `Agent.resume`): its member that waits gets the decisions, named
  * by the paths of the `RunPaused` requests (`Approval.approve(request)` keeps the path), and the
  * team goes on as if it had never paused. In route mode a member's pause pauses the team; in
- * coordinate and broadcast mode a member that waits is a member that could not answer.
+ * coordinate mode the leader's delegation to it waits (the turn's other delegations finish) and the
+ * leader goes on with the member's answer; in broadcast mode a member that waits is a member that
+ * could not answer.
  *
  * @since 0.3.0
  * @category running

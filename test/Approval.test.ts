@@ -340,6 +340,50 @@ describe("Approval", () => {
     }).pipe(Effect.provide(live))
   })
 
+  it.effect("a coordinating team's member asks: the leader's delegation waits, and the decision reaches the member", () => {
+    const { layer: live, ledger } = layer([
+      TestModel.toolCalls([
+        { id: "d1", name: "delegate_task_to_member", params: { member: "Teller", task: "Pay Ada 10" } },
+        { id: "d2", name: "delegate_task_to_member", params: { member: "Clerk", task: "Say hi" } }
+      ]),
+      // The two members run at once: the teller's call, then the clerk's answer.
+      TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" }),
+      TestModel.text("Hi."),
+      TestModel.text("Paid Ada."),
+      TestModel.text("Ada was paid, and the clerk said hi.")
+    ])
+    const clerk = Agent.make({ name: "Clerk", retry: Retry.none })
+    const desk = Team.make({ name: "Desk", members: [teller, clerk], retry: Retry.none })
+    return Effect.gen(function*() {
+      const events: Array<RunEvent.RunEvent> = []
+      const pause = (yield* Team.stream(desk, "Pay Ada").pipe(
+        Stream.runForEach((event) => Effect.sync(() => events.push(event))),
+        Effect.flip
+      )) as RunPaused
+      assert.strictEqual(pause._tag, "RunPaused")
+      assert.deepStrictEqual(pause.pending.map((r) => [r.path, r.toolCallId]), [[["Teller"], "a"]])
+      assert.strictEqual(events[events.length - 1]!._tag, "RunPaused")
+      assert.deepStrictEqual(ledger, [])
+
+      const after: Array<RunEvent.RunEvent> = []
+      const output = yield* Team.resume(desk, pause.state, [Approval.approve(pause.pending[0]!)], {
+        onEvent: (event) => Effect.sync(() => after.push(event))
+      })
+      assert.strictEqual(output.content, "Ada was paid, and the clerk said hi.")
+      assert.deepStrictEqual(ledger, ["transfer:Ada:10"])
+      // The leader was told each member's answer, in the order of its calls.
+      const requests = yield* TestModel.requests
+      assert.deepStrictEqual(resultsSent(requests, requests.length - 1), [["d1", "Paid Ada."], ["d2", "Hi."]])
+      assert.deepStrictEqual(output.memberRuns.map((run) => [run.member, run._tag]).sort(), [
+        ["Clerk", "Completed"],
+        ["Teller", "Completed"]
+      ])
+      assert.strictEqual(after[after.length - 1]!._tag, "RunCompleted")
+      const stale = yield* Effect.flip(Team.resume(desk, pause.state, [Approval.approve(pause.pending[0]!)]))
+      assert.deepStrictEqual([stale._tag, (stale as any).reason], ["ApprovalError", "Stale"])
+    }).pipe(Effect.provide(live))
+  })
+
   it.effect("interrupting a resumed run while an approved call runs stops the call", () => {
     let interrupted = false
     const Slow = Tool.make("slow", { parameters: {}, success: Schema.String })

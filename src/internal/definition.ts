@@ -33,6 +33,8 @@ export interface Definition {
   readonly tools: Effect.Effect<Toolset, AgentError, unknown> | undefined
   /** Tools whose calls wait for a person's decision (`Agent.Config.approval`), by tool name. */
   readonly approvals?: ReadonlyMap<string, ApprovalRule> | undefined
+  /** Whether its tools run runs that may pause (a team leader's delegations): their pauses become its own. */
+  readonly nests?: boolean | undefined
   /** The agent's guardrails by stage (`Agent.Config.guardrails`). */
   readonly guardrails?: InternalGuardrail.Guardrails | undefined
   /** Set by `Agent.withMemory`: add the user's facts to the instructions, and/or offer the memory tools. */

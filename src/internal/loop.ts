@@ -76,7 +76,7 @@ export const resume = (
   Effect.flatMap(checkResume(agent, state, decisions), (checked) => {
     const body = checked.body
     let effect: Effect.Effect<Run.Output<unknown>, AgentError, unknown> = Effect.withFiberRuntime((fiber) =>
-      new Loop(agent, body.runId, emit, ModelCall.isTraced(fiber), fiber).restore(body, checked.decided)
+      new Loop(agent, body.runId, emit, ModelCall.isTraced(fiber), fiber).restore(body, checked.decided, checked.nested)
     )
     if (agent.model !== undefined || agent.fallback.length > 0) effect = Effect.scoped(effect)
     if (agent.timeout !== undefined) {
@@ -85,6 +85,21 @@ export const resume = (
     }
     return emit === undefined ? effect : Effect.tapError(effect, reportEnd(body.runId, emit))
   })
+
+/**
+ * Resumes a run that paused inside a tool call (a team member's, behind the leader's delegation)
+ * and settles the call: provided by the team to its leader's run.
+ */
+export interface NestedResumeService {
+  (
+    nested: Approval.Nested,
+    call: ModelCall.ToolCallRequest,
+    decisions: ReadonlyArray<Approval.Decision>,
+    state: ModelCall.RunState
+  ): Effect.Effect<ToolCall.Outcome, AgentError>
+}
+
+export class NestedResume extends Context.Tag("effect-agents/internal/NestedResume")<NestedResume, NestedResumeService>() {}
 
 interface Decided {
   readonly call: ModelCall.ToolCallRequest
@@ -104,7 +119,15 @@ export const checkResume = (
   agent: Definition,
   state: Approval.State,
   decisions: ReadonlyArray<Approval.Decision>
-): Effect.Effect<{ readonly body: Approval.AgentState; readonly decided: ReadonlyArray<Decided> }, ApprovalError> =>
+): Effect.Effect<
+  {
+    readonly body: Approval.AgentState
+    readonly decided: ReadonlyArray<Decided>
+    /** Decisions for the runs paused inside calls, by the call's id, their paths without the call's name. */
+    readonly nested: ReadonlyMap<string, ReadonlyArray<Approval.Decision>>
+  },
+  ApprovalError
+> =>
   Effect.flatMap(Approval.verify(state), (valid) => {
     if (!valid) return Effect.fail(forged())
     const body = state.body
@@ -118,22 +141,34 @@ export const checkResume = (
       )
     }
     const decided: Array<Decided> = []
+    const nested = new Map<string, Array<Approval.Decision>>()
     const seen = new Set<string>()
     for (const decision of decisions) {
-      const request = decision.path.length === 0 ? body.pending.find((r) => r.toolCallId === decision.toolCallId) : undefined
-      if (request === undefined || seen.has(decision.toolCallId)) {
+      const key = [...decision.path, decision.toolCallId].join("/")
+      const request = body.pending.find((r) =>
+        r.toolCallId === decision.toolCallId && r.path.length === decision.path.length &&
+        r.path.every((name, i) => decision.path[i] === name)
+      )
+      const inside = decision.path.length === 0 ? undefined : body.nested?.find((entry) => entry.name === decision.path[0])
+      if (request === undefined || seen.has(key) || (decision.path.length > 0 && inside === undefined)) {
         return Effect.fail(
           new ApprovalError({
             reason: "UnknownCall",
             toolCallId: decision.toolCallId,
-            message: seen.has(decision.toolCallId)
-              ? `Two decisions were given for tool call "${decision.toolCallId}": give one.`
+            message: seen.has(key)
+              ? `Two decisions were given for tool call "${key}": give one.`
               : `No call "${[...decision.path, decision.toolCallId].join("/")}" waits for a decision in this run. ` +
                 `Waiting: ${body.pending.map((r) => r.toolCallId).join(", ") || "none"}.`
           })
         )
       }
-      seen.add(decision.toolCallId)
+      seen.add(key)
+      if (inside !== undefined) {
+        const list = nested.get(inside.toolCallId) ?? []
+        list.push({ ...decision, path: decision.path.slice(1) })
+        nested.set(inside.toolCallId, list)
+        continue
+      }
       const call = body.calls.find((c) => c.id === decision.toolCallId)!
       if (decision._tag === "Reject") {
         decided.push({ call: { ...call, providerExecuted: false }, rejection: decision.reason })
@@ -160,7 +195,7 @@ export const checkResume = (
     }
     return Effect.flatMap(Approval.Keys, (keys) =>
       Effect.flatMap(keys.spend(body.token), (fresh) =>
-        fresh ? Effect.succeed({ body, decided }) : Effect.fail(
+        fresh ? Effect.succeed({ body, decided, nested }) : Effect.fail(
           new ApprovalError({
             reason: "Stale",
             message: "This pause of the run was already resumed: resume the run with the state of its latest pause."
@@ -360,7 +395,7 @@ class Loop implements ModelCall.Run {
     this.messages.push(assistantMessage(response))
     const pending = response.toolCalls.filter((call) => !call.providerExecuted)
     if (pending.length > 0) {
-      if (this.agent.approvals !== undefined) return this.gated(n, pending)
+      if (this.agent.approvals !== undefined || this.agent.nests === true) return this.gated(n, pending)
       if (this.agent.guardrails !== undefined && this.agent.guardrails.tool.length > 0) {
         return Effect.flatMap(this.runCalls(pending), (outcomes) => this.toolResults(n, outcomes))
       }
@@ -417,7 +452,6 @@ class Loop implements ModelCall.Run {
   /** The calls of a turn when some tools need approval: those that need none run, the others wait. */
   gated(n: number, calls: ReadonlyArray<ModelCall.ToolCallRequest>): Effect.Effect<Run.Output<unknown>, AgentError> {
     return Effect.flatMap(Effect.forEach(calls, (call) => this.needsApproval(call)), (asks) => {
-      if (!asks.includes(true)) return Effect.flatMap(this.runCalls(calls), (outcomes) => this.toolResults(n, outcomes))
       const token = Approval.makeToken()
       const requests: Array<Approval.Request> = []
       const free: Array<ModelCall.ToolCallRequest> = []
@@ -438,14 +472,47 @@ class Loop implements ModelCall.Run {
         ), { discard: true })
       return Effect.zipRight(
         requested,
-        Effect.flatMap(this.runCalls(free), (outcomes) =>
-          this.pause(n, calls, outcomes.map((outcome) => outcome.record), requests))
+        Effect.flatMap(this.runFree(free), ({ nested, outcomes }) =>
+          requests.length === 0 && nested.length === 0
+            ? this.toolResults(n, outcomes)
+            : this.pause(
+              n,
+              calls,
+              outcomes.map((outcome) => outcome.record),
+              [...requests, ...nested.flatMap((entry) => entry.pending)],
+              nested.map((entry) => entry.entry)
+            ))
       )
     })
   }
 
+  /** Runs calls; for an agent whose calls run runs that may pause, a pause inside a call is kept. */
+  runFree(calls: ReadonlyArray<ModelCall.ToolCallRequest>): Effect.Effect<{
+    readonly outcomes: ReadonlyArray<ToolCall.Outcome>
+    readonly nested: ReadonlyArray<{ readonly entry: Approval.Nested; readonly pending: ReadonlyArray<Approval.Request> }>
+  }, AgentError> {
+    if (this.agent.nests !== true) return Effect.map(this.runCalls(calls), (outcomes) => ({ outcomes, nested: [] }))
+    return Effect.map(
+      Effect.forEach(calls, (call) =>
+        Effect.catchIf(
+          this.runTool(call),
+          (error): error is RunPaused => error._tag === "RunPaused",
+          (paused) => Effect.succeed(nestedOf(call.id, call.name, paused))
+        ), { concurrency: this.agent.toolConcurrency }),
+      (results) => {
+        const outcomes: Array<ToolCall.Outcome> = []
+        const nested: Array<{ readonly entry: Approval.Nested; readonly pending: ReadonlyArray<Approval.Request> }> = []
+        for (const result of results) {
+          if ("entry" in result) nested.push(result)
+          else outcomes.push(result)
+        }
+        return { outcomes, nested }
+      }
+    )
+  }
+
   needsApproval(call: ModelCall.ToolCallRequest): Effect.Effect<boolean> {
-    const rule = this.agent.approvals!.get(call.name)
+    const rule = this.agent.approvals?.get(call.name)
     if (rule === undefined || rule === false) return Effect.succeed(false)
     const tool = ToolCall.toolOf(this.agent, call.name)
     if (tool === undefined) return Effect.succeed(false)
@@ -461,7 +528,8 @@ class Loop implements ModelCall.Run {
     n: number,
     calls: ReadonlyArray<{ readonly id: string; readonly name: string; readonly params: unknown }>,
     settled: ReadonlyArray<Run.ToolCall>,
-    pending: ReadonlyArray<Approval.Request>
+    pending: ReadonlyArray<Approval.Request>,
+    nested: ReadonlyArray<Approval.Nested> = []
   ): Effect.Effect<never, AgentError> {
     const now = this.clock.unsafeCurrentTimeMillis()
     const body: Approval.AgentState = {
@@ -485,7 +553,8 @@ class Loop implements ModelCall.Run {
       retries: this.retries,
       repairs: this.repairs,
       elapsed: now - this.startedAt,
-      ...(this.firstTokenAt !== undefined ? { firstToken: this.firstTokenAt - this.startedAt } : {})
+      ...(this.firstTokenAt !== undefined ? { firstToken: this.firstTokenAt - this.startedAt } : {}),
+      ...(nested.length > 0 ? { nested } : {})
     }
     return Effect.flatMap(
       Approval.sign(body),
@@ -494,7 +563,11 @@ class Loop implements ModelCall.Run {
   }
 
   /** A paused run, where it paused, with the decisions that came. */
-  restore(body: Approval.AgentState, decided: ReadonlyArray<Decided>): Effect.Effect<Run.Output<unknown>, AgentError> {
+  restore(
+    body: Approval.AgentState,
+    decided: ReadonlyArray<Decided>,
+    nestedDecided: ReadonlyMap<string, ReadonlyArray<Approval.Decision>>
+  ): Effect.Effect<Run.Output<unknown>, AgentError> {
     const now = this.clock.unsafeCurrentTimeMillis()
     this.startedAt = now - body.elapsed
     this.firstTokenAt = body.firstToken === undefined ? undefined : this.startedAt + body.firstToken
@@ -512,15 +585,43 @@ class Loop implements ModelCall.Run {
       decided.filter((d) => d.rejection !== undefined),
       (d) => ToolCall.rejected(d.call, this, d.rejection!)
     )
+    const nested = body.nested ?? []
+    const hook = this.context.unsafeMap.get(NestedResume.key) as NestedResumeService | undefined
+    const resumed = Effect.forEach(nested.filter((entry) => nestedDecided.has(entry.toolCallId)), (entry) => {
+      const call = body.calls.find((c) => c.id === entry.toolCallId)!
+      if (hook === undefined) return Effect.dieMessage("effect-agents: a paused call's run can only be resumed by its team")
+      return Effect.catchIf(
+        Effect.map(hook(entry, { ...call, providerExecuted: false }, nestedDecided.get(entry.toolCallId)!, this), (outcome) =>
+          ({ entry, outcome })),
+        (error): error is RunPaused => error._tag === "RunPaused",
+        (paused) => Effect.succeed({ entry, again: nestedOf(call.id, call.name, paused) })
+      )
+    }, { concurrency: this.agent.toolConcurrency })
     return Effect.flatMap(
-      Effect.zip(rejections, this.runCalls(approved)),
-      ([rejected, ran]) => {
+      Effect.all([rejections, this.runCalls(approved), resumed]),
+      ([rejected, ran, inside]) => {
         const settled = [...body.settled]
         for (const outcome of rejected) settled.push(outcome.record)
         for (const outcome of ran) settled.push(outcome.record)
         const decidedIds = new Set(decided.map((d) => d.call.id))
-        const pending = body.pending.filter((request) => !decidedIds.has(request.toolCallId))
-        if (pending.length > 0) return this.pause(body.turn, body.calls, settled, pending)
+        const resumedNames = new Set<string>()
+        const stillNested = nested.filter((entry) => !nestedDecided.has(entry.toolCallId))
+        const again: Array<Approval.Request> = []
+        for (const result of inside) {
+          resumedNames.add(result.entry.name)
+          if ("outcome" in result) settled.push(result.outcome.record)
+          else {
+            stillNested.push(result.again.entry)
+            for (const request of result.again.pending) again.push(request)
+          }
+        }
+        const pending = [
+          ...body.pending.filter((request) =>
+            request.path.length === 0 ? !decidedIds.has(request.toolCallId) : !resumedNames.has(request.path[0]!)
+          ),
+          ...again
+        ]
+        if (pending.length > 0) return this.pause(body.turn, body.calls, settled, pending, stillNested)
         const byId = new Map(settled.map((record) => [record.id, record]))
         return this.toolResults(body.turn, body.calls.map((call) => ToolCall.settled(byId.get(call.id)!)))
       }
@@ -615,6 +716,17 @@ class Loop implements ModelCall.Run {
     return done
   }
 }
+
+// A pause inside a call: its requests, already named by the run that paused (a team's member).
+const nestedOf = (toolCallId: string, name: string, paused: RunPaused) => ({
+  entry: {
+    toolCallId,
+    name: paused.pending[0]?.path[0] ?? name,
+    runId: paused.runId,
+    inner: Approval.encodeBody(paused.state.body)
+  } satisfies Approval.Nested,
+  pending: paused.pending
+})
 
 const decodeOutput = Memo.weak(
   (schema: Schema.Schema<unknown, unknown, unknown>): (text: string) => Either.Either<unknown, ParseResult.ParseError> =>

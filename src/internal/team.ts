@@ -129,7 +129,9 @@ export const leader = (base: Definition, mode: Mode, list: ReadonlyArray<Member>
       return {
         ...base,
         instructions,
-        toolkit: base.toolkit === undefined ? Delegation : Toolkit.merge(Delegation, base.toolkit)
+        toolkit: base.toolkit === undefined ? Delegation : Toolkit.merge(Delegation, base.toolkit),
+        // A member that waits for approval pauses the leader's run on its delegation.
+        nests: true
       }
     case "route": {
       const names = list.map((member) => member.name) as [string, ...Array<string>]
@@ -233,9 +235,10 @@ const body = (
       const leader = yield* InternalLoop.run(team.leader, input, leaderOptions, leaderEmit(state, false))
       output = finish(team, state, [leader], leader, state.startedAt)
     } else if (team.mode === "coordinate") {
-      const handlers = yield* Delegation.toContext({ [delegateToolName]: delegate(team, state) })
+      const handlers = yield* coordinateHandlers(team, state)
       const leader = yield* InternalLoop.run(team.leader, input, leaderOptions, leaderEmit(state, false)).pipe(
-        Effect.provide(handlers as Context.Context<never>),
+        Effect.provide(handlers),
+        Effect.catchIf((error): error is RunPaused => error._tag === "RunPaused", (paused) => pauseCoordinate(team, state, paused)),
         // The loop reports a tool that died as a ToolError; a member that died is a defect of the team.
         Effect.catchIf(
           (error): error is ToolError => error._tag === "ToolError" && error.tool === delegateToolName,
@@ -382,7 +385,11 @@ const delegate = (team: TeamDefinition, state: State) => {
     return currentToolCallId.pipe(
       Effect.flatMap((toolCallId) => runMember(state, member, task, task, toolCallId)),
       Effect.map((output) => output.text),
-      Effect.catchAll((error) => Effect.fail(`${member.name} could not do the task: ${describeError(error)}`))
+      Effect.catchAll((error): Effect.Effect<never, RunPaused | string> =>
+        error._tag === "RunPaused"
+          ? Effect.fail(underMember(member.name, error))
+          : Effect.fail(`${member.name} could not do the task: ${describeError(error)}`)
+      )
     ) as Effect.Effect<string, string>
   }
 }
@@ -517,6 +524,100 @@ const pauseRoute = (
   )
 }
 
+/** A member's pause as the team's: its requests under the member's name. */
+const underMember = (name: string, paused: RunPaused): RunPaused =>
+  new RunPaused({
+    runId: paused.runId,
+    pending: paused.pending.map((request) => ({ ...request, path: [name, ...request.path] })),
+    state: paused.state
+  })
+
+/** The leader's tools in coordinate mode: its delegation, and resuming a delegation whose member paused. */
+const coordinateHandlers = (team: TeamDefinition, state: State): Effect.Effect<Context.Context<never>> =>
+  Effect.map(
+    Delegation.toContext({ [delegateToolName]: delegate(team, state) }),
+    (handlers) =>
+      Context.add(handlers as Context.Context<never>, InternalLoop.NestedResume, (nested, call, decisions, run): Effect.Effect<
+        ToolCall.Outcome,
+        AgentError
+      > => {
+        const { byName } = indexOf(team.members)
+        const member = byName.get(nested.name)
+        const resumable = member?.runnable as Partial<Resumable> | undefined
+        if (member === undefined || typeof resumable?.resumeIn !== "function") {
+          return Effect.fail(stale(`Team "${team.name}" has no member "${nested.name}" that can resume its run.`))
+        }
+        const task = String((call.params as { readonly task?: unknown } | undefined)?.task ?? "")
+        return Effect.flatMap(Approval.sign(Approval.decodeBody(nested.inner)), (memberState): Effect.Effect<
+          ToolCall.Outcome,
+          AgentError,
+          unknown
+        > =>
+          runMember(state, member, task, task, call.id, nested.runId, (emit) =>
+            resumable.resumeIn!(memberState, decisions, emit)).pipe(
+              Effect.matchEffect({
+                onSuccess: (output) => ToolCall.settledLater(call, run, output.text, false),
+                onFailure: (error) =>
+                  error._tag === "RunPaused"
+                    ? Effect.fail(underMember(member.name, error))
+                    : ToolCall.settledLater(call, run, `${member.name} could not do the task: ${describeError(error)}`, true)
+              })
+            )) as Effect.Effect<ToolCall.Outcome, AgentError>
+      })
+  )
+
+/** The team pauses with its leader, whose delegations wait for members that wait for decisions. */
+const pauseCoordinate = (team: TeamDefinition, state: State, paused: RunPaused): Effect.Effect<never, RunPaused> => {
+  const body: Approval.CoordinateState = {
+    _tag: "Coordinate",
+    team: team.name,
+    runId: state.runId,
+    token: Approval.makeToken(),
+    memberRuns: state.memberRuns.flatMap((run) => (run === undefined ? [] : [encodeMemberRun(run)])),
+    delegations: state.delegations,
+    elapsed: state.clock.unsafeCurrentTimeMillis() - state.startedAt,
+    leader: paused.state.body as Approval.AgentState
+  }
+  return Effect.flatMap(
+    Approval.sign(body),
+    (signed) => Effect.fail(new RunPaused({ runId: state.runId, pending: paused.pending, state: signed }))
+  )
+}
+
+const resumeCoordinate = (
+  team: TeamDefinition,
+  body: Approval.CoordinateState,
+  decisions: ReadonlyArray<Approval.Decision>,
+  emit: Emit | undefined
+): Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> =>
+  Effect.gen(function*() {
+    const clock = yield* Effect.clock
+    const state: State = {
+      runId: body.runId,
+      startedAt: clock.unsafeCurrentTimeMillis() - body.elapsed,
+      clock,
+      emit,
+      memberRuns: body.memberRuns.map((run) => decodeMemberRun(run)),
+      delegations: body.delegations,
+      turns: 0,
+      userId: undefined
+    }
+    const handlers = yield* coordinateHandlers(team, state)
+    // The team's signature covers its leader's state: the leader's is made again for it.
+    const leaderState = yield* Approval.sign(body.leader)
+    const leader = yield* InternalLoop.resume(team.leader, leaderState, decisions, leaderEmit(state, false)).pipe(
+      Effect.provide(handlers),
+      Effect.catchIf((error): error is RunPaused => error._tag === "RunPaused", (paused) => pauseCoordinate(team, state, paused)),
+      Effect.catchIf(
+        (error): error is ToolError => error._tag === "ToolError" && error.tool === delegateToolName,
+        (error) => Effect.die(error.cause)
+      )
+    )
+    const output = finish(team, state, [leader], leader, state.startedAt)
+    if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId: body.runId, output }, true))
+    return output
+  })
+
 /** What a member that can be resumed has: agents and teams do. */
 interface Resumable {
   readonly resumeIn: (
@@ -549,11 +650,25 @@ export const resume = (
       )
     }
     const body = paused.body
-    if (body._tag !== "Team" || body.team !== team.name) {
+    if (body._tag === "Agent" || body.team !== team.name) {
       return Effect.fail(stale(
-        `The paused run belongs to ${body._tag === "Team" ? `team "${body.team}"` : `agent "${body.agent}"`}, ` +
+        `The paused run belongs to ${body._tag !== "Agent" ? `team "${body.team}"` : `agent "${body.agent}"`}, ` +
           `not to team "${team.name}": resume it with the runnable that paused it.`
       ))
+    }
+    if (body._tag === "Coordinate") {
+      return Effect.flatMap(Approval.Keys, (keys) =>
+        Effect.flatMap(keys.spend(body.token), (fresh) => {
+          if (!fresh) {
+            return Effect.fail(stale("This pause of the run was already resumed: resume the run with the state of its latest pause."))
+          }
+          let effect = resumeCoordinate(team, body, decisions, emit)
+          if (team.timeout !== undefined) {
+            const timeout = team.timeout
+            effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
+          }
+          return emit === undefined ? effect : Effect.tapError(effect, reportEnd(body.runId, emit))
+        }))
     }
     const member = indexOf(team.members).byName.get(body.member)
     const resumable = member?.runnable as Partial<Resumable> | undefined

@@ -12,7 +12,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
-import { type GuardrailTripped, ToolError } from "../AgentError.js"
+import { type GuardrailTripped, RunPaused, ToolError } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition } from "./definition.js"
@@ -76,7 +76,7 @@ export const run = (
   state: RunState,
   context: Context.Context<never>,
   checkResult?: (result: unknown) => Effect.Effect<void, GuardrailTripped>
-): Effect.Effect<Outcome, ToolError | GuardrailTripped> => {
+): Effect.Effect<Outcome, ToolError | GuardrailTripped | RunPaused> => {
   // The result's guardrails travel with the call (only the guarded calls of guarded agents have them).
   const call: GuardedRequest = checkResult === undefined ? request : { ...request, checkResult }
   return state.traced
@@ -94,7 +94,7 @@ const untraced = (
   call: GuardedRequest,
   state: RunState,
   context: Context.Context<never>
-): Effect.Effect<Outcome, ToolError | GuardrailTripped> => {
+): Effect.Effect<Outcome, ToolError | GuardrailTripped | RunPaused> => {
   const startedAt = state.clock.unsafeCurrentTimeMillis()
   const emit = state.emit
   const started = emit === undefined ? undefined : emit(
@@ -155,7 +155,7 @@ const untraced = (
     Effect.fail(new ToolError({ tool: call.name, toolCallId: call.id, message, cause }))
   return Effect.flatMap(
     afterStarted(inHandlerFrame(effect, handler.context, readsCallId ? call.id : undefined)),
-    (exit): Effect.Effect<Outcome, ToolError | GuardrailTripped> => {
+    (exit): Effect.Effect<Outcome, ToolError | GuardrailTripped | RunPaused> => {
       if (Exit.isSuccess(exit)) {
         const encoded = encodeSuccess(exit.value)
         return Either.isRight(encoded)
@@ -173,6 +173,8 @@ const untraced = (
       if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
       const failure = Cause.failureOption(cause)
       if (Option.isSome(failure)) {
+        // A run inside the call (a team member's) paused: the caller pauses with it.
+        if (failure.value instanceof RunPaused) return Effect.fail(failure.value)
         if (failure.value instanceof ToolTimedOut) {
           return finish(
             `Tool "${call.name}" did not finish within ${Duration.format(agent.toolTimeout!)}.`,
@@ -226,6 +228,45 @@ export const rejected = (call: ToolCallRequest, state: RunState, reason: string)
     }, true)
   ]
   return Effect.as(emit.all !== undefined ? emit.all(events) : Effect.forEach(events, emit, { discard: true }), outcome)
+}
+
+/**
+ * A call that settles after a pause inside it (a member's run resumed): its result or failure,
+ * reported as its end (it was reported as started before the pause).
+ */
+export const settledLater = (
+  call: ToolCallRequest,
+  state: RunState,
+  result: unknown,
+  failed: boolean
+): Effect.Effect<Outcome> => {
+  const record: Run.ToolCall = failed
+    ? { id: call.id, name: call.name, arguments: call.params, result, failure: "Failed", duration: Duration.zero }
+    : { id: call.id, name: call.name, arguments: call.params, result, duration: Duration.zero }
+  const outcome: Outcome = { part: ModelCall.toolResultPart(call.id, call.name, failed, result, false), record }
+  const emit = state.emit
+  if (emit === undefined) return Effect.succeed(outcome)
+  return Effect.as(
+    emit(
+      failed
+        ? new RunEvent.ToolCallFailed({
+          runId: state.runId,
+          toolCallId: call.id,
+          name: call.name,
+          reason: "Failed",
+          error: result,
+          duration: Duration.zero
+        }, true)
+        : new RunEvent.ToolCallCompleted({
+          runId: state.runId,
+          toolCallId: call.id,
+          name: call.name,
+          result,
+          duration: Duration.zero
+        }, true)
+    ),
+    outcome
+  )
 }
 
 /** The outcome of a call that settled earlier (before a pause), as its record says. */
