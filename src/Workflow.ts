@@ -36,6 +36,7 @@ import { type AgentError, WorkflowError } from "./AgentError.js"
 import type { ModelLayer } from "./internal/definition.js"
 import * as EventStream from "./internal/eventStream.js"
 import * as Id from "./internal/id.js"
+import * as Telemetry from "./internal/telemetry.js"
 import * as Internal from "./internal/workflow.js"
 import * as Run from "./Run.js"
 import * as RunEvent from "./RunEvent.js"
@@ -956,7 +957,7 @@ const runWorkflow = (
       }
     )
     return yield* Effect.ensuring(Effect.zipRight(signals.open(runId), failing), signals.close(runId))
-  }).pipe(Effect.withSpan("Workflow.run", { captureStackTrace: false, attributes: { "workflow.name": self.name, "run.id": runId } }))
+  }).pipe((run) => Telemetry.invokeAgentIfTraced(run, { name: self.name, runId, operation: "invoke_workflow" }))
 
 /**
  * Builds a workflow from its input schema and its steps (one step, usually a {@link sequence}).

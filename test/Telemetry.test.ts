@@ -24,6 +24,7 @@ import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
 import * as Retry from "../src/Retry.js"
 import * as Team from "../src/Team.js"
+import * as Workflow from "../src/Workflow.js"
 import * as Receiver from "./fixtures/otlpReceiver.js"
 
 const SECRET = "sk-telemetry-test-secret-0f9e8d"
@@ -216,6 +217,28 @@ describe("Telemetry export (OTLP/HTTP, GenAI conventions)", () => {
         const [chat] = spans.filter((span) => span.name === "chat test-model" && span.parentSpanId === run!.spanId)
         assert.strictEqual(chat!.attributes["gen_ai.agent.name"], name)
       }
+    }))
+
+  it.scopedLive("a workflow: an invoke_workflow span, its agent steps' runs under it", () =>
+    Effect.gen(function*() {
+      const writer = Agent.make({ name: "Writer", retry: Retry.none, model: TestModel.layer([TestModel.text("Draft.")]) })
+      const flow = Workflow.make({
+        name: "Pipeline",
+        input: Schema.String,
+        steps: Workflow.sequence(
+          Workflow.step("shout", (text: string) => Effect.succeed(text.toUpperCase())),
+          Workflow.agent(writer)
+        )
+      })
+      const { exit, spans } = yield* exported(Workflow.run(flow, "go"))
+      assert.isTrue(Exit.isSuccess(exit))
+      const [pipeline] = byName(spans, "invoke_workflow Pipeline")
+      assert.isUndefined(pipeline!.parentSpanId)
+      assert.strictEqual(pipeline!.attributes["gen_ai.operation.name"], "invoke_workflow")
+      assert.strictEqual(pipeline!.attributes["gen_ai.agent.name"], "Pipeline")
+      const [run] = byName(spans, "invoke_agent Writer")
+      assert.strictEqual(run!.traceId, pipeline!.traceId)
+      assert.strictEqual(run!.parentSpanId, pipeline!.spanId)
     }))
 
   it.scopedLive("a retried model call: a failed chat span, a retry event on the run, then the answer", () =>
