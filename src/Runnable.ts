@@ -207,14 +207,13 @@ type UsesMemory<R> = [Extract<R, Memory.UserMemory>] extends [never] ? false : t
  * @since 0.2.0
  * @category models
  */
-export type Requirements<R, O> =
-  | Exclude<
-    R,
-    | (Given<O, "sessionId"> extends true ? SessionState.SessionState : never)
-    | (Given<O, "userId"> extends true ? Memory.UserMemory : never)
-  >
-  | (Given<O, "sessionId"> extends true ? SessionStore.SessionStore : never)
-  | (Given<O, "userId"> extends true ? UsesMemory<R> extends true ? Memory.Memory : never : never)
+export type Requirements<R, O> = Given<O, "sessionId"> extends true ? Given<O, "userId"> extends true ?
+      | Exclude<R, SessionState.SessionState | Memory.UserMemory>
+      | SessionStore.SessionStore
+      | (UsesMemory<R> extends true ? Memory.Memory : never)
+    : Exclude<R, SessionState.SessionState> | SessionStore.SessionStore
+  : Given<O, "userId"> extends true ? Exclude<R, Memory.UserMemory> | (UsesMemory<R> extends true ? Memory.Memory : never)
+  : R
 
 /**
  * How a run with options `O` of a runnable that needs `R` can fail: its `AgentError`, the store's
@@ -223,10 +222,11 @@ export type Requirements<R, O> =
  * @since 0.2.0
  * @category models
  */
-export type Errors<R, O> =
-  | AgentError
-  | (Given<O, "sessionId"> extends true ? SessionStore.SessionStoreError : never)
-  | (UsesMemory<R> extends true ? Memory.MemoryError : never)
+export type Errors<R, O> = Given<O, "sessionId"> extends true ?
+  UsesMemory<R> extends true ? AgentError | SessionStore.SessionStoreError | Memory.MemoryError
+  : AgentError | SessionStore.SessionStoreError
+  : UsesMemory<R> extends true ? AgentError | Memory.MemoryError
+  : AgentError
 
 /**
  * The options a run accepts: any others are a compile error (as they would be without sessions).

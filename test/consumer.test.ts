@@ -93,6 +93,14 @@ describe("a consumer project", () => {
       assert.include(declarations, `import("effect-agents/Run")`)
       assert.notInclude(declarations, "dist/")
       assert.notInclude(declarations, "node_modules")
+      // What a user reads (in declarations as in hover): the error and the services, not unresolved aliases.
+      const run = declarations.split("\n").find((line) => line.startsWith("export declare const run:"))
+      assert.strictEqual(
+        run,
+        `export declare const run: Effect.Effect<import("effect-agents/Run").Output<string>, ` +
+          `import("effect-agents/AgentError").AgentError, ` +
+          `import("@effect/ai/LanguageModel").LanguageModel | Tool.Handler<"get_weather">>;`
+      )
     } finally {
       Fs.rmSync(project, { recursive: true, force: true })
     }
