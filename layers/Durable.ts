@@ -4,7 +4,8 @@
  * activity whose result is persisted, so after a crash the run starts again where it was — settled
  * steps are replayed from storage, never run again; a step that was running when the process died
  * runs once more — and a signal step is a durable deferred. One process: {@link layerSqlite}, a
- * `SingleRunner` on a SQLite file. Tests: {@link layerMemory}.
+ * `SingleRunner` on a SQLite file. Several processes sharing PostgreSQL, which take over the runs
+ * of one that dies: {@link layerPg}. Tests: {@link layerMemory}.
  *
  * ```ts
  * import { Effect, Schema } from "effect"
@@ -34,24 +35,30 @@
  * @since 0.3.0
  */
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
-import * as SingleRunner from "@effect/cluster/SingleRunner"
+import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as SingleRunner from "@effect/cluster/SingleRunner"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Activity from "@effect/workflow/Activity"
 import * as DurableDeferred from "@effect/workflow/DurableDeferred"
 import * as EngineWorkflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Crypto from "node:crypto"
+import * as Os from "node:os"
 import * as Memory from "../services/Memory.js"
 import type * as SessionStore from "../services/SessionStore.js"
 import * as AgentError from "../src/AgentError.js"
 import * as Run from "../src/Run.js"
 import type * as RunEvent from "../src/RunEvent.js"
 import * as Workflow from "../src/Workflow.js"
+import * as Sweeper from "./internal/durable/sweeper.js"
 import * as SessionStoreSql from "./SessionStoreSql.js"
 
 /**
@@ -240,21 +247,30 @@ export const layerMemory: Layer.Layer<WorkflowEngine.WorkflowEngine> = WorkflowE
 
 /**
  * The engine on a SQL database: a single runner (`SingleRunner`) whose messages, replies and
- * activity results are stored in `SqlClient`'s database.
+ * activity results are stored in `SqlClient`'s database. `sweepInterval` (default 2 seconds): how
+ * soon a run is woken that `@effect/cluster`'s engine failed to wake up (a signal or a clock that
+ * completed just as the run suspended), at the cost of one query each time.
  *
  * @since 0.3.0
  * @category layers
  */
 export const layer = (options?: {
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
+  readonly sweepInterval?: Duration.DurationInput | undefined
 }): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError.ConfigError, SqlClient.SqlClient> =>
-  ClusterWorkflowEngine.layer.pipe(
-    Layer.provide(SingleRunner.layer({ runnerStorage: "memory", shardingConfig: options?.shardingConfig }))
+  Sweeper.withSweeper(
+    ClusterWorkflowEngine.layer.pipe(
+      Layer.provide(SingleRunner.layer({ runnerStorage: "memory", shardingConfig: options?.shardingConfig }))
+    ),
+    { interval: options?.sweepInterval ?? defaultSweepInterval }
   )
+
+/** How often an engine on SQL looks for runs `@effect/cluster`'s engine failed to wake up. */
+const defaultSweepInterval = Duration.seconds(2)
 
 /**
  * The engine on a SQLite file (the embedded default): one process, one file. Several processes
- * must not share one SQLite file: run them on PostgreSQL.
+ * must not share one SQLite file: run them on PostgreSQL ({@link layerPg}).
  *
  * @since 0.3.0
  * @category layers
@@ -264,3 +280,77 @@ export const layerSqlite = (options: {
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
 }): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError.ConfigError | SessionStore.SessionStoreError> =>
   Layer.provide(layer({ shardingConfig: options.shardingConfig }), SessionStoreSql.layerSqliteClient({ filename: options.filename }))
+
+/**
+ * The sharding settings {@link layerRunner} and {@link layerPg} ship with, for runners that take
+ * over each other's runs. A runner holds its shards by a lock it refreshes every second; when it
+ * dies (killed, its machine lost), its lock expires after 6 seconds, the others see it gone at
+ * their next check of the runners (every second) and take its shards, and they find the messages of
+ * its runs by polling the database (every second). Measured from a `SIGKILL` to the first step of a
+ * taken-over run starting again: 5.3 to 6.3 seconds (see the README's "Durable runs"). With the
+ * engine's defaults (a 35-second lock, polling every 10 seconds) a takeover waits for the 35 seconds.
+ *
+ * Shorter times take over sooner, at the cost of more queries: every runner refreshes its locks and
+ * polls for messages at these rates. A lock that expires before its runner refreshes it (a process
+ * paused for longer than the expiry, a database slower than that) hands its runs to another runner
+ * while the first still runs them; keep the expiry well above the refresh interval.
+ *
+ * @since 0.3.0
+ * @category sharding
+ */
+export const failoverSettings: Partial<ShardingConfig.ShardingConfig["Type"]> = {
+  shardLockRefreshInterval: Duration.seconds(1),
+  shardLockExpiration: Duration.seconds(6),
+  refreshAssignmentsInterval: Duration.seconds(1),
+  entityMessagePollInterval: Duration.seconds(1)
+}
+
+/**
+ * The engine as one runner of several that share a SQL database (PostgreSQL; MySQL works the same
+ * way): each process is a runner that registers itself in the database, holds a share of the runs
+ * (by shards it locks) and takes over the runs of a runner that died, which resume where they were
+ * (settled steps are not run again). A run can be started, awaited, signalled or cancelled from any
+ * runner: messages and replies go through the database, so the runners need no network between
+ * them. Uses {@link failoverSettings}, overridden by `shardingConfig`.
+ *
+ * Every runner needs an address of its own in the database: by default the machine's name with a
+ * random suffix, and the process id (the runners never connect to it). All runners of one database
+ * must agree on `shardsPerGroup` (leave it at its default).
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerRunner = (options?: {
+  readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
+  readonly sweepInterval?: Duration.DurationInput | undefined
+}): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError.ConfigError, SqlClient.SqlClient> =>
+  Sweeper.withSweeper(ClusterWorkflowEngine.layer.pipe(
+    Layer.provide(SingleRunner.layer({
+      runnerStorage: "sql",
+      shardingConfig: {
+        ...failoverSettings,
+        runnerAddress: Option.some(
+          RunnerAddress.make(`${Os.hostname()}-${Crypto.randomBytes(4).toString("hex")}`, process.pid)
+        ),
+        ...options?.shardingConfig
+      }
+    }))
+  ), { interval: options?.sweepInterval ?? defaultSweepInterval })
+
+/**
+ * The engine as one runner of several that share a PostgreSQL database ({@link layerRunner} on
+ * `@effect/sql-pg`): start each process with it, on the same database, and a run whose process dies
+ * is finished by another.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerPg = (
+  options: SessionStoreSql.PgOptions & {
+    readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
+    readonly sweepInterval?: Duration.DurationInput | undefined
+  }
+): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError.ConfigError | SessionStore.SessionStoreError> => {
+  const { shardingConfig, sweepInterval, ...pg } = options
+  return Layer.provide(layerRunner({ shardingConfig, sweepInterval }), SessionStoreSql.layerPgClient(pg))
+}

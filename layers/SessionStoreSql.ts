@@ -813,12 +813,18 @@ export interface PgOptions {
 export const layerPg = (
   options: PgOptions
 ): Layer.Layer<SessionStore.SessionStore | Memory.Memory, SessionStore.SessionStoreError> =>
-  Layer.provide(
-    layer,
-    Layer.unwrapEffect(Effect.map(loadPg, (PgClient) => PgClient.layer(options))).pipe(
-      Layer.mapError((error) =>
-        error._tag === "SessionStoreError" ? error : openError(`PostgreSQL cannot be reached: ${error.message}`, error)
-      )
+  Layer.provide(layer, layerPgClient(options))
+
+/**
+ * The PostgreSQL client {@link layerPg} runs on (`@effect/sql-pg`, loaded when the layer is built).
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerPgClient = (options: PgOptions): Layer.Layer<SqlClient.SqlClient, SessionStore.SessionStoreError> =>
+  Layer.unwrapEffect(Effect.map(loadPg, (PgClient) => PgClient.layer(options))).pipe(
+    Layer.mapError((error) =>
+      error._tag === "SessionStoreError" ? error : openError(`PostgreSQL cannot be reached: ${error.message}`, error)
     )
   )
 

@@ -1,0 +1,169 @@
+/**
+ * Durable runs on several runner processes sharing one PostgreSQL database (`Durable.layerPg`):
+ * a runner killed with SIGKILL in the middle of its runs, the other runner finishes them. Needs the
+ * PostgreSQL server named by EFFECT_AGENTS_TEST_PG_HOST, _PORT, _DATABASE, _USER and _PASSWORD
+ * (.ci/run starts one and sets them); without them the suite is skipped with that message, except
+ * under CI=true, where it fails.
+ */
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+
+const root = Path.resolve(import.meta.dirname, "..")
+const fixture = Path.join(root, "test/fixtures/durableRunner.ts")
+
+const names = ["HOST", "PORT", "DATABASE", "USER", "PASSWORD"] as const
+const missing = names.filter((name) => process.env[`EFFECT_AGENTS_TEST_PG_${name}`] === undefined)
+const env = (name: (typeof names)[number]) => process.env[`EFFECT_AGENTS_TEST_PG_${name}`]!
+
+interface RunResult {
+  readonly runId: string
+  readonly content: string
+  readonly totalTokens: number
+  readonly steps: ReadonlyArray<unknown>
+}
+
+interface Line {
+  readonly pid: number
+  readonly runId: string
+  readonly step: string
+  readonly what: "started" | "settled"
+  readonly at: number
+}
+
+const lines = (file: string): ReadonlyArray<Line> =>
+  (Fs.existsSync(file) ? Fs.readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0) : []).map((line) => {
+    const [pid, runId, step, what, at] = line.split(" ")
+    return { pid: Number(pid), runId: runId!, step: step!, what: what as Line["what"], at: Number(at) }
+  })
+
+/** A schema of its own in the test database, dropped with the test's scope. */
+const schema = Effect.gen(function*() {
+  const name = `durable_${crypto.randomUUID().replaceAll("-", "")}`
+  const client = PgClient.layer({
+    url: Redacted.make(
+      `postgres://${encodeURIComponent(env("USER"))}:${encodeURIComponent(env("PASSWORD"))}@${env("HOST")}:${env("PORT")}/` +
+        encodeURIComponent(env("DATABASE"))
+    )
+  })
+  const sql = Context.get(yield* Layer.build(Layer.orDie(client)), SqlClient.SqlClient)
+  yield* Effect.acquireRelease(
+    Effect.orDie(sql.unsafe(`CREATE SCHEMA ${name}`)),
+    () => Effect.ignore(sql.unsafe(`DROP SCHEMA ${name} CASCADE`))
+  )
+  return name
+})
+
+const spawn = (args: ReadonlyArray<string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      ChildProcess.spawn(process.execPath, ["--import", "tsx", fixture, ...args], {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+    ),
+    (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
+  )
+
+/** What the runner prints when it exits 0. */
+const output = (child: ChildProcess.ChildProcess) =>
+  Effect.async<ReadonlyArray<RunResult>, Error>((resume) => {
+    let stdout = ""
+    let stderr = ""
+    child.stdout!.on("data", (chunk) => void (stdout += String(chunk)))
+    child.stderr!.on("data", (chunk) => void (stderr += String(chunk)))
+    child.on("close", (code, signal) =>
+      code === 0
+        ? resume(Effect.succeed(JSON.parse(stdout.trim().split("\n").pop()!) as ReadonlyArray<RunResult>))
+        : resume(Effect.fail(new Error(`the runner exited with ${code ?? signal}: ${stderr}`))))
+  }).pipe(Effect.timeout("90 seconds"))
+
+const runIds = ["a", "b", "c", "d", "e", "f", "g", "h"]
+
+if (missing.length > 0 && process.env["CI"] !== "true") {
+  describe.skip(`Durable on PostgreSQL (skipped: EFFECT_AGENTS_TEST_PG_${missing.join(", _")} not set; .ci/run sets them)`, () => {
+    it("needs PostgreSQL", () => {})
+  })
+} else {
+  describe("Durable on PostgreSQL, two runner processes", () => {
+    it.scopedLive("a runner killed with SIGKILL mid-run: the other takes its runs over and finishes them, with the uncrashed output and no settled step run twice", () =>
+      Effect.gen(function*() {
+        const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-durable-pg-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+
+        // The runs on one runner nobody kills, for comparison.
+        const reference = yield* Effect.flatMap(
+          spawn([Path.join(dir, "reference.txt"), yield* schema, "1", runIds.join(",")]),
+          output
+        )
+        assert.deepStrictEqual(reference.map((run) => run.runId), runIds)
+
+        // Two runners share a database and both ask for every run: each runs the runs of its shards
+        // and waits for the others'.
+        const counter = Path.join(dir, "crash.txt")
+        const shared = yield* schema
+        const first = yield* spawn([counter, shared, "2", runIds.join(",")])
+        const second = yield* spawn([counter, shared, "2", runIds.join(",")])
+        // Both outputs are read from the start (a child must not block on a full pipe).
+        const reading = new Map([
+          [first.pid!, yield* Effect.forkScoped(output(first))],
+          [second.pid!, yield* Effect.forkScoped(output(second))]
+        ])
+
+        // Killed in its slow steps: the runner that started the first one.
+        let inSlow: Line | undefined
+        while ((inSlow = lines(counter).find((line) => line.step === "slow" && line.what === "started")) === undefined) {
+          yield* Effect.sleep("20 millis")
+        }
+        yield* Effect.sleep("300 millis")
+        const victim = inSlow.pid === first.pid ? first : second
+        const survivor = victim === first ? second : first
+        const killed = Effect.async<string | null>((resume) => {
+          victim.on("close", (_, signal) => resume(Effect.succeed(signal)))
+        })
+        const killedAt = Date.now()
+        victim.kill("SIGKILL")
+        assert.strictEqual(yield* killed, "SIGKILL")
+        const before = lines(counter)
+        // The runs the victim was in the middle of (their slow step started there, not settled).
+        const taken = runIds.filter((runId) =>
+          before.some((l) => l.runId === runId && l.pid === victim.pid && l.step === "slow" && l.what === "started") &&
+          !before.some((l) => l.runId === runId && l.step === "slow" && l.what === "settled")
+        )
+        assert.isAbove(taken.length, 0, "the killed runner was in the middle of runs")
+
+        const finished = yield* Fiber.join(reading.get(survivor.pid!)!)
+        assert.deepStrictEqual(finished, reference)
+
+        const all = lines(counter)
+        for (const runId of runIds) {
+          const of = (step: string, what: Line["what"]) => all.filter((l) => l.runId === runId && l.step === step && l.what === what)
+          // Every step settled once, and no step started again once it had settled.
+          for (const step of ["slow", "write"]) {
+            assert.strictEqual(of(step, "settled").length, 1, `${runId} ${step} settled once`)
+            const settledAt = all.indexOf(of(step, "settled")[0]!)
+            assert.isFalse(all.some((l, i) => i > settledAt && l.runId === runId && l.step === step && l.what === "started"), `${runId} ${step} not again`)
+          }
+          assert.strictEqual(of("write", "started").length, 1)
+          // The model call had settled before the slow step: it was not made again.
+          assert.strictEqual(of("Researcher", "started").length, 1, `${runId}: one model call`)
+        }
+        // The runs the victim was in: their slow step ran again, on the survivor.
+        const takeovers = taken.map((runId) => {
+          const again = all.filter((l) => l.runId === runId && l.step === "slow" && l.what === "started" && l.pid === survivor.pid)
+          assert.strictEqual(again.length, 1, `${runId} resumed on the survivor`)
+          return again[0]!.at - killedAt
+        })
+        console.info(`Durable on PostgreSQL: ${taken.length} runs taken over, ${Math.min(...takeovers)} ms from SIGKILL to the first step run again`)
+      }), 180_000)
+  })
+}
