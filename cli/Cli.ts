@@ -637,6 +637,13 @@ const printTurn = (entry: Registry.Entry, input: string, options: Registry.RunOp
 const decide = (stdio: StdioService, request: Approval.Request): Effect.Effect<Approval.Decision> =>
   Effect.gen(function*() {
     const call = `${[...request.path, request.tool].join("/")}(${JSON.stringify(request.arguments)})`
+    if (request.kind === "input") {
+      // A tool's question: the line typed is its answer (as JSON when it reads as JSON).
+      const line = yield* stdio.readLine(`${call} asks; your answer › `)
+      if (Option.isNone(line)) return Approval.reject(request, "No one answered.")
+      const parsed = Schema.decodeUnknownEither(Schema.parseJson())(line.value)
+      return Approval.answer(request, Either.isRight(parsed) ? parsed.right : line.value)
+    }
     while (true) {
       const answer = yield* stdio.readLine(`Approve ${call}? [y]es / [n]o / [e]dit › `)
       if (Option.isNone(answer)) return Approval.reject(request, "No one answered.")

@@ -41,7 +41,9 @@ export const Request = Schema.Struct({
   tool: Schema.String,
   arguments: Schema.Unknown,
   path: Schema.Array(Schema.String),
-  token: Schema.String
+  token: Schema.String,
+  /** `input`: the call is a question to a person (see {@link input}), answered with {@link answer}. */
+  kind: Schema.optional(Schema.Literal("approval", "input"))
 })
 
 /**
@@ -76,12 +78,25 @@ export const Reject = Schema.TaggedStruct("Reject", {
 })
 
 /**
+ * The answer to a question a tool asked (a request of kind `input`): the tool's result, encoded as
+ * the tool's success schema encodes it (and decoded with it).
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const Answer = Schema.TaggedStruct("Answer", {
+  toolCallId: Schema.String,
+  path: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  value: Schema.Unknown
+})
+
+/**
  * A person's decision on one {@link Request}.
  *
  * @since 0.3.0
  * @category schemas
  */
-export const Decision = Schema.Union(Approve, Reject)
+export const Decision = Schema.Union(Approve, Reject, Answer)
 
 /**
  * @since 0.3.0
@@ -112,6 +127,14 @@ export const approve = (request: RequestRef, options?: { readonly arguments?: un
  * @category constructors
  */
 export const reject = (request: RequestRef, reason: string): Decision => ({ _tag: "Reject", ...refOf(request), reason })
+
+/**
+ * Answers a tool's question (a request of kind `input`) with `value`, the tool's result.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const answer = (request: RequestRef, value: unknown): Decision => ({ _tag: "Answer", ...refOf(request), value })
 
 /**
  * A tool call of the paused turn, as the model asked for it.
@@ -464,4 +487,32 @@ const constantTimeEqual = (a: string, b: string): boolean => {
  * @since 0.3.0
  * @category models
  */
-export type Rule<Params, R = never> = boolean | ((params: Params) => Effect.Effect<boolean, never, R>)
+export type Rule<Params, R = never> = boolean | typeof input | ((params: Params) => Effect.Effect<boolean, never, R>)
+
+/**
+ * The rule of a tool that asks a person a question: its parameters are the typed question, and a
+ * person's {@link answer}, decoded with its success schema, is its result. Its handler is not run.
+ *
+ * @since 0.3.0
+ * @category rules
+ * @example
+ * ```ts
+ * import { Tool, Toolkit } from "@effect/ai"
+ * import { Effect, Schema } from "effect"
+ * import { Agent, Approval } from "effect-agents"
+ *
+ * const AskUser = Tool.make("ask_user", {
+ *   description: "Ask the user a question",
+ *   parameters: { question: Schema.String },
+ *   success: Schema.Struct({ reply: Schema.String })
+ * })
+ *
+ * const agent = Agent.make({ name: "Planner", toolkit: Toolkit.make(AskUser), approval: { ask_user: Approval.input } })
+ *
+ * const program = Agent.run(agent, "Plan my trip").pipe(
+ *   Effect.catchTag("RunPaused", (paused) =>
+ *     Agent.resume(agent, paused.state, paused.pending.map((request) => Approval.answer(request, { reply: "Lisbon" }))))
+ * )
+ * ```
+ */
+export const input = "input" as const

@@ -384,6 +384,35 @@ describe("Approval", () => {
     }).pipe(Effect.provide(live))
   })
 
+  it.effect("a tool asks a person a typed question; the typed answer is its result, and its handler never runs", () => {
+    let handled = 0
+    const AskUser = Tool.make("ask_user", {
+      parameters: { question: Schema.String },
+      success: Schema.Struct({ city: Schema.String, nights: Schema.NumberFromString })
+    })
+    const Kit = Toolkit.make(AskUser)
+    const planner = Agent.make({ name: "Planner", toolkit: Kit, approval: { ask_user: Approval.input } })
+    return Effect.gen(function*() {
+      const pause = yield* paused(Agent.run(planner, "Plan my trip"))
+      assert.deepStrictEqual(pause.pending.map((r) => [r.kind, r.tool, r.arguments]), [
+        ["input", "ask_user", { question: "Where to?" }]
+      ])
+      const wrong = yield* Effect.flip(Agent.resume(planner, pause.state, [Approval.answer("q", { city: "Lisbon" })]))
+      assert.deepStrictEqual([wrong._tag, (wrong as any).reason], ["ApprovalError", "InvalidArguments"])
+      assert.include(wrong.message, "nights")
+      const approve = yield* Effect.flip(Agent.resume(planner, pause.state, [Approval.approve("q")]))
+      assert.include(approve.message, "answer it")
+      const output = yield* Agent.resume(planner, pause.state, [Approval.answer("q", { city: "Lisbon", nights: "3" })])
+      assert.strictEqual(output.text, "Three nights in Lisbon.")
+      const requests = yield* TestModel.requests
+      assert.deepStrictEqual(resultsSent(requests, 1), [["q", { city: "Lisbon", nights: "3" }]])
+      assert.strictEqual(handled, 0)
+    }).pipe(Effect.provide(Layer.merge(
+      TestModel.layer([TestModel.toolCall("ask_user", { question: "Where to?" }, { id: "q" }), TestModel.text("Three nights in Lisbon.")]),
+      Kit.toLayer({ ask_user: () => Effect.sync(() => (handled++, { city: "", nights: 0 })) })
+    )))
+  })
+
   it.effect("interrupting a resumed run while an approved call runs stops the call", () => {
     let interrupted = false
     const Slow = Tool.make("slow", { parameters: {}, success: Schema.String })

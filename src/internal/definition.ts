@@ -42,7 +42,7 @@ export interface Definition {
 }
 
 /** When a tool's call needs approval: always, or when the predicate over its decoded arguments says so. */
-export type ApprovalRule = boolean | ((params: any) => Effect.Effect<boolean, never, unknown>)
+export type ApprovalRule = boolean | "input" | ((params: any) => Effect.Effect<boolean, never, unknown>)
 
 /** Tools and their handlers, as one run uses them (documented where exported, as `Agent.Toolset`). */
 export interface Toolset {

@@ -105,6 +105,8 @@ interface Decided {
   readonly call: ModelCall.ToolCallRequest
   /** The reason of a rejection; `undefined` for an approval. */
   readonly rejection: string | undefined
+  /** A question's answer, encoded as the tool's result: the call settles with it and is not run. */
+  readonly answer?: Either.Right<ParseResult.ParseError, unknown> | undefined
 }
 
 const forged = () =>
@@ -172,6 +174,35 @@ export const checkResume = (
       const call = body.calls.find((c) => c.id === decision.toolCallId)!
       if (decision._tag === "Reject") {
         decided.push({ call: { ...call, providerExecuted: false }, rejection: decision.reason })
+        continue
+      }
+      const asks = request.kind === "input"
+      if (asks !== (decision._tag === "Answer")) {
+        return Effect.fail(
+          new ApprovalError({
+            reason: "InvalidArguments",
+            toolCallId: call.id,
+            message: asks
+              ? `"${call.name}" asks a question: answer it (Approval.answer) or reject it.`
+              : `"${call.name}" waits for approval, not an answer: approve or reject it.`
+          })
+        )
+      }
+      if (decision._tag === "Answer") {
+        const tool = ToolCall.toolOf(agent, call.name)
+        const result = tool === undefined ? undefined : ToolCall.decodeAnswer(tool, decision.value)
+        if (result === undefined || Either.isLeft(result)) {
+          return Effect.fail(
+            new ApprovalError({
+              reason: "InvalidArguments",
+              toolCallId: call.id,
+              message: `The answer to "${call.name}" does not match its result's schema${
+                result === undefined ? "" : `:\n${ParseResult.TreeFormatter.formatErrorSync(result.left)}`
+              }\nAnswer again with a value that does.`
+            })
+          )
+        }
+        decided.push({ call: { ...call, providerExecuted: false }, rejection: undefined, answer: result })
         continue
       }
       if (decision.arguments === undefined) {
@@ -457,7 +488,8 @@ class Loop implements ModelCall.Run {
       const free: Array<ModelCall.ToolCallRequest> = []
       calls.forEach((call, i) => {
         if (asks[i]) {
-          requests.push({ toolCallId: call.id, tool: call.name, arguments: call.params, path: [], token: `${token}.${i}` })
+          const request = { toolCallId: call.id, tool: call.name, arguments: call.params, path: [], token: `${token}.${i}` }
+          requests.push(this.agent.approvals?.get(call.name) === "input" ? { ...request, kind: "input" } : request)
         } else free.push(call)
       })
       const requested = this.emit === undefined ? Effect.void : Effect.forEach(requests, (request) =>
@@ -520,7 +552,7 @@ class Loop implements ModelCall.Run {
     const params = ToolCall.decodeArguments(tool, call.params)
     if (Either.isLeft(params)) return Effect.succeed(false)
     // The predicate reads the run's services, which the agent's requirements include.
-    return rule === true ? Effect.succeed(true) : rule(params.right) as Effect.Effect<boolean>
+    return rule === true || rule === "input" ? Effect.succeed(true) : rule(params.right) as Effect.Effect<boolean>
   }
 
   /** Ends the run as paused: its state, signed, in a `RunPaused` failure. */
@@ -580,10 +612,13 @@ class Loop implements ModelCall.Run {
     this.cachedInputTokens = body.usage.cachedInputTokens
     this.retries = body.retries
     this.repairs = body.repairs
-    const approved = decided.filter((d) => d.rejection === undefined).map((d) => d.call)
+    const approved = decided.filter((d) => d.rejection === undefined && d.answer === undefined).map((d) => d.call)
     const rejections = Effect.forEach(
-      decided.filter((d) => d.rejection !== undefined),
-      (d) => ToolCall.rejected(d.call, this, d.rejection!)
+      decided.filter((d) => d.rejection !== undefined || d.answer !== undefined),
+      (d) =>
+        d.answer !== undefined
+          ? ToolCall.answered(d.call, this, d.answer.right)
+          : ToolCall.rejected(d.call, this, d.rejection!)
     )
     const nested = body.nested ?? []
     const hook = this.context.unsafeMap.get(NestedResume.key) as NestedResumeService | undefined

@@ -230,6 +230,32 @@ export const rejected = (call: ToolCallRequest, state: RunState, reason: string)
   return Effect.as(emit.all !== undefined ? emit.all(events) : Effect.forEach(events, emit, { discard: true }), outcome)
 }
 
+/** A person's answer to a tool's question, decoded with the tool's success schema and encoded back. */
+export const decodeAnswer = (tool: Tool.Any, value: unknown): Either.Either<unknown, ParseResult.ParseError> =>
+  Either.flatMap(
+    Schema.decodeUnknownEither(tool.successSchema as Schema.Schema<unknown, unknown>)(value),
+    codecs(tool).encodeSuccess
+  )
+
+/** A question a person answered: reported as started and completed with the answer as its result. */
+export const answered = (call: ToolCallRequest, state: RunState, result: unknown): Effect.Effect<Outcome> => {
+  const record: Run.ToolCall = { id: call.id, name: call.name, arguments: call.params, result, duration: Duration.zero }
+  const outcome: Outcome = { part: ModelCall.toolResultPart(call.id, call.name, false, result, false), record }
+  const emit = state.emit
+  if (emit === undefined) return Effect.succeed(outcome)
+  const events: ReadonlyArray<RunEvent.RunEvent> = [
+    new RunEvent.ToolCallStarted({ runId: state.runId, toolCallId: call.id, name: call.name, arguments: call.params }, true),
+    new RunEvent.ToolCallCompleted({
+      runId: state.runId,
+      toolCallId: call.id,
+      name: call.name,
+      result,
+      duration: Duration.zero
+    }, true)
+  ]
+  return Effect.as(emit.all !== undefined ? emit.all(events) : Effect.forEach(events, emit, { discard: true }), outcome)
+}
+
 /**
  * A call that settles after a pause inside it (a member's run resumed): its result or failure,
  * reported as its end (it was reported as started before the pause).
