@@ -278,8 +278,12 @@ const defaultSweepInterval = Duration.seconds(2)
 export const layerSqlite = (options: {
   readonly filename: string
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
+  readonly sweepInterval?: Duration.DurationInput | undefined
 }): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError.ConfigError | SessionStore.SessionStoreError> =>
-  Layer.provide(layer({ shardingConfig: options.shardingConfig }), SessionStoreSql.layerSqliteClient({ filename: options.filename }))
+  Layer.provide(
+    layer({ shardingConfig: options.shardingConfig, sweepInterval: options.sweepInterval }),
+    SessionStoreSql.layerSqliteClient({ filename: options.filename })
+  )
 
 /**
  * The sharding settings {@link layerRunner} and {@link layerPg} ship with, for runners that take

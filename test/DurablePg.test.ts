@@ -9,14 +9,21 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Durable from "../layers/Durable.js"
+import * as Workflow from "../src/Workflow.js"
 
 const root = Path.resolve(import.meta.dirname, "..")
 const fixture = Path.join(root, "test/fixtures/durableRunner.ts")
@@ -46,16 +53,20 @@ const lines = (file: string): ReadonlyArray<Line> =>
     return { pid: Number(pid), runId: runId!, step: step!, what: what as Line["what"], at: Number(at) }
   })
 
+const url = (schema?: string) =>
+  Redacted.make(
+    `postgres://${encodeURIComponent(env("USER"))}:${encodeURIComponent(env("PASSWORD"))}@${env("HOST")}:${env("PORT")}/` +
+      encodeURIComponent(env("DATABASE")) +
+      (schema === undefined ? "" : `?options=${encodeURIComponent(`-c search_path=${schema}`)}`)
+  )
+
+/** A connection to the test database, for the test itself. */
+const admin = Effect.map(Layer.build(Layer.orDie(PgClient.layer({ url: url() }))), Context.get(SqlClient.SqlClient))
+
 /** A schema of its own in the test database, dropped with the test's scope. */
 const schema = Effect.gen(function*() {
   const name = `durable_${crypto.randomUUID().replaceAll("-", "")}`
-  const client = PgClient.layer({
-    url: Redacted.make(
-      `postgres://${encodeURIComponent(env("USER"))}:${encodeURIComponent(env("PASSWORD"))}@${env("HOST")}:${env("PORT")}/` +
-        encodeURIComponent(env("DATABASE"))
-    )
-  })
-  const sql = Context.get(yield* Layer.build(Layer.orDie(client)), SqlClient.SqlClient)
+  const sql = yield* admin
   yield* Effect.acquireRelease(
     Effect.orDie(sql.unsafe(`CREATE SCHEMA ${name}`)),
     () => Effect.ignore(sql.unsafe(`DROP SCHEMA ${name} CASCADE`))
@@ -94,6 +105,96 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
     it("needs PostgreSQL", () => {})
   })
 } else {
+  describe("Durable on PostgreSQL, a signal that lands as its run suspends", () => {
+    // @effect/cluster's engine, on a completed durable deferred (a signal), resumes the run first and
+    // stores the deferred's result after (upstream #6318, #8238, #8312): a run that replays in
+    // between finds no result, suspends again, and nothing resumes it when the result lands. The
+    // window is narrow, and in this version of the engine a workflow's messages are handled one at a
+    // time, so widening it (a database that stores the deferred's reply 500 ms late) did not make
+    // the run miss its signal. What the race leaves behind is made here instead: triggers make the
+    // engine's own resume of the run, on its signal, a no-op once, as if it had come too early. The
+    // run then waits, suspended, on a signal whose result is stored: the state Durable's sweeper
+    // looks for.
+    const go = Workflow.signal("go", Schema.Number, { merge: (n: number, value: number) => n + value })
+    const durable = Durable.make(Workflow.make({
+      name: "LateReply",
+      input: Schema.Number,
+      steps: Workflow.sequence(
+        Workflow.step("before", (n: number) => Effect.succeed(n)),
+        go,
+        Workflow.step("after", (n: number) => Effect.succeed(n * 2))
+      )
+    }))
+
+    /** The run's output, if it ends within 6 seconds of its signal, and how many skips are left. */
+    const signalled = (sweepInterval: Duration.DurationInput) =>
+      Effect.gen(function*() {
+        const name = yield* schema
+        const sql = yield* admin
+        const output = yield* Effect.gen(function*() {
+          yield* sql.unsafe(`
+            CREATE TABLE ${name}.skipped (n INT NOT NULL);
+            INSERT INTO ${name}.skipped VALUES (1);
+            -- A resume of a suspended run deletes its reply, then marks its message unprocessed.
+            CREATE FUNCTION ${name}.keep_reply() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF (SELECT n FROM ${name}.skipped) > 0
+                AND EXISTS (SELECT 1 FROM ${name}.cluster_messages WHERE request_id = OLD.request_id AND tag = 'run') THEN
+                RETURN NULL;
+              END IF;
+              RETURN OLD;
+            END $$;
+            CREATE TRIGGER keep_reply BEFORE DELETE ON ${name}.cluster_replies
+              FOR EACH ROW EXECUTE FUNCTION ${name}.keep_reply();
+            CREATE FUNCTION ${name}.keep_processed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF (SELECT n FROM ${name}.skipped) > 0 AND NEW.tag = 'run' AND OLD.processed AND NOT NEW.processed THEN
+                UPDATE ${name}.skipped SET n = n - 1;
+                RETURN NULL;
+              END IF;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER keep_processed BEFORE UPDATE ON ${name}.cluster_messages
+              FOR EACH ROW EXECUTE FUNCTION ${name}.keep_processed();
+          `).pipe(Effect.orDie)
+          // Started detached, as a server starts a run that a later request signals: nobody waits
+          // for it with `run` (whose waiting sends the run again now and then, which also wakes it).
+          const executionId = yield* durable.definition.execute({ runId: "late-1", input: 1 }, { discard: true })
+          // The run has suspended on its signal when the signal is sent.
+          yield* Effect.sleep("1 second")
+          yield* durable.send(go, "late-1", 100)
+          return yield* durable.definition.poll(executionId).pipe(
+            Effect.flatMap((result) => result?._tag === "Complete" ? Effect.succeed(result.exit) : Effect.fail("not yet")),
+            Effect.retry(Schedule.spaced("100 millis")),
+            Effect.timeout("6 seconds"),
+            Effect.option
+          )
+        }).pipe(
+          Effect.provide(durable.layer),
+          Effect.provide(Durable.layerPg({ url: url(name), sweepInterval }).pipe(Layer.orDie))
+        )
+        const skipped = yield* Effect.orDie(sql.unsafe<{ readonly n: number }>(`SELECT n FROM ${name}.skipped`))
+        return { output, skipped: skipped.map((row) => row.n) }
+      })
+
+    it.scopedLive("without a sweep, the run is never woken", () =>
+      Effect.gen(function*() {
+        const { output, skipped } = yield* signalled("1 hour")
+        assert.isTrue(Option.isNone(output), String(output))
+        // The engine's resume on the signal was the one made a no-op.
+        assert.deepStrictEqual(skipped, [0])
+      }), 60_000)
+
+    it.scopedLive("with the sweeper, the run is woken and ends", () =>
+      Effect.gen(function*() {
+        const { output, skipped } = yield* signalled("500 millis")
+        assert.deepStrictEqual(skipped, [0])
+        assert.isTrue(Option.isSome(output), "the run ended")
+        const exit = Option.getOrThrow(output)
+        assert.isTrue(Exit.isSuccess(exit) && exit.value.content === 202, String(exit))
+      }), 60_000)
+  })
+
   describe("Durable on PostgreSQL, two runner processes", () => {
     it.scopedLive("a runner killed with SIGKILL mid-run: the other takes its runs over and finishes them, with the uncrashed output and no settled step run twice", () =>
       Effect.gen(function*() {
