@@ -255,8 +255,10 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
             assert.isFalse(all.some((l, i) => i > settledAt && l.runId === runId && l.step === step && l.what === "started"), `${runId} ${step} not again`)
           }
           assert.strictEqual(of("write", "started").length, 1)
-          // The model call had settled before the slow step: it was not made again.
-          assert.strictEqual(of("Researcher", "started").length, 1, `${runId}: one model call`)
+          // A run taken over had settled its model call before its slow step: it was not made again.
+          // (Another run of the killed runner may have been in its model call, which then runs again.)
+          if (taken.includes(runId)) assert.strictEqual(of("Researcher", "started").length, 1, `${runId}: one model call`)
+          else assert.isAtMost(of("Researcher", "started").length, 2)
         }
         // The runs the victim was in: their slow step ran again, on the survivor.
         const takeovers = taken.map((runId) => {
