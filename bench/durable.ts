@@ -12,7 +12,7 @@
  *
  * Failover on PostgreSQL (how long after a runner is killed another takes its runs over) needs two
  * runner processes and a server: test/DurablePg.test.ts measures it as it checks it, and prints it
- * (5.3 to 6.3 s from the SIGKILL to the first step run again, with Durable.failoverSettings).
+ * (5.3 to 6.5 s in nine runs, from the SIGKILL to the first step run again, with Durable.failoverSettings).
  */
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"

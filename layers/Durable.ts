@@ -291,7 +291,7 @@ export const layerSqlite = (options: {
  * dies (killed, its machine lost), its lock expires after 6 seconds, the others see it gone at
  * their next check of the runners (every second) and take its shards, and they find the messages of
  * its runs by polling the database (every second). Measured from a `SIGKILL` to the first step of a
- * taken-over run starting again: 5.3 to 6.3 seconds (see the README's "Durable runs"). With the
+ * taken-over run starting again: 5.3 to 6.5 seconds (see the README's "Durable runs"). With the
  * engine's defaults (a 35-second lock, polling every 10 seconds) a takeover waits for the 35 seconds.
  *
  * Shorter times take over sooner, at the cost of more queries: every runner refreshes its locks and
@@ -319,7 +319,8 @@ export const failoverSettings: Partial<ShardingConfig.ShardingConfig["Type"]> = 
  *
  * Every runner needs an address of its own in the database: by default the machine's name with a
  * random suffix, and the process id (the runners never connect to it). All runners of one database
- * must agree on `shardsPerGroup` (leave it at its default).
+ * must agree on `shardsPerGroup` (leave it at its default). One cluster of runners to a database:
+ * on PostgreSQL the shard locks are advisory locks, which are the database's, not a schema's.
  *
  * @since 0.3.0
  * @category layers

@@ -171,7 +171,11 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
           )
         }).pipe(
           Effect.provide(durable.layer),
-          Effect.provide(Durable.layerPg({ url: url(name), sweepInterval }).pipe(Layer.orDie))
+          // PostgreSQL's advisory locks are the database's, not the schema's: this runner takes none,
+          // so that none it may still hold when its test ends keeps the next test's runners waiting.
+          Effect.provide(
+            Durable.layerPg({ url: url(name), sweepInterval, shardingConfig: { shardLockDisableAdvisory: true } }).pipe(Layer.orDie)
+          )
         )
         const skipped = yield* Effect.orDie(sql.unsafe<{ readonly n: number }>(`SELECT n FROM ${name}.skipped`))
         return { output, skipped: skipped.map((row) => row.n) }
