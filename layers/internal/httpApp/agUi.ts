@@ -23,12 +23,12 @@
  *
  * Message ids are derived from the run's id, so a response is the same for the same run.
  */
-import type * as Prompt from "@effect/ai/Prompt"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as HttpApi from "../../../src/HttpApi.js"
 import type * as Run from "../../../src/Run.js"
 import * as RunEvent from "../../../src/RunEvent.js"
+import * as Conversation from "./conversation.js"
 import * as Sse from "./sse.js"
 
 /** An AG-UI event, as JSON. */
@@ -45,28 +45,10 @@ const textOf = (content: unknown): string => {
 }
 
 /** The conversation of a `RunAgentInput` as the run's input: its text, tool results as user text. */
-export const toInput = (input: HttpApi.AgUiInput): Run.Input => {
-  const out: Array<Prompt.MessageEncoded> = []
-  for (const message of input.messages) {
-    const text = textOf(message.content)
-    switch (message.role) {
-      case "system":
-      case "developer":
-        out.push({ role: "system", content: text })
-        break
-      case "user":
-        out.push({ role: "user", content: text })
-        break
-      case "assistant":
-        if (text.length > 0) out.push({ role: "assistant", content: text })
-        break
-      case "tool":
-        out.push({ role: "user", content: `Tool result${message.toolCallId ? ` (${message.toolCallId})` : ""}: ${text}` })
-        break
-    }
-  }
-  return out
-}
+export const toInput = (input: HttpApi.AgUiInput): Run.Input =>
+  Conversation.toInput(
+    input.messages.map((message) => ({ role: message.role, text: textOf(message.content), toolCallId: message.toolCallId }))
+  )
 
 const encodeEvent = Schema.encodeSync(RunEvent.RunEvent)
 

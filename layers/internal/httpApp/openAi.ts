@@ -3,11 +3,11 @@
  * output a `chat.completion`, its text deltas `chat.completion.chunk`s. Only the top-level text of
  * the run is sent: a team's members' events, tool calls and reasoning are the agent's own business.
  */
-import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import * as Stream from "effect/Stream"
 import type * as HttpApi from "../../../src/HttpApi.js"
 import type * as Run from "../../../src/Run.js"
+import * as Conversation from "./conversation.js"
 import * as Sse from "./sse.js"
 
 const textOf = (content: HttpApi.ChatMessage["content"]): string =>
@@ -18,28 +18,10 @@ const textOf = (content: HttpApi.ChatMessage["content"]): string =>
     : content.map((part) => part.text ?? "").join("")
 
 /** The conversation as the run's input: system, user and assistant text; tool results as user text. */
-export const toInput = (messages: ReadonlyArray<HttpApi.ChatMessage>): Run.Input => {
-  const out: Array<Prompt.MessageEncoded> = []
-  for (const message of messages) {
-    const text = textOf(message.content)
-    switch (message.role) {
-      case "system":
-      case "developer":
-        out.push({ role: "system", content: text })
-        break
-      case "user":
-        out.push({ role: "user", content: text })
-        break
-      case "assistant":
-        if (text.length > 0) out.push({ role: "assistant", content: text })
-        break
-      case "tool":
-        out.push({ role: "user", content: `Tool result${message.tool_call_id ? ` (${message.tool_call_id})` : ""}: ${text}` })
-        break
-    }
-  }
-  return out
-}
+export const toInput = (messages: ReadonlyArray<HttpApi.ChatMessage>): Run.Input =>
+  Conversation.toInput(
+    messages.map((message) => ({ role: message.role, text: textOf(message.content), toolCallId: message.tool_call_id }))
+  )
 
 export const finishReason = (reason: Response.FinishReason): string => {
   switch (reason) {
