@@ -213,11 +213,10 @@ export const rejected = (call: ToolCallRequest, state: RunState, reason: string)
     failure: "Rejected",
     duration: Duration.zero
   }
-  const outcome: Outcome = { part: ModelCall.toolResultPart(call.id, call.name, true, result, false), record }
-  const emit = state.emit
-  if (emit === undefined) return Effect.succeed(outcome)
-  const events: ReadonlyArray<RunEvent.RunEvent> = [
-    new RunEvent.ToolCallStarted({ runId: state.runId, toolCallId: call.id, name: call.name, arguments: call.params }, true),
+  return settledByPerson(
+    call,
+    state,
+    { part: ModelCall.toolResultPart(call.id, call.name, true, result, false), record },
     new RunEvent.ToolCallFailed({
       runId: state.runId,
       toolCallId: call.id,
@@ -226,8 +225,7 @@ export const rejected = (call: ToolCallRequest, state: RunState, reason: string)
       error: result,
       duration: Duration.zero
     }, true)
-  ]
-  return Effect.as(emit.all !== undefined ? emit.all(events) : Effect.forEach(events, emit, { discard: true }), outcome)
+  )
 }
 
 /** A person's answer to a tool's question, decoded with the tool's success schema and encoded back. */
@@ -240,18 +238,26 @@ export const decodeAnswer = (tool: Tool.Any, value: unknown): Either.Either<unkn
 /** A question a person answered: reported as started and completed with the answer as its result. */
 export const answered = (call: ToolCallRequest, state: RunState, result: unknown): Effect.Effect<Outcome> => {
   const record: Run.ToolCall = { id: call.id, name: call.name, arguments: call.params, result, duration: Duration.zero }
-  const outcome: Outcome = { part: ModelCall.toolResultPart(call.id, call.name, false, result, false), record }
+  return settledByPerson(
+    call,
+    state,
+    { part: ModelCall.toolResultPart(call.id, call.name, false, result, false), record },
+    new RunEvent.ToolCallCompleted({ runId: state.runId, toolCallId: call.id, name: call.name, result, duration: Duration.zero }, true)
+  )
+}
+
+/** A call a person settled (rejected, or answered): reported as started, then as it ended. */
+const settledByPerson = (
+  call: ToolCallRequest,
+  state: RunState,
+  outcome: Outcome,
+  ended: RunEvent.RunEvent
+): Effect.Effect<Outcome> => {
   const emit = state.emit
   if (emit === undefined) return Effect.succeed(outcome)
   const events: ReadonlyArray<RunEvent.RunEvent> = [
     new RunEvent.ToolCallStarted({ runId: state.runId, toolCallId: call.id, name: call.name, arguments: call.params }, true),
-    new RunEvent.ToolCallCompleted({
-      runId: state.runId,
-      toolCallId: call.id,
-      name: call.name,
-      result,
-      duration: Duration.zero
-    }, true)
+    ended
   ]
   return Effect.as(emit.all !== undefined ? emit.all(events) : Effect.forEach(events, emit, { discard: true }), outcome)
 }
