@@ -74,7 +74,7 @@ describe("the direction of imports", () => {
     assert.isTrue(all.some((i) => i.from === "layers/HttpApp.ts" && i.to === "src/Registry.ts"))
     assert.isTrue(all.some((i) => i.from === "src/Agent.ts" && i.to.startsWith("src/internal/")))
     assert.isTrue(all.some((i) => i.from === "services/SessionStore.ts" && i.to === "src/RunRecord.ts" && i.typeOnly))
-    assert.isTrue(all.some((i) => i.from === "src/HttpApi.ts" && i.to === "src/RunRecord.ts" && !i.typeOnly))
+    assert.isTrue(all.some((i) => i.from === "src/HttpApiModels.ts" && i.to === "src/RunRecord.ts" && !i.typeOnly))
   })
 
   for (const rule of rules) {
