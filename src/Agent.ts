@@ -642,7 +642,7 @@ export interface MemoryOptions {
  *
  * const assistant = Agent.make({ name: "Assistant" }).pipe(Agent.withMemory())
  *
- * // Effect<Run.Output<string>, AgentError | MemoryError, LanguageModel | Memory>
+ * // Effect<Run.Output<string>, AgentError, LanguageModel | Memory>: AgentError covers a MemoryError
  * const program = Agent.run(assistant, "I prefer metric units.", { userId: "ada" })
  * ```
  */

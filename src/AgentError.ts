@@ -9,6 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import * as Memory from "../services/Memory.js"
 import * as Approval from "./Approval.js"
 
 /**
@@ -422,7 +423,11 @@ export class WorkflowError extends Schema.TaggedError<WorkflowError>("effect-age
 }) {}
 
 /**
- * Every failure of a run, as one union.
+ * Every failure of a run, as one union. It includes the `MemoryError` of a user's memory that
+ * cannot be read or written (`Agent.withMemory`), for every runnable: the error type of a run then
+ * does not depend on what the runnable needs, so a function generic over `Agent<A, R>` can
+ * `catchTags` its run's errors and read their fields (a union with a member that depends on a
+ * generic `R` is one TypeScript cannot narrow).
  *
  * @since 0.1.0
  * @category errors
@@ -437,6 +442,7 @@ export type AgentError =
   | RunPaused
   | ApprovalError
   | GuardrailTripped
+  | Memory.MemoryError
 
 /**
  * The schema of {@link AgentError}, for encoding failures over HTTP and SSE.
@@ -453,7 +459,8 @@ export const AgentError: Schema.Union<[
   typeof WorkflowError,
   typeof RunPaused,
   typeof ApprovalError,
-  typeof GuardrailTripped
+  typeof GuardrailTripped,
+  typeof Memory.MemoryError
 ]> = Schema.Union(
   ModelError,
   ToolError,
@@ -463,5 +470,6 @@ export const AgentError: Schema.Union<[
   WorkflowError,
   RunPaused,
   ApprovalError,
-  GuardrailTripped
+  GuardrailTripped,
+  Memory.MemoryError
 )

@@ -12,7 +12,6 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type * as Memory from "../services/Memory.js"
 import type * as SessionStore from "../services/SessionStore.js"
 import type { AgentError } from "./AgentError.js"
 import type * as Approval from "./Approval.js"
@@ -62,12 +61,13 @@ export interface Description extends Schema.Schema.Type<typeof Description> {}
 export interface RunOptions extends Runnable.RunOptions, Runnable.SessionOptions {}
 
 /**
- * How a run through the registry can fail.
+ * How a run through the registry can fail: its `AgentError` (a user's memory included) and its
+ * session store's error.
  *
  * @since 0.1.0
  * @category models
  */
-export type Error = AgentError | SessionStore.SessionStoreError | Memory.MemoryError
+export type Error = AgentError | SessionStore.SessionStoreError
 
 /**
  * An agent or team ready to run.

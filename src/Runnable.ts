@@ -216,16 +216,15 @@ export type Requirements<R, O> = Given<O, "sessionId"> extends true ? Given<O, "
   : R
 
 /**
- * How a run with options `O` of a runnable that needs `R` can fail: its `AgentError`, the store's
- * error when it is part of a session, and the memory's when it uses memory.
+ * How a run with options `O` of a runnable that needs `R` can fail: its `AgentError` (which covers
+ * a user's memory), and the store's error when it is part of a session. It does not depend on `R`,
+ * so it is known inside a function generic over the runnable: `catchTags` there reads the fields of
+ * each error. `R` stays a parameter so that the alias keeps its shape for its users.
  *
  * @since 0.2.0
  * @category models
  */
-export type Errors<R, O> = Given<O, "sessionId"> extends true ?
-  UsesMemory<R> extends true ? AgentError | SessionStore.SessionStoreError | Memory.MemoryError
-  : AgentError | SessionStore.SessionStoreError
-  : UsesMemory<R> extends true ? AgentError | Memory.MemoryError
+export type Errors<_R, O> = Given<O, "sessionId"> extends true ? AgentError | SessionStore.SessionStoreError
   : AgentError
 
 /**
