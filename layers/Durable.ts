@@ -54,10 +54,12 @@ import * as Crypto from "node:crypto"
 import * as Os from "node:os"
 import * as Memory from "../services/Memory.js"
 import type * as SessionStore from "../services/SessionStore.js"
+import * as Agent from "../src/Agent.js"
 import * as AgentError from "../src/AgentError.js"
 import * as Run from "../src/Run.js"
 import type * as RunEvent from "../src/RunEvent.js"
 import * as Workflow from "../src/Workflow.js"
+import * as Ledger from "./internal/durable/ledger.js"
 import * as Sweeper from "./internal/durable/sweeper.js"
 import * as SessionStoreSql from "./SessionStoreSql.js"
 
@@ -96,19 +98,90 @@ const Output = Schema.Struct({ ...Run.Output.fields, steps: Schema.Array(StepRun
 
 /**
  * The executor of the runs the engine executes: a leaf step is an activity named by its key, a
- * signal a durable deferred named by the signal.
+ * signal a durable deferred named by the signal ({@link signalDeferred}). Provided as
+ * `Workflow.CurrentExecutor` to whatever an engine workflow runs, it makes the workflow runs in it
+ * durable: how the HTTP app runs any runnable of its registry on the engine ({@link withExecutors}
+ * provides it with the run executor).
+ *
+ * With a run executor in the context ({@link runExecutor}), an agent's step runs in the workflow's
+ * body, where each of its model calls and tool calls is an activity of its own: a crash in the
+ * middle of an agent redoes neither its settled tool calls nor its settled model calls. Any other
+ * leaf (a plain Effect, a team, a nested workflow) is one activity, in which calls run as they do
+ * in process.
+ *
+ * @since 0.3.0
+ * @category executors
  */
-const executor: Workflow.Executor = {
-  leaf: (key, name, body) =>
-    Activity.make({ name: `${key} ${name}`, success: Settled, error: Failure, execute: body }) as unknown as Effect.Effect<
-      Workflow.Settled,
-      unknown,
-      unknown
-    >,
+export const executor: Workflow.Executor = {
+  leaf: (key, name, body, kind) => {
+    const activity = Activity.make({
+      name: `${key} ${name}`,
+      success: Settled,
+      error: Failure,
+      execute: Effect.provideService(body, Agent.CurrentExecutor, undefined)
+    }) as unknown as Effect.Effect<Workflow.Settled, unknown, unknown>
+    return kind !== "agent"
+      ? activity
+      : Effect.flatMap(Agent.CurrentExecutor, (runs) => runs === undefined ? activity : body)
+  },
   signal: (name) => DurableDeferred.await(deferredOf(name)) as Effect.Effect<unknown, unknown, unknown>
 }
 
 const deferredOf = (name: string) => DurableDeferred.make(`signal ${name}`, { success: Schema.Unknown })
+
+/**
+ * The durable deferred a signal step named `name` waits on under {@link executor}: complete it
+ * (with a token of the run's execution) to send the step its value.
+ *
+ * @since 0.3.0
+ * @category executors
+ */
+export const signalDeferred: (name: string) => DurableDeferred.DurableDeferred<typeof Schema.Unknown> = deferredOf
+
+/**
+ * The run executor of the agents' runs in a workflow's body on the engine: a model call is an
+ * activity named by its key (`<runId>/model/<turn>`) whose result (the model's answer: text, tool
+ * calls, usage) is stored, so a replay makes no call and streams no text again; a tool call is an
+ * activity named by its idempotency key (`<runId>/tool/<toolCallId>`), and its record goes to the
+ * ledger as soon as its handler settles it, so a settled call is not executed again even where the
+ * engine would execute its activity again (a process that died after the handler returned and
+ * before the engine stored the activity's result).
+ *
+ * @since 0.3.0
+ * @category executors
+ */
+export const runExecutor = (ledger: Option.Option<Ledger.Service>): Agent.Executor => {
+  const settled = Option.getOrUndefined(ledger)
+  return {
+    modelCall: (key, call) =>
+      Activity.make({ name: key, success: Schema.Unknown, error: AgentError.ModelError, execute: call }) as unknown as Effect.Effect<
+        never,
+        AgentError.ModelError
+      >,
+    toolCall: (key, call) =>
+      Activity.make({
+        name: key,
+        success: Run.ToolCall,
+        error: AgentError.AgentError,
+        execute: settled === undefined ? call : Ledger.once(settled, key, call)
+      }) as unknown as Effect.Effect<Run.ToolCall, AgentError.AgentError>
+  }
+}
+
+/**
+ * Runs `effect` (an engine workflow's body) with the executors of durable runs: {@link executor}
+ * for the workflow runs in it, {@link runExecutor} (with the engine layer's ledger) for the agent
+ * runs in them.
+ *
+ * @since 0.3.0
+ * @category executors
+ */
+export const withExecutors = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.serviceOption(Ledger.ToolLedger), (ledger) =>
+    effect.pipe(
+      Effect.provideService(Workflow.CurrentExecutor, executor),
+      Effect.provideService(Agent.CurrentExecutor, runExecutor(ledger))
+    ))
 
 /**
  * A workflow that runs durably.
@@ -175,13 +248,11 @@ export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): Durab
   // its own, so its events reach the reader through here, looked up as each one happens.
   const readers = new Map<string, (event: RunEvent.RunEvent) => Effect.Effect<void>>()
   const layer = definition.toLayer((payload) =>
-    Effect.provideService(
+    withExecutors(
       Workflow.run(workflow, payload.input as I, {
         runId: payload.runId,
         onEvent: (event) => readers.get(payload.runId)?.(event) ?? Effect.void
-      }),
-      Workflow.CurrentExecutor,
-      executor
+      })
     ) as Effect.Effect<
       typeof Output.Type,
       unknown,
@@ -243,7 +314,10 @@ export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): Durab
  * @since 0.3.0
  * @category layers
  */
-export const layerMemory: Layer.Layer<WorkflowEngine.WorkflowEngine> = WorkflowEngine.layerMemory
+export const layerMemory: Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger> = Layer.merge(
+  WorkflowEngine.layerMemory,
+  Ledger.layerMemory
+)
 
 /**
  * The engine on a SQL database: a single runner (`SingleRunner`) whose messages, replies and
@@ -257,12 +331,15 @@ export const layerMemory: Layer.Layer<WorkflowEngine.WorkflowEngine> = WorkflowE
 export const layer = (options?: {
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
   readonly sweepInterval?: Duration.DurationInput | undefined
-}): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError.ConfigError, SqlClient.SqlClient> =>
-  Sweeper.withSweeper(
-    ClusterWorkflowEngine.layer.pipe(
-      Layer.provide(SingleRunner.layer({ runnerStorage: "memory", shardingConfig: options?.shardingConfig }))
+}): Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger, ConfigError.ConfigError, SqlClient.SqlClient> =>
+  Layer.merge(
+    Sweeper.withSweeper(
+      ClusterWorkflowEngine.layer.pipe(
+        Layer.provide(SingleRunner.layer({ runnerStorage: "memory", shardingConfig: options?.shardingConfig }))
+      ),
+      { interval: options?.sweepInterval ?? defaultSweepInterval }
     ),
-    { interval: options?.sweepInterval ?? defaultSweepInterval }
+    Ledger.layerSql
   )
 
 /** How often an engine on SQL looks for runs `@effect/cluster`'s engine failed to wake up. */
@@ -279,7 +356,7 @@ export const layerSqlite = (options: {
   readonly filename: string
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
   readonly sweepInterval?: Duration.DurationInput | undefined
-}): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError.ConfigError | SessionStore.SessionStoreError> =>
+}): Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger, ConfigError.ConfigError | SessionStore.SessionStoreError> =>
   Layer.provide(
     layer({ shardingConfig: options.shardingConfig, sweepInterval: options.sweepInterval }),
     SessionStoreSql.layerSqliteClient({ filename: options.filename })
@@ -328,8 +405,8 @@ export const failoverSettings: Partial<ShardingConfig.ShardingConfig["Type"]> = 
 export const layerRunner = (options?: {
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
   readonly sweepInterval?: Duration.DurationInput | undefined
-}): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError.ConfigError, SqlClient.SqlClient> =>
-  Sweeper.withSweeper(ClusterWorkflowEngine.layer.pipe(
+}): Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger, ConfigError.ConfigError, SqlClient.SqlClient> =>
+  Layer.merge(Sweeper.withSweeper(ClusterWorkflowEngine.layer.pipe(
     Layer.provide(SingleRunner.layer({
       runnerStorage: "sql",
       shardingConfig: {
@@ -340,7 +417,7 @@ export const layerRunner = (options?: {
         ...options?.shardingConfig
       }
     }))
-  ), { interval: options?.sweepInterval ?? defaultSweepInterval })
+  ), { interval: options?.sweepInterval ?? defaultSweepInterval }), Ledger.layerSql)
 
 /**
  * The engine as one runner of several that share a PostgreSQL database ({@link layerRunner} on
@@ -355,7 +432,7 @@ export const layerPg = (
     readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
     readonly sweepInterval?: Duration.DurationInput | undefined
   }
-): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError.ConfigError | SessionStore.SessionStoreError> => {
+): Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger, ConfigError.ConfigError | SessionStore.SessionStoreError> => {
   const { shardingConfig, sweepInterval, ...pg } = options
   return Layer.provide(layerRunner({ shardingConfig, sweepInterval }), SessionStoreSql.layerPgClient(pg))
 }

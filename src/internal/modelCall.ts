@@ -24,6 +24,7 @@ import * as Retry from "../Retry.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, ModelLayer } from "./definition.js"
 import type { Emit } from "./eventStream.js"
+import * as Executor from "./executor.js"
 import * as Memo from "./memo.js"
 import * as Telemetry from "./telemetry.js"
 
@@ -98,6 +99,8 @@ export interface Run extends RunState {
   readonly agent: Definition
   readonly tools: ToolSet
   readonly models: Models
+  /** The run's context: where its executor (a durable engine's) is found. */
+  readonly context?: Context.Context<never> | undefined
 }
 
 /** Tools as the model is told about them, worked out once per agent. */
@@ -206,8 +209,13 @@ const applyPart = (turn: Turn, part: Response.StreamPartEncoded | Response.PartE
  * one a `Retrying` event), then the fallback models in order. A streamed call that has already
  * emitted text is neither retried nor handed to a fallback, which would repeat what the user saw.
  */
-export const call = (run: Run, prompt: Prompt.Prompt, turn: number): Effect.Effect<Turn, ModelError, never> =>
-  new Call(run, prompt, turn).start()
+export const call = (run: Run, prompt: Prompt.Prompt, turn: number): Effect.Effect<Turn, ModelError, never> => {
+  const executor = run.context === undefined ? undefined : Executor.of(run.context)
+  if (executor === undefined) return new Call(run, prompt, turn).start()
+  // Under a durable engine the call is settled once: a replay gets its turn from storage, without
+  // calling the model (nor streaming its text again: it was streamed live the first time).
+  return executor.modelCall(Executor.modelCallKey(run.runId, turn), Effect.suspend(() => new Call(run, prompt, turn).start()))
+}
 
 // A call's state is one object whose methods are its steps: a run holds it for as long as it waits
 // on the model, with thousands of runs waiting at once, and a closure per step (each with its own

@@ -16,6 +16,7 @@ import { type GuardrailTripped, RunPaused, ToolError } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition } from "./definition.js"
+import * as Executor from "./executor.js"
 import * as Memo from "./memo.js"
 import * as ModelCall from "./modelCall.js"
 import * as Telemetry from "./telemetry.js"
@@ -33,6 +34,8 @@ interface Codecs {
   readonly encodeFailure: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
   /** Whether the handler reads the id of its call (see {@link ReadsCallId}). */
   readonly readsCallId: boolean
+  /** Whether the handler reads its call's idempotency key (see `Executor.ReadsIdempotencyKey`). */
+  readonly readsKey: boolean
 }
 
 // Built once per tool, never per call.
@@ -40,7 +43,8 @@ const codecs = Memo.weak((tool: Tool.Any): Codecs => ({
   decodeParams: Schema.decodeUnknownEither(tool.parametersSchema as Schema.Schema<unknown, unknown>),
   encodeSuccess: Schema.encodeUnknownEither(tool.successSchema as Schema.Schema<unknown, unknown>),
   encodeFailure: Schema.encodeUnknownEither(tool.failureSchema as Schema.Schema<unknown, unknown>),
-  readsCallId: Context.get(tool.annotations, ReadsCallId)
+  readsCallId: Context.get(tool.annotations, ReadsCallId),
+  readsKey: Context.get(tool.annotations, Executor.ReadsIdempotencyKey)
 }))
 
 /**
@@ -69,6 +73,10 @@ class ToolTimedOut {
  * timeout all become a failed result that goes back to the model, so it can correct itself; only a
  * defect in the tool fails the run (with a `ToolError`). Tool handlers are found in the context the
  * way `@effect/ai`'s `Toolkit` stores them (by tool id), so arguments are decoded exactly once.
+ *
+ * Under a run executor (a durable engine's) the call is settled once under its key, which is also
+ * the idempotency key its handler reads; a leader's delegations are not settled as one call: the
+ * member runs they make settle their own calls.
  */
 export const run = (
   agent: Definition,
@@ -79,9 +87,21 @@ export const run = (
 ): Effect.Effect<Outcome, ToolError | GuardrailTripped | RunPaused> => {
   // The result's guardrails travel with the call (only the guarded calls of guarded agents have them).
   const call: GuardedRequest = checkResult === undefined ? request : { ...request, checkResult }
-  return state.traced
-    ? Telemetry.executeTool(Effect.suspend(() => untraced(agent, call, state, context)), call, agent.name)
-    : Effect.suspend(() => untraced(agent, call, state, context))
+  const executor = agent.nests === true ? undefined : Executor.of(context)
+  if (executor === undefined) {
+    return state.traced
+      ? Telemetry.executeTool(Effect.suspend(() => untraced(agent, call, state, context, undefined)), call, agent.name)
+      : Effect.suspend(() => untraced(agent, call, state, context, undefined))
+  }
+  const key = Executor.toolCallKey(state.runId, call.id)
+  const body = Effect.suspend(() => untraced(agent, call, state, context, key))
+  return Effect.map(
+    executor.toolCall(
+      key,
+      Effect.map(state.traced ? Telemetry.executeTool(body, call, agent.name) : body, (outcome) => outcome.record)
+    ),
+    settled
+  ) as Effect.Effect<Outcome, ToolError | GuardrailTripped | RunPaused>
 }
 
 interface GuardedRequest extends ToolCallRequest {
@@ -93,7 +113,8 @@ const untraced = (
   agent: Definition,
   call: GuardedRequest,
   state: RunState,
-  context: Context.Context<never>
+  context: Context.Context<never>,
+  key: string | undefined
 ): Effect.Effect<Outcome, ToolError | GuardrailTripped | RunPaused> => {
   const startedAt = state.clock.unsafeCurrentTimeMillis()
   const emit = state.emit
@@ -135,7 +156,7 @@ const untraced = (
     const available = Object.keys(tools).join(", ") || "none"
     return afterStarted(finish(`Unknown tool "${call.name}". Available tools: ${available}.`, "UnknownTool"))
   }
-  const { decodeParams, encodeFailure, encodeSuccess, readsCallId } = codecs(tool)
+  const { decodeParams, encodeFailure, encodeSuccess, readsCallId, readsKey } = codecs(tool)
   const params = decodeParams(call.params)
   if (Either.isLeft(params)) {
     const message = `Invalid arguments for tool "${call.name}":\n${
@@ -154,7 +175,14 @@ const untraced = (
   const died = (message: string, cause: unknown) =>
     Effect.fail(new ToolError({ tool: call.name, toolCallId: call.id, message, cause }))
   return Effect.flatMap(
-    afterStarted(inHandlerFrame(effect, handler.context, readsCallId ? call.id : undefined)),
+    afterStarted(
+      inHandlerFrame(
+        effect,
+        handler.context,
+        readsCallId ? call.id : undefined,
+        key ?? (readsKey ? Executor.toolCallKey(state.runId, call.id) : undefined)
+      )
+    ),
     (exit): Effect.Effect<Outcome, ToolError | GuardrailTripped | RunPaused> => {
       if (Exit.isSuccess(exit)) {
         const encoded = encodeSuccess(exit.value)
@@ -317,24 +345,32 @@ export const settled = (record: Run.ToolCall): Outcome => ({
 const inHandlerFrame = <A, E>(
   effect: Effect.Effect<A, E>,
   handlerContext: Context.Context<never>,
-  toolCallId: string | undefined
+  toolCallId: string | undefined,
+  idempotencyKey: string | undefined
 ): Effect.Effect<Exit.Exit<A, E>> =>
   Effect.withFiberRuntime((fiber) => {
     const previousContext = fiber.getFiberRef(FiberRef.currentContext)
     const context = merged(handlerContext, previousContext)
-    if (context === previousContext && toolCallId === undefined) return Effect.exit(effect)
+    if (context === previousContext && toolCallId === undefined && idempotencyKey === undefined) {
+      return Effect.exit(effect)
+    }
     const previousId = fiber.getFiberRef(currentToolCallId)
+    const previousKey = fiber.getFiberRef(Executor.currentIdempotencyKey)
     // On the way in and on the way out, the same refs are set: those the handler needs changed.
     const changesContext = context !== previousContext
-    const set = (context: Context.Context<never>, id: string | undefined): Effect.Effect<void> => {
+    const set = (context: Context.Context<never>, id: string | undefined, key: string | undefined): Effect.Effect<void> => {
       const setContext = changesContext ? FiberRef.set(FiberRef.currentContext, context) : undefined
       const setId = toolCallId === undefined ? undefined : FiberRef.set(currentToolCallId, id)
-      return setContext === undefined ? setId! : setId === undefined ? setContext : Effect.zipRight(setContext, setId)
+      const setKey = idempotencyKey === undefined ? undefined : FiberRef.set(Executor.currentIdempotencyKey, key)
+      let all: Effect.Effect<void> | undefined = setContext
+      if (setId !== undefined) all = all === undefined ? setId : Effect.zipRight(all, setId)
+      if (setKey !== undefined) all = all === undefined ? setKey : Effect.zipRight(all, setKey)
+      return all!
     }
     return Effect.uninterruptibleMask((restore) =>
       Effect.zipRight(
-        set(context, toolCallId),
-        Effect.flatMap(Effect.exit(restore(effect)), (exit) => Effect.as(set(previousContext, previousId), exit))
+        set(context, toolCallId, idempotencyKey),
+        Effect.flatMap(Effect.exit(restore(effect)), (exit) => Effect.as(set(previousContext, previousId, previousKey), exit))
       )
     )
   })

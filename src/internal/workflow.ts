@@ -143,7 +143,7 @@ export const runStep = (node: Node, input: unknown, at: At, place: string): Effe
     const executor = state.executor
     const work = executor !== undefined && node.leaf
       ? Effect.map(
-        executor.leaf(key, node.name, Effect.map(node.body(input, child), (output) => ({ output, run: child.run }))),
+        executor.leaf(key, node.name, Effect.map(node.body(input, child), (output) => ({ output, run: child.run })), node.kind),
         (settled) => {
           child.run = settled.run
           return settled.output
@@ -284,7 +284,13 @@ export interface Settled {
  * durable deferred.
  */
 export interface Executor {
-  readonly leaf: (key: string, name: string, body: Effect.Effect<Settled, unknown, unknown>) => Effect.Effect<Settled, unknown, unknown>
+  /** `kind` is the step's (`effect`, `agent`, `team`, `workflow`): an engine may run an agent's in its body. */
+  readonly leaf: (
+    key: string,
+    name: string,
+    body: Effect.Effect<Settled, unknown, unknown>,
+    kind?: string
+  ) => Effect.Effect<Settled, unknown, unknown>
   readonly signal: (name: string) => Effect.Effect<unknown, unknown, unknown>
 }
 
