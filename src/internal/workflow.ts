@@ -10,6 +10,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
+import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
 import * as Memory from "../../services/Memory.js"
 import * as AgentError from "../AgentError.js"
@@ -37,6 +38,36 @@ export interface Node {
   readonly leaf: boolean
   readonly body: (input: unknown, at: At) => Effect.Effect<unknown, unknown, unknown>
 }
+
+class StepNode implements Node, Pipeable {
+  constructor(
+    readonly name: string,
+    readonly kind: string,
+    readonly description: string | undefined,
+    readonly transparent: boolean,
+    readonly leaf: boolean,
+    readonly body: Node["body"]
+  ) {}
+  pipe() {
+    return pipeArguments(this, arguments)
+  }
+}
+Object.assign(StepNode.prototype, { [StepTypeId]: stepVariance })
+
+/**
+ * A step from its body. `leaf` is work of its own (a durable run's activity), `transparent` is
+ * structure only (a sequence); any other step is a composite that runs other steps.
+ */
+export const makeNode = <I>(
+  name: string,
+  kind: string,
+  description: string | undefined,
+  body: (input: I, at: At) => Effect.Effect<unknown, unknown, unknown>,
+  shape: "composite" | "leaf" | "transparent" = "composite"
+): Node => new StepNode(name, kind, description, shape === "transparent", shape === "leaf", body as Node["body"])
+
+/** A public step as the run reads it (every step is made by {@link makeNode}, or is a workflow). */
+export const nodeOf = (step: unknown): Node => step as Node
 
 /** One step run of a workflow run, as its output lists it. */
 export type StepRun =
