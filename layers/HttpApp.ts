@@ -59,6 +59,7 @@ import * as Batches from "./internal/httpApp/batches.js"
 import * as AgUi from "./internal/httpApp/agUi.js"
 import * as Body from "./internal/httpApp/body.js"
 import * as EventLog from "./internal/httpApp/eventLog.js"
+import type * as DurableRuns from "./internal/httpApp/durable.js"
 import * as Events from "./internal/httpApp/events.js"
 import * as Failure from "./internal/httpApp/failure.js"
 import * as OpenAi from "./internal/httpApp/openAi.js"
@@ -88,6 +89,13 @@ export interface Options {
   readonly maxBodyBytes?: number | undefined
   /** How long runs in flight may take to finish at shutdown before they are cancelled. Default 10 seconds. */
   readonly shutdownGrace?: Duration.DurationInput | undefined
+  /**
+   * Durable background runs (`/durable/runs`) on this SQLite file (created when missing): any
+   * agent, team or workflow of the registry runs on the durable engine (`Durable`), and a run
+   * outlives the server: the next server on the file lists it and takes it up where it was, never
+   * running a settled step again. None: the `/durable` endpoints answer 501.
+   */
+  readonly durable?: DurableRuns.Options | undefined
 }
 
 /**
@@ -138,21 +146,46 @@ export class State extends Context.Tag("effect-agents/HttpApp/State")<State, {
   readonly logs: EventLog.Logs
   /** The runs that wait for approval. */
   readonly approvals: Approvals.Approvals
+  /** The durable runs, when a durable store is configured. */
+  readonly durable?: DurableRuns.DurableRuns | undefined
   /** Stops the runs and batches gracefully (the app's shutdown calls it; it is idempotent). */
   readonly shutdown: Effect.Effect<void>
 }>() {}
 
-const makeState = (grace: Duration.DurationInput) =>
+const makeState = (grace: Duration.DurationInput, durable?: DurableRuns.DurableRuns) =>
   Effect.gen(function*() {
     const runs = yield* Runs.make
     const batches = yield* Batches.make(runs)
     const logs = yield* EventLog.make
     const approvals = yield* Approvals.make
-    const shutdown = Effect.zipRight(runs.shutdown(grace), batches.shutdown)
+    const shutdown = Effect.zipRight(runs.shutdown(grace), batches.shutdown).pipe(
+      Effect.zipRight(durable === undefined ? Effect.void : durable.shutdown)
+    )
     const once = yield* Effect.cached(shutdown)
     yield* Effect.addFinalizer(() => once)
-    return State.of({ runs, batches, logs, approvals, shutdown: once })
+    return State.of({ runs, batches, logs, approvals, durable, shutdown: once })
   })
+
+/**
+ * The durable runs on `options`' file, for the registry in context. Loaded only when configured, so
+ * that an app without them does not load the durable engine.
+ */
+const makeDurable = (options: DurableRuns.Options) =>
+  Effect.gen(function*() {
+    const registry = yield* Registry.Registry
+    const DurableRuns = yield* Effect.promise(() => import("./internal/httpApp/durable.js"))
+    return yield* DurableRuns.make(registry, options)
+  })
+
+const durableOf = Effect.flatMap(State, ({ durable }) =>
+  durable === undefined
+    ? Effect.fail(
+      new HttpApi.DurableRunsDisabled({
+        message:
+          "This server runs no durable runs: start it with a durable store (HttpApp's durable option, or effect-agents serve --durable <file.db>)."
+      })
+    )
+    : Effect.succeed(durable))
 
 // -----------------------------------------------------------------------------
 // Handlers
@@ -358,6 +391,20 @@ const BatchesLive = HttpApiBuilder.group(HttpApi.Api, "batches", (handlers) =>
     .handle("get", ({ path }) => Effect.flatMap(State, ({ batches }) => batches.get(path.batchId)))
     .handle("cancel", ({ path }) => Effect.flatMap(State, ({ batches }) => batches.cancel(path.batchId))))
 
+const DurableLive = HttpApiBuilder.group(HttpApi.Api, "durable", (handlers) =>
+  handlers
+    .handle("start", ({ payload }) =>
+      Effect.gen(function*() {
+        const durable = yield* durableOf
+        const entry = yield* lookup(payload.agent)
+        return yield* durable.start(entry, payload)
+      }))
+    .handle("list", ({ urlParams }) => Effect.flatMap(durableOf, (durable) => durable.list(urlParams.waiting)))
+    .handle("get", ({ path }) => Effect.flatMap(durableOf, (durable) => durable.get(path.runId)))
+    .handle("cancel", ({ path }) => Effect.flatMap(durableOf, (durable) => durable.cancel(path.runId)))
+    .handle("signal", ({ path, payload }) =>
+      Effect.flatMap(durableOf, (durable) => durable.signal(path.runId, path.signal, payload.value))))
+
 const chatError = (status: number, body: HttpApi.ChatCompletionError) =>
   HttpServerResponse.unsafeJson(body, { status })
 
@@ -467,7 +514,17 @@ const handlers = (token: Redacted.Redacted | undefined) =>
     mcp(token)
   ).pipe(
     Layer.provideMerge(HttpApiBuilder.api(HttpApi.Api)),
-    Layer.provide([HealthLive, AgentsLive, RunsLive, ApprovalsLive, SessionsLive, BatchesLive, OpenAiLive, UiLive]),
+    Layer.provide([
+      HealthLive,
+      AgentsLive,
+      RunsLive,
+      ApprovalsLive,
+      SessionsLive,
+      BatchesLive,
+      DurableLive,
+      OpenAiLive,
+      UiLive
+    ]),
     Layer.provide(authorization(token))
   )
 
@@ -668,7 +725,17 @@ export const layer = (
       const host = options.host ?? defaults.host
       const port = options.port ?? defaults.port
       const grace = options.shutdownGrace ?? defaults.shutdownGrace
-      const state = yield* makeState(grace)
+      const durable = options.durable === undefined ? undefined : yield* makeDurable(options.durable).pipe(
+        Effect.mapError((error) =>
+          new HttpAppError({
+            host,
+            port,
+            message: `The durable store "${options.durable!.filename}" could not be opened: ${error.message}`,
+            cause: error
+          })
+        )
+      )
+      const state = yield* makeState(grace, durable)
       const nodeServer = Http.createServer()
       const server = yield* NodeHttpServer.make(() => nodeServer, { host, port }).pipe(
         Effect.mapError((error) =>

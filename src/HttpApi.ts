@@ -30,6 +30,7 @@ import * as Registry from "./Registry.js"
 import {
   AgentNotFound,
   BatchNotFound,
+  DurableRunsDisabled,
   InternalError,
   InvalidRunInput,
   PayloadTooLarge,
@@ -37,6 +38,7 @@ import {
   RunError,
   RunIdInUse,
   RunNotFound,
+  RunNotWaiting,
   ShuttingDown,
   Unauthorized,
   UnsupportedMediaType,
@@ -49,6 +51,8 @@ import {
   ChatCompletionError,
   ChatCompletionRequest,
   ChatCompletionUnauthorized,
+  DurableRun,
+  DurableRunRequest,
   Output,
   PausedRun,
   ResumeRequest,
@@ -56,6 +60,7 @@ import {
   RunOutput,
   RunRecord,
   RunRequest,
+  SignalRequest,
   StreamEvent,
   UiMessagesRequest,
 } from "./HttpApiModels.js"
@@ -355,6 +360,63 @@ export class ApprovalsGroup extends HttpApiGroup.make("approvals")
   .middleware(Authorization)
 {}
 
+const DurableRunPath = Schema.Struct({ runId: Schema.String })
+
+/**
+ * Durable runs: background runs of any agent, team or workflow on the durable engine, which
+ * survive a restart of the server (settled steps are not run again), with their status and the
+ * steps settled so far, cancel, and signals for the runs that wait for one. Answered with
+ * `DurableRunsDisabled` (501) by a server started without a durable store.
+ *
+ * @since 0.3.0
+ * @category groups
+ */
+export class DurableGroup extends HttpApiGroup.make("durable")
+  .add(
+    HttpApiEndpoint.post("start", "/durable/runs")
+      .setPayload(DurableRunRequest)
+      .addSuccess(DurableRun, { status: 202 })
+      .addError(AgentNotFound)
+      .addError(RunIdInUse)
+      .addError(DurableRunsDisabled)
+      .annotate(OpenApi.Summary, "Start a durable run in the background")
+  )
+  .add(
+    HttpApiEndpoint.get("list", "/durable/runs")
+      .setUrlParams(Schema.Struct({ waiting: Schema.optional(Schema.BooleanFromString) }))
+      .addSuccess(Schema.Array(DurableRun.pipe(Schema.omit("steps", "output"))))
+      .addError(DurableRunsDisabled)
+      .annotate(OpenApi.Summary, "The durable runs, the most recent first (`?waiting=true`: those waiting on a signal)")
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/durable/runs/:runId")
+      .setPath(DurableRunPath)
+      .addSuccess(DurableRun)
+      .addError(RunNotFound)
+      .addError(DurableRunsDisabled)
+      .annotate(OpenApi.Summary, "A durable run: its status, the steps settled so far, its output or error")
+  )
+  .add(
+    HttpApiEndpoint.post("cancel", "/durable/runs/:runId/cancel")
+      .setPath(DurableRunPath)
+      .addSuccess(DurableRun, { status: 202 })
+      .addError(RunNotFound)
+      .addError(DurableRunsDisabled)
+      .annotate(OpenApi.Summary, "Cancel a durable run: the steps it is in are interrupted")
+  )
+  .add(
+    HttpApiEndpoint.post("signal", "/durable/runs/:runId/signals/:signal")
+      .setPath(Schema.Struct({ runId: Schema.String, signal: Schema.String }))
+      .setPayload(SignalRequest)
+      .addSuccess(DurableRun, { status: 202 })
+      .addError(RunNotFound)
+      .addError(RunNotWaiting)
+      .addError(DurableRunsDisabled)
+      .annotate(OpenApi.Summary, "Send a value to the signal step a durable run waits on")
+  )
+  .middleware(Authorization)
+{}
+
 /**
  * The whole API.
  *
@@ -368,6 +430,7 @@ export class Api extends PlatformHttpApi.make("effect-agents")
   .add(ApprovalsGroup)
   .add(SessionsGroup)
   .add(BatchesGroup)
+  .add(DurableGroup)
   .add(OpenAiGroup)
   .add(UiGroup)
   .addError(PayloadTooLarge)

@@ -204,3 +204,32 @@ export class RunCancelled extends Schema.TaggedError<RunCancelled>("effect-agent
   HttpApiSchema.annotations({ status: 409 })
 ) {}
 
+
+/**
+ * A signal was sent to a durable run that does not wait for it (it waits for another signal, has
+ * not reached its signal step yet, or has ended): `GET /durable/runs?waiting=true` lists the runs
+ * that wait and what for.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class RunNotWaiting extends Schema.TaggedError<RunNotWaiting>("effect-agents/HttpApi/RunNotWaiting")(
+  "RunNotWaiting",
+  { runId: Schema.String, signal: Schema.String, message: Schema.String },
+  HttpApiSchema.annotations({ status: 409 })
+) {}
+
+/**
+ * The server runs no durable runs: it was started without a durable store (`HttpApp`'s `durable`
+ * option, `effect-agents serve --durable <file.db>`).
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class DurableRunsDisabled extends Schema.TaggedError<DurableRunsDisabled>(
+  "effect-agents/HttpApi/DurableRunsDisabled"
+)(
+  "DurableRunsDisabled",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 501 })
+) {}

@@ -501,3 +501,109 @@ export const ResumeRequest = Schema.Struct({
 })
 
 
+
+// -----------------------------------------------------------------------------
+// Durable runs
+// -----------------------------------------------------------------------------
+
+/**
+ * A durable run to start in the background: the agent, team or workflow (by name), its input, and
+ * optionally its id (a fresh one by default).
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const DurableRunRequest = Schema.Struct({
+  agent: Schema.NonEmptyString,
+  input: RunInput,
+  runId: Schema.optional(Schema.NonEmptyString.pipe(Schema.maxLength(200)))
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface DurableRunRequest extends Schema.Schema.Type<typeof DurableRunRequest> {}
+
+/**
+ * Where a durable run is: `running`, `waiting` (on a signal: see `waitingFor`), or ended.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const DurableRunStatus = Schema.Literal("running", "waiting", "completed", "failed", "cancelled")
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type DurableRunStatus = typeof DurableRunStatus.Type
+
+/**
+ * A step of a durable workflow run that has settled: its output, or its error.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const DurableStep = Schema.Struct({
+  stepId: Schema.String,
+  step: Schema.String,
+  status: Schema.Literal("completed", "failed"),
+  output: Schema.optional(Schema.Unknown),
+  error: Schema.optional(RunFailure)
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface DurableStep extends Schema.Schema.Type<typeof DurableStep> {}
+
+/**
+ * A durable run: its status, the signals it waits for, the steps settled so far (a workflow's
+ * partial results), and at its end its output or its error.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const DurableRun = Schema.Struct({
+  runId: Schema.String,
+  agent: Schema.String,
+  status: DurableRunStatus,
+  startedAt: Schema.DateTimeUtc,
+  finishedAt: Schema.optional(Schema.DateTimeUtc),
+  /** The signals its steps wait for now (`POST /durable/runs/{runId}/signals/{signal}`). */
+  waitingFor: Schema.Array(Schema.String),
+  steps: Schema.Array(DurableStep),
+  output: Schema.optional(RunOutput),
+  error: Schema.optional(RunFailure)
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface DurableRun extends Schema.Schema.Type<typeof DurableRun> {}
+
+/**
+ * The value sent to a signal step, as JSON: the step is given it as it was sent.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const SignalRequest = Schema.Struct({
+  value: Schema.Union(
+    Schema.String,
+    Schema.Number,
+    Schema.Boolean,
+    Schema.Null,
+    Schema.Array(Schema.Unknown),
+    Schema.Record({ key: Schema.String, value: Schema.Unknown })
+  ).annotations({ identifier: "JsonValue", description: "Any JSON value" })
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface SignalRequest extends Schema.Schema.Type<typeof SignalRequest> {}

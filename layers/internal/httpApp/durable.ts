@@ -1,0 +1,444 @@
+/**
+ * The HTTP app's durable runs: background runs of the registry's agents, teams and workflows on the
+ * durable engine (`Durable`), which outlive the server's process. Each entry of the registry is a
+ * workflow of the engine keyed by run id: a workflow's run makes its leaf steps activities and its
+ * signal steps durable deferreds (through `Durable.executor`); an agent's or a team's run is one
+ * activity. What a client reads back (status, the signals a run waits for, the steps settled so
+ * far, the output or error) is kept in three tables beside the engine's, in the same database,
+ * written as the run's events happen, so a restarted server lists and answers for the runs of the
+ * one before it, and takes the runs that had not ended up where they were.
+ *
+ * A run waited for here is a fiber of the app's scope: shutting the app down stops waiting (the
+ * run is not cancelled, and the next server takes it up); cancelling it interrupts its execution.
+ */
+import * as Prompt from "@effect/ai/Prompt"
+import * as EngineWorkflow from "@effect/workflow/Workflow"
+import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import * as DurableDeferred from "@effect/workflow/DurableDeferred"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Cause from "effect/Cause"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as FiberId from "effect/FiberId"
+import * as DateTime from "effect/DateTime"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberMap from "effect/FiberMap"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type * as SessionStore from "../../../services/SessionStore.js"
+import * as HttpApi from "../../../src/HttpApi.js"
+import type * as Registry from "../../../src/Registry.js"
+import * as Run from "../../../src/Run.js"
+import type * as RunEvent from "../../../src/RunEvent.js"
+import * as Workflow from "../../../src/Workflow.js"
+import * as Durable from "../../Durable.js"
+import * as SessionStoreSql from "../../SessionStoreSql.js"
+import * as Failure from "./failure.js"
+
+/** Where durable runs are kept. */
+export interface Options {
+  /** The SQLite file of the engine and of the runs' records (created when missing). */
+  readonly filename: string
+  /** How soon a run the engine failed to wake up is woken (see `Durable.layer`). */
+  readonly sweepInterval?: Duration.DurationInput | undefined
+}
+
+export type Summary = Omit<HttpApi.DurableRun, "steps" | "output">
+
+export interface DurableRuns {
+  readonly start: (
+    entry: Registry.Entry,
+    request: HttpApi.DurableRunRequest
+  ) => Effect.Effect<HttpApi.DurableRun, HttpApi.RunIdInUse | HttpApi.ShuttingDown>
+  readonly get: (runId: string) => Effect.Effect<HttpApi.DurableRun, HttpApi.RunNotFound>
+  readonly list: (waiting: boolean | undefined) => Effect.Effect<ReadonlyArray<Summary>>
+  readonly cancel: (runId: string) => Effect.Effect<HttpApi.DurableRun, HttpApi.RunNotFound>
+  readonly signal: (
+    runId: string,
+    signal: string,
+    value: unknown
+  ) => Effect.Effect<HttpApi.DurableRun, HttpApi.RunNotFound | HttpApi.RunNotWaiting>
+  /** Stops waiting for the runs (they are not cancelled: the next server with this file resumes them). */
+  readonly shutdown: Effect.Effect<void>
+}
+
+interface RunRow {
+  readonly run_id: string
+  readonly agent: string
+  readonly input: string
+  readonly status: string
+  readonly started_at: number
+  readonly finished_at: number | null
+  readonly output: string | null
+  readonly error: string | null
+}
+
+const encodeInput = Schema.encode(Schema.parseJson(HttpApi.RunInput))
+const decodeInput = Schema.decodeUnknown(HttpApi.RunInput)
+const encodeOutput = Schema.encode(HttpApi.RunOutput)
+const decodeOutput = Schema.decodeUnknown(Schema.parseJson(HttpApi.RunOutput))
+const encodeFailure = Schema.encode(Schema.parseJson(HttpApi.RunFailure))
+const decodeFailure = Schema.decodeUnknown(Schema.parseJson(HttpApi.RunFailure))
+const encodeStep = Schema.encode(Schema.parseJson(HttpApi.DurableStep))
+const decodeStep = Schema.decodeUnknown(Schema.parseJson(HttpApi.DurableStep))
+
+/** A step's output as JSON, or what can be said of it when it is not JSON. */
+const plain = (value: unknown): unknown => {
+  try {
+    return JSON.parse(JSON.stringify(value ?? null))
+  } catch {
+    return String(value)
+  }
+}
+
+const tables = [
+  `CREATE TABLE IF NOT EXISTS effect_agents_durable_runs (
+    run_id TEXT PRIMARY KEY, agent TEXT NOT NULL, input TEXT NOT NULL, status TEXT NOT NULL,
+    started_at BIGINT NOT NULL, finished_at BIGINT, output TEXT, error TEXT)`,
+  `CREATE TABLE IF NOT EXISTS effect_agents_durable_steps (
+    run_id TEXT NOT NULL, step_id TEXT NOT NULL, at BIGINT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (run_id, step_id))`,
+  `CREATE TABLE IF NOT EXISTS effect_agents_durable_waits (
+    run_id TEXT NOT NULL, step_id TEXT NOT NULL, signal TEXT NOT NULL, PRIMARY KEY (run_id, step_id))`
+]
+
+const notFound = (runId: string) =>
+  new HttpApi.RunNotFound({
+    runId,
+    message: `No durable run has id "${runId}" (GET /durable/runs lists them).`
+  })
+
+/** The engine's workflow of one registry entry. */
+const definitionOf = (entry: Registry.Entry) =>
+  EngineWorkflow.make({
+    name: `effect-agents/http/${entry.name}`,
+    payload: { runId: Schema.String, input: Schema.Unknown },
+    // The run's output as the API encodes it: plain JSON, stored as it is.
+    success: Schema.Unknown,
+    error: HttpApi.RunFailure,
+    idempotencyKey: ({ runId }) => runId
+  })
+
+type Definition = ReturnType<typeof definitionOf>
+
+export const make = (
+  registry: Registry.Service,
+  options: Options
+): Effect.Effect<
+  DurableRuns,
+  ConfigError.ConfigError | SessionStore.SessionStoreError,
+  Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const definitions = new Map<string, Definition>()
+    for (const entry of registry.entries) definitions.set(entry.name, definitionOf(entry))
+
+    const sqlOf = yield* Layer.build(SessionStoreSql.layerSqliteClient({ filename: options.filename }))
+    // The engine and the runs' records share the file's one connection.
+    const engine = Durable.layer({ sweepInterval: options.sweepInterval }).pipe(
+      Layer.provideMerge(Layer.succeedContext(sqlOf))
+    )
+    const sql = Context.get(sqlOf, SqlClient.SqlClient)
+    for (const statement of tables) yield* Effect.orDie(sql.unsafe(statement).raw)
+
+    // What each run's events leave in the tables: the signals it waits for, the steps it settled.
+    const record = (runId: string, event: RunEvent.RunEvent): Effect.Effect<void> => {
+      switch (event._tag) {
+        case "StepWaiting":
+          return Effect.orDie(sql`INSERT INTO effect_agents_durable_waits (run_id, step_id, signal)
+            VALUES (${runId}, ${event.stepId}, ${event.signal}) ON CONFLICT DO NOTHING`)
+        case "StepCompleted":
+        case "StepFailed":
+          return Effect.gen(function*() {
+            const body = yield* encodeStep(
+              event._tag === "StepCompleted"
+                ? { stepId: event.stepId, step: event.step, status: "completed", output: plain(event.output) }
+                : { stepId: event.stepId, step: event.step, status: "failed", error: event.error }
+            )
+            const now = yield* DateTime.now
+            yield* sql`INSERT INTO effect_agents_durable_steps (run_id, step_id, at, body)
+              VALUES (${runId}, ${event.stepId}, ${DateTime.toEpochMillis(now)}, ${body}) ON CONFLICT DO NOTHING`
+            yield* sql`DELETE FROM effect_agents_durable_waits WHERE run_id = ${runId} AND step_id = ${event.stepId}`
+          }).pipe(Effect.orDie)
+        default:
+          return Effect.void
+      }
+    }
+
+    // A run cancelled here: its steps in flight in this process are interrupted. The engine's own
+    // interruption takes effect only when a run suspends (a step in flight keeps running), and an
+    // activity it interrupts is run again: a cancelled step fails instead, which ends the run.
+    const cancels = new Map<string, Deferred.Deferred<void>>()
+    const cancelOf = (runId: string) => {
+      let cancel = cancels.get(runId)
+      if (cancel === undefined) {
+        cancel = Deferred.unsafeMake<void>(FiberId.none)
+        cancels.set(runId, cancel)
+      }
+      return cancel
+    }
+    const guard = <A>(runId: string, effect: Effect.Effect<A, unknown, unknown>) => {
+      const cancel = cancelOf(runId)
+      const stopped = Effect.zipRight(
+        Deferred.await(cancel),
+        Effect.fail("The run was cancelled (POST /durable/runs/{runId}/cancel).")
+      )
+      return Effect.flatMap(Deferred.isDone(cancel), (done) => done ? stopped : Effect.raceFirst(effect, stopped))
+    }
+    const executorOf = (runId: string): Workflow.Executor => ({
+      leaf: (...args) => {
+        const [key, name, body, ...rest] = args
+        return Durable.executor.leaf(key, name, guard(runId, body), ...rest)
+      },
+      // A wait suspends the run (the engine interrupts it): the engine's interruption ends it.
+      signal: Durable.executor.signal
+    })
+
+    // Registers every entry with the engine. A workflow's steps run under the durable executor; an
+    // agent's or a team's whole run is one activity (settled once, run again only if it was in
+    // flight at a crash), inside which nothing else is durable.
+    const handlers = Array.from(registry.entries, (entry) =>
+      definitions.get(entry.name)!.toLayer((payload) =>
+        Effect.gen(function*() {
+          // A run cancelled while no process ran it (the engine may take it up on its own).
+          const found = yield* row(payload.runId)
+          if (Option.isSome(found) && found.value.status === "cancelled") {
+            yield* Deferred.succeed(cancelOf(payload.runId), undefined)
+          }
+          const input = yield* Effect.orDie(decodeInput(payload.input))
+          const run = entry.run(toRunInput(input), {
+            runId: payload.runId,
+            onEvent: (event) => record(payload.runId, event)
+          })
+          const encoded = Effect.flatMap(run, (output) => Effect.orDie(encodeOutput(output as typeof HttpApi.RunOutput.Type)))
+          if (entry.kind === "workflow") return yield* encoded
+          const settled = yield* executorOf(payload.runId).leaf(
+            "0",
+            entry.name,
+            Effect.map(
+              Effect.provideService(encoded, Workflow.CurrentExecutor, undefined),
+              (output) => ({ output, run: undefined })
+            )
+          )
+          return settled.output
+        }).pipe(
+          Effect.provideService(Workflow.CurrentExecutor, executorOf(payload.runId))
+        ) as Effect.Effect<unknown, HttpApi.RunFailure>
+      ))
+    const context = yield* Layer.build(
+      Layer.mergeAll(...(handlers as [Layer.Layer<never, never, WorkflowEngine.WorkflowEngine>])).pipe(
+        Layer.provideMerge(engine)
+      )
+    )
+
+    const fibers = yield* FiberMap.make<string>()
+    const draining = yield* Ref.make(false)
+
+    const row = (runId: string) =>
+      Effect.map(
+        Effect.orDie(sql<RunRow>`SELECT * FROM effect_agents_durable_runs WHERE run_id = ${runId}`),
+        (rows) => Option.fromNullable(rows[0])
+      )
+
+    const waitsOf = (runId: string) =>
+      Effect.map(
+        Effect.orDie(
+          sql<{ readonly signal: string }>`SELECT signal FROM effect_agents_durable_waits WHERE run_id = ${runId} ORDER BY signal`
+        ),
+        (rows) => rows.map((r) => r.signal)
+      )
+
+    const summarize = (found: RunRow, waitingFor: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const running = found.status === "running"
+        const status: HttpApi.DurableRunStatus = running
+          ? (waitingFor.length > 0 ? "waiting" : "running")
+          : (found.status as HttpApi.DurableRunStatus)
+        const error = found.error === null ? undefined : yield* Effect.orDie(decodeFailure(found.error))
+        const summary: Summary = {
+          runId: found.run_id,
+          agent: found.agent,
+          status,
+          startedAt: DateTime.unsafeMake(Number(found.started_at)),
+          ...(found.finished_at === null ? {} : { finishedAt: DateTime.unsafeMake(Number(found.finished_at)) }),
+          waitingFor: running ? waitingFor : [],
+          ...(error === undefined ? {} : { error })
+        }
+        return summary
+      })
+
+    const describe = (found: RunRow) =>
+      Effect.gen(function*() {
+        const summary = yield* summarize(found, yield* waitsOf(found.run_id))
+        const stepRows = yield* Effect.orDie(
+          sql<{ readonly body: string }>`SELECT body FROM effect_agents_durable_steps WHERE run_id = ${found.run_id} ORDER BY at, rowid`
+        )
+        const steps = yield* Effect.orDie(Effect.forEach(stepRows, (r) => decodeStep(r.body)))
+        const output = found.output === null ? undefined : yield* Effect.orDie(decodeOutput(found.output))
+        const run: HttpApi.DurableRun = { ...summary, steps, ...(output === undefined ? {} : { output }) }
+        return run
+      })
+
+    const get = (runId: string) =>
+      Effect.flatMap(row(runId), Option.match({ onNone: () => Effect.fail(notFound(runId)), onSome: describe }))
+
+    const finish = (runId: string, status: "completed" | "failed" | "cancelled", values: {
+      readonly output?: string
+      readonly error?: string
+    }) =>
+      Effect.gen(function*() {
+        const now = DateTime.toEpochMillis(yield* DateTime.now)
+        yield* Effect.orDie(sql`UPDATE effect_agents_durable_runs
+          SET status = ${status}, finished_at = ${now}, output = ${values.output ?? null}, error = ${values.error ?? null}
+          WHERE run_id = ${runId} AND status = 'running'`)
+        yield* Effect.orDie(sql`DELETE FROM effect_agents_durable_waits WHERE run_id = ${runId}`)
+      })
+
+    /** Waits for the run's execution (starting it, or taking it up where it was) and records its end. */
+    const attach = (definition: Definition, runId: string, input: unknown) =>
+      Effect.ensuring(
+        awaitEnd(definition, runId, input),
+        Effect.sync(() => cancels.delete(runId))
+      )
+
+    const awaitEnd = (definition: Definition, runId: string, input: unknown) =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(
+          definition.execute({ runId, input }).pipe(Effect.provide(context))
+        )
+        if (Exit.isSuccess(exit)) {
+          const output = yield* Effect.orDie(Schema.encode(Schema.parseJson(Schema.Unknown))(exit.value))
+          return yield* finish(runId, "completed", { output })
+        }
+        if (Cause.isInterruptedOnly(exit.cause)) return yield* finish(runId, "cancelled", {})
+        const failure = yield* Option.match(Cause.failureOption(exit.cause), {
+          onNone: () => Failure.fromCause(exit.cause as Cause.Cause<never>),
+          onSome: Effect.succeed
+        })
+        return yield* finish(runId, "failed", { error: yield* Effect.orDie(encodeFailure(failure)) })
+      })
+
+    const start: DurableRuns["start"] = (entry, request) =>
+      Effect.uninterruptible(Effect.gen(function*() {
+        if (yield* Ref.get(draining)) {
+          return yield* new HttpApi.ShuttingDown({ message: "The server is shutting down and takes no new runs." })
+        }
+        const runId = request.runId ?? Run.makeId()
+        const input = yield* Effect.orDie(encodeInput(request.input))
+        const now = DateTime.toEpochMillis(yield* DateTime.now)
+        const inserted = yield* Effect.orDie(sql<{ readonly run_id: string }>`INSERT INTO effect_agents_durable_runs
+          (run_id, agent, input, status, started_at) VALUES (${runId}, ${entry.name}, ${input}, 'running', ${now})
+          ON CONFLICT DO NOTHING RETURNING run_id`)
+        if (inserted.length === 0) {
+          return yield* new HttpApi.RunIdInUse({
+            runId,
+            message: `A durable run with id "${runId}" exists already (GET /durable/runs/${runId}).`
+          })
+        }
+        const definition = definitions.get(entry.name)
+        if (definition === undefined) return yield* Effect.dieMessage(`"${entry.name}" is not in the registry`)
+        yield* FiberMap.run(fibers, runId, attach(definition, runId, JSON.parse(input)))
+        return yield* get(runId).pipe(Effect.orDie)
+      }))
+
+    const cancel = (runId: string) =>
+      Effect.gen(function*() {
+        const found = yield* Effect.flatMap(row(runId), Option.match({
+          onNone: () => Effect.fail(notFound(runId)),
+          onSome: Effect.succeed
+        }))
+        const definition = definitions.get(found.agent)
+        if (found.status === "running" && definition !== undefined) {
+          // Recorded first: whatever the run ends with now, it was cancelled.
+          yield* finish(runId, "cancelled", {})
+          yield* Deferred.succeed(cancelOf(runId), undefined)
+          // A run suspended on a signal is not running anywhere: the engine ends it.
+          const executionId = yield* definition.executionId({ runId, input: undefined })
+          yield* definition.interrupt(executionId).pipe(
+            Effect.provide(context),
+            Effect.timeoutOption("5 seconds")
+          )
+          // The waiter here sees the end; the steps' finalizers have run.
+          const waiter = yield* FiberMap.get(fibers, runId).pipe(Effect.option)
+          if (Option.isSome(waiter)) yield* Fiber.await(waiter.value).pipe(Effect.timeoutOption("10 seconds"))
+        }
+        return yield* get(runId)
+      })
+
+    const signal: DurableRuns["signal"] = (runId, name, value) =>
+      Effect.gen(function*() {
+        const found = yield* Effect.flatMap(row(runId), Option.match({
+          onNone: () => Effect.fail(notFound(runId)),
+          onSome: Effect.succeed
+        }))
+        const waits = yield* waitsOf(runId)
+        const definition = definitions.get(found.agent)
+        if (found.status !== "running" || !waits.includes(name) || definition === undefined) {
+          return yield* new HttpApi.RunNotWaiting({
+            runId,
+            signal: name,
+            message: found.status !== "running"
+              ? `The durable run "${runId}" has ended (${found.status}): it takes no signal.`
+              : waits.length === 0
+              ? `The durable run "${runId}" waits for no signal now.`
+              : `The durable run "${runId}" waits for ${waits.map((w) => `"${w}"`).join(", ")}, not "${name}".`
+          })
+        }
+        const executionId = yield* definition.executionId({ runId, input: undefined })
+        const deferred = Durable.signalDeferred(name)
+        const token = DurableDeferred.tokenFromExecutionId(deferred, { workflow: definition, executionId })
+        yield* DurableDeferred.succeed(deferred, { token, value }).pipe(Effect.provide(context))
+        // Taken: the step ends with it (or, replayed, says it waits and ends at once).
+        yield* Effect.orDie(sql`DELETE FROM effect_agents_durable_waits WHERE run_id = ${runId} AND signal = ${name}`)
+        return yield* get(runId)
+      })
+
+    const list = (waiting: boolean | undefined) =>
+      Effect.gen(function*() {
+        const rows = yield* Effect.orDie(
+          sql<RunRow>`SELECT * FROM effect_agents_durable_runs ORDER BY started_at DESC, run_id`
+        )
+        const waits = yield* Effect.orDie(
+          sql<{ readonly run_id: string; readonly signal: string }>`SELECT run_id, signal FROM effect_agents_durable_waits ORDER BY signal`
+        )
+        const byRun = new Map<string, Array<string>>()
+        for (const w of waits) byRun.set(w.run_id, [...(byRun.get(w.run_id) ?? []), w.signal])
+        const all = yield* Effect.forEach(rows, (r) => summarize(r, byRun.get(r.run_id) ?? []))
+        return waiting === undefined ? all : all.filter((run) => (run.status === "waiting") === waiting)
+      })
+
+    // The runs the server before this one left unfinished: taken up where they were.
+    const unfinished = yield* Effect.orDie(
+      sql<RunRow>`SELECT * FROM effect_agents_durable_runs WHERE status = 'running' ORDER BY started_at`
+    )
+    for (const left of unfinished) {
+      const definition = definitions.get(left.agent)
+      if (definition === undefined) {
+        yield* Effect.logWarning(
+          `The durable run ${left.run_id} of "${left.agent}" is not taken up: no agent, team or workflow has that name now`
+        )
+        continue
+      }
+      yield* FiberMap.run(fibers, left.run_id, attach(definition, left.run_id, JSON.parse(left.input)))
+    }
+
+    return {
+      start,
+      get,
+      list,
+      cancel,
+      signal,
+      shutdown: Effect.zipRight(Ref.set(draining, true), FiberMap.clear(fibers))
+    }
+  })
+
+/** The input of a registry entry's run, from the API's. */
+const toRunInput = (input: HttpApi.RunInput): Run.Input =>
+  typeof input === "string" ? input : Prompt.fromMessages(input)

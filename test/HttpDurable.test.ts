@@ -1,0 +1,190 @@
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as HttpApp from "../layers/HttpApp.js"
+import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
+import * as HttpApi from "../src/HttpApi.js"
+import * as Registry from "../src/Registry.js"
+import * as Fixture from "./fixtures/httpDurable.js"
+
+export interface Files {
+  readonly dir: string
+  readonly database: string
+  readonly counter: string
+  readonly release: string
+}
+
+export const tempFiles = Effect.gen(function*() {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-http-durable-"))
+  yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+  return {
+    dir,
+    database: Path.join(dir, "runs.db"),
+    counter: Path.join(dir, "counter.txt"),
+    release: Path.join(dir, "release")
+  } satisfies Files
+})
+
+export const lines = (file: string) =>
+  Fs.existsSync(file) ? Fs.readFileSync(file, "utf8").split("\n").filter((line) => line.length > 0) : []
+
+export const clientOf = (url: string) => HttpApi.client(url).pipe(Effect.provide(FetchHttpClient.layer))
+
+/** Reads the run until `done` says it is where the test wants it (at most 30 seconds). */
+export const until = (
+  client: HttpApi.Client,
+  runId: string,
+  done: (run: HttpApi.DurableRun) => boolean
+) =>
+  Effect.gen(function*() {
+    while (true) {
+      const run = yield* client.durable.get({ path: { runId } })
+      if (done(run)) return run
+      yield* Effect.sleep("30 millis")
+    }
+  }).pipe(Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error(`run ${runId} never got there`) }))
+
+/** The app of the fixture in this process, on `files`. */
+const serve = (files: Files) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(Fixture.layer(files))
+    const { url } = Context.get(context, HttpApp.HttpApp)
+    return { url, client: yield* clientOf(url) }
+  })
+
+const post = (url: string, body: unknown) =>
+  Effect.promise(() =>
+    fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+      .then(async (response) => ({ status: response.status, body: await response.json() as Record<string, unknown> }))
+  )
+
+describe("HttpApp, durable runs in process", () => {
+  it.scopedLive("an agent's run: 202 with its id, then completed with its output; its id taken is 409", () =>
+    Effect.gen(function*() {
+      const files = yield* tempFiles
+      const { client } = yield* serve(files)
+      const started = yield* client.durable.start({ payload: { agent: "Echo", input: "hello", runId: "echo-1" } })
+      assert.strictEqual(started.runId, "echo-1")
+      assert.strictEqual(started.agent, "Echo")
+      const done = yield* until(client, "echo-1", (run) => run.status !== "running")
+      assert.strictEqual(done.status, "completed")
+      assert.strictEqual(done.output?.text, "You said: hello")
+      assert.isDefined(done.finishedAt)
+      assert.deepStrictEqual(lines(files.counter), ["Echo started"])
+
+      const again = yield* Effect.either(client.durable.start({ payload: { agent: "Echo", input: "x", runId: "echo-1" } }))
+      assert.isTrue(Either.isLeft(again) && again.left._tag === "RunIdInUse", String(again))
+    }), 60_000)
+
+  it.scopedLive("a workflow waiting on a signal: listed as waiting with its settled steps, a wrong signal is 409, the right one completes it", () =>
+    Effect.gen(function*() {
+      const files = yield* tempFiles
+      const { client } = yield* serve(files)
+      yield* client.durable.start({ payload: { agent: "Approval", input: "tea", runId: "approval-1" } })
+      const waiting = yield* until(client, "approval-1", (run) => run.status === "waiting")
+      assert.deepStrictEqual(waiting.waitingFor, ["approval"])
+      assert.deepStrictEqual(
+        waiting.steps.map((step) => [step.step, step.status, step.output]),
+        [["draft", "completed", "draft of tea"]]
+      )
+      const listed = yield* client.durable.list({ urlParams: { waiting: true } })
+      assert.deepStrictEqual(listed.map((run) => [run.runId, run.status]), [["approval-1", "waiting"]])
+
+      const wrong = yield* Effect.either(
+        client.durable.signal({ path: { runId: "approval-1", signal: "review" }, payload: { value: true } })
+      )
+      assert.isTrue(Either.isLeft(wrong) && wrong.left._tag === "RunNotWaiting", String(wrong))
+      if (Either.isLeft(wrong) && wrong.left._tag === "RunNotWaiting") assert.include(wrong.left.message, `"approval"`)
+
+      yield* client.durable.signal({ path: { runId: "approval-1", signal: "approval" }, payload: { value: { approved: true } } })
+      const done = yield* until(client, "approval-1", (run) => run.status === "completed")
+      assert.strictEqual(done.output?.content, "APPROVED: DRAFT OF TEA")
+      assert.deepStrictEqual(done.waitingFor, [])
+      assert.deepStrictEqual(done.steps.map((step) => step.step), ["draft", "approval", "publish"])
+      assert.deepStrictEqual(yield* client.durable.list({ urlParams: { waiting: true } }), [])
+
+      const late = yield* Effect.either(
+        client.durable.signal({ path: { runId: "approval-1", signal: "approval" }, payload: { value: { approved: true } } })
+      )
+      assert.isTrue(Either.isLeft(late) && late.left._tag === "RunNotWaiting", String(late))
+    }), 60_000)
+
+  it.scopedLive("a running workflow cancelled over HTTP: its step is interrupted and the run is reported cancelled", () =>
+    Effect.gen(function*() {
+      const files = yield* tempFiles
+      const { client } = yield* serve(files)
+      yield* client.durable.start({ payload: { agent: "Blocking", input: "abc", runId: "blocked-1" } })
+      while (!lines(files.counter).includes("block started")) yield* Effect.sleep("20 millis")
+      const partial = yield* client.durable.get({ path: { runId: "blocked-1" } })
+      assert.strictEqual(partial.status, "running")
+      assert.deepStrictEqual(partial.steps.map((step) => [step.step, step.output]), [["first", "ABC"]])
+
+      const cancelled = yield* client.durable.cancel({ path: { runId: "blocked-1" } })
+      assert.strictEqual(cancelled.status, "cancelled")
+      assert.deepStrictEqual(lines(files.counter), ["first started", "first settled", "block started", "block interrupted"])
+      // Released after the cancel: nothing runs on.
+      Fs.writeFileSync(files.release, "")
+      yield* Effect.sleep("300 millis")
+      assert.strictEqual((yield* client.durable.get({ path: { runId: "blocked-1" } })).status, "cancelled")
+      assert.notInclude(lines(files.counter), "last started")
+    }), 60_000)
+
+  it.scopedLive("a workflow waiting on a signal, cancelled: reported cancelled, takes no signal, never goes on", () =>
+    Effect.gen(function*() {
+      const files = yield* tempFiles
+      const { client } = yield* serve(files)
+      yield* client.durable.start({ payload: { agent: "Approval", input: "tea", runId: "approval-2" } })
+      yield* until(client, "approval-2", (run) => run.status === "waiting")
+      const cancelled = yield* client.durable.cancel({ path: { runId: "approval-2" } })
+      assert.strictEqual(cancelled.status, "cancelled")
+      assert.deepStrictEqual(cancelled.waitingFor, [])
+      assert.deepStrictEqual(yield* client.durable.list({ urlParams: { waiting: true } }), [])
+      const signal = yield* Effect.either(
+        client.durable.signal({ path: { runId: "approval-2", signal: "approval" }, payload: { value: { approved: true } } })
+      )
+      assert.isTrue(Either.isLeft(signal) && signal.left._tag === "RunNotWaiting", String(signal))
+      yield* Effect.sleep("300 millis")
+      assert.deepStrictEqual(lines(files.counter), ["draft started", "draft settled"])
+    }), 60_000)
+
+  it.scopedLive("bad requests get typed errors: unknown agent and run 404, bad payload 400", () =>
+    Effect.gen(function*() {
+      const files = yield* tempFiles
+      const { client, url } = yield* serve(files)
+      const agent = yield* Effect.either(client.durable.start({ payload: { agent: "Nobody", input: "x" } }))
+      assert.isTrue(Either.isLeft(agent) && agent.left._tag === "AgentNotFound", String(agent))
+      for (const call of [
+        client.durable.get({ path: { runId: "nope" } }),
+        client.durable.cancel({ path: { runId: "nope" } }),
+        client.durable.signal({ path: { runId: "nope", signal: "approval" }, payload: { value: 1 } })
+      ]) {
+        const result = yield* Effect.either(call)
+        assert.isTrue(Either.isLeft(result) && result.left._tag === "RunNotFound", String(result))
+      }
+      const noInput = yield* post(`${url}/durable/runs`, { agent: "Echo" })
+      assert.strictEqual(noInput.status, 400)
+      const noValue = yield* post(`${url}/durable/runs/nope/signals/approval`, { other: 1 })
+      assert.strictEqual(noValue.status, 400)
+    }), 60_000)
+
+  it.scopedLive("a server without a durable store answers 501 DurableRunsDisabled, saying how to enable it", () =>
+    Effect.gen(function*() {
+      const context = yield* Layer.build(
+        HttpApp.layer({ port: 0 }).pipe(
+          Layer.provide(Registry.layer(Fixture.members("/dev/null", "/dev/null"))),
+          Layer.provide(SessionStoreMemory.layer)
+        )
+      )
+      const { url } = Context.get(context, HttpApp.HttpApp)
+      const response = yield* post(`${url}/durable/runs`, { agent: "Echo", input: "x" })
+      assert.strictEqual(response.status, 501)
+      assert.strictEqual(response.body._tag, "DurableRunsDisabled")
+      assert.include(String(response.body.message), "--durable")
+    }), 60_000)
+})
