@@ -535,13 +535,13 @@ export const resumeStream: {
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
     options?: ResumeOptions
-  ): <A, R>(self: Agent<A, R>) => Stream.Stream<RunEvent.RunEvent, AgentError, R>
+  ): <A, R>(self: Agent<A, R>) => Stream.Stream<RunEvent.RunEvent<A>, AgentError, R>
   <A, R>(
     self: Agent<A, R>,
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
     options?: ResumeOptions
-  ): Stream.Stream<RunEvent.RunEvent, AgentError, R>
+  ): Stream.Stream<RunEvent.RunEvent<A>, AgentError, R>
 } = dual(
   (args) => isAgent(args[0]),
   <A, R>(self: Agent<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: ResumeOptions) =>
@@ -549,7 +549,7 @@ export const resumeStream: {
       (emit) => runAgent(self, (definition) => InternalLoop.resume(definition, state, decisions, emit)),
       options?.onEvent,
       options?.eventBuffer
-    ) as Stream.Stream<RunEvent.RunEvent, AgentError, R>
+    ) as Stream.Stream<RunEvent.RunEvent<A>, AgentError, R>
 )
 
 /**

@@ -156,15 +156,21 @@ export class RateLimitWaited extends Schema.TaggedClass<RateLimitWaited>("effect
 ) {}
 
 /**
- * The run finished with its output.
+ * The run finished with its output. `A` is the runnable's answer type: the stream of a structured
+ * agent (`RunEvent<A>`) gives its output's content typed. The schema decodes any content (it is
+ * `unknown` on the wire), so a decoded event is a `RunCompleted<unknown>`.
  *
  * @since 0.1.0
  * @category events
  */
-export class RunCompleted extends Schema.TaggedClass<RunCompleted>("effect-agents/RunCompleted")("RunCompleted", {
-  runId: Schema.String,
-  output: Run.Output
-}) {}
+export class RunCompleted<A = unknown>
+  extends Schema.TaggedClass<RunCompleted>("effect-agents/RunCompleted")("RunCompleted", {
+    runId: Schema.String,
+    output: Run.Output
+  })
+{
+  declare readonly output: Run.Output<A>
+}
 
 /**
  * The run failed; the stream fails with the same error right after this event.
@@ -372,12 +378,13 @@ export class StepFailed extends Schema.TaggedClass<StepFailed>("effect-agents/St
 
 /**
  * Every event of a run. A team's run has its members' runs in it: each one's start and end, and
- * every event of it inside a `MemberEvent`.
+ * every event of it inside a `MemberEvent`. `A` is the run's answer type, which its
+ * `RunCompleted` carries; `unknown` (the default) for any run's events.
  *
  * @since 0.1.0
  * @category models
  */
-export type RunEvent =
+export type RunEvent<A = unknown> =
   | RunStarted
   | ModelRequestStarted
   | TextDelta
@@ -400,7 +407,7 @@ export type RunEvent =
   | StepWaiting
   | StepCompleted
   | StepFailed
-  | RunCompleted
+  | RunCompleted<A>
   | RunFailed
 
 /**

@@ -273,16 +273,16 @@ export const stream: {
   <O extends RunOptions & SessionOptions = {}>(
     input: Run.Input,
     options?: Exact<O, RunOptions & SessionOptions>
-  ): <A, R>(self: Runnable<A, R>) => Stream.Stream<RunEvent.RunEvent, Errors<R, O>, Requirements<R, O>>
+  ): <A, R>(self: Runnable<A, R>) => Stream.Stream<RunEvent.RunEvent<A>, Errors<R, O>, Requirements<R, O>>
   <A, R, O extends RunOptions & SessionOptions = {}>(
     self: Runnable<A, R>,
     input: Run.Input,
     options?: Exact<O, RunOptions & SessionOptions>
-  ): Stream.Stream<RunEvent.RunEvent, Errors<R, O>, Requirements<R, O>>
+  ): Stream.Stream<RunEvent.RunEvent<A>, Errors<R, O>, Requirements<R, O>>
 } = dual(
   (args) => isRunnable(args[0]),
   <A, R>(self: Runnable<A, R>, input: Run.Input, options?: RunOptions & SessionOptions) =>
-    InternalRunnable.stream(self, input, options) as Stream.Stream<RunEvent.RunEvent, any, any>
+    InternalRunnable.stream(self, input, options) as Stream.Stream<RunEvent.RunEvent<A>, any, any>
 )
 
 /**
@@ -342,7 +342,7 @@ export interface NoSession {
 export interface Service<A = string> {
   readonly name: string
   readonly run: (input: Run.Input, options?: RunOptions & NoSession) => Effect.Effect<Run.Output<A>, AgentError>
-  readonly stream: (input: Run.Input, options?: RunOptions & NoSession) => Stream.Stream<RunEvent.RunEvent, AgentError>
+  readonly stream: (input: Run.Input, options?: RunOptions & NoSession) => Stream.Stream<RunEvent.RunEvent<A>, AgentError>
 }
 
 /**
@@ -369,11 +369,11 @@ export interface SessionService<A = string> {
   readonly run: (
     input: Run.Input,
     options: SessionRunOptions
-  ) => Effect.Effect<Run.Output<A>, AgentError | SessionStore.SessionStoreError | Memory.MemoryError>
+  ) => Effect.Effect<Run.Output<A>, AgentError | SessionStore.SessionStoreError>
   readonly stream: (
     input: Run.Input,
     options: SessionRunOptions
-  ) => Stream.Stream<RunEvent.RunEvent, AgentError | SessionStore.SessionStoreError | Memory.MemoryError>
+  ) => Stream.Stream<RunEvent.RunEvent<A>, AgentError | SessionStore.SessionStoreError>
 }
 
 /**
@@ -391,7 +391,7 @@ export const bind = <A, R>(self: Runnable<A, R>, context: Context.Context<R>): S
     >,
   stream: (input: Run.Input, options?: RunOptions & SessionOptions) =>
     Stream.provideContext(InternalRunnable.stream(self, input, options), context as Context.Context<unknown>) as Stream.Stream<
-      RunEvent.RunEvent,
+      RunEvent.RunEvent<A>,
       AgentError
     >
 })

@@ -446,13 +446,13 @@ export const resumeStream: {
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
     options?: Agent.ResumeOptions
-  ): <A, R>(self: Team<A, R>) => Stream.Stream<RunEvent.RunEvent, AgentError, R>
+  ): <A, R>(self: Team<A, R>) => Stream.Stream<RunEvent.RunEvent<A>, AgentError, R>
   <A, R>(
     self: Team<A, R>,
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
     options?: Agent.ResumeOptions
-  ): Stream.Stream<RunEvent.RunEvent, AgentError, R>
+  ): Stream.Stream<RunEvent.RunEvent<A>, AgentError, R>
 } = dual(
   (args) => isTeam(args[0]),
   <A, R>(self: Team<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: Agent.ResumeOptions) =>
@@ -460,7 +460,7 @@ export const resumeStream: {
       (emit) => InternalTeam.resume(self, state, decisions, emit),
       options?.onEvent,
       options?.eventBuffer
-    ) as Stream.Stream<RunEvent.RunEvent, AgentError, R>
+    ) as Stream.Stream<RunEvent.RunEvent<A>, AgentError, R>
 )
 
 /**
@@ -519,7 +519,7 @@ export const withMemberConcurrency: {
 export interface Service<A = string> {
   readonly name: string
   readonly run: (input: Run.Input, options?: RunOptions) => Effect.Effect<Output<A>, AgentError>
-  readonly stream: (input: Run.Input, options?: RunOptions) => Stream.Stream<RunEvent.RunEvent, AgentError>
+  readonly stream: (input: Run.Input, options?: RunOptions) => Stream.Stream<RunEvent.RunEvent<A>, AgentError>
 }
 
 /**

@@ -852,7 +852,7 @@ describe("agents as services", () => {
       Effect.Effect<Run.Output<string>, AgentError, LanguageModel.LanguageModel | Tool.Handler<"get_weather"> | Tool.Handler<"add">>
     >()
     expectTypeOf(Agent.stream(Agent.make({}), "hi")).toEqualTypeOf<
-      Stream.Stream<RunEvent.RunEvent, AgentError, LanguageModel.LanguageModel>
+      Stream.Stream<RunEvent.RunEvent<string>, AgentError, LanguageModel.LanguageModel>
     >()
     expectTypeOf(Agent.layer(Researcher, Agent.make({ name: "Researcher" }))).toEqualTypeOf<
       Layer.Layer<Researcher, never, LanguageModel.LanguageModel>

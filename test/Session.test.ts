@@ -517,7 +517,7 @@ describe("types", () => {
     >()
     expectTypeOf(Agent.stream(chat, "hi", { sessionId: "s" })).toEqualTypeOf<
       Stream.Stream<
-        RunEvent.RunEvent,
+        RunEvent.RunEvent<string>,
         AgentError | SessionStore.SessionStoreError,
         LanguageModel.LanguageModel | SessionStore.SessionStore
       >

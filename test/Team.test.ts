@@ -885,7 +885,7 @@ describe("teams as values and services", () => {
       Effect.Effect<Team.Output<string>, AgentError, LanguageModel.LanguageModel | Tool.Handler<"lookup"> | Today>
     >()
     expectTypeOf(Team.stream(coordinate, "hi")).toEqualTypeOf<
-      Stream.Stream<RunEvent.RunEvent, AgentError, LanguageModel.LanguageModel | Tool.Handler<"lookup"> | Today>
+      Stream.Stream<RunEvent.RunEvent<string>, AgentError, LanguageModel.LanguageModel | Tool.Handler<"lookup"> | Today>
     >()
 
     const routed = Team.make({ mode: "route", members: [poet, critic], model: TestModel.layer([]) })

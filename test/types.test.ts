@@ -5,13 +5,18 @@
  * by the type check of the suite; the tests run them so that they also appear in its report.
  */
 import type * as LanguageModel from "@effect/ai/LanguageModel"
-import { describe, expectTypeOf, it } from "@effect/vitest"
+import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import type * as Memory from "../services/Memory.js"
 import type * as SessionStore from "../services/SessionStore.js"
 import * as Agent from "../src/Agent.js"
 import type { AgentError, ModelErrorReason } from "../src/AgentError.js"
-import type * as Run from "../src/Run.js"
+import * as Run from "../src/Run.js"
+import * as RunEvent from "../src/RunEvent.js"
+import type * as Runnable from "../src/Runnable.js"
 
 describe("a run's errors", () => {
   it("are known inside a function generic over the agent: catchTags reads each error's fields", () => {
@@ -59,5 +64,66 @@ describe("a run's errors", () => {
     >()
     // A memory that cannot be read is one of the run's errors, with its own fields.
     expectTypeOf<Extract<AgentError, { readonly _tag: "MemoryError" }>>().toEqualTypeOf<Memory.MemoryError>()
+  })
+})
+
+describe("a run's events", () => {
+  const Review = Schema.Struct({ stars: Schema.Number, summary: Schema.String })
+  const critic = Agent.make({ name: "Critic", output: Review })
+
+  it("carry a structured agent's output typed in RunCompleted", () => {
+    const events = Agent.stream(critic, "Rate the film")
+    expectTypeOf(events).toEqualTypeOf<
+      Stream.Stream<
+        RunEvent.RunEvent<{ readonly stars: number; readonly summary: string }>,
+        AgentError,
+        LanguageModel.LanguageModel
+      >
+    >()
+    // What a user streaming the agent writes: the answer, read off its last event, typed.
+    const stars = events.pipe(
+      Stream.filter((event) => event._tag === "RunCompleted"),
+      Stream.map((event) => event.output.content.stars),
+      Stream.runLast
+    )
+    expectTypeOf(stars).toEqualTypeOf<
+      Effect.Effect<import("effect/Option").Option<number>, AgentError, LanguageModel.LanguageModel>
+    >()
+    // A text agent's stream completes with its text; in a session, too.
+    expectTypeOf(Agent.stream(Agent.make({}), "hi", { sessionId: "s" })).toEqualTypeOf<
+      Stream.Stream<
+        RunEvent.RunEvent<string>,
+        AgentError | SessionStore.SessionStoreError,
+        LanguageModel.LanguageModel | SessionStore.SessionStore
+      >
+    >()
+  })
+
+  it("carry it from an agent's service, and stay one schema on the wire", () => {
+    expectTypeOf<ReturnType<Agent.Service<typeof Review.Type>["stream"]>>().toEqualTypeOf<
+      Stream.Stream<RunEvent.RunEvent<{ readonly stars: number; readonly summary: string }>, AgentError>
+    >()
+    expectTypeOf<ReturnType<Runnable.SessionService<number>["stream"]>>().toEqualTypeOf<
+      Stream.Stream<RunEvent.RunEvent<number>, AgentError | SessionStore.SessionStoreError>
+    >()
+    // The schema's events are any run's (their content is unknown until a runnable says what it is),
+    // and a typed event is one of them: it encodes as it is.
+    expectTypeOf<typeof RunEvent.RunEvent.Type>().toEqualTypeOf<RunEvent.RunEvent>()
+    expectTypeOf<RunEvent.RunEvent>().toEqualTypeOf<RunEvent.RunEvent<unknown>>()
+    expectTypeOf<RunEvent.RunEvent<typeof Review.Type>>().toExtend<RunEvent.RunEvent>()
+    const completed: RunEvent.RunEvent<typeof Review.Type> = new RunEvent.RunCompleted({
+      runId: "r",
+      output: Run.makeOutput({ runId: "r", agent: "Critic", content: { stars: 4, summary: "Tense." } })
+    })
+    const encode = (event: RunEvent.RunEvent<typeof Review.Type>) => Schema.encode(RunEvent.RunEvent)(event)
+    expectTypeOf(encode).returns.toEqualTypeOf<Effect.Effect<RunEvent.RunEventEncoded, ParseResult.ParseError>>()
+    // A decoded event is any run's: its content is unknown until a runnable says what it is.
+    const decoded = Schema.decodeUnknownSync(RunEvent.RunEvent)(Effect.runSync(encode(completed)))
+    assert.deepStrictEqual(decoded._tag === "RunCompleted" && decoded.output.content, { stars: 4, summary: "Tense." })
+    if (decoded._tag === "RunCompleted") {
+      expectTypeOf(decoded.output.content).toEqualTypeOf<unknown>()
+      // @ts-expect-error an untyped event's content is not the structured answer
+      expectTypeOf(() => decoded.output.content.stars).returns.toBeNumber()
+    }
   })
 })
