@@ -1,9 +1,10 @@
 /**
  * Durable workflow runs, on `@effect/workflow` and `@effect/cluster`: a run is a workflow
- * execution keyed by its run id; each leaf step (a plain Effect, an agent's or a team's run) is an
- * activity whose result is persisted, so after a crash the run starts again where it was — settled
- * steps are replayed from storage, never run again; a step that was running when the process died
- * runs once more — and a signal step is a durable deferred. One process: {@link layerSqlite}, a
+ * execution keyed by its run id; each leaf step (a plain Effect, a team's run) is an activity whose
+ * result is persisted, and so is each model call and each tool call of an agent's step, so after a
+ * crash the run starts again where it was — settled steps and calls are replayed from storage,
+ * never run again; a step or call that was running when the process died runs once more — and a
+ * signal step is a durable deferred. One process: {@link layerSqlite}, a
  * `SingleRunner` on a SQLite file. Several processes sharing PostgreSQL, which take over the runs
  * of one that dies: {@link layerPg}. Tests: {@link layerMemory}.
  *
@@ -27,7 +28,12 @@
  * ```
  *
  * What is guaranteed: a step's result, once settled, is never executed again, whatever the engine
- * replays; a step in flight at a crash is executed again (at least once in all). Steps' outputs and
+ * replays; a step in flight at a crash is executed again (at least once in all). In an agent's
+ * step, a settled tool call is never executed again (its record is kept in a ledger as soon as its
+ * handler returns), and a tool call in flight at a crash is executed once more, with the same
+ * idempotency key (`Agent.idempotencyKey`: the run's id and the call's), which a handler whose effect
+ * must not happen twice passes on or checks. A settled model call is not made again and its text is
+ * not streamed again (it was streamed live the first time); one in flight at a crash is made again. Steps' outputs and
  * errors are stored as JSON: a durable step should give plain values (an agent's answer, records),
  * not class instances (an `AgentError` keeps its class). Events of a durable run are reported live
  * to the process that runs it (`onEvent`), not stored.
@@ -275,12 +281,7 @@ export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): Durab
       // them again under the same ids: the reader is told of each once.
       const told = new Set<string>()
       const onEvent = (event: RunEvent.RunEvent): Effect.Effect<void> => {
-        const id = event._tag === "RunStarted"
-          ? event._tag
-          : event._tag === "StepStarted" || event._tag === "StepCompleted" || event._tag === "StepFailed" ||
-              event._tag === "StepWaiting"
-          ? `${event._tag} ${event.stepId}`
-          : undefined
+        const id = replayed(event)
         if (id === undefined) return reader(event)
         if (told.has(id)) return Effect.void
         told.add(id)
@@ -305,6 +306,34 @@ export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): Durab
         const token = DurableDeferred.tokenFromExecutionId(deferred, { workflow: definition, executionId })
         yield* DurableDeferred.succeed(deferred, { token, value: checked })
       })
+  }
+}
+
+/**
+ * What names an event that a replay of the run reports again, if it is one: the run's start, a
+ * step's start and end, and, in an agent's step (which runs in the workflow's body), the agent run's
+ * start and end and its model calls' start and end (its text and its tool calls are not reported
+ * again: they are settled in activities).
+ */
+const replayed = (event: RunEvent.RunEvent): string | undefined => {
+  switch (event._tag) {
+    case "RunStarted":
+      return event._tag
+    case "StepStarted":
+    case "StepCompleted":
+    case "StepFailed":
+    case "StepWaiting":
+      return `${event._tag} ${event.stepId}`
+    case "StepEvent": {
+      const inner = event.event
+      return inner._tag === "RunStarted" || inner._tag === "RunCompleted"
+        ? `${event.stepId} ${inner._tag} ${inner.runId}`
+        : inner._tag === "ModelRequestStarted" || inner._tag === "ModelRequestCompleted"
+        ? `${event.stepId} ${inner._tag} ${inner.runId} ${inner.turn}`
+        : undefined
+    }
+    default:
+      return undefined
   }
 }
 
