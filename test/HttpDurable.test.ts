@@ -1,54 +1,14 @@
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import * as HttpApp from "../layers/HttpApp.js"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
-import * as HttpApi from "../src/HttpApi.js"
 import * as Registry from "../src/Registry.js"
 import * as Fixture from "./fixtures/httpDurable.js"
-
-export interface Files {
-  readonly dir: string
-  readonly database: string
-  readonly counter: string
-  readonly release: string
-}
-
-export const tempFiles = Effect.gen(function*() {
-  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-http-durable-"))
-  yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
-  return {
-    dir,
-    database: Path.join(dir, "runs.db"),
-    counter: Path.join(dir, "counter.txt"),
-    release: Path.join(dir, "release")
-  } satisfies Files
-})
-
-export const lines = (file: string) =>
-  Fs.existsSync(file) ? Fs.readFileSync(file, "utf8").split("\n").filter((line) => line.length > 0) : []
-
-export const clientOf = (url: string) => HttpApi.client(url).pipe(Effect.provide(FetchHttpClient.layer))
-
-/** Reads the run until `done` says it is where the test wants it (at most 30 seconds). */
-export const until = (
-  client: HttpApi.Client,
-  runId: string,
-  done: (run: HttpApi.DurableRun) => boolean
-) =>
-  Effect.gen(function*() {
-    while (true) {
-      const run = yield* client.durable.get({ path: { runId } })
-      if (done(run)) return run
-      yield* Effect.sleep("30 millis")
-    }
-  }).pipe(Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error(`run ${runId} never got there`) }))
+import { clientOf, type Files, lines, tempFiles, until } from "./fixtures/httpDurable.js"
 
 /** The app of the fixture in this process, on `files`. */
 const serve = (files: Files) =>

@@ -201,9 +201,9 @@ export const make = (
       signal: Durable.executor.signal
     })
 
-    // Registers every entry with the engine. A workflow's steps run under the durable executor; an
-    // agent's or a team's whole run is one activity (settled once, run again only if it was in
-    // flight at a crash), inside which nothing else is durable.
+    // Registers every entry with the engine. A workflow's steps run under the durable executors; an
+    // agent's run is a workflow's agent step (each model call and tool call an activity); a team's
+    // whole run is one activity (settled once, run again only if it was in flight at a crash).
     const handlers = Array.from(registry.entries, (entry) =>
       definitions.get(entry.name)!.toLayer((payload) =>
         Effect.gen(function*() {
@@ -225,11 +225,13 @@ export const make = (
             Effect.map(
               Effect.provideService(encoded, Workflow.CurrentExecutor, undefined),
               (output) => ({ output, run: undefined })
-            )
+            ),
+            entry.kind
           )
           return settled.output
         }).pipe(
-          Effect.provideService(Workflow.CurrentExecutor, executorOf(payload.runId))
+          Effect.provideService(Workflow.CurrentExecutor, executorOf(payload.runId)),
+          Durable.withExecutors
         ) as Effect.Effect<unknown, HttpApi.RunFailure>
       ))
     const context = yield* Layer.build(
