@@ -18,15 +18,14 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
-import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Settings from "./internal/config.js"
+import * as Provider from "./internal/provider.js"
 import * as Wire from "./internal/wire.js"
 
 /**
@@ -35,20 +34,10 @@ import * as Wire from "./internal/wire.js"
  * @since 0.2.0
  * @category models
  */
-export interface ClientOptions {
+export interface ClientOptions extends Provider.Timeouts {
   readonly apiKey: Redacted.Redacted
   /** Default `https://api.anthropic.com`. */
   readonly baseUrl?: string | undefined
-  /**
-   * How long a response may send nothing (before a streamed answer's headers, between any body's
-   * reads) before the call fails. Default 60 seconds.
-   */
-  readonly idleTimeout?: Duration.DurationInput | undefined
-  /**
-   * How long a request may wait for its response to start; a JSON answer is generated whole before
-   * it starts. Default 10 minutes.
-   */
-  readonly requestTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -93,24 +82,32 @@ export interface ClientService extends Wire.Client {}
  */
 export class Client extends Context.Tag("effect-agents/Anthropic/Client")<Client, ClientService>() {}
 
-/**
- * Builds a client. Its connection pool lives as long as the scope.
- *
- * @since 0.2.0
- * @category constructors
- */
-export const makeClient = (options: ClientOptions): Effect.Effect<ClientService, never, Scope.Scope> =>
-  Wire.makeClient({
+const surface = Provider.make({
+  client: Client,
+  settings: (options: ClientOptions) => ({
     provider: "anthropic",
     baseUrl: options.baseUrl ?? "https://api.anthropic.com",
     headers: {
       "content-type": "application/json",
       "x-api-key": Redacted.value(options.apiKey),
       "anthropic-version": "2023-06-01"
-    },
-    idleTimeout: options.idleTimeout,
-    requestTimeout: options.requestTimeout
+    }
+  }),
+  wire: (client, model, options: ModelOptions) => ({
+    url: `${client.baseUrl}/v1/messages`,
+    body: (request, stream) => requestBody(model, options, request, stream),
+    fromJson: fromMessage,
+    streamState: makeStreamState
   })
+})
+
+/**
+ * Builds a client. Its connection pool lives as long as the scope.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeClient: (options: ClientOptions) => Effect.Effect<ClientService, never, Scope.Scope> = surface.makeClient
 
 /**
  * Builds a model on the client in context: a light service over the client's connections.
@@ -118,18 +115,10 @@ export const makeClient = (options: ClientOptions): Effect.Effect<ClientService,
  * @since 0.2.0
  * @category constructors
  */
-export const makeModel = (
+export const makeModel: (
   model: string,
-  options: ModelOptions = {}
-): Effect.Effect<LanguageModel.Service, never, Client> =>
-  Effect.flatMap(Client, (client) =>
-    Wire.make(client, {
-      model,
-      url: `${client.baseUrl}/v1/messages`,
-      body: (request, stream) => requestBody(model, options, request, stream),
-      fromJson: fromMessage,
-      streamState: makeStreamState
-    }))
+  options?: ModelOptions
+) => Effect.Effect<LanguageModel.Service, never, Client> = surface.makeModel
 
 /**
  * Builds a model with a client of its own, whose connection pool lives as long as the scope.
@@ -137,8 +126,7 @@ export const makeModel = (
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, Scope.Scope> =>
-  Effect.flatMap(makeClient(options), (client) => Effect.provideService(makeModel(options.model, options), Client, client))
+export const make: (options: Options) => Effect.Effect<LanguageModel.Service, never, Scope.Scope> = surface.make
 
 /**
  * The client as a layer: one connection pool, for the life of the layer. Provide it once, at the
@@ -160,7 +148,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
  * )
  * ```
  */
-export const layerClient = (options: ClientOptions): Layer.Layer<Client> => Layer.scoped(Client, makeClient(options))
+export const layerClient: (options: ClientOptions) => Layer.Layer<Client> = surface.layerClient
 
 /**
  * The client as a layer, configured from `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` (optional).
@@ -171,16 +159,7 @@ export const layerClient = (options: ClientOptions): Layer.Layer<Client> => Laye
  * @category layers
  */
 export const layerClientConfig = (): Layer.Layer<Client, ConfigError.ConfigError> =>
-  Layer.scoped(
-    Client,
-    Effect.flatMap(
-      Config.all({
-        apiKey: Settings.apiKey("ANTHROPIC_API_KEY", "your Anthropic API key"),
-        baseUrl: Settings.optionalBaseUrl("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
-      }),
-      makeClient
-    )
-  )
+  surface.layerClientConfig(Settings.keyAndBaseUrl("ANTHROPIC", "your Anthropic API key", "https://api.anthropic.com"))
 
 /**
  * A model named on the client: what an agent's `model` or `fallback` takes. Building it opens
@@ -197,8 +176,8 @@ export const layerClientConfig = (): Layer.Layer<Client, ConfigError.ConfigError
  * const agent = Agent.make({ name: "Writer", model: Anthropic.model("claude-sonnet-4-5", { maxTokens: 1024 }) })
  * ```
  */
-export const model = (model: string, options?: ModelOptions): Layer.Layer<LanguageModel.LanguageModel, never, Client> =>
-  Layer.effect(LanguageModel.LanguageModel, makeModel(model, options))
+export const model: (model: string, options?: ModelOptions) => Layer.Layer<LanguageModel.LanguageModel, never, Client> =
+  surface.model
 
 /**
  * A model with a client of its own, as one layer: for providing the model once, at the level of
@@ -208,8 +187,7 @@ export const model = (model: string, options?: ModelOptions): Layer.Layer<Langua
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<LanguageModel.LanguageModel> =>
-  Layer.provide(model(options.model, options), layerClient(options))
+export const layer: (options: Options) => Layer.Layer<LanguageModel.LanguageModel> = surface.layer
 
 /**
  * A model with a client of its own, configured from `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL`
@@ -250,18 +228,17 @@ const requestBody = (
     messages
   }
   if (system.length > 0) body["system"] = system
-  const tools = provider.tools.filter((tool) => !Tool.isProviderDefined(tool))
-  if (tools.length > 0 && provider.toolChoice !== "none") {
-    body["tools"] = tools.map(toolDefinition)
-    const choice = provider.toolChoice
-    body["tool_choice"] = choice === "required"
-      ? { type: "any" }
-      : typeof choice === "string"
-      ? { type: "auto" }
-      : "tool" in choice
-      ? { type: "tool", name: choice.tool }
-      : { type: choice.mode === "required" ? "any" : "auto" }
-  }
+  Object.assign(
+    body,
+    Provider.tools(provider, toolDefinition, (choice) =>
+      choice === "required"
+        ? { type: "any" }
+        : typeof choice === "string"
+        ? { type: "auto" }
+        : "tool" in choice
+        ? { type: "tool", name: choice.tool }
+        : { type: choice.mode === "required" ? "any" : "auto" })
+  )
   if (stream) body["stream"] = true
   return body
 }

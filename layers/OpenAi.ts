@@ -19,15 +19,14 @@ import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
-import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Settings from "./internal/config.js"
+import * as Provider from "./internal/provider.js"
 import * as Wire from "./internal/wire.js"
 
 /**
@@ -36,20 +35,10 @@ import * as Wire from "./internal/wire.js"
  * @since 0.2.0
  * @category models
  */
-export interface ClientOptions {
+export interface ClientOptions extends Provider.Timeouts {
   readonly apiKey: Redacted.Redacted
   /** Default `https://api.openai.com/v1`. */
   readonly baseUrl?: string | undefined
-  /**
-   * How long a response may send nothing (before a streamed answer's headers, between any body's
-   * reads) before the call fails. Default 60 seconds.
-   */
-  readonly idleTimeout?: Duration.DurationInput | undefined
-  /**
-   * How long a request may wait for its response to start; a JSON answer is generated whole before
-   * it starts. Default 10 minutes.
-   */
-  readonly requestTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -92,20 +81,28 @@ export interface ClientService extends Wire.Client {}
  */
 export class Client extends Context.Tag("effect-agents/OpenAi/Client")<Client, ClientService>() {}
 
+const surface = Provider.make({
+  client: Client,
+  settings: (options: ClientOptions) => ({
+    provider: "openai",
+    baseUrl: options.baseUrl ?? "https://api.openai.com/v1",
+    headers: { "content-type": "application/json", ...Provider.bearer(options.apiKey) }
+  }),
+  wire: (client, model, options: ModelOptions) => ({
+    url: `${client.baseUrl}/responses`,
+    body: (request, stream) => requestBody(model, options, request, stream),
+    fromJson: fromResponse,
+    streamState: makeStreamState
+  })
+})
+
 /**
  * Builds a client. Its connection pool lives as long as the scope.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const makeClient = (options: ClientOptions): Effect.Effect<ClientService, never, Scope.Scope> =>
-  Wire.makeClient({
-    provider: "openai",
-    baseUrl: options.baseUrl ?? "https://api.openai.com/v1",
-    headers: { "content-type": "application/json", authorization: `Bearer ${Redacted.value(options.apiKey)}` },
-    idleTimeout: options.idleTimeout,
-    requestTimeout: options.requestTimeout
-  })
+export const makeClient: (options: ClientOptions) => Effect.Effect<ClientService, never, Scope.Scope> = surface.makeClient
 
 /**
  * Builds a model on the client in context: a light service over the client's connections.
@@ -113,18 +110,10 @@ export const makeClient = (options: ClientOptions): Effect.Effect<ClientService,
  * @since 0.2.0
  * @category constructors
  */
-export const makeModel = (
+export const makeModel: (
   model: string,
-  options: ModelOptions = {}
-): Effect.Effect<LanguageModel.Service, never, Client> =>
-  Effect.flatMap(Client, (client) =>
-    Wire.make(client, {
-      model,
-      url: `${client.baseUrl}/responses`,
-      body: (request, stream) => requestBody(model, options, request, stream),
-      fromJson: fromResponse,
-      streamState: makeStreamState
-    }))
+  options?: ModelOptions
+) => Effect.Effect<LanguageModel.Service, never, Client> = surface.makeModel
 
 /**
  * Builds a model with a client of its own, whose connection pool lives as long as the scope.
@@ -132,8 +121,7 @@ export const makeModel = (
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, Scope.Scope> =>
-  Effect.flatMap(makeClient(options), (client) => Effect.provideService(makeModel(options.model, options), Client, client))
+export const make: (options: Options) => Effect.Effect<LanguageModel.Service, never, Scope.Scope> = surface.make
 
 /**
  * The client as a layer: one connection pool, for the life of the layer. Provide it once, at the
@@ -155,7 +143,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
  * )
  * ```
  */
-export const layerClient = (options: ClientOptions): Layer.Layer<Client> => Layer.scoped(Client, makeClient(options))
+export const layerClient: (options: ClientOptions) => Layer.Layer<Client> = surface.layerClient
 
 /**
  * The client as a layer, configured from `OPENAI_API_KEY` and `OPENAI_BASE_URL` (optional).
@@ -166,16 +154,7 @@ export const layerClient = (options: ClientOptions): Layer.Layer<Client> => Laye
  * @category layers
  */
 export const layerClientConfig = (): Layer.Layer<Client, ConfigError.ConfigError> =>
-  Layer.scoped(
-    Client,
-    Effect.flatMap(
-      Config.all({
-        apiKey: Settings.apiKey("OPENAI_API_KEY", "your OpenAI API key"),
-        baseUrl: Settings.optionalBaseUrl("OPENAI_BASE_URL", "https://api.openai.com/v1")
-      }),
-      makeClient
-    )
-  )
+  surface.layerClientConfig(Settings.keyAndBaseUrl("OPENAI", "your OpenAI API key", "https://api.openai.com/v1"))
 
 /**
  * A model named on the client: what an agent's `model` or `fallback` takes. Building it opens
@@ -192,8 +171,8 @@ export const layerClientConfig = (): Layer.Layer<Client, ConfigError.ConfigError
  * const agent = Agent.make({ name: "Writer", model: OpenAi.model("gpt-4o-mini", { parameters: { temperature: 0 } }) })
  * ```
  */
-export const model = (model: string, options?: ModelOptions): Layer.Layer<LanguageModel.LanguageModel, never, Client> =>
-  Layer.effect(LanguageModel.LanguageModel, makeModel(model, options))
+export const model: (model: string, options?: ModelOptions) => Layer.Layer<LanguageModel.LanguageModel, never, Client> =
+  surface.model
 
 /**
  * A model with a client of its own, as one layer: for providing the model once, at the level of
@@ -203,8 +182,7 @@ export const model = (model: string, options?: ModelOptions): Layer.Layer<Langua
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<LanguageModel.LanguageModel> =>
-  Layer.provide(model(options.model, options), layerClient(options))
+export const layer: (options: Options) => Layer.Layer<LanguageModel.LanguageModel> = surface.layer
 
 /**
  * A model with a client of its own, configured from `OPENAI_API_KEY` and `OPENAI_BASE_URL`
@@ -245,16 +223,15 @@ const requestBody = (
     input: toInput(provider.prompt),
     store: false
   }
-  const tools = provider.tools.filter((tool) => !Tool.isProviderDefined(tool))
-  if (tools.length > 0 && provider.toolChoice !== "none") {
-    body["tools"] = tools.map(toolDefinition)
-    const choice = provider.toolChoice
-    body["tool_choice"] = typeof choice === "string"
-      ? choice
-      : "tool" in choice
-      ? { type: "function", name: choice.tool }
-      : choice.mode ?? "auto"
-  }
+  Object.assign(
+    body,
+    Provider.tools(provider, toolDefinition, (choice) =>
+      typeof choice === "string"
+        ? choice
+        : "tool" in choice
+        ? { type: "function", name: choice.tool }
+        : choice.mode ?? "auto")
+  )
   if (provider.responseFormat.type === "json") {
     body["text"] = {
       format: {

@@ -19,11 +19,11 @@ import * as Tool from "@effect/ai/Tool"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as Provider from "./internal/provider.js"
 import * as Wire from "./internal/wire.js"
 
 /**
@@ -32,7 +32,7 @@ import * as Wire from "./internal/wire.js"
  * @since 0.2.0
  * @category models
  */
-export interface ClientOptions {
+export interface ClientOptions extends Provider.Timeouts {
   /** The API's base URL, up to and including `/v1` (e.g. `http://127.0.0.1:11434/v1` for Ollama). */
   readonly baseUrl: string
   /** Sent as a bearer token when given. */
@@ -41,16 +41,6 @@ export interface ClientOptions {
   readonly provider?: string | undefined
   /** Extra request headers. */
   readonly headers?: Readonly<Record<string, string>> | undefined
-  /**
-   * How long a response may send nothing (before a streamed answer's headers, between any body's
-   * reads) before the call fails. Default 60 seconds.
-   */
-  readonly idleTimeout?: Duration.DurationInput | undefined
-  /**
-   * How long a request may wait for its response to start; a JSON answer is generated whole before
-   * it starts. Default 10 minutes.
-   */
-  readonly requestTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -93,24 +83,32 @@ export interface ClientService extends Wire.Client {}
  */
 export class Client extends Context.Tag("effect-agents/OpenAiCompatible/Client")<Client, ClientService>() {}
 
+const surface = Provider.make({
+  client: Client,
+  settings: (options: ClientOptions) => ({
+    provider: options.provider ?? "openai-compatible",
+    baseUrl: options.baseUrl,
+    headers: {
+      "content-type": "application/json",
+      ...options.headers,
+      ...(options.apiKey !== undefined ? Provider.bearer(options.apiKey) : {})
+    }
+  }),
+  wire: (client, model, options: ModelOptions) => ({
+    url: `${client.baseUrl}/chat/completions`,
+    body: (request, stream) => requestBody(model, options, request, stream),
+    fromJson: (body) => fromCompletion(client.provider, body),
+    streamState: () => makeStreamState(client.provider)
+  })
+})
+
 /**
  * Builds a client. Its connection pool lives as long as the scope.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const makeClient = (options: ClientOptions): Effect.Effect<ClientService, never, Scope.Scope> =>
-  Wire.makeClient({
-    provider: options.provider ?? "openai-compatible",
-    baseUrl: options.baseUrl,
-    headers: {
-      "content-type": "application/json",
-      ...options.headers,
-      ...(options.apiKey !== undefined ? { authorization: `Bearer ${Redacted.value(options.apiKey)}` } : {})
-    },
-    idleTimeout: options.idleTimeout,
-    requestTimeout: options.requestTimeout
-  })
+export const makeClient: (options: ClientOptions) => Effect.Effect<ClientService, never, Scope.Scope> = surface.makeClient
 
 /**
  * Builds a model on the client in context: a light service over the client's connections.
@@ -118,18 +116,10 @@ export const makeClient = (options: ClientOptions): Effect.Effect<ClientService,
  * @since 0.2.0
  * @category constructors
  */
-export const makeModel = (
+export const makeModel: (
   model: string,
-  options: ModelOptions = {}
-): Effect.Effect<LanguageModel.Service, never, Client> =>
-  Effect.flatMap(Client, (client) =>
-    Wire.make(client, {
-      model,
-      url: `${client.baseUrl}/chat/completions`,
-      body: (request, stream) => requestBody(model, options, request, stream),
-      fromJson: (body) => fromCompletion(client.provider, body),
-      streamState: () => makeStreamState(client.provider)
-    }))
+  options?: ModelOptions
+) => Effect.Effect<LanguageModel.Service, never, Client> = surface.makeModel
 
 /**
  * Builds a model with a client of its own, whose connection pool lives as long as the scope.
@@ -137,8 +127,7 @@ export const makeModel = (
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, Scope.Scope> =>
-  Effect.flatMap(makeClient(options), (client) => Effect.provideService(makeModel(options.model, options), Client, client))
+export const make: (options: Options) => Effect.Effect<LanguageModel.Service, never, Scope.Scope> = surface.make
 
 /**
  * The client as a layer: one connection pool, for the life of the layer. Provide it once, at the
@@ -160,7 +149,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
  * )
  * ```
  */
-export const layerClient = (options: ClientOptions): Layer.Layer<Client> => Layer.scoped(Client, makeClient(options))
+export const layerClient: (options: ClientOptions) => Layer.Layer<Client> = surface.layerClient
 
 /**
  * The client as a layer, configured from `Config` (the environment by default).
@@ -170,8 +159,7 @@ export const layerClient = (options: ClientOptions): Layer.Layer<Client> => Laye
  */
 export const layerClientConfig = (
   options: Config.Config.Wrap<ClientOptions>
-): Layer.Layer<Client, ConfigError.ConfigError> =>
-  Layer.scoped(Client, Effect.flatMap(Config.unwrap(options), makeClient))
+): Layer.Layer<Client, ConfigError.ConfigError> => surface.layerClientConfig(Config.unwrap(options))
 
 /**
  * A model named on the client: what an agent's `model` or `fallback` takes. Building it opens
@@ -188,8 +176,8 @@ export const layerClientConfig = (
  * const agent = Agent.make({ name: "Writer", model: OpenAiCompatible.model("llama3.2", { parameters: { seed: 1 } }) })
  * ```
  */
-export const model = (model: string, options?: ModelOptions): Layer.Layer<LanguageModel.LanguageModel, never, Client> =>
-  Layer.effect(LanguageModel.LanguageModel, makeModel(model, options))
+export const model: (model: string, options?: ModelOptions) => Layer.Layer<LanguageModel.LanguageModel, never, Client> =
+  surface.model
 
 /**
  * A model with a client of its own, as one layer: for providing the model once, at the level of
@@ -205,8 +193,7 @@ export const model = (model: string, options?: ModelOptions): Layer.Layer<Langua
  * const Ollama = OpenAiCompatible.layer({ baseUrl: "http://127.0.0.1:11434/v1", model: "llama3.2" })
  * ```
  */
-export const layer = (options: Options): Layer.Layer<LanguageModel.LanguageModel> =>
-  Layer.provide(model(options.model, options), layerClient(options))
+export const layer: (options: Options) => Layer.Layer<LanguageModel.LanguageModel> = surface.layer
 
 /**
  * A model with a client of its own, configured from `Config` (the environment by default), as one
@@ -244,16 +231,15 @@ const requestBody = (
     model,
     messages: toMessages(provider.prompt)
   }
-  const tools = provider.tools.filter((tool) => !Tool.isProviderDefined(tool))
-  if (tools.length > 0 && provider.toolChoice !== "none") {
-    body["tools"] = tools.map(toolDefinition)
-    const choice = provider.toolChoice
-    body["tool_choice"] = typeof choice === "string"
-      ? choice
-      : "tool" in choice
-      ? { type: "function", function: { name: choice.tool } }
-      : choice.mode ?? "auto"
-  }
+  Object.assign(
+    body,
+    Provider.tools(provider, toolDefinition, (choice) =>
+      typeof choice === "string"
+        ? choice
+        : "tool" in choice
+        ? { type: "function", function: { name: choice.tool } }
+        : choice.mode ?? "auto")
+  )
   if (provider.responseFormat.type === "json") {
     body["response_format"] = {
       type: "json_schema",

@@ -77,3 +77,14 @@ export const optionalBaseUrl = (name: string, example: string): Config.Config<st
     Option.isNone(text) || text.value.trim().length === 0
       ? Either.right(undefined)
       : checkUrl(name, example, text.value))
+
+/**
+ * A provider's key and base URL from the environment: `<ENV>_API_KEY` (required; `what` says what
+ * it is) and `<ENV>_BASE_URL` (optional; `example` is the provider's own, named in messages).
+ */
+export const keyAndBaseUrl = (
+  env: string,
+  what: string,
+  example: string
+): Config.Config<{ readonly apiKey: Redacted.Redacted; readonly baseUrl: string | undefined }> =>
+  Config.all({ apiKey: apiKey(`${env}_API_KEY`, what), baseUrl: optionalBaseUrl(`${env}_BASE_URL`, example) })
