@@ -105,12 +105,13 @@ export interface Service {
 export class Registry extends Context.Tag("effect-agents/Registry")<Registry, Service>() {}
 
 /**
- * What the registry can hold: any runnable (agents, teams, runnables of one's own).
+ * What the registry can hold: any runnable (agents, teams, runnables of one's own). A registry's
+ * requirements are read from each member's own type (see {@link Requirements}), never from this one.
  *
  * @since 0.1.0
  * @category models
  */
-export type Member = Runnable.Runnable<any, any>
+export type Member = Runnable.Runnable<unknown, unknown>
 
 type MemberContext<M> = M extends Runnable.Runnable<infer _A, infer R> ? R : never
 
@@ -201,7 +202,11 @@ export const fromEntries = (entries: ReadonlyArray<Entry>): Service => {
  * )
  * ```
  */
-export const layer = <const M extends ReadonlyArray<Member>>(members: M): Layer.Layer<Registry, never, Requirements<M>> =>
+export const layer = <const M extends ReadonlyArray<Member>>(
+  // A variadic tuple, not `M` itself: with `M`, a member made inline (`[Agent.make({...})]`) would
+  // take `Member` as the type its constructor returns, and infer its requirements as `unknown`.
+  members: readonly [...M]
+): Layer.Layer<Registry, never, Requirements<M>> =>
   Layer.effect(
     Registry,
     Effect.map(Effect.context<unknown>(), (context) => fromEntries(members.map((member) => bind(member, context))))

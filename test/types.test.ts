@@ -7,16 +7,19 @@
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Memory from "../services/Memory.js"
 import type * as SessionStore from "../services/SessionStore.js"
 import * as Agent from "../src/Agent.js"
+import * as Registry from "../src/Registry.js"
 import type { AgentError, ModelErrorReason } from "../src/AgentError.js"
 import * as Run from "../src/Run.js"
 import * as RunEvent from "../src/RunEvent.js"
-import type * as Runnable from "../src/Runnable.js"
+import * as Runnable from "../src/Runnable.js"
+import * as Team from "../src/Team.js"
 
 describe("a run's errors", () => {
   it("are known inside a function generic over the agent: catchTags reads each error's fields", () => {
@@ -125,5 +128,40 @@ describe("a run's events", () => {
       // @ts-expect-error an untyped event's content is not the structured answer
       expectTypeOf(() => decoded.output.content.stars).returns.toBeNumber()
     }
+  })
+})
+
+describe("a registry's layer", () => {
+  it("needs what its members need, members made inline included", () => {
+    // The README's own example: the members are made where the registry is.
+    expectTypeOf(Registry.layer([Agent.make({ name: "Writer" })])).toEqualTypeOf<
+      Layer.Layer<Registry.Registry, never, LanguageModel.LanguageModel | SessionStore.SessionStore>
+    >()
+    class Greeting extends Effect.Service<Greeting>()("test/Greeting", { succeed: { text: "hi" } }) {}
+    const inline = Registry.layer([
+      Team.make({ name: "Desk", members: [Agent.make({ name: "Writer" })] }),
+      Runnable.make({
+        name: "Greeter",
+        run: (_input, context) =>
+          Effect.map(Greeting, (greeting) => Run.makeOutput({ runId: context.runId, agent: "Greeter", content: greeting.text }))
+      }),
+      Agent.make({ name: "Assistant" }).pipe(Agent.withMemory())
+    ])
+    expectTypeOf(inline).toEqualTypeOf<
+      Layer.Layer<
+        Registry.Registry,
+        never,
+        LanguageModel.LanguageModel | Greeting | SessionStore.SessionStore | Memory.Memory
+      >
+    >()
+    // A layer that is missing one of them does not compile.
+    // @ts-expect-error the model is missing
+    const _missing: Layer.Layer<Registry.Registry, never, SessionStore.SessionStore> = Registry.layer([Agent.make({})])
+  })
+
+  it("holds any runnable, typed without any, and nothing else", () => {
+    expectTypeOf<Registry.Member>().toEqualTypeOf<Runnable.Runnable<unknown, unknown>>()
+    // @ts-expect-error a registry holds runnables only
+    Registry.layer([{ name: "Writer" }])
   })
 })
