@@ -52,13 +52,19 @@ const compatible: Record<string, Compatible> = {
   groq: { env: "GROQ", key: "your Groq API key", baseUrl: "https://api.groq.com/openai/v1", keyRequired: true }
 }
 
+// The providers with a module of their own: a new one is a line here, its client from `Config`.
+const native: Record<string, (spec: Spec) => Layer.Layer<Client, ConfigError.ConfigError>> = {
+  openai: (spec) => clientOn(spec, OpenAi.Client, OpenAi.layerClientConfig(), OpenAi.makeModel),
+  anthropic: (spec) => clientOn(spec, Anthropic.Client, Anthropic.layerClientConfig(), Anthropic.makeModel)
+}
+
 /**
  * Every provider name a model string may start with.
  *
  * @since 0.1.0
  * @category models
  */
-export const providers: ReadonlyArray<string> = ["openai", "anthropic", ...Object.keys(compatible)]
+export const providers: ReadonlyArray<string> = [...Object.keys(native), ...Object.keys(compatible)]
 
 /**
  * A parsed model string.
@@ -146,10 +152,8 @@ const clientOn = <I, S>(
  * @category layers
  */
 export const layerClient = (spec: Spec): Layer.Layer<Client, ConfigError.ConfigError> => {
-  if (spec.provider === "openai") return clientOn(spec, OpenAi.Client, OpenAi.layerClientConfig(), OpenAi.makeModel)
-  if (spec.provider === "anthropic") {
-    return clientOn(spec, Anthropic.Client, Anthropic.layerClientConfig(), Anthropic.makeModel)
-  }
+  const own = native[spec.provider]
+  if (own !== undefined) return own(spec)
   const preset = compatible[spec.provider]!
   const urlName = `${preset.env}_BASE_URL`
   const keyName = `${preset.env}_API_KEY`
