@@ -733,7 +733,8 @@ export const chatCommand = Command.make(
 const servingBanner = (
   url: string,
   context: Running,
-  token: boolean
+  token: boolean,
+  durable?: string
 ): string => {
   const names = context.registry.entries.map((entry) => entry.name)
   const example = names[0] === undefined ? "<agent>" : encodeURIComponent(names[0])
@@ -747,6 +748,7 @@ const servingBanner = (
     `  API docs:          ${url}/docs  (OpenAPI: ${url}/openapi.json)`,
     `  ${modelLine(context.model)}`,
     `  Data:              ${context.dataDirectory} (sessions.db)`,
+    ...(durable === undefined ? [] : [`  Durable runs:      ${durable} (POST ${url}/durable/runs)`]),
     ...(token ? ["  Auth:              a bearer token (EFFECT_AGENTS_HTTP_TOKEN) is required"] : []),
     "",
     "Try it:",
@@ -778,6 +780,12 @@ export const serveCommand = Command.make(
     port: Options.integer("port").pipe(
       Options.withDescription("The port, 0 for any free one (default: $EFFECT_AGENTS_HTTP_PORT, else 3000)"),
       Options.optional
+    ),
+    durable: Options.text("durable").pipe(
+      Options.withDescription(
+        "A SQLite file for durable background runs (POST /durable/runs): they survive a restart of the server"
+      ),
+      Options.optional
     )
   },
   (flags) =>
@@ -787,15 +795,18 @@ export const serveCommand = Command.make(
         const token = Option.isSome(yield* Config.option(Config.redacted("EFFECT_AGENTS_HTTP_TOKEN")))
         // Loaded here, so that `run` and `chat` do not load the HTTP stack.
         const HttpApp = yield* Effect.promise(() => import("../layers/HttpApp.js"))
+        const path = yield* Path.Path
+        const durable = Option.map(flags.durable, (file) => path.resolve(file))
         const app = HttpApp.layerConfig({
           ...(Option.isSome(flags.host) ? { host: flags.host.value } : {}),
-          ...(Option.isSome(flags.port) ? { port: flags.port.value } : {})
+          ...(Option.isSome(flags.port) ? { port: flags.port.value } : {}),
+          ...(Option.isSome(durable) ? { durable: { filename: durable.value } } : {})
         }).pipe(
           Layer.provide(Layer.succeed(Registry.Registry, context.registry))
         )
         yield* Effect.gen(function*() {
           const { url } = yield* HttpApp.HttpApp
-          yield* stdio.out(servingBanner(url, context, token))
+          yield* stdio.out(servingBanner(url, context, token, Option.getOrUndefined(durable)))
           return yield* Effect.never
         }).pipe(Effect.provide(app))
       })))

@@ -157,4 +157,49 @@ describe("HttpApp, durable runs across a SIGKILL of the server", () => {
       yield* Effect.sleep("500 millis")
       assert.strictEqual(times(files.counter, "last started"), 0)
     }), 180_000)
+
+  it.scopedLive("effect-agents serve --durable <file>: the command line's server runs durable runs on that file", () =>
+    Effect.gen(function*() {
+      const files = yield* tempFiles
+      const env = Object.fromEntries(
+        Object.entries(process.env).filter(([name]) =>
+          name !== "EFFECT_AGENTS_MODEL" && name !== "EFFECT_AGENTS_HTTP_TOKEN" && !/_(API_KEY|BASE_URL)$/.test(name)
+        )
+      )
+      const child = yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          ChildProcess.spawn(
+            process.execPath,
+            ["--import", "tsx", Path.join(root, "cli/bin.ts"), "serve", "--port", "0", "--data", files.dir, "--durable", files.database],
+            { cwd: root, env: { ...env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] }
+          )
+        ),
+        (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
+      )
+      let stderr = ""
+      child.stderr.on("data", (chunk) => void (stderr += String(chunk)))
+      const exited = Effect.async<number | null>((resume) => {
+        if (child.exitCode !== null) return resume(Effect.succeed(child.exitCode))
+        child.on("exit", (code) => resume(Effect.succeed(code)))
+      })
+      const banner = yield* Effect.async<string>((resume) => {
+        let stdout = ""
+        child.stdout.on("data", (chunk) => {
+          stdout += String(chunk)
+          if (stdout.includes("Ctrl-C stops it")) resume(Effect.succeed(stdout))
+        })
+        child.on("exit", () => resume(Effect.succeed(stdout)))
+      }).pipe(Effect.timeout("60 seconds"))
+      const url = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(banner)?.[1]
+      assert.isDefined(url, `${banner}\n${stderr}`)
+      assert.include(banner, `Durable runs:      ${files.database} (POST ${url}/durable/runs)`)
+      const client = yield* clientOf(url!)
+      yield* client.durable.start({ payload: { agent: "assistant", input: "Hello, durably", runId: "cli-1" } })
+      const done = yield* until(client, "cli-1", (run) => run.status !== "running")
+      assert.strictEqual(done.status, "completed", JSON.stringify(done.error))
+      assert.include(String(done.output?.content), `You wrote: "Hello, durably"`)
+      assert.isTrue(Fs.existsSync(files.database))
+      child.kill("SIGTERM")
+      assert.strictEqual(yield* exited, 0, stderr)
+    }), 180_000)
 })
