@@ -6,7 +6,14 @@
  * activities whose results are written to the store.
  *
  * What to look for: the durable overhead per step (a durable run's time less the in-process run's,
- * divided by its 3 steps). Target: at most 2 ms per step on SQLite.
+ * divided by its 3 steps). Target: at most 2 ms per step on SQLite. The agent's step is not one
+ * activity: each of its model calls and tool calls is (2 model calls and a tool call here).
+ *
+ * The cost of one model call's and one tool call's activity: a workflow of one agent step, run with
+ * three scripts (the model answers at once: 1 model call; it asks for a tool, then answers: 2 model
+ * calls and 1 tool call; it asks for two tools at once, then answers: 2 and 2), in process and
+ * durably on SQLite. With d(script) a script's durable time less its in-process time, a tool call
+ * costs d(two tools) - d(one tool), and a model call d(one tool) - d(answer) - that.
  *
  *   node --import tsx bench/durable.ts
  *
@@ -45,6 +52,24 @@ const model = TestModel.layer((request) =>
 
 const researcher = Agent.make({ name: "Researcher", toolkit: Tools, model })
 
+// The per-call figures: the user's text says what the model does.
+const callsModel = TestModel.layer((request) => {
+  const plan = request.lastUserText
+  if (plan === "answer" || request.prompt.content.at(-1)?.role === "tool") {
+    return TestModel.text("Here is what the lookup found.", { usage: { inputTokens: 20, outputTokens: 8 } })
+  }
+  return plan === "one tool"
+    ? TestModel.toolCall("lookup", { query: plan })
+    : TestModel.toolCalls([{ name: "lookup", params: { query: "a" } }, { name: "lookup", params: { query: "b" } }])
+}, { record: false })
+const callsWorkflow = Workflow.make({
+  name: "Calls",
+  input: Schema.String,
+  steps: Workflow.agent(Agent.make({ name: "Caller", toolkit: Tools, model: callsModel }))
+})
+const callsDurable = Durable.make(callsWorkflow)
+const plans = ["answer", "one tool", "two tools"] as const
+
 const workflow = Workflow.make({
   name: "Bench",
   input: Schema.String,
@@ -71,8 +96,8 @@ const measure = async (name: string, run: (i: number) => Promise<unknown>) => {
   return median
 }
 
-/** One engine's runs, in this process: its median time per run. */
-const modes: Record<string, () => Promise<number>> = {
+/** One engine's runs, in this process: its median time per run (or per run of each plan). */
+const modes: Record<string, () => Promise<number | Record<string, number>>> = {
   "in process": async () => {
     const runtime = ManagedRuntime.make(ToolsLive)
     const median = await measure("in process", () => runtime.runPromise(Workflow.run(workflow, "qubits")))
@@ -98,6 +123,35 @@ const modes: Record<string, () => Promise<number>> = {
     await runtime.dispose()
     Fs.rmSync(dir, { recursive: true, force: true })
     return median
+  },
+  "calls, in process": async () => {
+    const runtime = ManagedRuntime.make(ToolsLive)
+    const medians: Record<string, number> = {}
+    for (const plan of plans) {
+      medians[plan] = await measure(`in process: ${plan}`, () => runtime.runPromise(Workflow.run(callsWorkflow, plan)))
+    }
+    await runtime.dispose()
+    return medians
+  },
+  "calls, durable, SQLite": async () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-bench-durable-"))
+    const runtime = ManagedRuntime.make(
+      callsDurable.layer.pipe(
+        Layer.provideMerge(Durable.layerSqlite({ filename: Path.join(dir, "runs.db") })),
+        Layer.provide(ToolsLive),
+        Layer.orDie
+      )
+    )
+    const medians: Record<string, number> = {}
+    for (const plan of plans) {
+      medians[plan] = await measure(
+        `SQLite: ${plan}`,
+        (i) => runtime.runPromise(callsDurable.run(plan, { runId: `${plan} ${i}` }))
+      )
+    }
+    await runtime.dispose()
+    Fs.rmSync(dir, { recursive: true, force: true })
+    return medians
   }
 }
 
@@ -106,21 +160,26 @@ const main = async () => {
   const mode = process.argv[2]
   if (mode !== undefined) {
     const median = await modes[mode]!()
-    console.log(`RESULT ${median}`)
+    console.log(`RESULT ${JSON.stringify(median)}`)
     process.exit(0)
   }
-  const medians: Record<string, number> = {}
+  const medians: Record<string, any> = {}
   for (const name of Object.keys(modes)) {
     const child = ChildProcess.spawnSync(process.execPath, [...process.execArgv, Url.fileURLToPath(import.meta.url), name], {
       encoding: "utf8"
     })
     const output = child.stdout ?? ""
     process.stdout.write(output.split("\n").filter((line) => !line.startsWith("RESULT ")).join("\n"))
-    medians[name] = Number(/RESULT (\S+)/.exec(output)?.[1])
+    medians[name] = JSON.parse(/RESULT (.+)/.exec(output)?.[1] ?? "null")
   }
   const inProcess = medians["in process"]!
   console.log(`\ndurable overhead per step: memory ${((medians["durable, memory"]! - inProcess) / 3).toFixed(2)} ms, ` +
     `SQLite ${((medians["durable, SQLite"]! - inProcess) / 3).toFixed(2)} ms (target ≤ 2 ms)`)
+  const d = (plan: string) => medians["calls, durable, SQLite"][plan] - medians["calls, in process"][plan]
+  const tool = d("two tools") - d("one tool")
+  const modelCall = d("one tool") - d("answer") - tool
+  console.log(`durable overhead on SQLite: per model call ${modelCall.toFixed(2)} ms, per tool call ${tool.toFixed(2)} ms, ` +
+    `an agent step that answers at once ${d("answer").toFixed(2)} ms`)
 }
 
 main()
