@@ -79,7 +79,7 @@ export type ToolContext<Tools extends Record<string, Tool.Any>> =
  * @since 0.2.0
  * @category models
  */
-export type FallbackContext<Fallback extends ReadonlyArray<ModelLayer<any>>> = LayerContext<Fallback[number]>
+export type FallbackContext<Fallback extends ReadonlyArray<ModelLayer<unknown>>> = LayerContext<Fallback[number]>
 
 // Distributes over a union of layers, and is `never` for none (no fallback).
 type LayerContext<L> = L extends Layer.Layer<infer _A, infer _E, infer R> ? R : never
@@ -153,7 +153,8 @@ export interface Config<
   ROutput,
   RTools = never,
   RApproval = never,
-  RGuardrails = never
+  RGuardrails = never,
+  IOutput = A
 > {
   /** Shown in events, traces and output. Default `"Agent"`. */
   readonly name?: string | undefined
@@ -177,8 +178,11 @@ export interface Config<
   readonly model?: ModelLayer<RModel> | undefined
   /** Models to try, in order, when a call to the model still fails after its retries. */
   readonly fallback?: ReadonlyArray<ModelLayer<RFallback>> | undefined
-  /** A schema for the final answer: the model is asked for JSON and its answer decoded with it. */
-  readonly output?: Schema.Schema<A, any, ROutput> | undefined
+  /**
+   * A schema for the final answer: the model is asked for JSON and its answer decoded with it.
+   * `IOutput` is its encoded type (what the model writes), inferred like its answer type `A`.
+   */
+  readonly output?: Schema.Schema<A, IOutput, ROutput> | undefined
   /** How many times the model is asked again when its answer does not decode. Default 1. */
   readonly outputRepairs?: number | undefined
   /** The most model calls one run may make. Default 10. */
@@ -362,15 +366,16 @@ export const make = <
   Tools extends Record<string, Tool.Any> = {},
   A = string,
   RModel = LanguageModel.LanguageModel,
-  const Fallback extends ReadonlyArray<ModelLayer<any>> = [],
+  const Fallback extends ReadonlyArray<ModelLayer<unknown>> = [],
   RInstructions = never,
   ROutput = never,
   RTools = never,
   RApproval = never,
-  RGuardrails = never
+  RGuardrails = never,
+  IOutput = A
 >(
   config:
-    & Omit<Config<Tools, A, RModel, never, RInstructions, ROutput, RTools, RApproval, RGuardrails>, "fallback">
+    & Omit<Config<Tools, A, RModel, never, RInstructions, ROutput, RTools, RApproval, RGuardrails, IOutput>, "fallback">
     & { readonly fallback?: Fallback | undefined }
 ): Agent<
   A,
@@ -606,10 +611,10 @@ export const withModel: {
  * @category combinators
  */
 export const withFallback: {
-  <const Fallback extends ReadonlyArray<ModelLayer<any>>>(
+  <const Fallback extends ReadonlyArray<ModelLayer<unknown>>>(
     models: Fallback
   ): <A, R>(self: Agent<A, R>) => Agent<A, R | FallbackContext<Fallback>>
-  <A, R, const Fallback extends ReadonlyArray<ModelLayer<any>>>(
+  <A, R, const Fallback extends ReadonlyArray<ModelLayer<unknown>>>(
     self: Agent<A, R>,
     models: Fallback
   ): Agent<A, R | FallbackContext<Fallback>>

@@ -165,3 +165,40 @@ describe("a registry's layer", () => {
     Registry.layer([{ name: "Writer" }])
   })
 })
+
+describe("an agent's configuration", () => {
+  it("types a structured answer from its schema, whatever the schema's encoded form, without any", () => {
+    // The model writes a string; the answer holds a Date.
+    const Meeting = Schema.Struct({ title: Schema.String, at: Schema.DateFromString })
+    expectTypeOf(Agent.make({ output: Meeting })).toEqualTypeOf<
+      Agent.Agent<{ readonly title: string; readonly at: Date }, LanguageModel.LanguageModel>
+    >()
+    // A schema that needs a service adds it to the agent's requirements.
+    class Units extends Effect.Service<Units>()("test/Units", { succeed: { metric: true } }) {}
+    const Celsius = Schema.transformOrFail(Schema.Number, Schema.Number, {
+      decode: (n) => Effect.map(Units, (units) => (units.metric ? n : (n - 32) / 1.8)),
+      encode: (n) => Effect.succeed(n)
+    })
+    expectTypeOf(Agent.make({ output: Celsius })).toEqualTypeOf<
+      Agent.Agent<number, LanguageModel.LanguageModel | Units>
+    >()
+    // The configuration's types name the schema's encoded type: no `any` in it.
+    expectTypeOf<NonNullable<Agent.Config<{}, Date, never, never, never, never>["output"]>>().toEqualTypeOf<
+      Schema.Schema<Date, Date, never>
+    >()
+    expectTypeOf<
+      NonNullable<Agent.Config<{}, Date, never, never, never, never, never, never, never, string>["output"]>
+    >().toEqualTypeOf<Schema.Schema<Date, string, never>>()
+  })
+
+  it("needs what each fallback model needs, no more", () => {
+    class Primary extends Effect.Service<Primary>()("test/Primary", { succeed: {} }) {}
+    class Greeter extends Effect.Service<Greeter>()("test/Greeter", { succeed: {} }) {}
+    // Model layers on two clients (their values are never built here).
+    const primary = {} as Layer.Layer<LanguageModel.LanguageModel, never, Primary>
+    const fallbackModel = {} as Layer.Layer<LanguageModel.LanguageModel, never, Greeter>
+    expectTypeOf(Agent.make({ model: primary, fallback: [fallbackModel] })).toEqualTypeOf<Agent.Agent<string, Primary | Greeter>>()
+    expectTypeOf<Agent.FallbackContext<[typeof fallbackModel, typeof primary]>>().toEqualTypeOf<Greeter | Primary>()
+    expectTypeOf<Agent.FallbackContext<[]>>().toBeNever()
+  })
+})
