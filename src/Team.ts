@@ -304,7 +304,7 @@ export const make = <
   A = string,
   I = string,
   RModel = LanguageModel.LanguageModel,
-  const Fallback extends ReadonlyArray<ModelLayer<any>> = [],
+  const Fallback extends ReadonlyArray<ModelLayer<unknown>> = [],
   RInstructions = never,
   ROutput = never
 >(

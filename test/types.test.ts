@@ -200,5 +200,7 @@ describe("an agent's configuration", () => {
     expectTypeOf(Agent.make({ model: primary, fallback: [fallbackModel] })).toEqualTypeOf<Agent.Agent<string, Primary | Greeter>>()
     expectTypeOf<Agent.FallbackContext<[typeof fallbackModel, typeof primary]>>().toEqualTypeOf<Greeter | Primary>()
     expectTypeOf<Agent.FallbackContext<[]>>().toBeNever()
+    expectTypeOf(Team.make({ members: [Agent.make({ model: primary })], model: primary, fallback: [fallbackModel] }))
+      .toEqualTypeOf<Team.Team<string, Primary | Greeter>>()
   })
 })
