@@ -13,6 +13,8 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Memory from "../services/Memory.js"
 import type * as SessionStore from "../services/SessionStore.js"
+import * as HttpApp from "../layers/HttpApp.js"
+import type * as HttpApi from "../src/HttpApi.js"
 import * as Agent from "../src/Agent.js"
 import * as Registry from "../src/Registry.js"
 import type { AgentError, ModelErrorReason } from "../src/AgentError.js"
@@ -202,5 +204,20 @@ describe("an agent's configuration", () => {
     expectTypeOf<Agent.FallbackContext<[]>>().toBeNever()
     expectTypeOf(Team.make({ members: [Agent.make({ model: primary })], model: primary, fallback: [fallbackModel] }))
       .toEqualTypeOf<Team.Team<string, Primary | Greeter>>()
+  })
+})
+
+describe("options and clients", () => {
+  it("an optional option takes undefined, as exactOptionalPropertyTypes users pass it", () => {
+    const maybePort = Number(process.env["PORT"]) || undefined
+    expectTypeOf(maybePort).toEqualTypeOf<number | undefined>()
+    expectTypeOf(HttpApp.layer).toBeCallableWith({ port: maybePort, host: undefined, token: undefined })
+    expectTypeOf(Agent.make).toBeCallableWith({ name: undefined, maxTurns: undefined, output: undefined })
+    expectTypeOf(Agent.run).toBeCallableWith(Agent.make({}), "hi", { sessionId: undefined, runId: undefined })
+  })
+
+  it("a batch's inputs are any array of inputs a client built", () => {
+    const inputs: Array<string> = ["one", "two"]
+    expectTypeOf<HttpApi.Client["batches"]["submit"]>().toBeCallableWith({ payload: { agent: "Writer", inputs } })
   })
 })
