@@ -341,11 +341,8 @@ const finishReason = (reason: unknown): Response.FinishReason => {
 const usageOf = (input: number | undefined, output: number | undefined, cached: number | null | undefined) =>
   Wire.usage({ input, output, cached })
 
-const metadata = (body: { readonly id?: string; readonly model?: string }): Response.ResponseMetadataPartEncoded => ({
-  type: "response-metadata",
-  ...(body.id !== undefined ? { id: body.id } : {}),
-  ...(body.model !== undefined ? { modelId: body.model } : {})
-})
+const metadata = (body: { readonly id?: string; readonly model?: string }): Response.ResponseMetadataPartEncoded =>
+  Provider.metadata(body)
 
 const fromMessage = (raw: unknown): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> => {
   if (typeof raw !== "object" || raw === null) return Wire.malformed("anthropic", "generateText", "The response is not an object")
@@ -401,7 +398,7 @@ const makeStreamState = () => {
       try {
         data = JSON.parse(event.data)
       } catch (cause) {
-        return Wire.malformed("anthropic", "streamText", `An event is not JSON: ${event.data.slice(0, 200)}`, cause)
+        return Provider.notJson("anthropic", event.data, cause)
       }
       switch (data?.type ?? event.event) {
         case "message_start":
@@ -464,7 +461,7 @@ const makeStreamState = () => {
 
   const end = (): Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, AiError.AiError> => {
     if (failed) return Effect.succeed([])
-    if (!stopped) return Wire.malformed("anthropic", "streamText", "The stream ended before the answer was finished")
+    if (!stopped) return Provider.unfinished("anthropic")
     const out: Array<Response.StreamPartEncoded> = []
     for (const call of calls) {
       out.push({ type: "tool-call", id: call.id, name: call.name, params: Wire.parseArguments(call.input.join("")) })

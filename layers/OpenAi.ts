@@ -333,12 +333,7 @@ const finishReason = (body: ResponseBody, calledTools: boolean): Response.Finish
   return calledTools ? "tool-calls" : "stop"
 }
 
-const metadata = (body: ResponseBody): Response.ResponseMetadataPartEncoded => ({
-  type: "response-metadata",
-  ...(body.id !== undefined ? { id: body.id } : {}),
-  ...(body.model !== undefined ? { modelId: body.model } : {}),
-  ...(body.created_at !== undefined ? { timestamp: new Date(body.created_at * 1000).toISOString() } : {})
-})
+const metadata = (body: ResponseBody): Response.ResponseMetadataPartEncoded => Provider.metadata(body, body.created_at)
 
 const fromResponse = (raw: unknown): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> => {
   if (typeof raw !== "object" || raw === null) return Wire.malformed("openai", "generateText", "The response is not an object")
@@ -369,27 +364,13 @@ const fromResponse = (raw: unknown): Effect.Effect<Array<Response.PartEncoded>, 
   return Effect.succeed(parts)
 }
 
-interface PendingCall {
-  readonly id: string
-  readonly name: string
-  args: Array<string>
-}
-
 /** Turns the SSE events of one streamed response into response parts. */
 const makeStreamState = () => {
   let finished: ResponseBody | undefined
   let failed = false
-  let textOpen = false
-  let reasoningOpen = false
-  const calls = new Map<string, PendingCall>()
-  const order: Array<PendingCall> = []
-
-  const closeReasoning = (out: Array<Response.StreamPartEncoded>) => {
-    if (reasoningOpen) {
-      out.push({ type: "reasoning-end", id: "reasoning_0" })
-      reasoningOpen = false
-    }
-  }
+  const text = Provider.makeTextParts()
+  const calls = new Map<string, Provider.PendingCall>()
+  const order: Array<Provider.PendingCall> = []
 
   const events = (events: ReadonlyArray<{ readonly event: string; readonly data: string }>) => {
     const out: Array<Response.StreamPartEncoded> = []
@@ -399,41 +380,28 @@ const makeStreamState = () => {
       try {
         data = JSON.parse(event.data)
       } catch (cause) {
-        return Wire.malformed("openai", "streamText", `An event is not JSON: ${event.data.slice(0, 200)}`, cause)
+        return Provider.notJson("openai", event.data, cause)
       }
       switch (data?.type ?? event.event) {
         case "response.created":
           out.push(metadata(data.response ?? {}))
           break
         case "response.output_text.delta":
-          closeReasoning(out)
-          if (!textOpen) {
-            out.push({ type: "text-start", id: "text_0" })
-            textOpen = true
-          }
-          out.push({ type: "text-delta", id: "text_0", delta: String(data.delta ?? "") })
+          text.text(out, String(data.delta ?? ""))
           break
         case "response.reasoning_summary_text.delta":
-          if (!reasoningOpen) {
-            out.push({ type: "reasoning-start", id: "reasoning_0" })
-            reasoningOpen = true
-          }
-          out.push({ type: "reasoning-delta", id: "reasoning_0", delta: String(data.delta ?? "") })
+          text.reasoning(out, String(data.delta ?? ""))
           break
         case "response.output_item.added":
           if (data.item?.type === "function_call") {
-            const call: PendingCall = { id: String(data.item.call_id ?? data.item.id), name: String(data.item.name ?? ""), args: [] }
+            const call = Provider.startCall(out, String(data.item.call_id ?? data.item.id), String(data.item.name ?? ""))
             calls.set(String(data.item.id), call)
             order.push(call)
-            out.push({ type: "tool-params-start", id: call.id, name: call.name })
           }
           break
         case "response.function_call_arguments.delta": {
           const call = calls.get(String(data.item_id))
-          if (call !== undefined && typeof data.delta === "string") {
-            call.args.push(data.delta)
-            out.push({ type: "tool-params-delta", id: call.id, delta: data.delta })
-          }
+          if (call !== undefined && typeof data.delta === "string") Provider.callDelta(out, call, data.delta)
           break
         }
         case "response.completed":
@@ -455,16 +423,10 @@ const makeStreamState = () => {
 
   const end = (): Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, AiError.AiError> => {
     if (failed) return Effect.succeed([])
-    if (finished === undefined) {
-      return Wire.malformed("openai", "streamText", "The stream ended before the answer was finished")
-    }
+    if (finished === undefined) return Provider.unfinished("openai")
     const out: Array<Response.StreamPartEncoded> = []
-    closeReasoning(out)
-    if (textOpen) out.push({ type: "text-end", id: "text_0" })
-    for (const call of order) {
-      out.push({ type: "tool-params-end", id: call.id })
-      out.push({ type: "tool-call", id: call.id, name: call.name, params: Wire.parseArguments(call.args.join("")) })
-    }
+    text.close(out)
+    Provider.endCalls(out, order)
     out.push({ type: "finish", reason: finishReason(finished, order.length > 0), usage: usageOf(finished.usage) })
     return Effect.succeed(out)
   }

@@ -365,12 +365,8 @@ interface Completion {
   readonly error?: unknown
 }
 
-const metadata = (body: { readonly id?: string; readonly model?: string; readonly created?: number }) => ({
-  type: "response-metadata" as const,
-  ...(body.id !== undefined ? { id: body.id } : {}),
-  ...(body.model !== undefined ? { modelId: body.model } : {}),
-  ...(body.created !== undefined ? { timestamp: new Date(body.created * 1000).toISOString() } : {})
-})
+const metadata = (body: { readonly id?: string; readonly model?: string; readonly created?: number }) =>
+  Provider.metadata(body, body.created)
 
 const fromCompletion = (provider: string, raw: unknown): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> => {
   const body = raw as Completion
@@ -418,33 +414,16 @@ interface Chunked {
   readonly error?: unknown
 }
 
-interface PendingCall {
-  readonly id: string
-  name: string
-  args: Array<string>
-}
-
 /** Turns the SSE events of one streamed completion into response parts. */
 const makeStreamState = (provider: string) => {
   let started = false
-  let textOpen = false
-  let reasoningOpen = false
   let finish: string | null | undefined
   let usage: Usage | undefined
   let done = false
   let failed = false
-  const calls: Array<PendingCall> = []
-
-  const closeOpen = (out: Array<Response.StreamPartEncoded>) => {
-    if (reasoningOpen) {
-      out.push({ type: "reasoning-end", id: "reasoning_0" })
-      reasoningOpen = false
-    }
-    if (textOpen) {
-      out.push({ type: "text-end", id: "text_0" })
-      textOpen = false
-    }
-  }
+  const text = Provider.makeTextParts()
+  // By the index the server gives each call: the order they are finished in.
+  const calls: Array<Provider.PendingCall> = []
 
   const events = (events: ReadonlyArray<{ readonly event: string; readonly data: string }>) => {
     const out: Array<Response.StreamPartEncoded> = []
@@ -459,7 +438,7 @@ const makeStreamState = (provider: string) => {
       try {
         chunk = JSON.parse(data)
       } catch (cause) {
-        return Wire.malformed(provider, "streamText", `An event is not JSON: ${data.slice(0, 200)}`, cause)
+        return Provider.notJson(provider, data, cause)
       }
       if (chunk.error !== undefined) {
         // The provider's own error, inside the stream: the answer ends here, as a failure.
@@ -478,39 +457,19 @@ const makeStreamState = (provider: string) => {
       const delta = choice.delta
       if (delta !== undefined) {
         const reasoning = delta.reasoning_content ?? delta.reasoning
-        if (typeof reasoning === "string" && reasoning.length > 0) {
-          if (!reasoningOpen) {
-            out.push({ type: "reasoning-start", id: "reasoning_0" })
-            reasoningOpen = true
-          }
-          out.push({ type: "reasoning-delta", id: "reasoning_0", delta: reasoning })
-        }
-        if (typeof delta.content === "string" && delta.content.length > 0) {
-          if (reasoningOpen) {
-            out.push({ type: "reasoning-end", id: "reasoning_0" })
-            reasoningOpen = false
-          }
-          if (!textOpen) {
-            out.push({ type: "text-start", id: "text_0" })
-            textOpen = true
-          }
-          out.push({ type: "text-delta", id: "text_0", delta: delta.content })
-        }
+        if (typeof reasoning === "string" && reasoning.length > 0) text.reasoning(out, reasoning)
+        if (typeof delta.content === "string" && delta.content.length > 0) text.text(out, delta.content)
         for (const fragment of delta.tool_calls ?? []) {
           const index = fragment.index ?? calls.length
           let call = calls[index]
           if (call === undefined) {
-            call = { id: fragment.id ?? `call_${index}`, name: fragment.function?.name ?? "", args: [] }
+            call = Provider.startCall(out, fragment.id ?? `call_${index}`, fragment.function?.name ?? "")
             calls[index] = call
-            out.push({ type: "tool-params-start", id: call.id, name: call.name })
           } else if (fragment.function?.name) {
             call.name += fragment.function.name
           }
           const piece = fragment.function?.arguments
-          if (piece) {
-            call.args.push(piece)
-            out.push({ type: "tool-params-delta", id: call.id, delta: piece })
-          }
+          if (piece) Provider.callDelta(out, call, piece)
         }
       }
       if (choice.finish_reason) finish = choice.finish_reason
@@ -520,16 +479,10 @@ const makeStreamState = (provider: string) => {
 
   const end = (): Effect.Effect<ReadonlyArray<Response.StreamPartEncoded>, AiError.AiError> => {
     if (failed) return Effect.succeed([])
-    if (!done && finish === undefined) {
-      return Wire.malformed(provider, "streamText", "The stream ended before the answer was finished")
-    }
+    if (!done && finish === undefined) return Provider.unfinished(provider)
     const out: Array<Response.StreamPartEncoded> = []
-    closeOpen(out)
-    for (const call of calls) {
-      if (call === undefined) continue
-      out.push({ type: "tool-params-end", id: call.id })
-      out.push({ type: "tool-call", id: call.id, name: call.name, params: Wire.parseArguments(call.args.join("")) })
-    }
+    text.close(out)
+    Provider.endCalls(out, calls)
     out.push({ type: "finish", reason: finishReason(finish), usage: usageOf(usage) })
     return Effect.succeed(out)
   }

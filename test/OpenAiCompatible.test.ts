@@ -1,3 +1,4 @@
+import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import { assert, describe, it } from "@effect/vitest"
@@ -106,6 +107,41 @@ describe("OpenAiCompatible", () => {
       assert.deepStrictEqual([output.metrics.inputTokens, output.metrics.outputTokens], [9, 2])
       assert.strictEqual(s.bodies[0].stream, true)
       assert.deepStrictEqual(s.bodies[0].stream_options, { include_usage: true })
+    }))
+
+  it.scopedLive("streams reasoning, then text, each opened before its deltas and closed once", () =>
+    Effect.gen(function*() {
+      const s = yield* server([
+        sse([
+          chunk({ role: "assistant", reasoning_content: "Think" }),
+          chunk({ reasoning: "ing" }),
+          chunk({ content: "Hi" }),
+          chunk({ content: "!" }),
+          chunk({}, "stop"),
+          "[DONE]"
+        ])
+      ])
+      const parts = yield* LanguageModel.streamText({ prompt: "Hi" }).pipe(
+        Stream.runCollect,
+        Effect.provide(model(s.url))
+      )
+      assert.deepStrictEqual(
+        [...parts].flatMap((part) =>
+          part.type === "response-metadata" || part.type === "finish"
+            ? []
+            : ["delta" in part ? `${part.type} ${part.delta}` : part.type]
+        ),
+        [
+          "reasoning-start",
+          "reasoning-delta Think",
+          "reasoning-delta ing",
+          "reasoning-end",
+          "text-start",
+          "text-delta Hi",
+          "text-delta !",
+          "text-end"
+        ]
+      )
     }))
 
   it.scopedLive("assembles two streamed tool calls from fragments, runs them, and sends results back", () =>

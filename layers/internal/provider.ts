@@ -7,6 +7,7 @@
  * function below its own name and documentation.
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -102,4 +103,95 @@ export const tools = (
   const toolChoice = options.toolChoice
   if (offered.length === 0 || toolChoice === "none") return undefined
   return { tools: offered.map(definition), tool_choice: choice(toolChoice) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers
+// ---------------------------------------------------------------------------------------------
+
+/** An answer's id, model and creation time (in seconds, as the APIs give it) as its metadata part. */
+export const metadata = (
+  body: { readonly id?: string | undefined; readonly model?: string | undefined },
+  created?: number | undefined
+): Response.ResponseMetadataPartEncoded => ({
+  type: "response-metadata",
+  ...(body.id !== undefined ? { id: body.id } : {}),
+  ...(body.model !== undefined ? { modelId: body.model } : {}),
+  ...(created !== undefined ? { timestamp: new Date(created * 1000).toISOString() } : {})
+})
+
+/** A streamed answer's event that is not JSON: the answer fails (quoting the event's start). */
+export const notJson = (provider: string, data: string, cause: unknown) =>
+  Wire.malformed(provider, "streamText", `An event is not JSON: ${data.slice(0, 200)}`, cause)
+
+/** A streamed answer whose stream ended before the API said it was finished: a failure, never a short answer. */
+export const unfinished = (provider: string) =>
+  Wire.malformed(provider, "streamText", "The stream ended before the answer was finished")
+
+/**
+ * The text and the reasoning of one streamed answer, for wire formats that stream them as bare
+ * deltas: each opens at its first delta (as `text_0`, `reasoning_0`), the reasoning closes when the
+ * text goes on, and both close at the end.
+ */
+export const makeTextParts = () => {
+  let textOpen = false
+  let reasoningOpen = false
+  const closeReasoning = (out: Array<Response.StreamPartEncoded>) => {
+    if (reasoningOpen) {
+      out.push({ type: "reasoning-end", id: "reasoning_0" })
+      reasoningOpen = false
+    }
+  }
+  return {
+    text: (out: Array<Response.StreamPartEncoded>, delta: string) => {
+      closeReasoning(out)
+      if (!textOpen) {
+        out.push({ type: "text-start", id: "text_0" })
+        textOpen = true
+      }
+      out.push({ type: "text-delta", id: "text_0", delta })
+    },
+    reasoning: (out: Array<Response.StreamPartEncoded>, delta: string) => {
+      if (!reasoningOpen) {
+        out.push({ type: "reasoning-start", id: "reasoning_0" })
+        reasoningOpen = true
+      }
+      out.push({ type: "reasoning-delta", id: "reasoning_0", delta })
+    },
+    close: (out: Array<Response.StreamPartEncoded>) => {
+      closeReasoning(out)
+      if (textOpen) {
+        out.push({ type: "text-end", id: "text_0" })
+        textOpen = false
+      }
+    }
+  }
+}
+
+/** A tool call of a streamed answer whose arguments are still coming. */
+export interface PendingCall {
+  readonly id: string
+  name: string
+  readonly args: Array<string>
+}
+
+/** A tool call begins: its arguments will come in fragments. */
+export const startCall = (out: Array<Response.StreamPartEncoded>, id: string, name: string): PendingCall => {
+  out.push({ type: "tool-params-start", id, name })
+  return { id, name, args: [] }
+}
+
+/** A fragment of a tool call's arguments. */
+export const callDelta = (out: Array<Response.StreamPartEncoded>, call: PendingCall, fragment: string): void => {
+  call.args.push(fragment)
+  out.push({ type: "tool-params-delta", id: call.id, delta: fragment })
+}
+
+/** The answer is finished: each tool call, in the order given, with its whole arguments. */
+export const endCalls = (out: Array<Response.StreamPartEncoded>, calls: Iterable<PendingCall | undefined>): void => {
+  for (const call of calls) {
+    if (call === undefined) continue
+    out.push({ type: "tool-params-end", id: call.id })
+    out.push({ type: "tool-call", id: call.id, name: call.name, params: Wire.parseArguments(call.args.join("")) })
+  }
 }
