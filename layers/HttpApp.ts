@@ -93,7 +93,8 @@ export interface Options {
    * Durable background runs (`/durable/runs`) on this SQLite file (created when missing): any
    * agent, team or workflow of the registry runs on the durable engine (`Durable`), and a run
    * outlives the server: the next server on the file lists it and takes it up where it was, never
-   * running a settled step again. None: the `/durable` endpoints answer 501.
+   * running a settled step again. Background batches (`/batches`) run on the engine too, each input
+   * a durable run, and go on after a restart. None: the `/durable` endpoints answer 501.
    */
   readonly durable?: DurableRuns.Options | undefined
 }
@@ -152,29 +153,34 @@ export class State extends Context.Tag("effect-agents/HttpApp/State")<State, {
   readonly shutdown: Effect.Effect<void>
 }>() {}
 
-const makeState = (grace: Duration.DurationInput, durable?: DurableRuns.DurableRuns) =>
+const makeState = (
+  grace: Duration.DurationInput,
+  durable?: { readonly runs: DurableRuns.DurableRuns; readonly batches: Batches.Batches }
+) =>
   Effect.gen(function*() {
     const runs = yield* Runs.make
-    const batches = yield* Batches.make(runs)
+    const batches = durable === undefined ? yield* Batches.make(runs) : durable.batches
     const logs = yield* EventLog.make
     const approvals = yield* Approvals.make
     const shutdown = Effect.zipRight(runs.shutdown(grace), batches.shutdown).pipe(
-      Effect.zipRight(durable === undefined ? Effect.void : durable.shutdown)
+      Effect.zipRight(durable === undefined ? Effect.void : durable.runs.shutdown)
     )
     const once = yield* Effect.cached(shutdown)
     yield* Effect.addFinalizer(() => once)
-    return State.of({ runs, batches, logs, approvals, durable, shutdown: once })
+    return State.of({ runs, batches, logs, approvals, durable: durable?.runs, shutdown: once })
   })
 
 /**
- * The durable runs on `options`' file, for the registry in context. Loaded only when configured, so
- * that an app without them does not load the durable engine.
+ * The durable runs and batches on `options`' file, for the registry in context. Loaded only when
+ * configured, so that an app without them does not load the durable engine.
  */
 const makeDurable = (options: DurableRuns.Options) =>
   Effect.gen(function*() {
     const registry = yield* Registry.Registry
     const DurableRuns = yield* Effect.promise(() => import("./internal/httpApp/durable.js"))
-    return yield* DurableRuns.make(registry, options)
+    const DurableBatches = yield* Effect.promise(() => import("./internal/httpApp/durableBatches.js"))
+    const runs = yield* DurableRuns.make(registry, options)
+    return { runs, batches: yield* DurableBatches.make(registry, runs) }
   })
 
 const durableOf = Effect.flatMap(State, ({ durable }) =>

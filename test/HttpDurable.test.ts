@@ -8,7 +8,7 @@ import * as HttpApp from "../layers/HttpApp.js"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as Registry from "../src/Registry.js"
 import * as Fixture from "./fixtures/httpDurable.js"
-import { clientOf, type Files, lines, tempFiles, until } from "./fixtures/httpDurable.js"
+import { batchEnd, clientOf, type Files, lines, tempFiles, until } from "./fixtures/httpDurable.js"
 
 /** The app of the fixture in this process, on `files`. */
 const serve = (files: Files) =>
@@ -111,6 +111,41 @@ describe("HttpApp, durable runs in process", () => {
       assert.isTrue(Either.isLeft(signal) && signal.left._tag === "RunNotWaiting", String(signal))
       yield* Effect.sleep("300 millis")
       assert.deepStrictEqual(lines(files.counter), ["draft started", "draft settled"])
+    }), 60_000)
+
+  it.scopedLive("a batch runs each input as a durable run and answers with their outputs", () =>
+    Effect.gen(function*() {
+      const files = yield* tempFiles
+      const { client } = yield* serve(files)
+      const submitted = yield* client.batches.submit({ payload: { agent: "Echo", inputs: ["a", "b", "c"], concurrency: 2 } })
+      assert.strictEqual(submitted.status, "running")
+      const batch = yield* batchEnd(client, submitted.batchId)
+      assert.strictEqual(batch.status, "completed")
+      assert.deepStrictEqual(batch.items.map((item) => [item.status, item.output?.text]), [
+        ["completed", "You said: a"],
+        ["completed", "You said: b"],
+        ["completed", "You said: c"]
+      ])
+      assert.deepStrictEqual(batch.counts, { total: 3, pending: 0, running: 0, completed: 3, failed: 0, cancelled: 0, interrupted: 0 })
+      // Each input is a durable run of its own.
+      const run = yield* client.durable.get({ path: { runId: batch.items[1]!.runId! } })
+      assert.strictEqual(run.output?.text, "You said: b")
+      const listed = yield* client.batches.list()
+      assert.deepStrictEqual(listed.map((b) => [b.batchId, b.status]), [[submitted.batchId, "completed"]])
+    }), 60_000)
+
+  it.scopedLive("a durable batch cancelled: its running input's step is interrupted, the rest (beyond `concurrency`) never start", () =>
+    Effect.gen(function*() {
+      const files = yield* tempFiles
+      const { client } = yield* serve(files)
+      const submitted = yield* client.batches.submit({ payload: { agent: "Blocking", inputs: ["a", "b", "c"], concurrency: 1 } })
+      while (!lines(files.counter).includes("block started")) yield* Effect.sleep("20 millis")
+      const cancelled = yield* client.batches.cancel({ path: { batchId: submitted.batchId } })
+      assert.strictEqual(cancelled.status, "cancelled")
+      assert.deepStrictEqual(cancelled.items.map((item) => item.status), ["cancelled", "cancelled", "cancelled"])
+      Fs.writeFileSync(files.release, "")
+      yield* Effect.sleep("300 millis")
+      assert.deepStrictEqual(lines(files.counter), ["first started", "first settled", "block started", "block interrupted"])
     }), 60_000)
 
   it.scopedLive("bad requests get typed errors: unknown agent and run 404, bad payload 400", () =>

@@ -5,7 +5,7 @@ import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type * as HttpApi from "../src/HttpApi.js"
-import { clientOf, type Files, lines, tempFiles, until } from "./fixtures/httpDurable.js"
+import { batchEnd, clientOf, type Files, lines, tempFiles, until } from "./fixtures/httpDurable.js"
 
 const root = Path.resolve(import.meta.dirname, "..")
 const fixture = Path.join(root, "test/fixtures/httpDurable.ts")
@@ -156,6 +156,33 @@ describe("HttpApp, durable runs across a SIGKILL of the server", () => {
       Fs.writeFileSync(files.release, "")
       yield* Effect.sleep("500 millis")
       assert.strictEqual(times(files.counter, "last started"), 0)
+    }), 180_000)
+
+  it.scopedLive("a batch killed in its first input goes on after the restart: every input completes, the settled steps once", () =>
+    Effect.gen(function*() {
+      const files = yield* tempFiles
+      const first = yield* serve(files)
+      const submitted = yield* first.client.batches.submit({
+        payload: { agent: "Blocking", inputs: ["a", "bb", "ccc"], concurrency: 1 }
+      })
+      while (!lines(files.counter).includes("block started")) yield* Effect.sleep("20 millis")
+      yield* first.kill
+
+      const second = yield* serve(files)
+      const listed = yield* second.client.batches.list()
+      assert.deepStrictEqual(listed.map((batch) => [batch.batchId, batch.status]), [[submitted.batchId, "running"]])
+      Fs.writeFileSync(files.release, "")
+      const batch = yield* batchEnd(second.client, submitted.batchId)
+      assert.strictEqual(batch.status, "completed")
+      assert.deepStrictEqual(batch.items.map((item) => [item.status, item.output?.content]), [
+        ["completed", "LAST A (1)"],
+        ["completed", "LAST BB (2)"],
+        ["completed", "LAST CCC (3)"]
+      ])
+      // The first input's first step settled before the kill: three inputs, three first steps.
+      assert.strictEqual(times(files.counter, "first started"), 3)
+      assert.strictEqual(times(files.counter, "block started"), 4)
+      assert.strictEqual(times(files.counter, "last started"), 3)
     }), 180_000)
 
   it.scopedLive("effect-agents serve --durable <file>: the command line's server runs durable runs on that file", () =>

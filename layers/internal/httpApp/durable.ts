@@ -67,6 +67,13 @@ export interface DurableRuns {
   ) => Effect.Effect<HttpApi.DurableRun, HttpApi.RunNotFound | HttpApi.RunNotWaiting>
   /** Stops waiting for the runs (they are not cancelled: the next server with this file resumes them). */
   readonly shutdown: Effect.Effect<void>
+  /** Waits for the end of a run waited for here (at once when there is none). */
+  readonly awaitEnd: (runId: string) => Effect.Effect<void>
+  /** The runs whose ids start with `prefix`, with their outputs but not their steps. */
+  readonly withPrefix: (prefix: string) => Effect.Effect<ReadonlyArray<Omit<HttpApi.DurableRun, "steps">>>
+  /** The database of the engine and of the records, for the records of others (batches). */
+  readonly sql: SqlClient.SqlClient
+  readonly draining: Effect.Effect<boolean>
 }
 
 interface RunRow {
@@ -431,13 +438,38 @@ export const make = (
       yield* FiberMap.run(fibers, left.run_id, attach(definition, left.run_id, JSON.parse(left.input)))
     }
 
+    const withPrefix = (prefix: string) =>
+      Effect.gen(function*() {
+        // The prefix's own wildcards are escaped: ids are the clients'.
+        const pattern = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+        const rows = yield* Effect.orDie(
+          sql<RunRow>`SELECT * FROM effect_agents_durable_runs WHERE run_id LIKE ${pattern} ESCAPE '\\'`
+        )
+        const waits = yield* Effect.orDie(
+          sql<{ readonly run_id: string; readonly signal: string }>`SELECT run_id, signal FROM effect_agents_durable_waits
+            WHERE run_id LIKE ${pattern} ESCAPE '\\' ORDER BY signal`
+        )
+        return yield* Effect.forEach(rows, (found) =>
+          Effect.gen(function*() {
+            const summary = yield* summarize(found, waits.filter((w) => w.run_id === found.run_id).map((w) => w.signal))
+            const output = found.output === null ? undefined : yield* Effect.orDie(decodeOutput(found.output))
+            return { ...summary, ...(output === undefined ? {} : { output }) }
+          }))
+      })
+
     return {
       start,
       get,
       list,
       cancel,
       signal,
-      shutdown: Effect.zipRight(Ref.set(draining, true), FiberMap.clear(fibers))
+      shutdown: Effect.zipRight(Ref.set(draining, true), FiberMap.clear(fibers)),
+      awaitEnd: (runId) =>
+        Effect.flatMap(Effect.option(FiberMap.get(fibers, runId)), (fiber) =>
+          Option.isNone(fiber) ? Effect.void : Effect.asVoid(Fiber.await(fiber.value))),
+      withPrefix,
+      sql,
+      draining: Ref.get(draining)
     }
   })
 
