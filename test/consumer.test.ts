@@ -16,7 +16,7 @@ const root = Path.resolve(import.meta.dirname, "..")
 
 const source = `
 import { Tool, Toolkit } from "@effect/ai"
-import { Effect, type Layer, Redacted, Schema } from "effect"
+import { Effect, type Layer, Redacted, Schema, Stream } from "effect"
 import { Agent, Registry, Team } from "effect-agents"
 import { HttpApp, SessionStoreMemory, SessionStoreSql } from "effect-agents/layers"
 import * as OpenAi from "effect-agents/layers/OpenAi"
@@ -51,6 +51,21 @@ export const answer = Effect.gen(function*() {
   const output = yield* run
   return output.content
 })
+
+// A helper for every agent of the project: it reads the fields of the model's error.
+export const reason = <A, R>(agent: Agent.Agent<A, R>) =>
+  Agent.run(agent, "Paris?").pipe(
+    Effect.map((output) => output.content),
+    Effect.catchTags({ ModelError: (error) => Effect.succeed(error.reason) })
+  )
+
+// A structured agent's stream gives its answer typed.
+export const critic = Agent.make({ name: "Critic", output: Schema.Struct({ stars: Schema.Number }) })
+export const stars = Agent.stream(critic, "Rate it").pipe(
+  Stream.filter((event) => event._tag === "RunCompleted"),
+  Stream.map((event) => event.output.content.stars)
+)
+export const remembering = Agent.run(Agent.make({ name: "Assistant" }).pipe(Agent.withMemory()), "Hi", { userId: "ada" })
 `
 
 const tsconfig = {
@@ -101,6 +116,26 @@ describe("a consumer project", () => {
           `import("effect-agents/AgentError").AgentError, ` +
           `import("@effect/ai/LanguageModel").LanguageModel | Tool.Handler<"get_weather">>;`
       )
+      const line = (name: string) => declarations.split("\n").find((line) => line.startsWith(`export declare const ${name}:`))
+      assert.strictEqual(
+        line("stream"),
+        `export declare const stream: Stream.Stream<import("effect-agents/RunEvent").RunEvent<string>, ` +
+          `import("effect-agents/AgentError").AgentError, ` +
+          `import("@effect/ai/LanguageModel").LanguageModel | Tool.Handler<"get_weather">>;`
+      )
+      assert.strictEqual(
+        line("stars"),
+        `export declare const stars: Stream.Stream<number, import("effect-agents/AgentError").AgentError, ` +
+          `import("@effect/ai/LanguageModel").LanguageModel>;`
+      )
+      assert.strictEqual(
+        line("remembering"),
+        `export declare const remembering: Effect.Effect<import("effect-agents/Run").Output<string>, ` +
+          `import("effect-agents/AgentError").AgentError, ` +
+          `import("@effect/ai/LanguageModel").LanguageModel | import("effect-agents/services/Memory").Memory>;`
+      )
+      // No any in what the project's declarations say of the package's types.
+      assert.notMatch(declarations, /\bany\b/)
     } finally {
       Fs.rmSync(project, { recursive: true, force: true })
     }
