@@ -158,6 +158,53 @@ describe("Durable agent steps, on the in-memory engine", () => {
     }).pipe(Effect.scoped))
 })
 
+describe("Durable agent steps, on SQLite, in process", () => {
+  it.scopedLive("a tool whose handler runs an agent of its own: the run ends, each model call and the tool made once", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-durable-agent-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+      const requests: Array<number> = []
+      const executed: Array<string> = []
+      const inner = clerk(requests)
+      const Ask = Tool.make("ask", { parameters: { question: Schema.String }, success: Schema.String })
+      const Outer = Toolkit.make(Ask)
+      const asked: Array<string> = []
+      const OuterLive = Outer.toLayer({
+        ask: ({ question }) =>
+          Agent.run(inner, question, { runId: "inner-1" }).pipe(
+            Effect.map((out) => (asked.push(question), out.content)),
+            Effect.provide(makeTools(executed)),
+            Effect.orDie
+          )
+      })
+      const durable = Durable.make(Workflow.make({
+        name: "Asking",
+        input: Schema.String,
+        steps: Workflow.agent(Agent.make({
+          name: "Asker",
+          retry: Retry.none,
+          toolkit: Outer,
+          model: TestModel.layer((request) =>
+            request.prompt.content.some((message) => message.role === "tool")
+              ? TestModel.text("asked")
+              : TestModel.toolCall("ask", { question: request.lastUserText }, { id: "ask-1" })
+          )
+        }))
+      }))
+      const output = yield* durable.run("qubits", { runId: "asking-1" }).pipe(
+        Effect.timeout("20 seconds"),
+        Effect.provide(durable.layer),
+        Effect.provide(OuterLive),
+        Effect.provide(Durable.layerSqlite({ filename: Path.join(dir, "runs.db") }))
+      )
+      assert.strictEqual(output.content, "asked")
+      assert.deepStrictEqual(asked, ["qubits"])
+      assert.deepStrictEqual(requests, [1, 2])
+      // The inner run's key is its own run id's (given here): its calls are settled inside the outer call.
+      assert.deepStrictEqual(executed, ["inner-1/tool/call-1"])
+    }), 60_000)
+})
+
 // -----------------------------------------------------------------------------
 // A real crash
 // -----------------------------------------------------------------------------
