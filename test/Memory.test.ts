@@ -7,7 +7,7 @@ import * as Option from "effect/Option"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as Memory from "../services/Memory.js"
-import type * as SessionStore from "../services/SessionStore.js"
+import * as SessionStore from "../services/SessionStore.js"
 import * as Agent from "../src/Agent.js"
 import * as Team from "../src/Team.js"
 import type { AgentError } from "../src/AgentError.js"
@@ -191,6 +191,26 @@ describe("Agent.withMemory", () => {
       }),
       TestModel.layer([TestModel.text("never")])
     ))))
+
+  it.effect("a run in a session that fails with MemoryError is recorded with its typed error", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Agent.run(assistant, "hi", { userId: "ada", sessionId: "s" }).pipe(
+        Effect.provideService(Memory.Memory, {
+          list: (userId) =>
+            Effect.fail(new Memory.MemoryError({ operation: "list", reason: "Unavailable", message: "down", userId })),
+          remember: () => Effect.dieMessage("unused"),
+          update: () => Effect.dieMessage("unused"),
+          forget: () => Effect.dieMessage("unused"),
+          clear: () => Effect.void
+        })
+      ))
+      assert.strictEqual(error._tag, "MemoryError")
+      const store = yield* SessionStore.SessionStore
+      const records = yield* store.load({ userId: "ada", sessionId: "s" })
+      assert.deepStrictEqual(records.map((record) => [record.status, record.status === "failed" && record.error._tag]), [
+        ["failed", "MemoryError"]
+      ])
+    }).pipe(Effect.provide(Layer.merge(SessionStoreMemory.layer, TestModel.layer([TestModel.text("never")])))))
 
   it.effect("a UserMemory provided by hand works without a userId", () =>
     Effect.gen(function*() {
