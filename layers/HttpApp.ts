@@ -94,7 +94,9 @@ export interface Options {
    * agent, team or workflow of the registry runs on the durable engine (`Durable`), and a run
    * outlives the server: the next server on the file lists it and takes it up where it was, never
    * running a settled step again. Background batches (`/batches`) run on the engine too, each input
-   * a durable run, and go on after a restart. None: the `/durable` endpoints answer 501.
+   * a durable run, and go on after a restart. At shutdown a durable run is not cancelled: its steps
+   * in flight get `shutdownGrace` to finish, then are interrupted, and run again on the next server.
+   * None: the `/durable` endpoints answer 501.
    */
   readonly durable?: DurableRuns.Options | undefined
 }
@@ -731,7 +733,10 @@ export const layer = (
       const host = options.host ?? defaults.host
       const port = options.port ?? defaults.port
       const grace = options.shutdownGrace ?? defaults.shutdownGrace
-      const durable = options.durable === undefined ? undefined : yield* makeDurable(options.durable).pipe(
+      const durable = options.durable === undefined ? undefined : yield* makeDurable({
+        shutdownGrace: grace,
+        ...options.durable
+      }).pipe(
         Effect.mapError((error) =>
           new HttpAppError({
             host,

@@ -1,8 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 import * as Fs from "node:fs"
 import * as HttpApp from "../layers/HttpApp.js"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
@@ -11,9 +14,9 @@ import * as Fixture from "./fixtures/httpDurable.js"
 import { batchEnd, clientOf, type Files, lines, tempFiles, until } from "./fixtures/httpDurable.js"
 
 /** The app of the fixture in this process, on `files`. */
-const serve = (files: Files) =>
+const serve = (files: Files, options: { readonly shutdownGrace?: Duration.DurationInput } = {}) =>
   Effect.gen(function*() {
-    const context = yield* Layer.build(Fixture.layer(files))
+    const context = yield* Layer.build(Fixture.layer({ ...files, ...options }))
     const { url } = Context.get(context, HttpApp.HttpApp)
     return { url, client: yield* clientOf(url) }
   })
@@ -148,6 +151,52 @@ describe("HttpApp, durable runs in process", () => {
       assert.deepStrictEqual(lines(files.counter), ["first started", "first settled", "block started", "block interrupted"])
     }), 60_000)
 
+  it.scopedLive("a failing workflow is reported failed, with its error and the steps it settled", () =>
+    Effect.gen(function*() {
+      const files = yield* tempFiles
+      const { client } = yield* serve(files)
+      yield* client.durable.start({ payload: { agent: "Failing", input: "tea", runId: "failing-1" } })
+      const failed = yield* until(client, "failing-1", (run) => run.status !== "running")
+      assert.strictEqual(failed.status, "failed")
+      assert.strictEqual(failed.error?._tag, "WorkflowError")
+      assert.include(failed.error?.message, "no tea")
+      assert.deepStrictEqual(failed.steps.map((step) => [step.step, step.status]), [["first", "completed"], ["refuse", "failed"]])
+    }), 60_000)
+
+  it.scopedLive("cancelled at once after its start, a run never runs a step", () =>
+    Effect.gen(function*() {
+      const files = yield* tempFiles
+      const { client } = yield* serve(files)
+      yield* client.durable.start({ payload: { agent: "Blocking", input: "abc", runId: "early-1" } })
+      const cancelled = yield* client.durable.cancel({ path: { runId: "early-1" } })
+      assert.strictEqual(cancelled.status, "cancelled")
+      Fs.writeFileSync(files.release, "")
+      yield* Effect.sleep("500 millis")
+      assert.strictEqual((yield* client.durable.get({ path: { runId: "early-1" } })).status, "cancelled")
+      assert.notInclude(lines(files.counter), "last started")
+      assert.notInclude(lines(files.counter), "block settled")
+    }), 60_000)
+
+  it.scopedLive("a graceful shutdown does not cancel a durable run: the next server on the file finishes it", () =>
+    Effect.gen(function*() {
+      const files = yield* tempFiles
+      const scope = yield* Scope.make()
+      const first = yield* serve(files, { shutdownGrace: "200 millis" }).pipe(Scope.extend(scope))
+      yield* first.client.durable.start({ payload: { agent: "Blocking", input: "abc", runId: "graceful-1" } })
+      while (!lines(files.counter).includes("block started")) yield* Effect.sleep("20 millis")
+      // Given its grace, the step in flight is interrupted, to run again on the next server.
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual(lines(files.counter), ["first started", "first settled", "block started", "block interrupted"])
+
+      const second = yield* serve(files)
+      Fs.writeFileSync(files.release, "")
+      const done = yield* until(second.client, "graceful-1", (run) => run.status !== "running")
+      assert.strictEqual(done.status, "completed")
+      assert.strictEqual(done.output?.content, "LAST ABC (3)")
+      assert.strictEqual(lines(files.counter).filter((line) => line === "first started").length, 1)
+      assert.strictEqual(lines(files.counter).filter((line) => line === "block started").length, 2)
+    }), 60_000)
+
   it.scopedLive("bad requests get typed errors: unknown agent and run 404, bad payload 400", () =>
     Effect.gen(function*() {
       const files = yield* tempFiles
@@ -181,5 +230,12 @@ describe("HttpApp, durable runs in process", () => {
       assert.strictEqual(response.status, 501)
       assert.strictEqual(response.body._tag, "DurableRunsDisabled")
       assert.include(String(response.body.message), "--durable")
+      // Declared in the API: the OpenAPI document (and the typed client) have the endpoints.
+      const openApi = yield* Effect.promise(() =>
+        fetch(`${url}/openapi.json`).then((r) => r.json() as Promise<{ paths: Record<string, unknown> }>)
+      )
+      for (const path of ["/durable/runs", "/durable/runs/{runId}", "/durable/runs/{runId}/cancel", "/durable/runs/{runId}/signals/{signal}"]) {
+        assert.property(openApi.paths, path)
+      }
     }), 60_000)
 })

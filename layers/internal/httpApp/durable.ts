@@ -22,7 +22,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as FiberId from "effect/FiberId"
 import * as DateTime from "effect/DateTime"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -48,6 +48,11 @@ export interface Options {
   readonly filename: string
   /** How soon a run the engine failed to wake up is woken (see `Durable.layer`). */
   readonly sweepInterval?: Duration.DurationInput | undefined
+  /**
+   * How long the steps in flight may take to finish when the server stops, before they are
+   * interrupted (to run again when the next server takes their runs up).
+   */
+  readonly shutdownGrace?: Duration.DurationInput | undefined
 }
 
 export type Summary = Omit<HttpApi.DurableRun, "steps" | "output">
@@ -149,7 +154,12 @@ export const make = (
 
     const sqlOf = yield* Layer.build(SessionStoreSql.layerSqliteClient({ filename: options.filename }))
     // The engine and the runs' records share the file's one connection.
-    const engine = Durable.layer({ sweepInterval: options.sweepInterval }).pipe(
+    const engine = Durable.layer({
+      sweepInterval: options.sweepInterval,
+      ...(options.shutdownGrace === undefined
+        ? {}
+        : { shardingConfig: { entityTerminationTimeout: Duration.decode(options.shutdownGrace) } })
+    }).pipe(
       Layer.provideMerge(Layer.succeedContext(sqlOf))
     )
     const sql = Context.get(sqlOf, SqlClient.SqlClient)
