@@ -234,9 +234,6 @@ export const checkResume = (
         )))
   })
 
-// The loop is an object with methods, chained as continuations rather than written as a generator:
-// a turn is a handful of operations, and a generator step (or a closure made per run) costs about
-// as much as one of them.
 const loop = (
   agent: Definition,
   runId: string,
@@ -246,13 +243,17 @@ const loop = (
   traced: boolean
 ): Effect.Effect<Run.Output<unknown>, AgentError, unknown> => {
   const body = Effect.withFiberRuntime<Run.Output<unknown>, AgentError, unknown>((fiber) =>
-    new Loop(agent, runId, emit, traced, fiber).start(input, options)
+    new Loop(agent, runId, emit, traced, fiber).run(input, options)
   )
   // A scope is needed only to build the agent's own model layers (a scope costs a few µs per run).
   return agent.model === undefined && agent.fallback.length === 0 ? body : Effect.scoped(body)
 }
 
-// The loop is also the run's state, as its model and tool calls see it: one object per run.
+/**
+ * A run's state, as its model and tool calls see it (one object per run), and its steps: `run`
+ * starts it, `turns` is the loop of model calls and tool calls until an answer, and `restore`
+ * continues a paused run where it paused.
+ */
 class Loop implements ModelCall.Run {
   startedAt: number
   readonly clock: Clock.Clock
@@ -293,33 +294,65 @@ class Loop implements ModelCall.Run {
     this.repairs = agent.outputRepairs
   }
 
-  start(input: Run.Input, options: RunOptions | undefined): Effect.Effect<Run.Output<unknown>, AgentError, unknown> {
-    if (this.emit === undefined) return this.begin(input, options)
-    return Effect.flatMap(
-      this.emit(new RunEvent.RunStarted({ runId: this.runId, agent: this.agent.name }, true)),
-      () => this.begin(input, options)
-    )
+  /** The whole run: the prompt (instructions, history, input), the input guardrails, the turns. */
+  run(input: Run.Input, options: RunOptions | undefined): Effect.Effect<Run.Output<unknown>, AgentError, unknown> {
+    return Effect.gen(this, function*() {
+      if (this.emit !== undefined) {
+        yield* this.emit(new RunEvent.RunStarted({ runId: this.runId, agent: this.agent.name }, true))
+      }
+      const instructions = this.agent.instructions
+      const system = Effect.isEffect(instructions)
+        ? buildSystemPrompt(this.agent, lines(yield* (instructions as Effect.Effect<string | ReadonlyArray<string>>)))
+        : staticSystemPrompt(this.agent)
+      const messages = this.messages
+      if (system.length > 0) messages.push(ModelCall.systemMessage(system))
+      if (options?.history !== undefined) for (const message of options.history) messages.push(message)
+      if (typeof input === "string") messages.push(ModelCall.userMessage([ModelCall.textPart(input)]))
+      else for (const message of Prompt.make(input).content) messages.push(message)
+      const guardrails = this.agent.guardrails
+      if (guardrails !== undefined && guardrails.input.length > 0) yield* this.guardInput(guardrails.input)
+      return yield* this.turns(1)
+    })
   }
 
-  begin(input: Run.Input, options: RunOptions | undefined): Effect.Effect<Run.Output<unknown>, AgentError, unknown> {
-    const instructions = systemPrompt(this.agent)
-    return typeof instructions === "string"
-      ? this.first(instructions, input, options)
-      : Effect.flatMap(instructions, (system) => this.first(system, input, options))
-  }
-
-  first(system: string, input: Run.Input, options: RunOptions | undefined) {
-    const messages = this.messages
-    if (system.length > 0) messages.push(systemMessage(this.agent, system))
-    if (options?.history !== undefined) for (const message of options.history) messages.push(message)
-    if (typeof input === "string") messages.push(ModelCall.userMessage([ModelCall.textPart(input)]))
-    else for (const message of Prompt.make(input).content) messages.push(message)
-    const guardrails = this.agent.guardrails
-    return guardrails === undefined || guardrails.input.length === 0 ? this.turn(1) : this.guardInput(guardrails.input)
+  /**
+   * The turns of the run from turn `n`: a model call, then either the tool calls it asked for (and
+   * the next turn) or its answer, checked and decoded (a bad answer with repairs left is another
+   * turn), until the run completes, fails or pauses.
+   */
+  turns(n: number): Effect.Effect<Run.Output<unknown>, AgentError> {
+    return Effect.gen(this, function*() {
+      for (;; n++) {
+        if (n > this.agent.maxTurns) return yield* new MaxTurnsExceeded({ maxTurns: this.agent.maxTurns })
+        if (this.emit !== undefined) {
+          yield* this.emit(new RunEvent.ModelRequestStarted({ runId: this.runId, turn: n }, true))
+        }
+        const response = yield* this.call(n)
+        this.count(response.usage)
+        if (this.emit !== undefined) yield* this.emit(this.callCompleted(n, response))
+        this.messages.push(assistantMessage(response))
+        const pending = response.toolCalls.filter((call) => !call.providerExecuted)
+        if (pending.length > 0) {
+          this.toolResults(yield* this.settle(n, pending))
+          continue
+        }
+        const guardrails = this.agent.guardrails
+        if (guardrails !== undefined && guardrails.output.length > 0) {
+          response.text = yield* InternalGuardrail.check(guardrails.output, response.text, "output")
+        }
+        const decoded = this.decode(response.text)
+        if (decoded === repair) continue
+        if (Either.isLeft(decoded)) return yield* decoded.left
+        const output = this.output(n, response, decoded.right)
+        if (this.traced) yield* Effect.annotateCurrentSpan(this.spanAttributes(n))
+        if (this.emit !== undefined) yield* this.emit(new RunEvent.RunCompleted({ runId: this.runId, output }, true))
+        return output
+      }
+    })
   }
 
   /** Input guardrails, before the first model call: a block ends the run before anything is called. */
-  guardInput(guardrails: InternalGuardrail.Guardrails["input"]): Effect.Effect<Run.Output<unknown>, AgentError> {
+  guardInput(guardrails: InternalGuardrail.Guardrails["input"]): Effect.Effect<void, AgentError> {
     const messages = this.messages
     let last = messages.length - 1
     while (last >= 0 && messages[last]!.role !== "user") last--
@@ -327,13 +360,12 @@ class Loop implements ModelCall.Run {
     const text = message === undefined
       ? ""
       : message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("\n")
-    return Effect.flatMap(InternalGuardrail.check(guardrails, text, "input"), (checked) => {
+    return Effect.map(InternalGuardrail.check(guardrails, text, "input"), (checked) => {
       if (checked !== text && message !== undefined) {
         // A rewrite replaces the message's text; its files, if any, stay.
         const files = message.content.filter((part) => part.type !== "text")
         messages[last] = ModelCall.userMessage([ModelCall.textPart(checked), ...files])
       }
-      return this.turn(1)
     })
   }
 
@@ -365,39 +397,21 @@ class Loop implements ModelCall.Run {
     )
   }
 
-  turn(n: number): Effect.Effect<Run.Output<unknown>, AgentError> {
-    if (n > this.agent.maxTurns) return Effect.fail(new MaxTurnsExceeded({ maxTurns: this.agent.maxTurns }))
-    if (this.emit === undefined) return this.call(n)
-    return Effect.flatMap(
-      this.emit(new RunEvent.ModelRequestStarted({ runId: this.runId, turn: n }, true)),
-      () => this.call(n)
-    )
-  }
-
-  call(n: number): Effect.Effect<Run.Output<unknown>, AgentError> {
-    if (this.emit !== undefined && this.agent.guardrails !== undefined && this.agent.guardrails.streaming.length > 0) {
-      return this.guardedCall(n)
+  /** The model call of turn `n`. With streaming output guardrails, a block ends it at once (see `guardedEmit`). */
+  call(n: number): Effect.Effect<ModelCall.Turn, AgentError> {
+    const call = ModelCall.call(this, Prompt.fromMessages(this.messages.slice()), n)
+    if (this.emit === undefined || this.agent.guardrails === undefined || this.agent.guardrails.streaming.length === 0) {
+      return call
     }
-    return Effect.flatMap(
-      ModelCall.call(this, Prompt.fromMessages(this.messages.slice()), n),
-      (response) => this.answered(n, response)
-    )
-  }
-
-  /** A model call whose streaming text guardrails check: a block ends it at once (see `guardedEmit`). */
-  guardedCall(n: number): Effect.Effect<Run.Output<unknown>, AgentError> {
     return Effect.flatMap(Deferred.make<never, GuardrailTripped>(), (trip) => {
       this.trip = trip
       this.streamed = ""
-      return Effect.flatMap(
-        Effect.raceFirst(ModelCall.call(this, Prompt.fromMessages(this.messages.slice()), n), Deferred.await(trip)),
-        (response) => this.answered(n, response)
-      )
+      return Effect.raceFirst(call, Deferred.await(trip))
     })
   }
 
-  answered(n: number, response: ModelCall.Turn): Effect.Effect<Run.Output<unknown>, AgentError> {
-    const usage = response.usage
+  /** Adds a model call's usage to the run's. */
+  count(usage: ModelCall.Turn["usage"]): void {
     this.inputTokens += usage.inputTokens
     this.outputTokens += usage.outputTokens
     this.totalTokens += usage.totalTokens
@@ -405,51 +419,34 @@ class Loop implements ModelCall.Run {
     if (usage.cachedInputTokens !== undefined) {
       this.cachedInputTokens = (this.cachedInputTokens ?? 0) + usage.cachedInputTokens
     }
-    if (this.emit === undefined) return this.next(n, response)
-    return Effect.flatMap(
-      this.emit(
-        new RunEvent.ModelRequestCompleted({
-          runId: this.runId,
-          turn: n,
-          finishReason: response.finishReason,
-          usage: usage.reasoningTokens === undefined && usage.cachedInputTokens === undefined
-            ? { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, totalTokens: usage.totalTokens }
-            : usage as Run.Usage,
-          ...(response.model !== undefined ? { model: response.model } : {})
-        }, true)
-      ),
-      () => this.next(n, response)
-    )
   }
 
-  next(n: number, response: ModelCall.Turn): Effect.Effect<Run.Output<unknown>, AgentError> {
-    this.messages.push(assistantMessage(response))
-    const pending = response.toolCalls.filter((call) => !call.providerExecuted)
-    if (pending.length > 0) {
-      if (this.agent.approvals !== undefined || this.agent.nests === true) return this.gated(n, pending)
-      if (this.agent.guardrails !== undefined && this.agent.guardrails.tool.length > 0) {
-        return Effect.flatMap(this.runCalls(pending), (outcomes) => this.toolResults(n, outcomes))
-      }
-      if (pending.length === 1) {
-        // One call needs no fibers: a concurrent forEach forks even for a single element.
-        return Effect.flatMap(
-          ToolCall.run(this.agent, pending[0]!, this, this.context),
-          (outcome) => this.toolResults(n, [outcome])
-        )
-      }
-      return Effect.flatMap(
-        Effect.forEach(pending, (call) => ToolCall.run(this.agent, call, this, this.context), {
-          concurrency: this.agent.toolConcurrency
-        }),
-        (outcomes) => this.toolResults(n, outcomes)
-      )
-    }
-    return this.answer(n, response)
+  callCompleted(n: number, response: ModelCall.Turn): RunEvent.ModelRequestCompleted {
+    const usage = response.usage
+    return new RunEvent.ModelRequestCompleted({
+      runId: this.runId,
+      turn: n,
+      finishReason: response.finishReason,
+      usage: usage.reasoningTokens === undefined && usage.cachedInputTokens === undefined
+        ? { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, totalTokens: usage.totalTokens }
+        : usage as Run.Usage,
+      ...(response.model !== undefined ? { model: response.model } : {})
+    }, true)
+  }
+
+  /**
+   * Settles the tool calls of turn `n`: each runs (at most `toolConcurrency` at once), unless its
+   * tool needs approval, in which case the run pauses once the others have settled.
+   */
+  settle(n: number, calls: ReadonlyArray<ModelCall.ToolCallRequest>): Effect.Effect<ReadonlyArray<ToolCall.Outcome>, AgentError> {
+    if (this.agent.approvals !== undefined || this.agent.nests === true) return this.gated(n, calls)
+    return this.runCalls(calls)
   }
 
   runCalls(calls: ReadonlyArray<ModelCall.ToolCallRequest>): Effect.Effect<ReadonlyArray<ToolCall.Outcome>, AgentError> {
     if (calls.length === 0) return Effect.succeed([])
-    if (calls.length === 1) return Effect.map(this.runTool(calls[0]!), (o) => [o])
+    // One call needs no fibers: a concurrent forEach forks even for a single element.
+    if (calls.length === 1) return Effect.map(this.runTool(calls[0]!), (outcome) => [outcome])
     return Effect.forEach(calls, (call) => this.runTool(call), { concurrency: this.agent.toolConcurrency })
   }
 
@@ -481,8 +478,9 @@ class Loop implements ModelCall.Run {
   }
 
   /** The calls of a turn when some tools need approval: those that need none run, the others wait. */
-  gated(n: number, calls: ReadonlyArray<ModelCall.ToolCallRequest>): Effect.Effect<Run.Output<unknown>, AgentError> {
-    return Effect.flatMap(Effect.forEach(calls, (call) => this.needsApproval(call)), (asks) => {
+  gated(n: number, calls: ReadonlyArray<ModelCall.ToolCallRequest>): Effect.Effect<ReadonlyArray<ToolCall.Outcome>, AgentError> {
+    return Effect.gen(this, function*() {
+      const asks = yield* Effect.forEach(calls, (call) => this.needsApproval(call))
       const token = Approval.makeToken()
       const requests: Array<Approval.Request> = []
       const free: Array<ModelCall.ToolCallRequest> = []
@@ -492,28 +490,27 @@ class Loop implements ModelCall.Run {
           requests.push(this.agent.approvals?.get(call.name) === "input" ? { ...request, kind: "input" } : request)
         } else free.push(call)
       })
-      const requested = this.emit === undefined ? Effect.void : Effect.forEach(requests, (request) =>
-        this.emit!(
-          new RunEvent.ApprovalRequested({
-            runId: this.runId,
-            toolCallId: request.toolCallId,
-            tool: request.tool,
-            arguments: request.arguments,
-            token: request.token
-          }, true)
-        ), { discard: true })
-      return Effect.zipRight(
-        requested,
-        Effect.flatMap(this.runFree(free), ({ nested, outcomes }) =>
-          requests.length === 0 && nested.length === 0
-            ? this.toolResults(n, outcomes)
-            : this.pause(
-              n,
-              calls,
-              outcomes.map((outcome) => outcome.record),
-              [...requests, ...nested.flatMap((entry) => entry.pending)],
-              nested.map((entry) => entry.entry)
-            ))
+      if (this.emit !== undefined) {
+        for (const request of requests) {
+          yield* this.emit(
+            new RunEvent.ApprovalRequested({
+              runId: this.runId,
+              toolCallId: request.toolCallId,
+              tool: request.tool,
+              arguments: request.arguments,
+              token: request.token
+            }, true)
+          )
+        }
+      }
+      const { nested, outcomes } = yield* this.runFree(free)
+      if (requests.length === 0 && nested.length === 0) return outcomes
+      return yield* this.pause(
+        n,
+        calls,
+        outcomes.map((outcome) => outcome.record),
+        [...requests, ...nested.flatMap((entry) => entry.pending)],
+        nested.map((entry) => entry.entry)
       )
     })
   }
@@ -632,82 +629,73 @@ class Loop implements ModelCall.Run {
         (paused) => Effect.succeed({ entry, again: nestedOf(call.id, call.name, paused) })
       )
     }, { concurrency: this.agent.toolConcurrency })
-    return Effect.flatMap(
-      Effect.all([rejections, this.runCalls(approved), resumed]),
-      ([rejected, ran, inside]) => {
-        const settled = [...body.settled]
-        for (const outcome of rejected) settled.push(outcome.record)
-        for (const outcome of ran) settled.push(outcome.record)
-        const decidedIds = new Set(decided.map((d) => d.call.id))
-        const resumedNames = new Set<string>()
-        const stillNested = nested.filter((entry) => !nestedDecided.has(entry.toolCallId))
-        const again: Array<Approval.Request> = []
-        for (const result of inside) {
-          resumedNames.add(result.entry.name)
-          if ("outcome" in result) settled.push(result.outcome.record)
-          else {
-            stillNested.push(result.again.entry)
-            for (const request of result.again.pending) again.push(request)
-          }
+    return Effect.gen(this, function*() {
+      const [rejected, ran, inside] = yield* Effect.all([rejections, this.runCalls(approved), resumed])
+      const settled = [...body.settled]
+      for (const outcome of rejected) settled.push(outcome.record)
+      for (const outcome of ran) settled.push(outcome.record)
+      const decidedIds = new Set(decided.map((d) => d.call.id))
+      const resumedNames = new Set<string>()
+      const stillNested = nested.filter((entry) => !nestedDecided.has(entry.toolCallId))
+      const again: Array<Approval.Request> = []
+      for (const result of inside) {
+        resumedNames.add(result.entry.name)
+        if ("outcome" in result) settled.push(result.outcome.record)
+        else {
+          stillNested.push(result.again.entry)
+          for (const request of result.again.pending) again.push(request)
         }
-        const pending = [
-          ...body.pending.filter((request) =>
-            request.path.length === 0 ? !decidedIds.has(request.toolCallId) : !resumedNames.has(request.path[0]!)
-          ),
-          ...again
-        ]
-        if (pending.length > 0) return this.pause(body.turn, body.calls, settled, pending, stillNested)
-        const byId = new Map(settled.map((record) => [record.id, record]))
-        return this.toolResults(body.turn, body.calls.map((call) => ToolCall.settled(byId.get(call.id)!)))
       }
-    )
+      const pending = [
+        ...body.pending.filter((request) =>
+          request.path.length === 0 ? !decidedIds.has(request.toolCallId) : !resumedNames.has(request.path[0]!)
+        ),
+        ...again
+      ]
+      if (pending.length > 0) return yield* this.pause(body.turn, body.calls, settled, pending, stillNested)
+      const byId = new Map(settled.map((record) => [record.id, record]))
+      this.toolResults(body.calls.map((call) => ToolCall.settled(byId.get(call.id)!)))
+      return yield* this.turns(body.turn + 1)
+    })
   }
 
-  toolResults(n: number, outcomes: ReadonlyArray<ToolCall.Outcome>): Effect.Effect<Run.Output<unknown>, AgentError> {
+  /** The settled calls of a turn, recorded and told to the model in one tool message. */
+  toolResults(outcomes: ReadonlyArray<ToolCall.Outcome>): void {
     const parts: Array<Prompt.ToolResultPart> = []
     for (const outcome of outcomes) {
       this.toolCalls.push(outcome.record)
       parts.push(outcome.part)
     }
     this.messages.push(ModelCall.toolMessage(parts))
-    return this.turn(n + 1)
   }
 
-  answer(n: number, response: ModelCall.Turn): Effect.Effect<Run.Output<unknown>, AgentError> {
-    const guardrails = this.agent.guardrails
-    if (guardrails === undefined || guardrails.output.length === 0) return this.final(n, response)
-    return Effect.flatMap(InternalGuardrail.check(guardrails.output, response.text, "output"), (text) => {
-      response.text = text
-      return this.final(n, response)
-    })
-  }
-
-  final(n: number, response: ModelCall.Turn): Effect.Effect<Run.Output<unknown>, AgentError> {
-    let content: unknown = response.text
+  /**
+   * The answer's content: its text, or for an agent with an output schema the decoded JSON. An
+   * answer that does not decode is sent back with the problem while repairs are left (`repair`:
+   * the loop goes on), and fails the run after.
+   */
+  decode(text: string): Either.Either<unknown, OutputDecodeError> | typeof repair {
     const schema = this.agent.output
-    if (schema !== undefined) {
-      const decoded = decodeOutput(schema)(response.text)
-      if (Either.isLeft(decoded)) {
-        const problem = ParseResult.TreeFormatter.formatErrorSync(decoded.left)
-        if (this.repairs-- > 0) {
-          this.messages.push(ModelCall.userMessage([
-            ModelCall.textPart(
-              `Your answer could not be read as the required JSON:\n${problem}\n` +
-                "Answer again with only a JSON value that matches the schema."
-            )
-          ]))
-          return this.turn(n + 1)
-        }
-        return Effect.fail(
-          new OutputDecodeError({
-            message: `The model's answer does not match the output schema:\n${problem}`,
-            text: response.text
-          })
+    if (schema === undefined) return Either.right(text)
+    const decoded = decodeOutput(schema)(text)
+    if (Either.isRight(decoded)) return Either.right(decoded.right)
+    const problem = ParseResult.TreeFormatter.formatErrorSync(decoded.left)
+    if (this.repairs-- > 0) {
+      this.messages.push(ModelCall.userMessage([
+        ModelCall.textPart(
+          `Your answer could not be read as the required JSON:\n${problem}\n` +
+            "Answer again with only a JSON value that matches the schema."
         )
-      }
-      content = decoded.right
+      ]))
+      return repair
     }
+    return Either.left(
+      new OutputDecodeError({ message: `The model's answer does not match the output schema:\n${problem}`, text })
+    )
+  }
 
+  /** The run's output, its answer's `content` decoded. */
+  output(n: number, response: ModelCall.Turn, content: unknown): Run.Output<unknown> {
     const now = this.clock.unsafeCurrentTimeMillis()
     const metrics: Run.Metrics = {
       inputTokens: this.inputTokens,
@@ -723,7 +711,7 @@ class Loop implements ModelCall.Run {
         : {}),
       duration: Duration.millis(now - this.startedAt)
     }
-    const output: Run.Output<unknown> = {
+    return {
       runId: this.runId,
       agent: this.agent.name,
       content,
@@ -734,23 +722,21 @@ class Loop implements ModelCall.Run {
       ...(response.model !== undefined ? { model: response.model } : {}),
       metrics
     }
-    let done: Effect.Effect<Run.Output<unknown>> = this.emit === undefined
-      ? Effect.succeed(output)
-      : Effect.as(this.emit(new RunEvent.RunCompleted({ runId: this.runId, output }, true)), output)
-    if (this.traced) {
-      done = Effect.zipRight(
-        Effect.annotateCurrentSpan({
-          "gen_ai.usage.input_tokens": this.inputTokens,
-          "gen_ai.usage.output_tokens": this.outputTokens,
-          "run.model_calls": n,
-          "run.tool_calls": this.toolCalls.length
-        }),
-        done
-      )
+  }
+
+  /** What a traced run's span is told when it completes. */
+  spanAttributes(n: number): Record<string, number> {
+    return {
+      "gen_ai.usage.input_tokens": this.inputTokens,
+      "gen_ai.usage.output_tokens": this.outputTokens,
+      "run.model_calls": n,
+      "run.tool_calls": this.toolCalls.length
     }
-    return done
   }
 }
+
+/** What `Loop.decode` gives for an answer sent back to be repaired. */
+const repair: unique symbol = Symbol("effect-agents/internal/loop/repair")
 
 // A pause inside a call: its requests, already named by the run that paused (a team's member).
 const nestedOf = (toolCallId: string, name: string, paused: RunPaused) => ({
@@ -792,28 +778,12 @@ const buildSystemPrompt = (agent: Definition, lines: ReadonlyArray<string>): str
 }
 
 // The instructions of an agent whose instructions are not an Effect are the same on every run.
-const staticSystemPrompt = Memo.weak((agent: Definition): string => {
-  const instructions = agent.instructions as string | ReadonlyArray<string>
-  return buildSystemPrompt(agent, typeof instructions === "string" ? [instructions] : instructions)
-})
+const staticSystemPrompt = Memo.weak((agent: Definition): string =>
+  buildSystemPrompt(agent, lines(agent.instructions as string | ReadonlyArray<string>))
+)
 
-const systemPrompt = (agent: Definition): string | Effect.Effect<string, never, unknown> => {
-  const instructions = agent.instructions
-  return Effect.isEffect(instructions)
-    ? Effect.map(instructions, (produced) => buildSystemPrompt(agent, typeof produced === "string" ? [produced] : produced))
-    : staticSystemPrompt(agent)
-}
-
-// Messages are immutable values: an agent's system message is made once for all its runs.
-const systemMessages = new WeakMap<Definition, Prompt.SystemMessage>()
-const systemMessage = (agent: Definition, content: string): Prompt.SystemMessage => {
-  let message = systemMessages.get(agent)
-  if (message === undefined || message.content !== content) {
-    message = ModelCall.systemMessage(content)
-    systemMessages.set(agent, message)
-  }
-  return message
-}
+const lines = (instructions: string | ReadonlyArray<string>): ReadonlyArray<string> =>
+  typeof instructions === "string" ? [instructions] : instructions
 
 const outputInstruction = Memo.weak((schema: Schema.Schema<unknown, unknown, unknown>): string =>
   "Give your final answer as a single JSON value, with no other text, that matches this JSON Schema:\n" +
