@@ -1,7 +1,7 @@
 /**
  * The shape every provider shares, written once: a client (one connection pool to an API, with its
  * base URL, key and timeouts, provided once per application), models named on it, and the layers
- * over both (`layerClient`, `layerClientConfig`, `model`, `layer`, `layerConfig`). A provider states
+ * over both (`layerClient`, `layerClientConfig`, `model`, `layer`). A provider states
  * only what differs: its client's settings from its options (its name, default base URL, headers
  * carrying the key) and its models' wire format (endpoint, request body, answers), and gives each
  * function below its own name and documentation.
@@ -77,7 +77,8 @@ export const make = <Id, ClientOptions extends Timeouts, ModelOptions extends ob
   return {
     makeClient,
     makeModel,
-    make: (options) => Effect.flatMap(makeClient(options), (client) => Effect.provideService(makeModel(options.model, options), tag, client)),
+    make: (options) =>
+      Effect.flatMap(makeClient(options), (client) => Effect.provideService(makeModel(options.model, options), tag, client)),
     layerClient,
     layerClientConfig: (config) => Layer.scoped(tag, Effect.flatMap(config, makeClient)),
     model,
@@ -85,7 +86,7 @@ export const make = <Id, ClientOptions extends Timeouts, ModelOptions extends ob
   }
 }
 
-/** A key as a bearer token's `authorization` header: the key's value read only here, into the client's headers. */
+/** A key as a bearer token's `authorization` header, for the client's headers (never shown as a field). */
 export const bearer = (key: Redacted.Redacted): { readonly authorization: string } => ({
   authorization: `Bearer ${Redacted.value(key)}`
 })
