@@ -405,6 +405,8 @@ export const make = (
             signal: name,
             message: found.status !== "running"
               ? `The durable run "${runId}" has ended (${found.status}): it takes no signal.`
+              : definition === undefined
+              ? `The durable run "${runId}" is of "${found.agent}", which this server does not run: no agent, team or workflow has that name now.`
               : waits.length === 0
               ? `The durable run "${runId}" waits for no signal now.`
               : `The durable run "${runId}" waits for ${waits.map((w) => `"${w}"`).join(", ")}, not "${name}".`
