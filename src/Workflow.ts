@@ -373,8 +373,8 @@ export const run: {
  * @category running
  */
 export const stream: {
-  <I>(input: NoInfer<I>, options?: RunOptions): <O, E, R>(self: Workflow<I, O, E, R>) => Stream.Stream<RunEvent.RunEvent, E, R>
-  <I, O, E, R>(self: Workflow<I, O, E, R>, input: NoInfer<I>, options?: RunOptions): Stream.Stream<RunEvent.RunEvent, E, R>
+  <I>(input: NoInfer<I>, options?: RunOptions): <O, E, R>(self: Workflow<I, O, E, R>) => Stream.Stream<RunEvent.RunEvent<O>, E, R>
+  <I, O, E, R>(self: Workflow<I, O, E, R>, input: NoInfer<I>, options?: RunOptions): Stream.Stream<RunEvent.RunEvent<O>, E, R>
 } = dual(
   (args) => isWorkflow(args[0]),
   <I, O, E, R>(self: Workflow<I, O, E, R>, input: I, options?: RunOptions) =>
@@ -385,7 +385,7 @@ export const stream: {
         ),
       options?.onEvent,
       options?.eventBuffer
-    ) as Stream.Stream<RunEvent.RunEvent, E, R>
+    ) as Stream.Stream<RunEvent.RunEvent<O>, E, R>
 )
 
 /**

@@ -22,6 +22,7 @@ import * as Run from "../src/Run.js"
 import * as RunEvent from "../src/RunEvent.js"
 import * as Runnable from "../src/Runnable.js"
 import * as Team from "../src/Team.js"
+import * as Workflow from "../src/Workflow.js"
 
 describe("a run's errors", () => {
   it("are known inside a function generic over the agent: catchTags reads each error's fields", () => {
@@ -101,6 +102,20 @@ describe("a run's events", () => {
         AgentError | SessionStore.SessionStoreError,
         LanguageModel.LanguageModel | SessionStore.SessionStore
       >
+    >()
+  })
+
+  it("carry a workflow's output typed, from its own stream and from the protocol's", () => {
+    const double = Workflow.make({
+      name: "Double",
+      input: Schema.Number,
+      steps: Workflow.step("double", (n: number) => Effect.succeed({ doubled: n * 2 }))
+    })
+    expectTypeOf(Workflow.stream(double, 2)).toEqualTypeOf<
+      Stream.Stream<RunEvent.RunEvent<{ doubled: number }>, never, never>
+    >()
+    expectTypeOf(Runnable.stream(double, "2")).toEqualTypeOf<
+      Stream.Stream<RunEvent.RunEvent<{ doubled: number }>, AgentError, never>
     >()
   })
 
