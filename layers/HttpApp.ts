@@ -299,8 +299,10 @@ const RunsLive = HttpApiBuilder.group(HttpApi.Api, "runs", (handlers) =>
     .handle("list", () => Effect.flatMap(State, ({ runs }) => runs.list))
     .handle("events", ({ headers, path, urlParams }) =>
       Effect.gen(function*() {
-        const { logs } = yield* State
-        const log = yield* logs.get(path.runId)
+        const { durable, logs } = yield* State
+        const detached = yield* logs.get(path.runId)
+        // A durable run's live events, when this server runs it.
+        const log = Option.isSome(detached) || durable === undefined ? detached : yield* durable.events(path.runId)
         if (Option.isNone(log)) {
           return yield* new HttpApi.RunNotFound({
             runId: path.runId,

@@ -179,7 +179,8 @@ export class RunsGroup extends HttpApiGroup.make("runs")
       .annotate(OpenApi.Summary, "Follow a detached run's events, from a cursor")
       .annotate(
         OpenApi.Description,
-        "Server-Sent Events of a run started with `\"stream\": true, \"detach\": true`: the events after the " +
+        "Server-Sent Events of a run started with `\"stream\": true, \"detach\": true`, or of a durable run " +
+          "this server runs (`POST /durable/runs`; its steps' events once each): the events after the " +
           "cursor (the `Last-Event-ID` header, or `?after=`; none: from the first), then the rest as they come, " +
           "until the run ends. Each event's `id:` is its number in the run. The logs of runs in flight and of " +
           "the 100 most recently finished runs are kept in memory, the last 10,000 events of each."

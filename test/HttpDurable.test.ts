@@ -78,6 +78,36 @@ describe("HttpApp, durable runs in process", () => {
       assert.isTrue(Either.isLeft(late) && late.left._tag === "RunNotWaiting", String(late))
     }), 60_000)
 
+  it.scopedLive("a durable run's live events are read from GET /runs/{runId}/events: its steps once each, though the engine replays them when the signal resumes it", () =>
+    Effect.gen(function*() {
+      const files = yield* tempFiles
+      const { client, url } = yield* serve(files)
+      yield* client.durable.start({ payload: { agent: "Approval", input: "tea", runId: "approval-3" } })
+      yield* until(client, "approval-3", (run) => run.status === "waiting")
+      const response = yield* Effect.promise(() => fetch(`${url}/runs/approval-3/events`))
+      assert.strictEqual(response.status, 200)
+      yield* client.durable.signal({ path: { runId: "approval-3", signal: "approval" }, payload: { value: { approved: true } } })
+      // The stream ends with the run.
+      const body = yield* Effect.promise(() => response.text())
+      const events = body.split("\n").filter((line) => line.startsWith("event: ")).map((line) => line.slice(7))
+      const data = body.split("\n").filter((line) => line.startsWith("data: ")).map((line) => JSON.parse(line.slice(6)))
+      const steps = data.filter((event) => event._tag.startsWith("Step") && event._tag !== "StepEvent").map((event) =>
+        `${event._tag} ${event.step}`
+      )
+      assert.deepStrictEqual(steps, [
+        "StepStarted draft",
+        "StepCompleted draft",
+        "StepStarted approval",
+        "StepWaiting approval",
+        "StepCompleted approval",
+        "StepStarted publish",
+        "StepCompleted publish"
+      ])
+      assert.strictEqual(events[0], "RunStarted")
+      assert.strictEqual(events.filter((tag) => tag === "RunStarted").length, 1)
+      assert.strictEqual(events.at(-1), "RunCompleted")
+    }), 60_000)
+
   it.scopedLive("a running workflow cancelled over HTTP: its step is interrupted and the run is reported cancelled", () =>
     Effect.gen(function*() {
       const files = yield* tempFiles

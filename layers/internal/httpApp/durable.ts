@@ -40,6 +40,7 @@ import type * as RunEvent from "../../../src/RunEvent.js"
 import * as Workflow from "../../../src/Workflow.js"
 import * as Durable from "../../Durable.js"
 import * as SessionStoreSql from "../../SessionStoreSql.js"
+import * as EventLog from "./eventLog.js"
 import * as Failure from "./failure.js"
 
 /** Where durable runs are kept. */
@@ -76,6 +77,11 @@ export interface DurableRuns {
   readonly awaitEnd: (runId: string) => Effect.Effect<void>
   /** The runs whose ids start with `prefix`, with their outputs but not their steps. */
   readonly withPrefix: (prefix: string) => Effect.Effect<ReadonlyArray<Omit<HttpApi.DurableRun, "steps">>>
+  /**
+   * The live events of a run this server runs (or took up): kept in memory, those of a run's steps
+   * once each however often the engine replays them; a restarted server has those from its take-up.
+   */
+  readonly events: (runId: string) => Effect.Effect<Option.Option<EventLog.Log>>
   /** The database of the engine and of the records, for the records of others (batches). */
   readonly sql: SqlClient.SqlClient
   readonly draining: Effect.Effect<boolean>
@@ -165,8 +171,46 @@ export const make = (
     const sql = Context.get(sqlOf, SqlClient.SqlClient)
     for (const statement of tables) yield* Effect.orDie(sql.unsafe(statement).raw)
 
+    // The live events of the runs, for readers here. The engine runs a run again from its start each
+    // time it resumes (after a signal, after a restart), replaying its settled steps: a reader is
+    // told of each step's start and end, and of the run's start, once.
+    const logs = yield* EventLog.make
+    const told = new Map<string, Set<string>>()
+    const logOf = (runId: string): Effect.Effect<EventLog.Log> =>
+      Effect.flatMap(logs.get(runId), (found) =>
+        Option.isSome(found)
+          ? Effect.succeed(found.value)
+          : Effect.flatMap(EventLog.makeLog, (log) =>
+            Effect.flatMap(logs.register(runId, log), (kept) => kept ? Effect.succeed(log) : logOf(runId))))
+    const live = (runId: string, event: HttpApi.StreamEvent): Effect.Effect<void> => {
+      const id = event._tag === "RunStarted"
+        ? event._tag
+        : event._tag === "StepStarted" || event._tag === "StepCompleted" || event._tag === "StepFailed" ||
+            event._tag === "StepWaiting"
+        ? `${event._tag} ${event.stepId}`
+        : undefined
+      if (id !== undefined) {
+        const seen = told.get(runId) ?? new Set<string>()
+        told.set(runId, seen)
+        if (seen.has(id)) return Effect.void
+        seen.add(id)
+      }
+      return Effect.flatMap(logOf(runId), (log) => log.append(event))
+    }
+    const endLog = (runId: string, last: HttpApi.StreamEvent | undefined) =>
+      Effect.gen(function*() {
+        told.delete(runId)
+        const log = yield* logs.get(runId)
+        if (Option.isNone(log)) return
+        if (last !== undefined) yield* log.value.append(last)
+        yield* log.value.end
+        yield* logs.finished(runId, log.value)
+      })
+
     // What each run's events leave in the tables: the signals it waits for, the steps it settled.
-    const record = (runId: string, event: RunEvent.RunEvent): Effect.Effect<void> => {
+    const record = (runId: string, event: RunEvent.RunEvent): Effect.Effect<void> =>
+      Effect.zipRight(live(runId, event), recordStored(runId, event))
+    const recordStored = (runId: string, event: RunEvent.RunEvent): Effect.Effect<void> => {
       switch (event._tag) {
         case "StepWaiting":
           return Effect.orDie(sql`INSERT INTO effect_agents_durable_waits (run_id, step_id, signal)
@@ -334,14 +378,29 @@ export const make = (
         )
         if (Exit.isSuccess(exit)) {
           const output = yield* Effect.orDie(Schema.encode(Schema.parseJson(Schema.Unknown))(exit.value))
-          return yield* finish(runId, "completed", { output })
+          yield* finish(runId, "completed", { output })
+          return yield* endLog(runId, undefined)
         }
-        if (Cause.isInterruptedOnly(exit.cause)) return yield* finish(runId, "cancelled", {})
+        const cancelled = new HttpApi.RunCancelled({ runId, reason: "cancelled", message: "The run was cancelled." })
+        if (Cause.isInterruptedOnly(exit.cause)) {
+          yield* finish(runId, "cancelled", {})
+          return yield* endLog(runId, cancelled)
+        }
         const failure = yield* Option.match(Cause.failureOption(exit.cause), {
           onNone: () => Failure.fromCause(exit.cause as Cause.Cause<never>),
           onSome: Effect.succeed
         })
-        return yield* finish(runId, "failed", { error: yield* Effect.orDie(encodeFailure(failure)) })
+        yield* finish(runId, "failed", { error: yield* Effect.orDie(encodeFailure(failure)) })
+        // A cancelled run's step fails: it ends as cancelled. An AgentError was told by the run (RunFailed).
+        const ended = yield* row(runId)
+        return yield* endLog(
+          runId,
+          Option.isSome(ended) && ended.value.status === "cancelled"
+            ? cancelled
+            : failure._tag === "SessionStoreError" || failure._tag === "MemoryError" || failure._tag === "InternalError"
+            ? new HttpApi.RunError({ runId, error: failure })
+            : undefined
+        )
       })
 
     const start: DurableRuns["start"] = (entry, request) =>
@@ -480,6 +539,7 @@ export const make = (
         Effect.flatMap(Effect.option(FiberMap.get(fibers, runId)), (fiber) =>
           Option.isNone(fiber) ? Effect.void : Effect.asVoid(Fiber.await(fiber.value))),
       withPrefix,
+      events: logs.get,
       sql,
       draining: Ref.get(draining)
     }
