@@ -31,7 +31,7 @@ describe("HttpApp, durable runs in process", () => {
   it.scopedLive("an agent's run: 202 with its id, then completed with its output; its id taken is 409", () =>
     Effect.gen(function*() {
       const files = yield* tempFiles
-      const { client } = yield* serve(files)
+      const { client, url } = yield* serve(files)
       const started = yield* client.durable.start({ payload: { agent: "Echo", input: "hello", runId: "echo-1" } })
       assert.strictEqual(started.runId, "echo-1")
       assert.strictEqual(started.agent, "Echo")
@@ -40,6 +40,14 @@ describe("HttpApp, durable runs in process", () => {
       assert.strictEqual(done.output?.text, "You said: hello")
       assert.isDefined(done.finishedAt)
       assert.deepStrictEqual(lines(files.counter), ["Echo started"])
+      // Its events, the model's text as it came included, are kept for readers after its end.
+      const events = yield* Effect.promise(() =>
+        fetch(`${url}/runs/echo-1/events`).then((response) => response.text())
+      )
+      const tags = events.split("\n").filter((line) => line.startsWith("event: ")).map((line) => line.slice(7))
+      assert.include(tags, "TextDelta")
+      assert.strictEqual(tags[0], "RunStarted")
+      assert.strictEqual(tags.at(-1), "RunCompleted")
 
       const again = yield* Effect.either(client.durable.start({ payload: { agent: "Echo", input: "x", runId: "echo-1" } }))
       assert.isTrue(Either.isLeft(again) && again.left._tag === "RunIdInUse", String(again))
