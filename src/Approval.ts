@@ -20,7 +20,9 @@
  * @since 0.3.0
  */
 import * as Prompt from "@effect/ai/Prompt"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -223,6 +225,43 @@ export interface CoordinateState extends Schema.Schema.Type<typeof CoordinateSta
 export interface AgentState extends Schema.Schema.Type<typeof AgentState> {}
 
 /**
+ * A member of a broadcast team that waits for decisions: its own requests (paths from the member
+ * down) and its run's state, encoded.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const Waiting = Schema.Struct({
+  member: Schema.String,
+  memberRunId: Schema.String,
+  pending: Schema.Array(Request),
+  inner: Schema.Unknown
+})
+
+/**
+ * The run of a team in broadcast mode at a pause: its members that wait, what the others answered
+ * (their runs, encoded), and the input the leader will read with their answers.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const BroadcastState = Schema.TaggedStruct("Broadcast", {
+  team: Schema.String,
+  runId: Schema.String,
+  token: Schema.String,
+  input: Schema.Union(Schema.String, Schema.Array(Prompt.Message)),
+  memberRuns: Schema.Array(Schema.Unknown),
+  waiting: Schema.Array(Waiting),
+  elapsed: Schema.Number
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface BroadcastState extends Schema.Schema.Type<typeof BroadcastState> {}
+
+/**
  * The run of a team at a pause: a member waits for decisions (its own state is `member`), and what
  * the team had done before it (its leader's runs, its other members' runs, encoded) is kept.
  *
@@ -296,7 +335,7 @@ export const TeamState: Schema.Schema<TeamState, TeamStateEncoded> = Schema.Tagg
  * @since 0.3.0
  * @category models
  */
-export type Body = AgentState | TeamState | CoordinateState
+export type Body = AgentState | TeamState | CoordinateState | BroadcastState
 
 /**
  * @since 0.3.0
@@ -306,12 +345,18 @@ export type BodyEncoded =
   | Schema.Schema.Encoded<typeof AgentState>
   | TeamStateEncoded
   | Schema.Schema.Encoded<typeof CoordinateState>
+  | Schema.Schema.Encoded<typeof BroadcastState>
 
 /**
  * @since 0.3.0
  * @category schemas
  */
-export const Body: Schema.Schema<Body, BodyEncoded> = Schema.Union(AgentState, TeamState, CoordinateState)
+export const Body: Schema.Schema<Body, BodyEncoded> = Schema.Union(
+  AgentState,
+  TeamState,
+  CoordinateState,
+  BroadcastState
+)
 
 /**
  * A body as it is stored inside another's (`Nested.inner`).
@@ -336,13 +381,18 @@ export const decodeBody: (u: unknown) => Body = Schema.decodeUnknownSync(Body)
  * @since 0.3.0
  * @category schemas
  */
-export const State = Schema.Struct({ body: Body, signature: Schema.String }).annotations({
+export const State = Schema.Struct({
+  body: Body,
+  /** When the run paused (epoch milliseconds), signed with the body: a pause resumes within the keys' `ttl`. */
+  pausedAt: Schema.optional(Schema.Number),
+  signature: Schema.String
+}).annotations({
   // Its messages may hold file parts (bytes), which have no JSON Schema: to a client the state is
   // opaque, sent back as it was given.
   jsonSchema: {
     type: "object",
     description: "A paused run's state, signed: send it back as it was given to resume the run",
-    properties: { body: { type: "object" }, signature: { type: "string" } },
+    properties: { body: { type: "object" }, pausedAt: { type: "number" }, signature: { type: "string" } },
     required: ["body", "signature"]
   }
 })
@@ -359,7 +409,10 @@ export interface State extends Schema.Schema.Type<typeof State> {}
 
 /**
  * What signs paused states and remembers which ones were resumed: a secret and a record of spent
- * pauses. `spend` answers `true` the first time it is given a pause's token, `false` after.
+ * pauses. `spend` answers `true` the first time it is given a pause's token, `false` after (or when
+ * it can no longer tell, see {@link KeysOptions}). `admits` says whether a state paused at `pausedAt`
+ * may still be resumed: a pause is remembered as spent only as long as it may be resumed, which is
+ * what keeps the record bounded without letting a forgotten pause resume twice.
  *
  * @since 0.3.0
  * @category models
@@ -367,31 +420,74 @@ export interface State extends Schema.Schema.Type<typeof State> {}
 export interface KeysService {
   readonly secret: Redacted.Redacted<string>
   readonly spend: (token: string) => Effect.Effect<boolean>
+  readonly admits?: ((pausedAt: number | undefined) => Effect.Effect<boolean>) | undefined
 }
 
 /**
- * Keys in memory: a secret (a random one when none is given) and the spent pauses of this process.
+ * How long a paused run may wait to be resumed, and how many spent pauses are remembered.
+ *
+ * - `ttl`: a state older than this is refused (`ApprovalError`), and a spent pause is forgotten
+ *   this long after it was spent. Default 24 hours.
+ * - `capacity`: the most spent pauses remembered at once. When more pauses than this are resumed
+ *   within `ttl`, the oldest is forgotten early, and every state paused before it was spent is
+ *   refused from then on (fail closed: a forgotten pause must not resume a second time). Default
+ *   100,000.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface KeysOptions {
+  readonly ttl?: Duration.DurationInput | undefined
+  readonly capacity?: number | undefined
+}
+
+/**
+ * Keys in memory: a secret (a random one when none is given) and the spent pauses of this process,
+ * bounded by `ttl` and `capacity` (see {@link KeysOptions}).
  *
  * @since 0.3.0
  * @category constructors
  */
-export const makeKeys = (secret?: Redacted.Redacted<string>): KeysService => {
-  const spent = new Set<string>()
+export const makeKeys = (secret?: Redacted.Redacted<string>, options?: KeysOptions): KeysService => {
+  const ttl = Duration.toMillis(Duration.decode(options?.ttl ?? "24 hours"))
+  const capacity = Math.max(1, options?.capacity ?? 100_000)
+  // Spent tokens by when they are forgotten. Every entry lives `ttl`, so insertion order is expiry
+  // order and the expired ones are always at the front.
+  const spent = new Map<string, { readonly spentAt: number; readonly expires: number }>()
+  // States paused at or before this instant are refused: a pause spent by then may have been forgotten.
+  let floor = -Infinity
+  const sweep = (now: number) => {
+    for (const [token, entry] of spent) {
+      if (entry.expires > now) break
+      spent.delete(token)
+    }
+  }
   return {
     secret: secret ?? Redacted.make(randomHex(32)),
     spend: (token) =>
-      Effect.sync(() => {
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        sweep(now)
         if (spent.has(token)) return false
-        spent.add(token)
+        if (spent.size >= capacity) {
+          const [oldest, entry] = spent.entries().next().value!
+          spent.delete(oldest)
+          floor = Math.max(floor, entry.spentAt)
+        }
+        spent.set(token, { spentAt: now, expires: now + ttl })
         return true
-      })
+      }),
+    admits: (pausedAt) =>
+      Effect.map(
+        Clock.currentTimeMillis,
+        (now) => pausedAt !== undefined && pausedAt > floor && now - pausedAt <= ttl
+      )
   }
 }
 
 /**
  * The keys of paused runs. By default a random secret of this process, so a state resumes only in
- * the process that paused it; processes that share paused runs provide the same secret
- * ({@link layerKeys}) and a shared record of spent pauses.
+ * the process that paused it, within 24 hours; processes that share paused runs provide the same
+ * secret ({@link layerKeys}) and a shared record of spent pauses.
  *
  * @since 0.3.0
  * @category services
@@ -401,18 +497,20 @@ export class Keys extends Context.Reference<Keys>()("effect-agents/Approval/Keys
 }) {}
 
 /**
- * Keys with this secret, and spent pauses remembered in memory (or by `spend`).
+ * Keys with this secret, and spent pauses remembered in memory (bounded by `ttl` and `capacity`,
+ * see {@link KeysOptions}), or by `spend`.
  *
  * @since 0.3.0
  * @category layers
  */
-export const layerKeys = (options: {
+export const layerKeys = (options: KeysOptions & {
   readonly secret: Redacted.Redacted<string>
   readonly spend?: ((token: string) => Effect.Effect<boolean>) | undefined
-}): Layer.Layer<Keys> => {
-  const keys = makeKeys(options.secret)
-  return Layer.succeed(Keys, options.spend === undefined ? keys : { secret: keys.secret, spend: options.spend })
-}
+}): Layer.Layer<Keys> =>
+  Layer.sync(Keys, () => {
+    const keys = makeKeys(options.secret, options)
+    return options.spend === undefined ? keys : { ...keys, spend: options.spend }
+  })
 
 const randomHex = (bytes: number): string =>
   Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (byte) => byte.toString(16).padStart(2, "0"))
@@ -438,34 +536,57 @@ const hmac = (secret: string, text: string): Effect.Effect<string> =>
     return Array.from(new Uint8Array(signature), (byte) => byte.toString(16).padStart(2, "0")).join("")
   })
 
+// The signed text: the encoded body and, on its own line, when it paused (JSON has no raw newline).
+const signed = (body: BodyEncoded, pausedAt: number | undefined): string =>
+  pausedAt === undefined ? JSON.stringify(body) : `${JSON.stringify(body)}\n${pausedAt}`
+
 /**
- * The signature of a paused run's body with the current {@link Keys}: an HMAC-SHA256 of its
- * encoded form.
+ * A paused run's body, signed with the current {@link Keys} (an HMAC-SHA256 of its encoded form and
+ * of when it paused, now by the `Clock`).
  *
  * @since 0.3.0
  * @category signing
  */
 export const sign = (body: Body): Effect.Effect<State> =>
   Effect.flatMap(Keys, (keys) =>
-    Effect.map(hmac(Redacted.value(keys.secret), JSON.stringify(encodeBody(body))), (signature) => ({
-      body,
-      signature
-    })))
+    Effect.flatMap(Clock.currentTimeMillis, (pausedAt) =>
+      Effect.map(hmac(Redacted.value(keys.secret), signed(encodeBody(body), pausedAt)), (signature) => ({
+        body,
+        pausedAt,
+        signature
+      }))))
 
 /**
- * Whether a state's signature is the one the current {@link Keys} give its body.
+ * Whether a state's signature is the one the current {@link Keys} give its body, and whether the
+ * keys still admit it (it paused within their `ttl`, see {@link KeysOptions}).
  *
  * @since 0.3.0
  * @category signing
  */
 export const verify = (state: State): Effect.Effect<boolean> =>
+  Effect.map(check(state), (verdict) => verdict === "Valid")
+
+/**
+ * What the current {@link Keys} make of a paused state: `Valid`, `Forged` (changed, or signed with
+ * other keys) or `Expired` (paused longer ago than the keys' `ttl`, or before a pause they had to
+ * forget).
+ *
+ * @since 0.3.0
+ * @category signing
+ */
+export const check = (state: State): Effect.Effect<"Valid" | "Forged" | "Expired"> =>
   Effect.suspend(() => {
     const encoded = encodeBodyEither(state.body)
-    if (Either.isLeft(encoded) || typeof state.signature !== "string") return Effect.succeed(false)
+    if (Either.isLeft(encoded) || typeof state.signature !== "string") return Effect.succeed("Forged" as const)
     return Effect.flatMap(Keys, (keys) =>
-      Effect.map(
-        hmac(Redacted.value(keys.secret), JSON.stringify(encoded.right)),
-        (signature) => constantTimeEqual(signature, state.signature)
+      Effect.flatMap(
+        hmac(Redacted.value(keys.secret), signed(encoded.right, state.pausedAt)),
+        (signature) =>
+          !constantTimeEqual(signature, state.signature)
+            ? Effect.succeed("Forged" as const)
+            : keys.admits === undefined
+            ? Effect.succeed("Valid" as const)
+            : Effect.map(keys.admits(state.pausedAt), (admitted) => admitted ? "Valid" as const : "Expired" as const)
       ))
   })
 

@@ -411,8 +411,8 @@ export const stream: typeof Runnable.stream = Runnable.stream
  * by the paths of the `RunPaused` requests (`Approval.approve(request)` keeps the path), and the
  * team goes on as if it had never paused. In route mode a member's pause pauses the team; in
  * coordinate mode the leader's delegation to it waits (the turn's other delegations finish) and the
- * leader goes on with the member's answer; in broadcast mode a member that waits is a member that
- * could not answer.
+ * leader goes on with the member's answer; in broadcast mode the team pauses with every member that
+ * waits, each resumes with its own decisions, and the leader answers once none waits.
  *
  * @since 0.3.0
  * @category running

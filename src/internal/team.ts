@@ -12,7 +12,7 @@ import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
+import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
@@ -406,20 +406,150 @@ const broadcast = (
     const text = inputText(input)
     const results = yield* Effect.forEach(
       team.members,
-      (member) => Effect.either(runMember(state, member, input, text, undefined)),
+      (member) => {
+        const memberRunId = Id.uuid()
+        return Effect.map(
+          Effect.either(runMember(state, member, input, text, undefined, memberRunId)),
+          (result) => ({ member, memberRunId, result })
+        )
+      },
       { concurrency: team.memberConcurrency }
     )
-    const answers = results.map((result, i) => {
-      const name = team.members[i]!.name
-      return result._tag === "Right"
-        ? `### ${name}\n${result.right.text}`
-        : `### ${name} (could not answer)\n${describeError(result.left)}`
-    }).join("\n\n")
+    return yield* broadcastThen(team, state, input, leaderOptions, results)
+  })
+
+interface BroadcastResult {
+  readonly member: Member
+  readonly memberRunId: string
+  readonly result: Either.Either<Run.Output<unknown>, TeamOutput.MemberError>
+}
+
+/**
+ * With every member's result: when some wait for decisions the team pauses with them (the others'
+ * answers kept); otherwise the leader answers from theirs.
+ */
+const broadcastThen = (
+  team: TeamDefinition,
+  state: State,
+  input: Run.Input,
+  leaderOptions: RunOptions,
+  results: ReadonlyArray<BroadcastResult>
+): Effect.Effect<TeamOutput.Output<unknown>, AgentError, unknown> =>
+  Effect.gen(function*() {
+    const waiting = results.flatMap(({ member, memberRunId, result }) =>
+      result._tag === "Left" && result.left._tag === "RunPaused" ? [{ member, memberRunId, paused: result.left }] : []
+    )
+    if (waiting.length > 0) return yield* pauseBroadcast(team, state, input, waiting)
+    const answers = results.map(({ member, result }) =>
+      result._tag === "Right"
+        ? `### ${member.name}\n${result.right.text}`
+        : `### ${member.name} (could not answer)\n${describeError(result.left)}`
+    ).join("\n\n")
     const note = `The answers of your team's members:\n\n${answers}`
     const leaderInput: Run.Input = typeof input === "string" ? `${input}\n\n${note}` : Prompt.merge(Prompt.make(input), note)
     const leaderStartedAt = state.clock.unsafeCurrentTimeMillis()
     const leader = yield* InternalLoop.run(team.leader, leaderInput, leaderOptions, leaderEmit(state, false))
     return finish(team, state, [leader], leader, leaderStartedAt)
+  })
+
+/** The broadcast team pauses with its members that wait: their requests under their names. */
+const pauseBroadcast = (
+  team: TeamDefinition,
+  state: State,
+  input: Run.Input,
+  waiting: ReadonlyArray<{ readonly member: Member; readonly memberRunId: string; readonly paused: RunPaused }>
+): Effect.Effect<never, RunPaused> => {
+  const body: Approval.BroadcastState = {
+    _tag: "Broadcast",
+    team: team.name,
+    runId: state.runId,
+    token: Approval.makeToken(),
+    input: typeof input === "string" ? input : Prompt.make(input).content,
+    memberRuns: state.memberRuns.flatMap((run) => (run === undefined ? [] : [encodeMemberRun(run)])),
+    waiting: waiting.map(({ member, memberRunId, paused }) => ({
+      member: member.name,
+      memberRunId,
+      pending: paused.pending,
+      inner: Approval.encodeBody(paused.state.body)
+    })),
+    elapsed: state.clock.unsafeCurrentTimeMillis() - state.startedAt
+  }
+  const pending = waiting.flatMap(({ member, paused }) =>
+    paused.pending.map((request) => ({ ...request, path: [member.name, ...request.path] }))
+  )
+  return Effect.flatMap(
+    Approval.sign(body),
+    (signed) => Effect.fail(new RunPaused({ runId: state.runId, pending, state: signed }))
+  )
+}
+
+/**
+ * A paused broadcast team, resumed: each waiting member that has decisions resumes with them (the
+ * others keep waiting), and when none waits any more the leader answers from every member's answer,
+ * in the members' order, as if the team had never paused.
+ */
+const resumeBroadcast = (
+  team: TeamDefinition,
+  body: Approval.BroadcastState,
+  byMember: ReadonlyMap<string, ReadonlyArray<Approval.Decision>>,
+  emit: Emit | undefined
+): Effect.Effect<TeamOutput.Output<unknown>, AgentError, unknown> =>
+  Effect.gen(function*() {
+    const clock = yield* Effect.clock
+    const state: State = {
+      runId: body.runId,
+      startedAt: clock.unsafeCurrentTimeMillis() - body.elapsed,
+      clock,
+      emit,
+      memberRuns: body.memberRuns.map((run) => decodeMemberRun(run)),
+      delegations: 0,
+      turns: 0,
+      userId: undefined
+    }
+    const input: Run.Input = typeof body.input === "string" ? body.input : Prompt.fromMessages(body.input)
+    const text = inputText(input)
+    const { byName } = indexOf(team.members)
+    const resumed = yield* Effect.forEach(body.waiting, (entry) => {
+      const member = byName.get(entry.member)!
+      const decisions = byMember.get(entry.member)
+      const memberBody = Approval.decodeBody(entry.inner)
+      if (decisions === undefined) {
+        // No decision for it yet: it waits on, with the same pause.
+        return Effect.map(Approval.sign(memberBody), (memberState) => ({
+          member,
+          memberRunId: entry.memberRunId,
+          result: Either.left(new RunPaused({ runId: entry.memberRunId, pending: entry.pending, state: memberState }))
+        }))
+      }
+      const resumable = member.runnable as unknown as Resumable
+      return Effect.flatMap(Approval.sign(memberBody), (memberState) =>
+        Effect.map(
+          Effect.either(
+            runMember(state, member, input, text, undefined, entry.memberRunId, (nested) =>
+              resumable.resumeIn(memberState, decisions, nested))
+          ),
+          (result) => ({ member, memberRunId: entry.memberRunId, result })
+        ))
+    }, { concurrency: team.memberConcurrency })
+    // Every member's result in the members' order: the answers kept at the pause, and the resumed ones.
+    const results: Array<BroadcastResult> = []
+    for (const member of team.members) {
+      const again = resumed.find((entry) => entry.member.name === member.name)
+      if (again !== undefined) {
+        results.push(again)
+        continue
+      }
+      const memberRun = state.memberRuns.find((run) => run !== undefined && run.member === member.name)
+      if (memberRun === undefined) continue
+      results.push({
+        member,
+        memberRunId: memberRun.runId,
+        result: memberRun._tag === "Completed" ? Either.right(memberRun.output) : Either.left(memberRun.error)
+      })
+    }
+    const output = yield* broadcastThen(team, state, input, { runId: body.runId }, results)
+    if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId: body.runId, output }, true))
+    return output
   })
 
 const route = (
@@ -639,8 +769,8 @@ export const resume = (
   decisions: ReadonlyArray<Approval.Decision>,
   emit: Emit | undefined
 ): Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> =>
-  Effect.flatMap(Approval.verify(paused), (valid) => {
-    if (!valid) {
+  Effect.flatMap(Approval.check(paused), (verdict) => {
+    if (verdict === "Forged") {
       return Effect.fail(
         new ApprovalError({
           reason: "Forged",
@@ -648,6 +778,12 @@ export const resume = (
             "process with other keys (provide the same Approval.layerKeys to every process that resumes runs)."
         })
       )
+    }
+    if (verdict === "Expired") {
+      return Effect.fail(stale(
+        "This pause of the run is too old to resume (older than the keys' ttl, see Approval.KeysOptions): " +
+          "run it again instead."
+      ))
     }
     const body = paused.body
     if (body._tag === "Agent" || body.team !== team.name) {
@@ -663,6 +799,39 @@ export const resume = (
             return Effect.fail(stale("This pause of the run was already resumed: resume the run with the state of its latest pause."))
           }
           let effect = resumeCoordinate(team, body, decisions, emit)
+          if (team.timeout !== undefined) {
+            const timeout = team.timeout
+            effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
+          }
+          return emit === undefined ? effect : Effect.tapError(effect, reportEnd(body.runId, emit))
+        }))
+    }
+    if (body._tag === "Broadcast") {
+      const byMember = new Map<string, Array<Approval.Decision>>()
+      for (const decision of decisions) {
+        const name = decision.path[0]
+        const entry = body.waiting.find((waiting) => waiting.member === name)
+        const member = name === undefined ? undefined : indexOf(team.members).byName.get(name)
+        if (entry === undefined || member === undefined || typeof (member.runnable as Partial<Resumable>).resumeIn !== "function") {
+          return Effect.fail(
+            new ApprovalError({
+              reason: "UnknownCall",
+              toolCallId: decision.toolCallId,
+              message: `No call "${[...decision.path, decision.toolCallId].join("/")}" waits for a decision in this run: ` +
+                `its requests are under ${body.waiting.map((waiting) => `"${waiting.member}"`).join(", ")}.`
+            })
+          )
+        }
+        const list = byMember.get(entry.member) ?? []
+        list.push({ ...decision, path: decision.path.slice(1) })
+        byMember.set(entry.member, list)
+      }
+      return Effect.flatMap(Approval.Keys, (keys) =>
+        Effect.flatMap(keys.spend(body.token), (fresh) => {
+          if (!fresh) {
+            return Effect.fail(stale("This pause of the run was already resumed: resume the run with the state of its latest pause."))
+          }
+          let effect = resumeBroadcast(team, body, byMember, emit)
           if (team.timeout !== undefined) {
             const timeout = team.timeout
             effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
