@@ -10,16 +10,12 @@
  * activity: each of its model calls and tool calls is (2 model calls and a tool call here).
  *
  * The cost of one model call's and one tool call's activity: a workflow of one agent step, run with
- * three scripts (the model answers at once: 1 model call; it asks for a tool, then answers: 2 model
- * calls and 1 tool call; it asks for two tools at once, then answers: 2 and 2), in process and
- * durably on SQLite. With d(script) a script's durable time less its in-process time, a tool call
- * costs d(two tools) - d(one tool), and a model call d(one tool) - d(answer) - that.
- *
- *   node --import tsx bench/durable.ts
- *
- * Failover on PostgreSQL (how long after a runner is killed another takes its runs over) needs two
- * runner processes and a server: test/DurablePg.test.ts measures it as it checks it, and prints it
- * (5.3 to 6.5 s in nine runs, from the SIGKILL to the first step run again, with Durable.failoverSettings).
+ * four scripts, in process and durably on SQLite: the model answers at once (1 model call); it asks
+ * for a tool, then answers (2 model calls, 1 tool call); it asks for five tools at once, then
+ * answers (2 and 5, the tools one after the other); it asks for a tool five times, one turn each,
+ * then answers (6 and 5). With d(script) a script's durable time less its in-process time, a tool
+ * call's activity costs (d(five tools) - d(one tool)) / 4 and a model call's
+ * (d(five turns) - d(five tools)) / 4.
  */
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
@@ -55,20 +51,23 @@ const researcher = Agent.make({ name: "Researcher", toolkit: Tools, model })
 // The per-call figures: the user's text says what the model does.
 const callsModel = TestModel.layer((request) => {
   const plan = request.lastUserText
-  if (plan === "answer" || request.prompt.content.at(-1)?.role === "tool") {
-    return TestModel.text("Here is what the lookup found.", { usage: { inputTokens: 20, outputTokens: 8 } })
-  }
+  const results = request.prompt.content.filter((message) => message.role === "tool").length
+  const answer = TestModel.text("Here is what the lookup found.", { usage: { inputTokens: 20, outputTokens: 8 } })
+  if (plan === "answer") return answer
+  if (plan === "five turns") return results < 5 ? TestModel.toolCall("lookup", { query: `q${results}` }) : answer
+  if (results > 0) return answer
   return plan === "one tool"
     ? TestModel.toolCall("lookup", { query: plan })
-    : TestModel.toolCalls([{ name: "lookup", params: { query: "a" } }, { name: "lookup", params: { query: "b" } }])
+    : TestModel.toolCalls(Array.from({ length: 5 }, (_, i) => ({ name: "lookup", params: { query: `q${i}` } })))
 }, { record: false })
 const callsWorkflow = Workflow.make({
   name: "Calls",
   input: Schema.String,
-  steps: Workflow.agent(Agent.make({ name: "Caller", toolkit: Tools, model: callsModel }))
+  // One tool call after the other, so that two tool calls cost two tool calls' time.
+  steps: Workflow.agent(Agent.make({ name: "Caller", toolkit: Tools, model: callsModel, toolConcurrency: 1 }))
 })
 const callsDurable = Durable.make(callsWorkflow)
-const plans = ["answer", "one tool", "two tools"] as const
+const plans = ["answer", "one tool", "five tools", "five turns"] as const
 
 const workflow = Workflow.make({
   name: "Bench",
@@ -176,8 +175,8 @@ const main = async () => {
   console.log(`\ndurable overhead per step: memory ${((medians["durable, memory"]! - inProcess) / 3).toFixed(2)} ms, ` +
     `SQLite ${((medians["durable, SQLite"]! - inProcess) / 3).toFixed(2)} ms (target ≤ 2 ms)`)
   const d = (plan: string) => medians["calls, durable, SQLite"][plan] - medians["calls, in process"][plan]
-  const tool = d("two tools") - d("one tool")
-  const modelCall = d("one tool") - d("answer") - tool
+  const tool = (d("five tools") - d("one tool")) / 4
+  const modelCall = (d("five turns") - d("five tools")) / 4
   console.log(`durable overhead on SQLite: per model call ${modelCall.toFixed(2)} ms, per tool call ${tool.toFixed(2)} ms, ` +
     `an agent step that answers at once ${d("answer").toFixed(2)} ms`)
 }
