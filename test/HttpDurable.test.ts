@@ -1,3 +1,4 @@
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
@@ -5,10 +6,12 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Fs from "node:fs"
 import * as HttpApp from "../layers/HttpApp.js"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
+import * as HttpApi from "../src/HttpApi.js"
 import * as Registry from "../src/Registry.js"
 import * as Fixture from "./fixtures/httpDurable.js"
 import { batchEnd, clientOf, type Files, lines, tempFiles, until } from "./fixtures/httpDurable.js"
@@ -253,6 +256,26 @@ describe("HttpApp, durable runs in process", () => {
       assert.strictEqual(noInput.status, 400)
       const noValue = yield* post(`${url}/durable/runs/nope/signals/approval`, { other: 1 })
       assert.strictEqual(noValue.status, 400)
+    }), 60_000)
+
+  it.scopedLive("with a token configured, the durable endpoints need it (401 without)", () =>
+    Effect.gen(function*() {
+      const files = yield* tempFiles
+      const context = yield* Layer.build(
+        HttpApp.layer({ port: 0, token: Redacted.make("secret"), durable: { filename: files.database } }).pipe(
+          Layer.provide(Registry.layer(Fixture.members(files.counter, files.release))),
+          Layer.provide(SessionStoreMemory.layer)
+        )
+      )
+      const { url } = Context.get(context, HttpApp.HttpApp)
+      const refused = yield* post(`${url}/durable/runs`, { agent: "Echo", input: "x" })
+      assert.strictEqual(refused.status, 401)
+      const listed = yield* Effect.promise(() => fetch(`${url}/durable/runs`).then((response) => response.status))
+      assert.strictEqual(listed, 401)
+      const client = yield* HttpApi.client(url, { token: Redacted.make("secret") }).pipe(Effect.provide(FetchHttpClient.layer))
+      const started = yield* client.durable.start({ payload: { agent: "Echo", input: "x" } })
+      assert.strictEqual(started.agent, "Echo")
+      assert.isAbove(started.runId.length, 0)
     }), 60_000)
 
   it.scopedLive("a server without a durable store answers 501 DurableRunsDisabled, saying how to enable it", () =>
