@@ -24,9 +24,9 @@ import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, RunOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
+import * as Fast from "./fast.js"
 import * as InternalGuardrail from "./guardrail.js"
 import * as Id from "./id.js"
-import * as Memo from "./memo.js"
 import * as ModelCall from "./modelCall.js"
 import * as Telemetry from "./telemetry.js"
 import * as ToolCall from "./toolCall.js"
@@ -305,9 +305,9 @@ class Loop implements ModelCall.Run {
         ? buildSystemPrompt(this.agent, lines(yield* (instructions as Effect.Effect<string | ReadonlyArray<string>>)))
         : staticSystemPrompt(this.agent)
       const messages = this.messages
-      if (system.length > 0) messages.push(ModelCall.systemMessage(system))
+      if (system.length > 0) messages.push(Fast.systemMessage(system))
       if (options?.history !== undefined) for (const message of options.history) messages.push(message)
-      if (typeof input === "string") messages.push(ModelCall.userMessage([ModelCall.textPart(input)]))
+      if (typeof input === "string") messages.push(Fast.userMessage([Fast.textPart(input)]))
       else for (const message of Prompt.make(input).content) messages.push(message)
       const guardrails = this.agent.guardrails
       if (guardrails !== undefined && guardrails.input.length > 0) yield* this.guardInput(guardrails.input)
@@ -364,7 +364,7 @@ class Loop implements ModelCall.Run {
       if (checked !== text && message !== undefined) {
         // A rewrite replaces the message's text; its files, if any, stay.
         const files = message.content.filter((part) => part.type !== "text")
-        messages[last] = ModelCall.userMessage([ModelCall.textPart(checked), ...files])
+        messages[last] = Fast.userMessage([Fast.textPart(checked), ...files])
       }
     })
   }
@@ -666,7 +666,7 @@ class Loop implements ModelCall.Run {
       this.toolCalls.push(outcome.record)
       parts.push(outcome.part)
     }
-    this.messages.push(ModelCall.toolMessage(parts))
+    this.messages.push(Fast.toolMessage(parts))
   }
 
   /**
@@ -681,8 +681,8 @@ class Loop implements ModelCall.Run {
     if (Either.isRight(decoded)) return Either.right(decoded.right)
     const problem = ParseResult.TreeFormatter.formatErrorSync(decoded.left)
     if (this.repairs-- > 0) {
-      this.messages.push(ModelCall.userMessage([
-        ModelCall.textPart(
+      this.messages.push(Fast.userMessage([
+        Fast.textPart(
           `Your answer could not be read as the required JSON:\n${problem}\n` +
             "Answer again with only a JSON value that matches the schema."
         )
@@ -749,22 +749,22 @@ const nestedOf = (toolCallId: string, name: string, paused: RunPaused) => ({
   pending: paused.pending
 })
 
-const decodeOutput = Memo.weak(
+const decodeOutput = Fast.weak(
   (schema: Schema.Schema<unknown, unknown, unknown>): (text: string) => Either.Either<unknown, ParseResult.ParseError> =>
     Schema.decodeEither(Schema.parseJson(schema as Schema.Schema<unknown, unknown>))
 )
 
 const assistantMessage = (turn: ModelCall.Turn): Prompt.AssistantMessage => {
   const content: Array<Prompt.AssistantMessagePart> = []
-  if (turn.reasoning.length > 0) content.push(ModelCall.reasoningPart(turn.reasoning))
-  if (turn.text.length > 0) content.push(ModelCall.textPart(turn.text))
+  if (turn.reasoning.length > 0) content.push(Fast.reasoningPart(turn.reasoning))
+  if (turn.text.length > 0) content.push(Fast.textPart(turn.text))
   for (const call of turn.toolCalls) {
-    content.push(ModelCall.toolCallPart(call.id, call.name, call.params, call.providerExecuted))
+    content.push(Fast.toolCallPart(call.id, call.name, call.params, call.providerExecuted))
   }
   for (const result of turn.providerResults) {
-    content.push(ModelCall.toolResultPart(result.id, result.name, result.isFailure, result.result, true))
+    content.push(Fast.toolResultPart(result.id, result.name, result.isFailure, result.result, true))
   }
-  return ModelCall.assistantMessage(content)
+  return Fast.assistantMessage(content)
 }
 
 const buildSystemPrompt = (agent: Definition, lines: ReadonlyArray<string>): string => {
@@ -778,14 +778,14 @@ const buildSystemPrompt = (agent: Definition, lines: ReadonlyArray<string>): str
 }
 
 // The instructions of an agent whose instructions are not an Effect are the same on every run.
-const staticSystemPrompt = Memo.weak((agent: Definition): string =>
+const staticSystemPrompt = Fast.weak((agent: Definition): string =>
   buildSystemPrompt(agent, lines(agent.instructions as string | ReadonlyArray<string>))
 )
 
 const lines = (instructions: string | ReadonlyArray<string>): ReadonlyArray<string> =>
   typeof instructions === "string" ? [instructions] : instructions
 
-const outputInstruction = Memo.weak((schema: Schema.Schema<unknown, unknown, unknown>): string =>
+const outputInstruction = Fast.weak((schema: Schema.Schema<unknown, unknown, unknown>): string =>
   "Give your final answer as a single JSON value, with no other text, that matches this JSON Schema:\n" +
   JSON.stringify(Tool.getJsonSchemaFromSchemaAst(schema.ast) satisfies JSONSchema.JsonSchema7)
 )

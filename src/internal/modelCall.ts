@@ -12,7 +12,6 @@ import * as Effect from "effect/Effect"
 import * as Context from "effect/Context"
 import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Schema from "effect/Schema"
@@ -25,7 +24,7 @@ import * as RunEvent from "../RunEvent.js"
 import type { Definition, ModelLayer } from "./definition.js"
 import type { Emit } from "./eventStream.js"
 import * as Executor from "./executor.js"
-import * as Memo from "./memo.js"
+import * as Fast from "./fast.js"
 import * as Telemetry from "./telemetry.js"
 
 /** What one model call produced, whichever path and mode it took. */
@@ -72,25 +71,6 @@ export interface RunState {
 /** Whether a run records its spans (see `Telemetry.isTraced`). */
 export const isTraced: (fiber: Fiber.RuntimeFiber<unknown, unknown>) => boolean = Telemetry.isTraced
 
-// What a provider is given as the call's span when the run records none: it keeps nothing.
-const untracedSpan: Tracer.Span = {
-  _tag: "Span",
-  name: "chat",
-  spanId: "untraced",
-  traceId: "untraced",
-  parent: Option.none(),
-  context: Context.empty(),
-  status: { _tag: "Started", startTime: BigInt(0) },
-  attributes: new Map(),
-  links: [],
-  sampled: false,
-  kind: "internal",
-  end: () => {},
-  attribute: () => {},
-  event: () => {},
-  addLinks: () => {}
-}
-
 /**
  * A run as its model calls see it: the run loop is one. Its model calls stream their answers when
  * its events are read (`emit` is set), and answer whole otherwise.
@@ -112,7 +92,7 @@ export interface ToolSet {
 
 const noTools: ToolSet = { tools: [], lenient: undefined }
 
-const toolSetOf = Memo.weak((toolkit: Toolkit.Any): ToolSet => {
+const toolSetOf = Fast.weak((toolkit: Toolkit.Any): ToolSet => {
   const tools = Object.values(toolkit.tools)
   return tools.length === 0 ? noTools : {
     tools,
@@ -305,7 +285,7 @@ class Call {
         this.chat = chat
         return respond(this, service, chat.span)
       })
-      : respond(this, service, untracedSpan)
+      : respond(this, service, Fast.untracedSpan)
   }
 }
 
@@ -418,40 +398,6 @@ const toModelError = (error: unknown): ModelError =>
     ? ModelError.fromAiError(error)
     : new ModelError({ reason: "Unknown", retryable: false, message: String(error), cause: error })
 
-/**
- * Text and reasoning deltas are the events of every streamed chunk. `new TextDelta(props, true)`
- * goes through the generic Schema class constructor (it copies the props, looks for defaults and
- * hands them down a chain of constructors): ~2 µs, most of a chunk's own handling. A delta has no
- * defaults, so this builds the very same instance (its class's prototype, the same own fields in
- * the same order) directly. It is checked against the constructor once, and the constructor is
- * used if the two ever differ. Measured (`npm run bench -- stream-chunk`, 3 processes, same machine,
- * alternating): 1.30–1.61 µs a streamed chunk with it, 2.44–2.60 with the constructor, against a
- * target of 3.0; over HTTP the same ~1.2 µs lands on the streamed-chunk ratios to raw undici
- * (target 2×, today 1.5–2.1×).
- */
-const deltaConstructor = <E extends { readonly runId: string; readonly delta: string }>(
-  Class: new(props: { readonly runId: string; readonly delta: string }, disableValidation: true) => E,
-  tag: string
-): (runId: string, delta: string) => E => {
-  const proto = Class.prototype
-  const direct = (runId: string, delta: string): E => {
-    const event = Object.create(proto)
-    event.runId = runId
-    event.delta = delta
-    event._tag = tag
-    return event
-  }
-  const made = new Class({ runId: "run", delta: "delta" }, true) as Record<PropertyKey, unknown>
-  const built = direct("run", "delta") as Record<PropertyKey, unknown>
-  const keys = Reflect.ownKeys(made)
-  const same = Object.getPrototypeOf(made) === proto &&
-    keys.length === Reflect.ownKeys(built).length &&
-    keys.every((key, i) => Reflect.ownKeys(built)[i] === key && made[key] === built[key])
-  return same ? direct : (runId, delta) => new Class({ runId, delta }, true)
-}
-
-const textDelta = deltaConstructor(RunEvent.TextDelta, "TextDelta")
-const reasoningDelta = deltaConstructor(RunEvent.ReasoningDelta, "ReasoningDelta")
 
 /** Folds the parts of an answer whose events nobody reads; the failure of an error part. */
 const foldParts = (
@@ -489,9 +435,9 @@ const handleParts = (
     }
     if (part.type === "text-delta" || part.type === "text") {
       if (state.firstTokenAt === undefined) state.firstTokenAt = state.clock.unsafeCurrentTimeMillis()
-      if (part.type === "text-delta" && part.delta.length > 0) events.push(textDelta(state.runId, part.delta))
+      if (part.type === "text-delta" && part.delta.length > 0) events.push(Fast.textDelta(state.runId, part.delta))
     } else if (part.type === "reasoning-delta" && part.delta.length > 0) {
-      events.push(reasoningDelta(state.runId, part.delta))
+      events.push(Fast.reasoningDelta(state.runId, part.delta))
     }
   }
   if (events.length === 0) return Effect.void
@@ -609,87 +555,3 @@ export const models = (agent: Definition, context: Context.Context<never>): Mode
     }
   }
 }
-
-// -----------------------------------------------------------------------------
-// Prompt values
-// -----------------------------------------------------------------------------
-
-// `Prompt.makePart` and `Prompt.makeMessage` spread their parameters into an object with a computed
-// key, which V8 builds on a slow path (several µs each, more than the rest of a turn's own work).
-// These build the very same objects, with the same keys in the same order, as plain literals.
-const PartTypeId = Prompt.PartTypeId
-const MessageTypeId = Prompt.MessageTypeId
-
-export const textPart = (text: string): Prompt.TextPart => ({
-  text,
-  [PartTypeId]: PartTypeId,
-  type: "text",
-  options: {}
-})
-
-export const reasoningPart = (text: string): Prompt.ReasoningPart => ({
-  text,
-  [PartTypeId]: PartTypeId,
-  type: "reasoning",
-  options: {}
-})
-
-export const toolCallPart = (
-  id: string,
-  name: string,
-  params: unknown,
-  providerExecuted: boolean
-): Prompt.ToolCallPart => ({
-  id,
-  name,
-  params,
-  providerExecuted,
-  [PartTypeId]: PartTypeId,
-  type: "tool-call",
-  options: {}
-})
-
-export const toolResultPart = (
-  id: string,
-  name: string,
-  isFailure: boolean,
-  result: unknown,
-  providerExecuted: boolean
-): Prompt.ToolResultPart => ({
-  id,
-  name,
-  isFailure,
-  result,
-  providerExecuted,
-  [PartTypeId]: PartTypeId,
-  type: "tool-result",
-  options: {}
-})
-
-export const systemMessage = (content: string): Prompt.SystemMessage => ({
-  content,
-  [MessageTypeId]: MessageTypeId,
-  role: "system",
-  options: {}
-})
-
-export const userMessage = (content: Array<Prompt.UserMessagePart>): Prompt.UserMessage => ({
-  content,
-  [MessageTypeId]: MessageTypeId,
-  role: "user",
-  options: {}
-})
-
-export const assistantMessage = (content: Array<Prompt.AssistantMessagePart>): Prompt.AssistantMessage => ({
-  content,
-  [MessageTypeId]: MessageTypeId,
-  role: "assistant",
-  options: {}
-})
-
-export const toolMessage = (content: Array<Prompt.ToolMessagePart>): Prompt.ToolMessage => ({
-  content,
-  [MessageTypeId]: MessageTypeId,
-  role: "tool",
-  options: {}
-})

@@ -15,8 +15,8 @@ import type { AgentError } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import * as RunRecord from "../RunRecord.js"
 import type { Definition, RunOptions, SessionOptions } from "./definition.js"
+import * as Fast from "./fast.js"
 import * as Id from "./id.js"
-import * as ModelCall from "./modelCall.js"
 
 /** Every option of a run. */
 export interface Options extends RunOptions, SessionOptions {}
@@ -265,7 +265,7 @@ const decodeMessages = Schema.decodeUnknownOption(Schema.Array(Prompt.Message))
 const toPrompt = (input: Run.Input): Option.Option<Prompt.Prompt> => {
   // Built directly: `Prompt.make` builds its parts with a computed key in a spread, which costs more
   // than the rest of this function.
-  if (typeof input === "string") return Option.some(Prompt.fromMessages([ModelCall.userMessage([ModelCall.textPart(input)])]))
+  if (typeof input === "string") return Option.some(Prompt.fromMessages([Fast.userMessage([Fast.textPart(input)])]))
   if (Prompt.isPrompt(input)) return Option.some(input)
   return Option.map(decodeMessages(input), Prompt.fromMessages)
 }

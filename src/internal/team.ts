@@ -22,9 +22,9 @@ import * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, Instructions, RunOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
+import * as Fast from "./fast.js"
 import * as Id from "./id.js"
 import * as InternalLoop from "./loop.js"
-import * as Memo from "./memo.js"
 import * as InternalRunnable from "./runnable.js"
 import type { Runnable } from "./runnable.js"
 import * as Telemetry from "./telemetry.js"
@@ -363,7 +363,7 @@ interface Index {
 }
 
 // Worked out once per team, not per run.
-const indexOf = Memo.weak((members: ReadonlyArray<Member>): Index => ({
+const indexOf = Fast.weak((members: ReadonlyArray<Member>): Index => ({
   byName: new Map(members.map((member) => [member.name, member])),
   names: members.map((member) => member.name).join(", ")
 }))

@@ -17,8 +17,7 @@ import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition } from "./definition.js"
 import * as Executor from "./executor.js"
-import * as Memo from "./memo.js"
-import * as ModelCall from "./modelCall.js"
+import * as Fast from "./fast.js"
 import * as Telemetry from "./telemetry.js"
 import type { RunState, ToolCallRequest } from "./modelCall.js"
 
@@ -39,7 +38,7 @@ interface Codecs {
 }
 
 // Built once per tool, never per call.
-const codecs = Memo.weak((tool: Tool.Any): Codecs => ({
+const codecs = Fast.weak((tool: Tool.Any): Codecs => ({
   decodeParams: Schema.decodeUnknownEither(tool.parametersSchema as Schema.Schema<unknown, unknown>),
   encodeSuccess: Schema.encodeUnknownEither(tool.successSchema as Schema.Schema<unknown, unknown>),
   encodeFailure: Schema.encodeUnknownEither(tool.failureSchema as Schema.Schema<unknown, unknown>),
@@ -131,7 +130,7 @@ const untraced = (
   const finish = (result: unknown, failure: Run.ToolFailure | undefined): Effect.Effect<Outcome> => {
     const duration = Duration.millis(state.clock.unsafeCurrentTimeMillis() - startedAt)
     const outcome: Outcome = {
-      part: ModelCall.toolResultPart(call.id, call.name, failure !== undefined, result, false),
+      part: Fast.toolResultPart(call.id, call.name, failure !== undefined, result, false),
       record: failure === undefined
         ? { id: call.id, name: call.name, arguments: call.params, result, duration }
         : { id: call.id, name: call.name, arguments: call.params, result, failure, duration }
@@ -244,7 +243,7 @@ export const rejected = (call: ToolCallRequest, state: RunState, reason: string)
   return settledByPerson(
     call,
     state,
-    { part: ModelCall.toolResultPart(call.id, call.name, true, result, false), record },
+    { part: Fast.toolResultPart(call.id, call.name, true, result, false), record },
     new RunEvent.ToolCallFailed({
       runId: state.runId,
       toolCallId: call.id,
@@ -269,7 +268,7 @@ export const answered = (call: ToolCallRequest, state: RunState, result: unknown
   return settledByPerson(
     call,
     state,
-    { part: ModelCall.toolResultPart(call.id, call.name, false, result, false), record },
+    { part: Fast.toolResultPart(call.id, call.name, false, result, false), record },
     new RunEvent.ToolCallCompleted({ runId: state.runId, toolCallId: call.id, name: call.name, result, duration: Duration.zero }, true)
   )
 }
@@ -303,7 +302,7 @@ export const settledLater = (
   const record: Run.ToolCall = failed
     ? { id: call.id, name: call.name, arguments: call.params, result, failure: "Failed", duration: Duration.zero }
     : { id: call.id, name: call.name, arguments: call.params, result, duration: Duration.zero }
-  const outcome: Outcome = { part: ModelCall.toolResultPart(call.id, call.name, failed, result, false), record }
+  const outcome: Outcome = { part: Fast.toolResultPart(call.id, call.name, failed, result, false), record }
   const emit = state.emit
   if (emit === undefined) return Effect.succeed(outcome)
   return Effect.as(
@@ -331,7 +330,7 @@ export const settledLater = (
 
 /** The outcome of a call that settled earlier (before a pause), as its record says. */
 export const settled = (record: Run.ToolCall): Outcome => ({
-  part: ModelCall.toolResultPart(record.id, record.name, record.failure !== undefined, record.result, false),
+  part: Fast.toolResultPart(record.id, record.name, record.failure !== undefined, record.result, false),
   record
 })
 
@@ -379,8 +378,8 @@ const inHandlerFrame = <A, E>(
 // runtime) gives the same result, so it is merged once. The run's services win over the handler's:
 // when the run's context has every service the handler's has (see `layerPlumbing`), the result is
 // the run's context.
-const mergedUnder = Memo.weak((handler: Context.Context<never>) =>
-  Memo.weak((input: Context.Context<never>): Context.Context<never> =>
+const mergedUnder = Fast.weak((handler: Context.Context<never>) =>
+  Fast.weak((input: Context.Context<never>): Context.Context<never> =>
     covers(input, handler) ? input : Context.merge(handler, input)
   )
 )
