@@ -245,6 +245,15 @@ const runToEnd = (entry: Registry.Entry, input: Run.Input, options: Registry.Run
     return yield* Effect.fail(new HttpApi.RunError({ runId: options.runId, error: yield* Failure.fromCause(exit.cause) }))
   })
 
+// A JSON run that paused did not fail: it answers 202 with what it waits for.
+const pausedAccepted = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | HttpApi.Paused, R> =>
+  Effect.catchIf(
+    effect,
+    (error): error is E & HttpApi.RunError =>
+      error instanceof HttpApi.RunError && error.error instanceof AgentError.RunPaused,
+    (error) => Effect.fail(HttpApi.Paused.fromRunPaused(error.error as AgentError.RunPaused))
+  )
+
 const setRunId = (runId: string) =>
   PlatformHttpApp.appendPreResponseHandler((_request, response) =>
     Effect.succeed(HttpServerResponse.setHeader(response, "x-run-id", runId))
@@ -293,7 +302,8 @@ const RunsLive = HttpApiBuilder.group(HttpApi.Api, "runs", (handlers) =>
           Effect.catchTag("RunError", (error): Effect.Effect<never, HttpApi.RunError | HttpApi.InvalidRunInput> =>
             error.error instanceof AgentError.WorkflowError && error.error.reason === "InvalidInput"
               ? Effect.fail(new HttpApi.InvalidRunInput({ runId: error.runId, message: error.error.message }))
-              : Effect.fail(error))
+              : Effect.fail(error)),
+          pausedAccepted
         )
       }))
     .handle("list", () => Effect.flatMap(State, ({ runs }) => runs.list))
@@ -375,13 +385,21 @@ const ApprovalsLive = HttpApiBuilder.group(HttpApi.Api, "approvals", (handlers) 
         const options = { runId: path.runId }
         yield* setRunId(path.runId)
         if (payload.stream === true || wantsEventStream(request)) {
+          if (payload.detach === true) {
+            // Kept like a detached run's: a reload during the resumed part picks it up from its log.
+            const events = yield* Events.startDetached(runs, (yield* State).logs, resumed, "", options)
+            return HttpServerResponse.stream(Stream.map(events, ([id, event]) => Sse.numberedEvent(id, event)), {
+              contentType: "text/event-stream",
+              headers: Sse.headers
+            })
+          }
           const events = yield* Events.start(runs, resumed, "", options)
           return HttpServerResponse.stream(Stream.map(events, Sse.streamEvent), {
             contentType: "text/event-stream",
             headers: Sse.headers
           })
         }
-        return yield* runToEnd(resumed, "", options)
+        return yield* runToEnd(resumed, "", options).pipe(pausedAccepted)
       })))
 
 const SessionsLive = HttpApiBuilder.group(HttpApi.Api, "sessions", (handlers) =>

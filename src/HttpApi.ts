@@ -33,6 +33,7 @@ import {
   DurableRunsDisabled,
   InternalError,
   InvalidRunInput,
+  Paused,
   PayloadTooLarge,
   RunCancelled,
   RunError,
@@ -154,13 +155,15 @@ export class RunsGroup extends HttpApiGroup.make("runs")
       .addError(InvalidRunInput)
       .addError(RunError)
       .addError(RunCancelled)
+      .addError(Paused)
       .annotate(OpenApi.Summary, "Run an agent or team")
       .annotate(
         OpenApi.Description,
         "Answers with the run's output as JSON, or, with `\"stream\": true` or `Accept: text/event-stream`, " +
           "with Server-Sent Events: one per event of the run, `event:` its `_tag` and `data:` its JSON, the " +
           "first `RunStarted` (with the run's id), the last `RunCompleted`, `RunFailed`, `RunCancelled` or " +
-          "`RunError`. The run's id is also in the `x-run-id` header. A client that disconnects cancels its run."
+          "`RunError`. The run's id is also in the `x-run-id` header. A client that disconnects cancels its run. " +
+          "A JSON run that pauses for approval answers 202 `Paused`, with its pending calls."
       )
   )
   .add(
@@ -349,13 +352,15 @@ export class ApprovalsGroup extends HttpApiGroup.make("approvals")
       .addError(RunIdInUse)
       .addError(RunError)
       .addError(RunCancelled)
+      .addError(Paused)
       .annotate(OpenApi.Summary, "Decide on a paused run's tool calls and resume it")
       .annotate(
         OpenApi.Description,
         "Approves or rejects the pending tool calls of a run that paused (listed by `GET /approvals`), and " +
-          "resumes it: it answers as `POST /agents/{name}/runs` does, with the run's output, or with `RunError` " +
-          "(`RunPaused`) when calls still wait. A paused run's event stream ends with `RunPaused`; with " +
-          "`\"stream\": true` the resumed run streams its events again."
+          "resumes it: it answers as `POST /agents/{name}/runs` does, with the run's output, or with 202 " +
+          "`Paused` when calls still wait. A paused run's event stream ends with `RunPaused`; with " +
+          "`\"stream\": true` the resumed run streams its events again, and with `\"detach\": true` too its events " +
+          "are kept for `GET /runs/{runId}/events` (numbered from 1 again: the resumed part's log replaces the paused one's)."
       )
   )
   .middleware(Authorization)

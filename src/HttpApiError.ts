@@ -9,6 +9,7 @@ import * as Schema from "effect/Schema"
 import * as Memory from "../services/Memory.js"
 import * as SessionStore from "../services/SessionStore.js"
 import * as AgentError from "./AgentError.js"
+import * as Approval from "./Approval.js"
 
 // -----------------------------------------------------------------------------
 // Errors
@@ -145,6 +146,36 @@ export const RunFailure = Schema.Union(
  * @category models
  */
 export type RunFailure = typeof RunFailure.Type
+
+/**
+ * A run paused: it waits for decisions on its `pending` tool calls (see `Approval`). Answered with
+ * 202 Accepted, since nothing failed; `POST /runs/{runId}/resume` with the decisions resumes it (the
+ * server keeps its `state`, which is also given here, signed, for a client that stores it).
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class Paused extends Schema.TaggedError<Paused>("effect-agents/HttpApi/Paused")(
+  "Paused",
+  {
+    runId: Schema.String,
+    pending: Schema.Array(Approval.Request),
+    state: Approval.State,
+    message: Schema.String
+  },
+  HttpApiSchema.annotations({ status: 202 })
+) {
+  /** The pause of a run, as the HTTP app answers it. */
+  static fromRunPaused(error: AgentError.RunPaused): Paused {
+    return new Paused({
+      runId: error.runId,
+      pending: error.pending,
+      state: error.state,
+      message: `The run waits for decisions on ${error.pending.length} tool call(s): ` +
+        `POST /runs/${error.runId}/resume with them (GET /approvals lists the runs that wait).`
+    })
+  }
+}
 
 /**
  * A run failed. `error` is its typed failure. On an SSE stream this is also the last event of a

@@ -497,7 +497,9 @@ export interface PausedRun extends Schema.Schema.Type<typeof PausedRun> {}
  */
 export const ResumeRequest = Schema.Struct({
   decisions: Schema.Array(Approval.Decision),
-  stream: Schema.optional(Schema.Boolean)
+  stream: Schema.optional(Schema.Boolean),
+  /** With `stream`: the resumed run's events are kept for `GET /runs/{runId}/events`, as a detached run's. */
+  detach: Schema.optional(Schema.Boolean)
 })
 
 

@@ -97,10 +97,14 @@ describe("Approvals over HTTP", () => {
       const again = yield* post(`${url}/runs/r1/resume`, { decisions: [{ _tag: "Approve", toolCallId: "a" }] })
       assert.strictEqual(again.status, 404)
 
-      // As JSON: the paused run is a RunError carrying RunPaused; the decision answers with the output.
+      // As JSON: the paused run answers 202 with what it waits for; the decision answers with the output.
       const paused = yield* Effect.flip(client.runs.run({ path: { name: "Teller" }, payload: { input: "Pay Bob", runId: "r2" } }))
-      assert.strictEqual(paused._tag, "RunError")
-      assert.strictEqual(paused._tag === "RunError" && paused.error._tag, "RunPaused")
+      assert.strictEqual(paused._tag, "Paused")
+      assert.deepStrictEqual(
+        paused._tag === "Paused" && paused.pending.map((r) => [r.toolCallId, r.tool, r.arguments]),
+        [["b", "transfer", { to: "Bob", amount: 20 }]]
+      )
+      assert.strictEqual(paused._tag === "Paused" && paused.state.body.runId, "r2")
       const output = yield* client.approvals.resume({
         path: { runId: "r2" },
         payload: { decisions: [Approval.reject("b", "not today")] }
@@ -108,6 +112,52 @@ describe("Approvals over HTTP", () => {
       assert.strictEqual(output.text, "Sent to Bob.")
       assert.deepStrictEqual(ledger, ["Ada:10"])
       assert.deepStrictEqual(output.toolCalls.map((call) => call.failure), ["Rejected"])
+    })
+  })
+  it.scopedLive("a JSON pause is 202 Paused, a second round too; a detached resume is kept for a reload", () => {
+    const ledger: Array<string> = []
+    return Effect.gen(function*() {
+      const context = yield* Layer.build(
+        HttpApp.layer({ port: 0 }).pipe(
+          Layer.provide(Registry.layer([teller])),
+          Layer.provide(Bank.toLayer({
+            transfer: ({ amount, to }) => Effect.sync(() => (ledger.push(`${to}:${amount}`), `sent ${amount} to ${to}`))
+          })),
+          Layer.provide(TestModel.layer([
+            TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" }),
+            TestModel.toolCall("transfer", { to: "Bob", amount: 20 }, { id: "b" }),
+            TestModel.text("Paid both.")
+          ])),
+          Layer.provide(SessionStoreMemory.layer)
+        )
+      )
+      const { url } = Context.get(context, HttpApp.HttpApp)
+      const first = yield* post(`${url}/agents/Teller/runs`, { input: "Pay Ada and Bob", runId: "r3" })
+      assert.strictEqual(first.status, 202)
+      const body = JSON.parse(first.text)
+      assert.strictEqual(body._tag, "Paused")
+      assert.deepStrictEqual(body.pending.map((r: Approval.Request) => r.toolCallId), ["a"])
+      assert.include(body.message, "POST /runs/r3/resume")
+
+      // The second round of approvals: the resumed run pauses again, 202 again.
+      const second = yield* post(`${url}/runs/r3/resume`, { decisions: [{ _tag: "Approve", toolCallId: "a" }] })
+      assert.strictEqual(second.status, 202)
+      assert.deepStrictEqual(JSON.parse(second.text).pending.map((r: Approval.Request) => r.toolCallId), ["b"])
+      assert.deepStrictEqual(ledger, ["Ada:10"])
+
+      const resumed = yield* post(`${url}/runs/r3/resume`, {
+        decisions: [{ _tag: "Approve", toolCallId: "b" }],
+        stream: true,
+        detach: true
+      })
+      assert.strictEqual(resumed.status, 200)
+      const names = eventNames(resumed.text)
+      assert.strictEqual(names[names.length - 1], "RunCompleted")
+      // Detached: numbered events, and the log is there for a client that reloads.
+      assert.include(resumed.text, "id: 1\n")
+      const reloaded = yield* Effect.promise(() => fetch(`${url}/runs/r3/events`).then((response) => response.text()))
+      assert.deepStrictEqual(eventNames(reloaded), names)
+      assert.deepStrictEqual(ledger, ["Ada:10", "Bob:20"])
     })
   })
 })
