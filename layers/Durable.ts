@@ -158,19 +158,29 @@ export const signalDeferred: (name: string) => DurableDeferred.DurableDeferred<t
  */
 export const runExecutor = (ledger: Option.Option<Ledger.Service>): Agent.Executor => {
   const settled = Option.getOrUndefined(ledger)
+  // A model may give the same tool call id in two turns of a run (a scripted model, some
+  // OpenAI-compatible servers): its second call is settled under the key with `#2`, and so on. The
+  // executor is made for each execution of the workflow's body, and a replay meets the calls in
+  // the same order, so it names them the same.
+  const seen = new Map<string, number>()
   return {
     modelCall: (key, call) =>
       Activity.make({ name: key, success: Schema.Unknown, error: AgentError.ModelError, execute: call }) as unknown as Effect.Effect<
         never,
         AgentError.ModelError
       >,
-    toolCall: (key, call) =>
-      Activity.make({
-        name: key,
-        success: Run.ToolCall,
-        error: AgentError.AgentError,
-        execute: settled === undefined ? call : Ledger.once(settled, key, call)
-      }) as unknown as Effect.Effect<Run.ToolCall, AgentError.AgentError>
+    toolCall: (first, call) =>
+      Effect.suspend(() => {
+        const n = (seen.get(first) ?? 0) + 1
+        seen.set(first, n)
+        const key = n === 1 ? first : `${first}#${n}`
+        return Activity.make({
+          name: key,
+          success: Run.ToolCall,
+          error: AgentError.AgentError,
+          execute: settled === undefined ? call(key) : Ledger.once(settled, key, call(key))
+        }) as unknown as Effect.Effect<Run.ToolCall, AgentError.AgentError>
+      })
   }
 }
 

@@ -128,6 +128,34 @@ describe("Durable agent steps, on the in-memory engine", () => {
       )
     }))
 
+  it.live("a tool call id the model gives again in a later turn is another call, settled under its own key", () =>
+    Effect.gen(function*() {
+      const executed: Array<string> = []
+      // TestModel numbers a reply's calls from call_1: both turns' calls are call_1.
+      const repeating = Agent.make({
+        name: "Repeater",
+        retry: Retry.none,
+        toolkit: Tools,
+        model: TestModel.layer([
+          TestModel.toolCall("append", { line: "a" }),
+          TestModel.toolCall("append", { line: "b" }),
+          TestModel.text("done")
+        ])
+      })
+      const durable = Durable.make(Workflow.make({ name: "Repeating", input: Schema.String, steps: Workflow.agent(repeating) }))
+      const output = yield* durable.run("x", { runId: "repeat-1" }).pipe(
+        Effect.provide(durable.layer),
+        Effect.provide(makeTools(executed)),
+        Effect.provide(Durable.layerMemory)
+      )
+      const step = output.steps[0]
+      assert.deepStrictEqual(
+        step?._tag === "Completed" ? step.run?.toolCalls.map((call) => [call.id, call.result]) : undefined,
+        [["call_1", "appended a"], ["call_1", "appended b"]]
+      )
+      assert.deepStrictEqual(executed, ["repeat-1#0/tool/call_1", "repeat-1#0/tool/call_1#2"])
+    }))
+
   it.live("the ledger keeps a settled tool call from running again where the engine runs its activity again", () =>
     Effect.gen(function*() {
       // Two engines that know nothing of each other's activities (as after a crash between the

@@ -14,13 +14,15 @@ import type * as Run from "../Run.js"
 /**
  * How a run's calls are carried out. `key` names the call in its run, the same in every replay of
  * it: `<runId>/model/<turn>` for the model call of a turn, `<runId>/tool/<toolCallId>` for a tool
- * call. What a model call gives is plain data (JSON); a tool call settles to its record.
+ * call. What a model call gives is plain data (JSON); a tool call settles to its record. A tool
+ * call is given the key it is settled under (its idempotency key), which the executor may make
+ * unique: a model may give the same call id in two turns.
  */
 export interface Executor {
   readonly modelCall: <A>(key: string, call: Effect.Effect<A, ModelError>) => Effect.Effect<A, ModelError>
   readonly toolCall: (
     key: string,
-    call: Effect.Effect<Run.ToolCall, AgentError>
+    call: (key: string) => Effect.Effect<Run.ToolCall, AgentError>
   ) => Effect.Effect<Run.ToolCall, AgentError>
 }
 

@@ -92,13 +92,11 @@ export const run = (
       ? Telemetry.executeTool(Effect.suspend(() => untraced(agent, call, state, context, undefined)), call, agent.name)
       : Effect.suspend(() => untraced(agent, call, state, context, undefined))
   }
-  const key = Executor.toolCallKey(state.runId, call.id)
-  const body = Effect.suspend(() => untraced(agent, call, state, context, key))
   return Effect.map(
-    executor.toolCall(
-      key,
-      Effect.map(state.traced ? Telemetry.executeTool(body, call, agent.name) : body, (outcome) => outcome.record)
-    ),
+    executor.toolCall(Executor.toolCallKey(state.runId, call.id), (key) => {
+      const body = Effect.suspend(() => untraced(agent, call, state, context, key))
+      return Effect.map(state.traced ? Telemetry.executeTool(body, call, agent.name) : body, (outcome) => outcome.record)
+    }),
     settled
   ) as Effect.Effect<Outcome, ToolError | GuardrailTripped | RunPaused>
 }
