@@ -739,7 +739,8 @@ export const layer: typeof Runnable.layer = Runnable.layer
  * at a crash once more, with the same key, so a handler whose effect must not happen twice (a
  * payment, an email) passes the key on to the service it calls, or records it and skips a key it
  * has seen. The tool must be annotated with {@link ReadsIdempotencyKey}: reading the key elsewhere
- * is a defect.
+ * is a defect. Keys are unique in a run as the model's call ids are (OpenAI's and Anthropic's are);
+ * a durable run also tells apart an id the model gives again in a later turn (`<key>#2`).
  *
  * @since 0.3.0
  * @category idempotency
