@@ -346,30 +346,11 @@ const inHandlerFrame = <A, E>(
   idempotencyKey: string | undefined
 ): Effect.Effect<Exit.Exit<A, E>> =>
   Effect.withFiberRuntime((fiber) => {
-    const previousContext = fiber.getFiberRef(FiberRef.currentContext)
-    const context = merged(handlerContext, previousContext)
-    if (context === previousContext && toolCallId === undefined && idempotencyKey === undefined) {
-      return Effect.exit(effect)
-    }
-    const previousId = fiber.getFiberRef(currentToolCallId)
-    const previousKey = fiber.getFiberRef(Executor.currentIdempotencyKey)
-    // On the way in and on the way out, the same refs are set: those the handler needs changed.
-    const changesContext = context !== previousContext
-    const set = (context: Context.Context<never>, id: string | undefined, key: string | undefined): Effect.Effect<void> => {
-      const setContext = changesContext ? FiberRef.set(FiberRef.currentContext, context) : undefined
-      const setId = toolCallId === undefined ? undefined : FiberRef.set(currentToolCallId, id)
-      const setKey = idempotencyKey === undefined ? undefined : FiberRef.set(Executor.currentIdempotencyKey, key)
-      let all: Effect.Effect<void> | undefined = setContext
-      if (setId !== undefined) all = all === undefined ? setId : Effect.zipRight(all, setId)
-      if (setKey !== undefined) all = all === undefined ? setKey : Effect.zipRight(all, setKey)
-      return all!
-    }
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.zipRight(
-        set(context, toolCallId, idempotencyKey),
-        Effect.flatMap(Effect.exit(restore(effect)), (exit) => Effect.as(set(previousContext, previousId, previousKey), exit))
-      )
-    )
+    const context = merged(handlerContext, fiber.currentContext)
+    let framed = context === fiber.currentContext ? effect : Effect.locally(effect, FiberRef.currentContext, context)
+    if (toolCallId !== undefined) framed = Effect.locally(framed, currentToolCallId, toolCallId)
+    if (idempotencyKey !== undefined) framed = Effect.locally(framed, Executor.currentIdempotencyKey, idempotencyKey)
+    return Effect.exit(framed)
   })
 
 // A handler's context under a run's: the same pair (the same toolkit layer, the same run or
