@@ -298,7 +298,7 @@ class AgentImpl extends Runnable.Base {
   }
 
   /** A paused run of the agent, resumed with decisions (a team resumes its member's this way). */
-  resumeIn(
+  override resumeIn(
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
     emit: EventStream.Emit | undefined

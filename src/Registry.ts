@@ -78,7 +78,11 @@ export type Error = AgentError | SessionStore.SessionStoreError
 export interface Entry extends Description {
   readonly run: (input: Run.Input, options?: RunOptions) => Effect.Effect<Run.Output<unknown>, Error>
   readonly stream: (input: Run.Input, options?: RunOptions) => Stream.Stream<RunEvent.RunEvent, Error>
-  /** Resumes a paused run of this entry with decisions (agents and teams; see `Approval`). */
+  /**
+   * Resumes a paused run of this entry with decisions (see `Approval`): every runnable's, through
+   * the protocol (a kind that cannot pause fails with an `ApprovalError`). Optional for entries made
+   * by hand.
+   */
   readonly resume?: ((
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
@@ -150,23 +154,13 @@ const describe = (member: Member): Description => ({
 
 const bind = (member: Member, context: Context.Context<unknown>): Entry => {
   const bound = Runnable.bind(member, context)
-  const resumable = member as Member & Partial<Resumable>
-  if (typeof resumable.resumeIn !== "function") return { ...describe(member), run: bound.run, stream: bound.stream } as Entry
+  // Every runnable resumes through the protocol; one that cannot pause answers with an ApprovalError.
   const resume: NonNullable<Entry["resume"]> = (state, decisions, options) =>
-    Effect.provide(resumable.resumeIn!(state, decisions, options?.onEvent), context as Context.Context<never>) as Effect.Effect<
+    Effect.provide(member.resumeIn(state, decisions, options?.onEvent), context as Context.Context<never>) as Effect.Effect<
       Run.Output<unknown>,
       Error
     >
   return { ...describe(member), run: bound.run, stream: bound.stream, resume } as Entry
-}
-
-// What agents and teams have beside the protocol: a paused run of theirs resumes.
-interface Resumable {
-  readonly resumeIn: (
-    state: Approval.State,
-    decisions: ReadonlyArray<Approval.Decision>,
-    emit: ((event: RunEvent.RunEvent) => Effect.Effect<void>) | undefined
-  ) => Effect.Effect<Run.Output<unknown>, unknown, unknown>
 }
 
 /**

@@ -22,9 +22,10 @@ import * as Stream from "effect/Stream"
 import type * as Memory from "../services/Memory.js"
 import type * as SessionState from "../services/SessionState.js"
 import type * as SessionStore from "../services/SessionStore.js"
-import type { AgentError } from "./AgentError.js"
+import { type AgentError, ApprovalError } from "./AgentError.js"
+import type * as Approval from "./Approval.js"
 import type * as InternalDefinition from "./internal/definition.js"
-import type * as EventStream from "./internal/eventStream.js"
+import * as EventStream from "./internal/eventStream.js"
 import * as InternalRunnable from "./internal/runnable.js"
 import * as Printer from "./Printer.js"
 import type * as Run from "./Run.js"
@@ -92,6 +93,28 @@ export const isRunnable = (u: unknown): u is Runnable<unknown, unknown> => Predi
 export class Base implements Pipeable {
   pipe() {
     return pipeArguments(this, arguments)
+  }
+
+  /**
+   * A paused run of this runnable, resumed with decisions (see {@link resume}). By default a
+   * runnable cannot pause, so there is nothing to resume: a typed `ApprovalError`. A kind that can
+   * pause overrides it.
+   */
+  resumeIn(
+    state: Approval.State,
+    _decisions: ReadonlyArray<Approval.Decision>,
+    _emit: Emit | undefined
+  ): Effect.Effect<Run.Output<unknown>, RunError, unknown> {
+    const self = this as unknown as { readonly name?: string; readonly kind?: string }
+    return Effect.fail(
+      new ApprovalError({
+        reason: "Stale",
+        message: `"${self.name}" (${self.kind ?? "a runnable"}) cannot pause, so it has no paused run to resume; ` +
+          `the paused run ${state.body.runId} belongs to ${
+            state.body._tag === "Agent" ? `agent "${state.body.agent}"` : `team "${state.body.team}"`
+          }: resume it with that.`
+      })
+    )
   }
 }
 Object.assign(Base.prototype, { [TypeId]: InternalRunnable.variance })
@@ -315,6 +338,71 @@ export const printResponse: {
         any
       >
   }
+)
+
+/**
+ * Options of a resumed run: who sees its events, and how far it may get ahead of its stream's reader.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ResumeOptions {
+  readonly onEvent?: RunOptions["onEvent"]
+  readonly eventBuffer?: RunOptions["eventBuffer"]
+}
+
+/**
+ * Resumes a paused run of any runnable (see `Approval`) with decisions on its pending calls: agents
+ * and teams resume; a kind that cannot pause fails with an `ApprovalError`. The same path the
+ * registry, the HTTP app and teams take, whatever the kind.
+ *
+ * @since 0.3.0
+ * @category running
+ */
+export const resume: {
+  (
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    options?: ResumeOptions
+  ): <A, R>(self: Runnable<A, R>) => Effect.Effect<Run.Output<A>, AgentError, R>
+  <A, R>(
+    self: Runnable<A, R>,
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    options?: ResumeOptions
+  ): Effect.Effect<Run.Output<A>, AgentError, R>
+} = dual(
+  (args) => isRunnable(args[0]),
+  <A, R>(self: Runnable<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: ResumeOptions) =>
+    self.resumeIn(state, decisions, options?.onEvent) as Effect.Effect<Run.Output<A>, AgentError, R>
+)
+
+/**
+ * {@link resume} as a stream of the resumed run's events.
+ *
+ * @since 0.3.0
+ * @category running
+ */
+export const resumeStream: {
+  (
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    options?: ResumeOptions
+  ): <A, R>(self: Runnable<A, R>) => Stream.Stream<RunEvent.RunEvent, AgentError, R>
+  <A, R>(
+    self: Runnable<A, R>,
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    options?: ResumeOptions
+  ): Stream.Stream<RunEvent.RunEvent, AgentError, R>
+} = dual(
+  (args) => isRunnable(args[0]),
+  <A, R>(self: Runnable<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: ResumeOptions) =>
+    EventStream.fromRun(
+      (emit) => self.resumeIn(state, decisions, emit),
+      options?.onEvent,
+      options?.eventBuffer
+    ) as Stream.Stream<RunEvent.RunEvent, AgentError, R>
 )
 
 // -----------------------------------------------------------------------------

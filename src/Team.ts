@@ -266,7 +266,7 @@ class TeamImpl extends Runnable.Base {
   }
 
   /** A paused run of the team, resumed with decisions (a team resumes its member's this way). */
-  resumeIn(
+  override resumeIn(
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
     emit: EventStream.Emit | undefined

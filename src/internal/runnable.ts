@@ -11,6 +11,7 @@ import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 import type { Pipeable } from "effect/Pipeable"
 import type { AgentError } from "../AgentError.js"
+import type * as Approval from "../Approval.js"
 import type { RunOptions, SessionOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
 import * as Id from "./id.js"
@@ -60,6 +61,16 @@ export interface Runnable<out A = string, out R = never> extends Pipeable {
    * session machinery, the stream and the printer are around it: this is the kind's own work only.
    */
   readonly runIn: (input: Run.Input, context: RunContext) => Effect.Effect<Run.Output<A>, RunError, R>
+  /**
+   * A paused run of this runnable (see `Approval`), resumed with decisions, reporting its events to
+   * `emit`. A kind that cannot pause keeps the default of `Runnable.Base`, which fails with an
+   * `ApprovalError`: the registry, the HTTP app and teams resume any runnable through here.
+   */
+  readonly resumeIn: (
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    emit: EventStream.Emit | undefined
+  ) => Effect.Effect<Run.Output<A>, RunError, R>
 }
 
 /** Every option of a run. */

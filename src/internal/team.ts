@@ -521,7 +521,7 @@ const resumeBroadcast = (
           result: Either.left(new RunPaused({ runId: entry.memberRunId, pending: entry.pending, state: memberState }))
         }))
       }
-      const resumable = member.runnable as unknown as Resumable
+      const resumable = member.runnable
       return Effect.flatMap(Approval.sign(memberBody), (memberState) =>
         Effect.map(
           Effect.either(
@@ -673,10 +673,10 @@ const coordinateHandlers = (team: TeamDefinition, state: State): Effect.Effect<C
       > => {
         const { byName } = indexOf(team.members)
         const member = byName.get(nested.name)
-        const resumable = member?.runnable as Partial<Resumable> | undefined
-        if (member === undefined || typeof resumable?.resumeIn !== "function") {
+        if (member === undefined) {
           return Effect.fail(stale(`Team "${team.name}" has no member "${nested.name}" that can resume its run.`))
         }
+        const resumable = member.runnable
         const task = String((call.params as { readonly task?: unknown } | undefined)?.task ?? "")
         return Effect.flatMap(Approval.sign(Approval.decodeBody(nested.inner)), (memberState): Effect.Effect<
           ToolCall.Outcome,
@@ -684,7 +684,7 @@ const coordinateHandlers = (team: TeamDefinition, state: State): Effect.Effect<C
           unknown
         > =>
           runMember(state, member, task, task, call.id, nested.runId, (emit) =>
-            resumable.resumeIn!(memberState, decisions, emit)).pipe(
+            resumable.resumeIn(memberState, decisions, emit)).pipe(
               Effect.matchEffect({
                 onSuccess: (output) => ToolCall.settledLater(call, run, output.text, false),
                 onFailure: (error) =>
@@ -748,15 +748,6 @@ const resumeCoordinate = (
     return output
   })
 
-/** What a member that can be resumed has: agents and teams do. */
-interface Resumable {
-  readonly resumeIn: (
-    state: Approval.State,
-    decisions: ReadonlyArray<Approval.Decision>,
-    emit: Emit | undefined
-  ) => Effect.Effect<Run.Output<unknown>, TeamOutput.MemberError, unknown>
-}
-
 const stale = (message: string) => new ApprovalError({ reason: "Stale", message })
 
 /**
@@ -812,7 +803,7 @@ export const resume = (
         const name = decision.path[0]
         const entry = body.waiting.find((waiting) => waiting.member === name)
         const member = name === undefined ? undefined : indexOf(team.members).byName.get(name)
-        if (entry === undefined || member === undefined || typeof (member.runnable as Partial<Resumable>).resumeIn !== "function") {
+        if (entry === undefined || member === undefined) {
           return Effect.fail(
             new ApprovalError({
               reason: "UnknownCall",
@@ -840,10 +831,10 @@ export const resume = (
         }))
     }
     const member = indexOf(team.members).byName.get(body.member)
-    const resumable = member?.runnable as Partial<Resumable> | undefined
-    if (member === undefined || typeof resumable?.resumeIn !== "function") {
+    if (member === undefined) {
       return Effect.fail(stale(`Team "${team.name}" has no member "${body.member}" that can resume its run.`))
     }
+    const resumable = member.runnable
     const inner: Array<Approval.Decision> = []
     for (const decision of decisions) {
       if (decision.path[0] !== body.member) {
@@ -882,7 +873,7 @@ export const resume = (
             member,
             memberRunId: body.memberRunId,
             startedAt: state.startedAt + body.memberStartedAt,
-            run: (nested) => resumable.resumeIn!(memberState, inner, nested)
+            run: (nested) => resumable.resumeIn(memberState, inner, nested)
           })
           if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId: body.runId, output }, true))
           return output
