@@ -7,10 +7,10 @@
  * approval, reports `RunPaused` and fails with the typed `RunPaused` error, which carries the
  * pending {@link Request}s and the run's {@link State}. The state is a plain value with a schema
  * (it can be stored and sent), signed with the {@link Keys} of the process. Resuming
- * (`Agent.resume`, `Team.resume`) takes that state and the {@link Decision}s and goes on as if the
- * run had never paused: an approved call runs once (with edited arguments, when the decision gives
- * them), a rejected one goes back to the model as the tool's result, with the reason; a call that
- * already ran is not run again.
+ * (`Agent.resume`, `Team.resume`, or `Runnable.resume` for any runnable) takes that state and the
+ * {@link Decision}s and goes on as if the run had never paused: an approved call runs once (with
+ * edited arguments, when the decision gives them), a rejected one goes back to the model as the
+ * tool's result, with the reason; a call that already ran is not run again.
  *
  * Why a failure and not a second kind of success: a run that may pause still answers with a
  * `Run.Output<A>` when it finishes, so every caller keeps its types; a paused run is something the
