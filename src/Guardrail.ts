@@ -1,8 +1,7 @@
 /**
  * Guardrails: checks that stand before the first model call (input), after the answer and on its
  * streaming text (output), and before and after each tool call (tool). Each is an Effect that may
- * read services and decides to pass, to block with a reason, or (for input and a final answer) to
- * rewrite. An agent's guardrails of one stage run concurrently; the first to block wins and the
+ * read services and decides to pass, to block with a reason, or to rewrite what it checked. An agent's guardrails of one stage run concurrently; the first to block wins and the
  * others are interrupted. A guardrail that fails or does not decide within its timeout blocks
  * (fails closed), unless it was made with `failOpen: true`.
  *
@@ -44,8 +43,10 @@ export const block = (reason: string): Verdict<never> => ({ _tag: "Block", reaso
 
 /**
  * Passes `value` on instead of what was checked: the user's message (input), the final answer
- * (output, not its streaming text). Several rewrites of one stage apply in order, the last one's
- * value winning. A tool guardrail's rewrite is a pass.
+ * (output, not its streaming text), a tool call's arguments (decoded: the tool runs with them) or
+ * its result (encoded: the model is told it). Several rewrites of one stage apply in order, the last
+ * one's value winning. A tool call's rewritten arguments or result that do not match the tool's
+ * schema block the run, in the name of the guardrail that rewrote them.
  *
  * @since 0.3.0
  * @category constructors

@@ -8,7 +8,7 @@ import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
-import type { RunPaused } from "../src/AgentError.js"
+import type { ApprovalError, RunPaused } from "../src/AgentError.js"
 import * as Approval from "../src/Approval.js"
 import * as Retry from "../src/Retry.js"
 
@@ -45,6 +45,9 @@ describe("Approval.Keys", () => {
       assert.strictEqual(yield* Approval.check(old.state), "Expired")
       const refused = yield* Effect.flip(Agent.resume(teller, old.state, [Approval.approve("a")]))
       assert.strictEqual(refused._tag, "ApprovalError")
+      // Too old, not forged: the message says so.
+      assert.strictEqual((refused as ApprovalError).reason, "Stale")
+      assert.include(refused.message, "too old")
       assert.deepStrictEqual(ledger, [])
 
       const fresh = yield* paused

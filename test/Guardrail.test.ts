@@ -196,6 +196,49 @@ describe("Guardrail", () => {
     )))
   })
 
+  it.effect("tool guardrails rewrite: the tool runs with the rewritten arguments, the model sees the rewritten result", () => {
+    searches.length = 0
+    const redact = Guardrail.tool({
+      name: "redact",
+      check: (check) =>
+        Effect.succeed(
+          check.phase === "call"
+            ? Guardrail.rewrite({ ...check, arguments: { query: (check.arguments as { query: string }).query.replace(/\d{4}/g, "****") } })
+            : Guardrail.rewrite({ ...check, result: String(check.result).toUpperCase() })
+        )
+    })
+    const agent = Agent.make({ toolkit: Tools, retry: Retry.none, guardrails: [redact] })
+    return Effect.gen(function*() {
+      const output = yield* Agent.run(agent, "go")
+      assert.deepStrictEqual(searches, ["card ****"])
+      assert.deepStrictEqual(output.toolCalls.map((call) => call.result), ["RESULTS FOR CARD ****"])
+      const second = (yield* TestModel.requests)[1]!
+      const told = second.prompt.content.flatMap((message) =>
+        message.role === "tool" ? message.content.map((part) => part.result) : []
+      )
+      assert.deepStrictEqual(told, ["RESULTS FOR CARD ****"])
+    }).pipe(Effect.provide(Layer.merge(
+      TestModel.layer([TestModel.toolCall("search", { query: "card 1234" }), TestModel.text("done")]),
+      ToolsLive
+    )))
+  })
+
+  it.effect("a tool guardrail's rewrite that does not match the tool's schema blocks, in its name, and the tool does not run", () => {
+    searches.length = 0
+    const broken = Guardrail.tool({
+      name: "broken",
+      check: (check) =>
+        Effect.succeed(check.phase === "call" ? Guardrail.rewrite({ ...check, arguments: { query: 42 } }) : Guardrail.pass)
+    })
+    const agent = Agent.make({ toolkit: Tools, retry: Retry.none, guardrails: [broken] })
+    return Effect.gen(function*() {
+      const error = yield* tripped(Agent.run(agent, "go"))
+      assert.deepStrictEqual([error.guardrail, error.stage, error.tool], ["broken", "tool-call", "search"])
+      assert.include(error.reason, "does not match the tool's schema")
+      assert.deepStrictEqual(searches, [])
+    }).pipe(Effect.provide(Layer.merge(TestModel.layer([TestModel.toolCall("search", { query: "x" })]), ToolsLive)))
+  })
+
   it.effect("a run blocked in a session is recorded as failed with the GuardrailTripped error", () =>
     Effect.gen(function*() {
       const agent = Agent.make({ name: "Guarded", guardrails: [Guardrail.forbidPattern(/secret/, { streaming: true })] })

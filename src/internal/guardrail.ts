@@ -74,21 +74,30 @@ const one = <A>(
 
 /**
  * Runs guardrails on a value, all at once: the first block fails with `GuardrailTripped` and
- * interrupts the others. Otherwise the value, rewritten by those that rewrite it (in order).
+ * interrupts the others. Otherwise the value, rewritten by those that rewrite it (in order). With
+ * `rewritten`, a rewrite is checked before it is passed on: a rewrite it turns down (with what is
+ * wrong) blocks, in the name of the guardrail that made it.
  */
 export const check = <A>(
   guardrails: ReadonlyArray<Any>,
   value: A,
   stage: TrippedStage,
-  tool?: string
+  tool?: string,
+  rewritten?: (value: A) => string | undefined
 ): Effect.Effect<A, GuardrailTripped> => {
   if (guardrails.length === 0) return Effect.succeed(value)
   const verdicts = guardrails.length === 1
     ? Effect.map(one(guardrails[0]!, value, stage, tool), (verdict) => [verdict])
     : Effect.all(guardrails.map((guardrail) => one(guardrail, value, stage, tool)), { concurrency: "unbounded" })
-  return Effect.map(verdicts, (all) => {
+  return Effect.flatMap(verdicts, (all) => {
     let result = value
-    for (const verdict of all) if (verdict._tag === "Rewrite") result = verdict.value
-    return result
+    for (let i = 0; i < all.length; i++) {
+      const verdict = all[i]!
+      if (verdict._tag !== "Rewrite") continue
+      const problem = rewritten?.(verdict.value)
+      if (problem !== undefined) return Effect.fail(tripped(guardrails[i]!, stage, problem, tool))
+      result = verdict.value
+    }
+    return Effect.succeed(result)
   })
 }

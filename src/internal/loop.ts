@@ -20,6 +20,7 @@ import {
   RunTimeout
 } from "../AgentError.js"
 import * as Approval from "../Approval.js"
+import type * as Guardrail from "../Guardrail.js"
 import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, RunOptions } from "./definition.js"
@@ -130,14 +131,23 @@ export const checkResume = (
   },
   ApprovalError
 > =>
-  Effect.flatMap(Approval.verify(state), (valid) => {
-    if (!valid) return Effect.fail(forged())
+  Effect.flatMap(Approval.check(state), (verdict) => {
+    if (verdict === "Forged") return Effect.fail(forged())
+    if (verdict === "Expired") {
+      return Effect.fail(
+        new ApprovalError({
+          reason: "Stale",
+          message: "This pause of the run is too old to resume (older than the keys' ttl, see Approval.KeysOptions): " +
+            "run it again instead."
+        })
+      )
+    }
     const body = state.body
     if (body._tag !== "Agent" || body.agent !== agent.name) {
       return Effect.fail(
         new ApprovalError({
           reason: "Stale",
-          message: `The paused run belongs to ${body._tag === "Agent" ? `agent "${body.agent}"` : `team "${body.team}"`}, ` +
+          message: `The paused run belongs to ${Approval.ownerOf(body)}, ` +
             `not to "${agent.name}": resume it with the runnable that paused it.`
         })
       )
@@ -450,30 +460,45 @@ class Loop implements ModelCall.Run {
     return Effect.forEach(calls, (call) => this.runTool(call), { concurrency: this.agent.toolConcurrency })
   }
 
-  /** One tool call, with the tool guardrails before it runs and on its result. */
+  /**
+   * One tool call, with the tool guardrails before it runs and on its result. A guardrail may
+   * rewrite the arguments (the tool runs with them, as they decode) and the result (the model sees
+   * it); a rewrite that does not match the tool's schema blocks.
+   */
   runTool(call: ModelCall.ToolCallRequest): Effect.Effect<ToolCall.Outcome, AgentError> {
     const guardrails = this.agent.guardrails?.tool
     if (guardrails === undefined || guardrails.length === 0) return ToolCall.run(this.agent, call, this, this.context)
     const tool = ToolCall.toolOf(this.agent, call.name)
     const params = tool === undefined ? undefined : ToolCall.decodeArguments(tool, call.params)
-    const run = ToolCall.run(this.agent, call, this, this.context, (result) =>
-      Effect.asVoid(InternalGuardrail.check(guardrails, {
-        phase: "result",
-        tool: call.name,
-        toolCallId: call.id,
-        arguments: params !== undefined && Either.isRight(params) ? params.right : call.params,
-        result
-      }, "tool-result", call.name)))
+    const checkResult = (args: unknown) => (result: unknown) =>
+      Effect.map(
+        InternalGuardrail.check<Guardrail.ToolCheck>(
+          guardrails,
+          { phase: "result", tool: call.name, toolCallId: call.id, arguments: args, result },
+          "tool-result",
+          call.name,
+          (checked) => checked.phase === "result" ? mismatch(ToolCall.decodeResult(tool!, checked.result), "result") : undefined
+        ),
+        (checked) => checked.phase === "result" ? checked.result : result
+      )
     // Arguments that do not decode go back to the model as they would without guardrails.
-    if (params === undefined || Either.isLeft(params)) return run
-    return Effect.zipRight(
-      InternalGuardrail.check(
+    if (tool === undefined || params === undefined || Either.isLeft(params)) {
+      return ToolCall.run(this.agent, call, this, this.context, tool === undefined ? undefined : checkResult(call.params))
+    }
+    return Effect.flatMap(
+      InternalGuardrail.check<Guardrail.ToolCheck>(
         guardrails,
         { phase: "call", tool: call.name, toolCallId: call.id, arguments: params.right },
         "tool-call",
-        call.name
+        call.name,
+        (checked) => mismatch(ToolCall.encodeArguments(tool, checked.arguments), "arguments")
       ),
-      run
+      (checked) => {
+        const args = checked.arguments
+        const encoded = args === params.right ? undefined : ToolCall.encodeArguments(tool, args)
+        const request = encoded === undefined || Either.isLeft(encoded) ? call : { ...call, params: encoded.right }
+        return ToolCall.run(this.agent, request, this, this.context, checkResult(args))
+      }
     )
   }
 
@@ -734,6 +759,14 @@ class Loop implements ModelCall.Run {
     }
   }
 }
+
+/** What is wrong with a tool guardrail's rewrite, if anything. */
+const mismatch = (checked: Either.Either<unknown, ParseResult.ParseError>, what: string): string | undefined =>
+  Either.isRight(checked)
+    ? undefined
+    : `The guardrail rewrote the call's ${what} to a value that does not match the tool's schema, so it blocked:\n${
+      ParseResult.TreeFormatter.formatErrorSync(checked.left)
+    }`
 
 /** What `Loop.decode` gives for an answer sent back to be repaired. */
 const repair: unique symbol = Symbol("effect-agents/internal/loop/repair")

@@ -29,6 +29,8 @@ export interface Outcome {
 
 interface Codecs {
   readonly decodeParams: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly encodeParams: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly decodeSuccess: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
   readonly encodeSuccess: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
   readonly encodeFailure: (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
   /** Whether the handler reads the id of its call (see {@link ReadsCallId}). */
@@ -40,6 +42,8 @@ interface Codecs {
 // Built once per tool, never per call.
 const codecs = Fast.weak((tool: Tool.Any): Codecs => ({
   decodeParams: Schema.decodeUnknownEither(tool.parametersSchema as Schema.Schema<unknown, unknown>),
+  encodeParams: Schema.encodeUnknownEither(tool.parametersSchema as Schema.Schema<unknown, unknown>),
+  decodeSuccess: Schema.decodeUnknownEither(tool.successSchema as Schema.Schema<unknown, unknown>),
   encodeSuccess: Schema.encodeUnknownEither(tool.successSchema as Schema.Schema<unknown, unknown>),
   encodeFailure: Schema.encodeUnknownEither(tool.failureSchema as Schema.Schema<unknown, unknown>),
   readsCallId: Context.get(tool.annotations, ReadsCallId),
@@ -82,7 +86,7 @@ export const run = (
   request: ToolCallRequest,
   state: RunState,
   context: Context.Context<never>,
-  checkResult?: (result: unknown) => Effect.Effect<void, GuardrailTripped>
+  checkResult?: (result: unknown) => Effect.Effect<unknown, GuardrailTripped>
 ): Effect.Effect<Outcome, ToolError | GuardrailTripped | RunPaused> => {
   // The result's guardrails travel with the call (only the guarded calls of guarded agents have them).
   const call: GuardedRequest = checkResult === undefined ? request : { ...request, checkResult }
@@ -103,7 +107,8 @@ export const run = (
 
 interface GuardedRequest extends ToolCallRequest {
   /** Checks a successful result before it is reported or given to the model (tool guardrails). */
-  readonly checkResult?: ((result: unknown) => Effect.Effect<void, GuardrailTripped>) | undefined
+  /** The tool guardrails on the call's result (encoded): the result they pass on, perhaps rewritten. */
+  readonly checkResult?: ((result: unknown) => Effect.Effect<unknown, GuardrailTripped>) | undefined
 }
 
 const untraced = (
@@ -186,7 +191,7 @@ const untraced = (
         return Either.isRight(encoded)
           ? call.checkResult === undefined
             ? finish(encoded.right, undefined)
-            : Effect.zipRight(call.checkResult(encoded.right), finish(encoded.right, undefined))
+            : Effect.flatMap(call.checkResult(encoded.right), (result) => finish(result, undefined))
           : died(
             `Tool "${call.name}" returned a value that does not match its success schema: ${
               ParseResult.TreeFormatter.formatErrorSync(encoded.left)
@@ -224,6 +229,14 @@ export const toolOf = (agent: Definition, name: string): Tool.Any | undefined =>
 export const decodeArguments = (tool: Tool.Any, params: unknown): Either.Either<unknown, ParseResult.ParseError> =>
   codecs(tool).decodeParams(params)
 
+/** Decoded arguments of a call to `tool`, encoded as the model sends them. */
+export const encodeArguments = (tool: Tool.Any, params: unknown): Either.Either<unknown, ParseResult.ParseError> =>
+  codecs(tool).encodeParams(params)
+
+/** Whether `result` is a result of `tool` as the model sees it (encoded). */
+export const decodeResult = (tool: Tool.Any, result: unknown): Either.Either<unknown, ParseResult.ParseError> =>
+  codecs(tool).decodeSuccess(result)
+
 /**
  * A call that a person rejected: it is reported as started and failed (`Rejected`), and the model
  * is told the reason as the tool's result.
@@ -255,10 +268,7 @@ export const rejected = (call: ToolCallRequest, state: RunState, reason: string)
 
 /** A person's answer to a tool's question, decoded with the tool's success schema and encoded back. */
 export const decodeAnswer = (tool: Tool.Any, value: unknown): Either.Either<unknown, ParseResult.ParseError> =>
-  Either.flatMap(
-    Schema.decodeUnknownEither(tool.successSchema as Schema.Schema<unknown, unknown>)(value),
-    codecs(tool).encodeSuccess
-  )
+  Either.flatMap(codecs(tool).decodeSuccess(value), codecs(tool).encodeSuccess)
 
 /** A question a person answered: reported as started and completed with the answer as its result. */
 export const answered = (call: ToolCallRequest, state: RunState, result: unknown): Effect.Effect<Outcome> => {
