@@ -50,6 +50,7 @@ import * as DurableDeferred from "@effect/workflow/DurableDeferred"
 import * as EngineWorkflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -65,6 +66,7 @@ import * as AgentError from "../src/AgentError.js"
 import * as Run from "../src/Run.js"
 import type * as RunEvent from "../src/RunEvent.js"
 import * as Workflow from "../src/Workflow.js"
+import * as Cancel from "./internal/durable/cancel.js"
 import * as Ledger from "./internal/durable/ledger.js"
 import * as Sweeper from "./internal/durable/sweeper.js"
 import * as SessionStoreSql from "./SessionStoreSql.js"
@@ -73,7 +75,7 @@ import * as SessionStoreSql from "./SessionStoreSql.js"
  * A step's failure as it is stored: an agent's (or the memory's) error keeps its class; anything
  * else is stored as JSON.
  */
-const Failure = Schema.Union(AgentError.AgentError, Memory.MemoryError, Schema.Unknown)
+const Failure = Schema.Union(AgentError.AgentError, Memory.MemoryError, Cancel.Cancelled, Schema.Unknown)
 
 const Settled = Schema.Struct({ output: Schema.Unknown, run: Schema.UndefinedOr(Run.Output) })
 
@@ -124,14 +126,30 @@ export const executor: Workflow.Executor = {
       name: `${key} ${name}`,
       success: Settled,
       error: Failure,
-      execute: Effect.provideService(body, Agent.CurrentExecutor, undefined)
+      execute: guarded(Effect.provideService(body, Agent.CurrentExecutor, undefined))
     }) as unknown as Effect.Effect<Workflow.Settled, unknown, unknown>
     return kind !== "agent"
-      ? activity
-      : Effect.flatMap(Agent.CurrentExecutor, (runs) => runs === undefined ? activity : body)
+      ? endIfCancelled(activity)
+      : Effect.flatMap(Agent.CurrentExecutor, (runs) => runs === undefined ? endIfCancelled(activity) : body)
   },
   signal: (name) => DurableDeferred.await(deferredOf(name)) as Effect.Effect<unknown, unknown, unknown>
 }
+
+/**
+ * An activity's work, raced against its run's cancellation in this process: a cancelled run's work
+ * in flight is interrupted (its finalizers run, its I/O is aborted) and its activity fails with
+ * `Cancelled`, which is stored, so the engine never runs it again.
+ */
+const guarded = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Cancel.serviceOption, (cancels) =>
+    cancels === undefined ? effect : Effect.flatMap(
+      Effect.serviceOption(WorkflowEngine.WorkflowInstance),
+      (instance) => Option.isNone(instance) ? effect : cancels.guard(instance.value.executionId, effect) as Effect.Effect<A, E, R>
+    ))
+
+/** An activity's call in the run's body: a cancelled activity ends the run as interrupted. */
+const endIfCancelled = <A, E, R>(activity: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.catchIf(activity, Cancel.isCancelled, () => Cancel.interruptRun) as Effect.Effect<A, E, R>
 
 const deferredOf = (name: string) => DurableDeferred.make(`signal ${name}`, { success: Schema.Unknown })
 
@@ -165,21 +183,25 @@ export const runExecutor = (ledger: Option.Option<Ledger.Service>): Agent.Execut
   const seen = new Map<string, number>()
   return {
     modelCall: (key, call) =>
-      Activity.make({ name: key, success: Schema.Unknown, error: AgentError.ModelError, execute: call }) as unknown as Effect.Effect<
-        never,
-        AgentError.ModelError
-      >,
+      endIfCancelled(
+        Activity.make({
+          name: key,
+          success: Schema.Unknown,
+          error: Schema.Union(AgentError.ModelError, Cancel.Cancelled),
+          execute: guarded(call)
+        })
+      ) as unknown as Effect.Effect<never, AgentError.ModelError>,
     toolCall: (first, call) =>
       Effect.suspend(() => {
         const n = (seen.get(first) ?? 0) + 1
         seen.set(first, n)
         const key = n === 1 ? first : `${first}#${n}`
-        return Activity.make({
+        return endIfCancelled(Activity.make({
           name: key,
           success: Run.ToolCall,
-          error: AgentError.AgentError,
-          execute: settled === undefined ? call(key) : Ledger.once(settled, key, call(key))
-        }) as unknown as Effect.Effect<Run.ToolCall, AgentError.AgentError>
+          error: Schema.Union(AgentError.AgentError, Cancel.Cancelled),
+          execute: guarded(settled === undefined ? call(key) : Ledger.once(settled, key, call(key)))
+        })) as unknown as Effect.Effect<Run.ToolCall, AgentError.AgentError>
       })
   }
 }
@@ -194,10 +216,53 @@ export const runExecutor = (ledger: Option.Option<Ledger.Service>): Agent.Execut
  */
 export const withExecutors = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.flatMap(Effect.serviceOption(Ledger.ToolLedger), (ledger) =>
-    effect.pipe(
+    cancellable(effect.pipe(
       Effect.provideService(Workflow.CurrentExecutor, executor),
       Effect.provideService(Agent.CurrentExecutor, runExecutor(ledger))
+    )))
+
+/**
+ * A run's body, which a cancel in this process reaches in each of its activities; a run cancelled
+ * before its body started (its interrupt stored by the engine, before a restart too) runs none.
+ */
+const cancellable = <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Cancel.serviceOption, (cancels) =>
+    cancels === undefined ? body : Effect.flatMap(
+      Effect.context<never>(),
+      (context) => {
+        const instance = Context.getOption(context, WorkflowEngine.WorkflowInstance)
+        if (Option.isNone(instance) || Option.isNone(Context.getOption(context, WorkflowEngine.WorkflowEngine))) return body
+        const executionId = instance.value.executionId
+        return cancels.hold(
+          executionId,
+          Effect.zipRight(
+            Effect.flatMap(
+              Cancel.requested as Effect.Effect<boolean>,
+              (requested) => requested ? cancels.cancel(executionId) : Effect.void
+            ),
+            body
+          )
+        )
+      }
     ))
+
+/**
+ * Cancels the execution `executionId` of `workflow`: its work in flight in this process is
+ * interrupted at once (finalizers run, I/O aborted), the engine stores the interrupt (a run that
+ * suspended, or that a process starts or takes up later, ends without running another step), and
+ * the run ends interrupted, never to be run again.
+ *
+ * @since 0.3.0
+ * @category executors
+ */
+export const cancelExecution = (
+  workflow: { readonly interrupt: (executionId: string) => Effect.Effect<void, never, WorkflowEngine.WorkflowEngine> },
+  executionId: string
+): Effect.Effect<void, never, WorkflowEngine.WorkflowEngine> =>
+  Effect.zipRight(
+    Effect.flatMap(Cancel.serviceOption, (cancels) => cancels === undefined ? Effect.void : cancels.cancel(executionId)),
+    workflow.interrupt(executionId)
+  )
 
 /**
  * A workflow that runs durably.
@@ -233,8 +298,12 @@ export interface DurableWorkflow<I, O, E, R> {
     }
   ) => Effect.Effect<Workflow.WorkflowOutput<O>, E, WorkflowEngine.WorkflowEngine>
   /**
-   * Cancels the run `runId`: the steps it is in are interrupted and their finalizers run, and
-   * whoever waits for it with `run` sees it interrupted.
+   * Cancels the run `runId`: its steps and calls in flight in this process are interrupted at once
+   * (their finalizers run, a model's or a tool's I/O is aborted), the run ends interrupted (whoever
+   * waits for it with `run` sees so, after those finalizers), and it is never run again, nor taken
+   * up after a restart. A run waiting on a signal ends where it waits. On several runners
+   * ({@link layerPg}), a step in flight in another process is not interrupted: it finishes, and
+   * the run ends when it next waits.
    */
   readonly cancel: (runId: string) => Effect.Effect<void, never, WorkflowEngine.WorkflowEngine>
   /** Sends a value to a signal step of the run `runId` (kept until the step takes it). */
@@ -307,7 +376,7 @@ export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): Durab
       )
     },
     cancel: (runId) =>
-      Effect.flatMap(definition.executionId({ runId, input: undefined }), (executionId) => definition.interrupt(executionId)),
+      Effect.flatMap(definition.executionId({ runId, input: undefined }), (executionId) => cancelExecution(definition, executionId)),
     send: (signal, runId, value) =>
       Effect.gen(function*() {
         const checked = yield* Schema.validate(signal.schema)(value)
@@ -353,9 +422,10 @@ const replayed = (event: RunEvent.RunEvent): string | undefined => {
  * @since 0.3.0
  * @category layers
  */
-export const layerMemory: Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger> = Layer.merge(
+export const layerMemory: Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger> = Layer.mergeAll(
   WorkflowEngine.layerMemory,
-  Ledger.layerMemory
+  Ledger.layerMemory,
+  Cancel.layer
 )
 
 /**
@@ -374,12 +444,25 @@ export const layer = (options?: {
   Layer.merge(
     Sweeper.withSweeper(
       ClusterWorkflowEngine.layer.pipe(
-        Layer.provide(SingleRunner.layer({ runnerStorage: "memory", shardingConfig: options?.shardingConfig }))
+        Layer.provide(SingleRunner.layer({
+          runnerStorage: "memory",
+          shardingConfig: { ...singleRunnerSettings, ...options?.shardingConfig }
+        }))
       ),
       { interval: options?.sweepInterval ?? defaultSweepInterval }
     ),
-    Ledger.layerSql
+    Layer.merge(Ledger.layerSql, Cancel.layer)
   )
+
+/**
+ * The sharding settings of {@link layer}'s single runner. One shard instead of the engine's 300:
+ * the runner holds every shard anyway, and each message it stores makes it read the unprocessed
+ * messages of its shards with their ids written into the query, which SQLite parses again each time
+ * (a 300-name `IN` list). Measured by `bench/durable.ts`: about a quarter of a durable run's time on
+ * SQLite (see the README's "Durable runs"). Shard ids are stored with the messages: a database
+ * written with another `shardsPerGroup` must be finished with it.
+ */
+const singleRunnerSettings: Partial<ShardingConfig.ShardingConfig["Type"]> = { shardsPerGroup: 1 }
 
 /** How often an engine on SQL looks for runs `@effect/cluster`'s engine failed to wake up. */
 const defaultSweepInterval = Duration.seconds(2)
@@ -456,7 +539,7 @@ export const layerRunner = (options?: {
         ...options?.shardingConfig
       }
     }))
-  ), { interval: options?.sweepInterval ?? defaultSweepInterval }), Ledger.layerSql)
+  ), { interval: options?.sweepInterval ?? defaultSweepInterval }), Layer.merge(Ledger.layerSql, Cancel.layer))
 
 /**
  * The engine as one runner of several that share a PostgreSQL database ({@link layerRunner} on
