@@ -19,8 +19,6 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Cause from "effect/Cause"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
-import * as FiberId from "effect/FiberId"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -40,6 +38,7 @@ import type * as RunEvent from "../../../src/RunEvent.js"
 import * as Workflow from "../../../src/Workflow.js"
 import * as Durable from "../../Durable.js"
 import * as SessionStoreSql from "../../SessionStoreSql.js"
+import * as DurableCancel from "../durable/cancel.js"
 import * as EventLog from "./eventLog.js"
 import * as Failure from "./failure.js"
 
@@ -233,46 +232,16 @@ export const make = (
       }
     }
 
-    // A run cancelled here: its steps in flight in this process are interrupted. The engine's own
-    // interruption takes effect only when a run suspends (a step in flight keeps running), and an
-    // activity it interrupts is run again: a cancelled step fails instead, which ends the run.
-    const cancels = new Map<string, Deferred.Deferred<void>>()
-    const cancelOf = (runId: string) => {
-      let cancel = cancels.get(runId)
-      if (cancel === undefined) {
-        cancel = Deferred.unsafeMake<void>(FiberId.none)
-        cancels.set(runId, cancel)
-      }
-      return cancel
-    }
-    const guard = <A>(runId: string, effect: Effect.Effect<A, unknown, unknown>) => {
-      const cancel = cancelOf(runId)
-      const stopped = Effect.zipRight(
-        Deferred.await(cancel),
-        Effect.fail("The run was cancelled (POST /durable/runs/{runId}/cancel).")
-      )
-      return Effect.flatMap(Deferred.isDone(cancel), (done) => done ? stopped : Effect.raceFirst(effect, stopped))
-    }
-    const executorOf = (runId: string): Workflow.Executor => ({
-      leaf: (...args) => {
-        const [key, name, body, ...rest] = args
-        return Durable.executor.leaf(key, name, guard(runId, body), ...rest)
-      },
-      // A wait suspends the run (the engine interrupts it): the engine's interruption ends it.
-      signal: Durable.executor.signal
-    })
-
     // Registers every entry with the engine. A workflow's steps run under the durable executors; an
     // agent's run is a workflow's agent step (each model call and tool call an activity); a team's
-    // whole run is one activity (settled once, run again only if it was in flight at a crash).
+    // whole run is one activity (settled once, run again only if it was in flight at a crash). A
+    // cancel (`Durable.cancelExecution`) interrupts the activities in flight here and ends the run.
     const handlers = Array.from(registry.entries, (entry) =>
       definitions.get(entry.name)!.toLayer((payload) =>
         Effect.gen(function*() {
           // A run cancelled while no process ran it (the engine may take it up on its own).
           const found = yield* row(payload.runId)
-          if (Option.isSome(found) && found.value.status === "cancelled") {
-            yield* Deferred.succeed(cancelOf(payload.runId), undefined)
-          }
+          if (Option.isSome(found) && found.value.status === "cancelled") return yield* DurableCancel.interruptRun
           const input = yield* Effect.orDie(decodeInput(payload.input))
           const run = entry.run(toRunInput(input), {
             runId: payload.runId,
@@ -280,7 +249,7 @@ export const make = (
           })
           const encoded = Effect.flatMap(run, (output) => Effect.orDie(encodeOutput(output as typeof HttpApi.RunOutput.Type)))
           if (entry.kind === "workflow") return yield* encoded
-          const settled = yield* executorOf(payload.runId).leaf(
+          const settled = yield* Durable.executor.leaf(
             "0",
             entry.name,
             Effect.map(
@@ -290,10 +259,7 @@ export const make = (
             entry.kind
           )
           return settled.output
-        }).pipe(
-          Effect.provideService(Workflow.CurrentExecutor, executorOf(payload.runId)),
-          Durable.withExecutors
-        ) as Effect.Effect<unknown, HttpApi.RunFailure>
+        }).pipe(Durable.withExecutors) as Effect.Effect<unknown, HttpApi.RunFailure>
       ))
     const context = yield* Layer.build(
       Layer.mergeAll(...(handlers as [Layer.Layer<never, never, WorkflowEngine.WorkflowEngine>])).pipe(
@@ -365,12 +331,6 @@ export const make = (
       })
 
     /** Waits for the run's execution (starting it, or taking it up where it was) and records its end. */
-    const attach = (definition: Definition, runId: string, input: unknown) =>
-      Effect.ensuring(
-        awaitEnd(definition, runId, input),
-        Effect.sync(() => cancels.delete(runId))
-      )
-
     const awaitEnd = (definition: Definition, runId: string, input: unknown) =>
       Effect.gen(function*() {
         const exit = yield* Effect.exit(
@@ -391,7 +351,7 @@ export const make = (
           onSome: Effect.succeed
         })
         yield* finish(runId, "failed", { error: yield* Effect.orDie(encodeFailure(failure)) })
-        // A cancelled run's step fails: it ends as cancelled. An AgentError was told by the run (RunFailed).
+        // A run cancelled as it failed ends as cancelled. An AgentError was told by the run (RunFailed).
         const ended = yield* row(runId)
         return yield* endLog(
           runId,
@@ -422,7 +382,7 @@ export const make = (
         }
         const definition = definitions.get(entry.name)
         if (definition === undefined) return yield* Effect.dieMessage(`"${entry.name}" is not in the registry`)
-        yield* FiberMap.run(fibers, runId, attach(definition, runId, JSON.parse(input)))
+        yield* FiberMap.run(fibers, runId, awaitEnd(definition, runId, JSON.parse(input)))
         return yield* get(runId).pipe(Effect.orDie)
       }))
 
@@ -436,10 +396,10 @@ export const make = (
         if (found.status === "running" && definition !== undefined) {
           // Recorded first: whatever the run ends with now, it was cancelled.
           yield* finish(runId, "cancelled", {})
-          yield* Deferred.succeed(cancelOf(runId), undefined)
-          // A run suspended on a signal is not running anywhere: the engine ends it.
+          // Its steps and calls in flight here stop at once; a run suspended on a signal is not
+          // running anywhere: the engine ends it.
           const executionId = yield* definition.executionId({ runId, input: undefined })
-          yield* definition.interrupt(executionId).pipe(
+          yield* Durable.cancelExecution(definition, executionId).pipe(
             Effect.provide(context),
             Effect.timeoutOption("5 seconds")
           )
@@ -506,7 +466,7 @@ export const make = (
         )
         continue
       }
-      yield* FiberMap.run(fibers, left.run_id, attach(definition, left.run_id, JSON.parse(left.input)))
+      yield* FiberMap.run(fibers, left.run_id, awaitEnd(definition, left.run_id, JSON.parse(left.input)))
     }
 
     const withPrefix = (prefix: string) =>
