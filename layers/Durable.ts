@@ -45,7 +45,6 @@ import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SingleRunner from "@effect/cluster/SingleRunner"
 import type * as SqlClient from "@effect/sql/SqlClient"
-import * as Activity from "@effect/workflow/Activity"
 import * as DurableDeferred from "@effect/workflow/DurableDeferred"
 import * as EngineWorkflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
@@ -66,6 +65,7 @@ import * as AgentError from "../src/AgentError.js"
 import * as Run from "../src/Run.js"
 import type * as RunEvent from "../src/RunEvent.js"
 import * as Workflow from "../src/Workflow.js"
+import * as DurableActivity from "./internal/durable/activity.js"
 import * as Cancel from "./internal/durable/cancel.js"
 import * as Ledger from "./internal/durable/ledger.js"
 import * as Sweeper from "./internal/durable/sweeper.js"
@@ -76,6 +76,13 @@ import * as SessionStoreSql from "./SessionStoreSql.js"
  * else is stored as JSON.
  */
 const Failure = Schema.Union(AgentError.AgentError, Memory.MemoryError, Cancel.Cancelled, Schema.Unknown)
+
+/**
+ * A model call's and a tool call's failure as stored. Made once: the engine decodes each call's
+ * result with a schema kept per pair of schemas (`internal/durable/activity.ts`).
+ */
+const ModelCallFailure = Schema.Union(AgentError.ModelError, Cancel.Cancelled)
+const ToolCallFailure = Schema.Union(AgentError.AgentError, Cancel.Cancelled)
 
 const Settled = Schema.Struct({ output: Schema.Unknown, run: Schema.UndefinedOr(Run.Output) })
 
@@ -122,7 +129,7 @@ const Output = Schema.Struct({ ...Run.Output.fields, steps: Schema.Array(StepRun
  */
 export const executor: Workflow.Executor = {
   leaf: (key, name, body, kind) => {
-    const activity = Activity.make({
+    const activity = DurableActivity.make({
       name: `${key} ${name}`,
       success: Settled,
       error: Failure,
@@ -184,10 +191,10 @@ export const runExecutor = (ledger: Option.Option<Ledger.Service>): Agent.Execut
   return {
     modelCall: (key, call) =>
       endIfCancelled(
-        Activity.make({
+        DurableActivity.make({
           name: key,
           success: Schema.Unknown,
-          error: Schema.Union(AgentError.ModelError, Cancel.Cancelled),
+          error: ModelCallFailure,
           execute: guarded(call)
         })
       ) as unknown as Effect.Effect<never, AgentError.ModelError>,
@@ -196,10 +203,10 @@ export const runExecutor = (ledger: Option.Option<Ledger.Service>): Agent.Execut
         const n = (seen.get(first) ?? 0) + 1
         seen.set(first, n)
         const key = n === 1 ? first : `${first}#${n}`
-        return endIfCancelled(Activity.make({
+        return endIfCancelled(DurableActivity.make({
           name: key,
           success: Run.ToolCall,
-          error: Schema.Union(AgentError.AgentError, Cancel.Cancelled),
+          error: ToolCallFailure,
           execute: guarded(settled === undefined ? call(key) : Ledger.once(settled, key, call(key)))
         })) as unknown as Effect.Effect<Run.ToolCall, AgentError.AgentError>
       })
