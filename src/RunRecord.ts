@@ -1,21 +1,23 @@
 /**
  * The record of a run in a session: what a `SessionStore` keeps of each run, whether it completed,
- * failed or was cancelled, as one `Schema` that every store encodes and decodes.
+ * failed, was cancelled or paused for approval, as one `Schema` that every store encodes and decodes.
  *
  * @since 0.1.0
  */
 import * as Prompt from "@effect/ai/Prompt"
 import * as Schema from "effect/Schema"
 import * as AgentError from "./AgentError.js"
+import * as Approval from "./Approval.js"
 import * as Run from "./Run.js"
 
 /**
- * How a run ended.
+ * How a run ended, or stopped: `paused` is a run waiting for approval (see `Approval`), which a
+ * resume in the same session records again when it ends.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const RunStatus = Schema.Literal("completed", "failed", "cancelled")
+export const RunStatus = Schema.Literal("completed", "failed", "cancelled", "paused")
 
 /**
  * @since 0.1.0
@@ -73,9 +75,15 @@ const recordFields = {
 }
 
 /**
- * The record of one run in a session. `status` tells the three kinds apart: a completed run has its
+ * The record of one run in a session. `status` tells the kinds apart: a completed run has its
  * `output`, a failed one its `error` (the run's typed `AgentError`, or the defect it died of), a
- * cancelled one neither. A failed or cancelled run keeps its input; its `messages` are its input only.
+ * paused one the requests it waits on (`pending`), a cancelled one none of these. A failed, paused
+ * or cancelled run keeps its input; its `messages` are its input only.
+ *
+ * A paused run that is resumed in its session (`Runnable.resume` with the session's options) is
+ * recorded again under the same `runId` when it ends: the paused record stays (the session's log is
+ * appended to, never rewritten), and the later record, completed, is the one history reads. A run
+ * that pauses twice has two paused records before its last one.
  *
  * @since 0.1.0
  * @category schemas
@@ -87,7 +95,8 @@ export const RunRecord = Schema.Union(
     ...recordFields,
     error: Schema.Union(AgentError.AgentError, RunDefect)
   }),
-  Schema.Struct({ status: Schema.Literal("cancelled"), ...recordFields })
+  Schema.Struct({ status: Schema.Literal("cancelled"), ...recordFields }),
+  Schema.Struct({ status: Schema.Literal("paused"), ...recordFields, pending: Schema.Array(Approval.Request) })
 )
 
 /**

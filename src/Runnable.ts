@@ -341,7 +341,10 @@ export const printResponse: {
 )
 
 /**
- * Options of a resumed run: who sees its events, and how far it may get ahead of its stream's reader.
+ * Options of a resumed run: who sees its events, and how far it may get ahead of its stream's reader;
+ * and, for a run that paused as a turn of a session, that session (`sessionId`, `userId`): the
+ * resume runs as a turn of it and records the run again when it ends, so that the session's history
+ * has the run's question and answer once, as if it had never paused.
  *
  * @since 0.3.0
  * @category models
@@ -349,32 +352,36 @@ export const printResponse: {
 export interface ResumeOptions {
   readonly onEvent?: RunOptions["onEvent"]
   readonly eventBuffer?: RunOptions["eventBuffer"]
+  readonly sessionId?: SessionOptions["sessionId"]
+  readonly userId?: SessionOptions["userId"]
 }
 
 /**
  * Resumes a paused run of any runnable (see `Approval`) with decisions on its pending calls: agents
  * and teams resume; a kind that cannot pause fails with an `ApprovalError`. The same path the
- * registry, the HTTP app and teams take, whatever the kind.
+ * registry, the HTTP app and teams take, whatever the kind. A run that paused in a session resumes
+ * in it with the same `sessionId` and `userId` (a run without a paused record there is a `Stale`
+ * `ApprovalError`).
  *
  * @since 0.3.0
  * @category running
  */
 export const resume: {
-  (
+  <O extends ResumeOptions = {}>(
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
-    options?: ResumeOptions
-  ): <A, R>(self: Runnable<A, R>) => Effect.Effect<Run.Output<A>, AgentError, R>
-  <A, R>(
+    options?: Exact<O, ResumeOptions>
+  ): <A, R>(self: Runnable<A, R>) => Effect.Effect<Run.Output<A>, Errors<R, O>, Requirements<R, O>>
+  <A, R, O extends ResumeOptions = {}>(
     self: Runnable<A, R>,
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
-    options?: ResumeOptions
-  ): Effect.Effect<Run.Output<A>, AgentError, R>
+    options?: Exact<O, ResumeOptions>
+  ): Effect.Effect<Run.Output<A>, Errors<R, O>, Requirements<R, O>>
 } = dual(
   (args) => isRunnable(args[0]),
   <A, R>(self: Runnable<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: ResumeOptions) =>
-    self.resumeIn(state, decisions, options?.onEvent) as Effect.Effect<Run.Output<A>, AgentError, R>
+    InternalRunnable.resume(self, state, decisions, options, options?.onEvent) as Effect.Effect<Run.Output<A>, any, any>
 )
 
 /**
@@ -384,25 +391,25 @@ export const resume: {
  * @category running
  */
 export const resumeStream: {
-  (
+  <O extends ResumeOptions = {}>(
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
-    options?: ResumeOptions
-  ): <A, R>(self: Runnable<A, R>) => Stream.Stream<RunEvent.RunEvent, AgentError, R>
-  <A, R>(
+    options?: Exact<O, ResumeOptions>
+  ): <A, R>(self: Runnable<A, R>) => Stream.Stream<RunEvent.RunEvent, Errors<R, O>, Requirements<R, O>>
+  <A, R, O extends ResumeOptions = {}>(
     self: Runnable<A, R>,
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
-    options?: ResumeOptions
-  ): Stream.Stream<RunEvent.RunEvent, AgentError, R>
+    options?: Exact<O, ResumeOptions>
+  ): Stream.Stream<RunEvent.RunEvent, Errors<R, O>, Requirements<R, O>>
 } = dual(
   (args) => isRunnable(args[0]),
   <A, R>(self: Runnable<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: ResumeOptions) =>
     EventStream.fromRun(
-      (emit) => self.resumeIn(state, decisions, emit),
+      (emit) => InternalRunnable.resume(self, state, decisions, options, emit),
       options?.onEvent,
       options?.eventBuffer
-    ) as Stream.Stream<RunEvent.RunEvent, AgentError, R>
+    ) as Stream.Stream<RunEvent.RunEvent, any, any>
 )
 
 // -----------------------------------------------------------------------------

@@ -125,6 +125,39 @@ export const run = (
       ))
 }
 
+/** The options of a resume: its events, and the session and user the paused run was a turn of. */
+export interface ResumeOptions {
+  readonly sessionId?: string | undefined
+  readonly userId?: string | undefined
+}
+
+/**
+ * Resumes a paused run of a runnable, in its session when the options name one: with the user's
+ * memory and the session's state, recorded in the session when it ends (see
+ * `InternalSession.resumeInSession`). Without a session or a user this is the runnable's own resume.
+ */
+export const resume = (
+  self: Any,
+  state: Approval.State,
+  decisions: ReadonlyArray<Approval.Decision>,
+  options: ResumeOptions | undefined,
+  emit: EventStream.Emit | undefined
+): Effect.Effect<Run.Output<unknown>, Errors, unknown> => {
+  const sessionId = options?.sessionId
+  const userId = options?.userId
+  if (sessionId === undefined && userId === undefined) return self.resumeIn(state, decisions, emit)
+  return withUser(userId, (context) =>
+    sessionId === undefined
+      ? provide(self.resumeIn(state, decisions, emit), context)
+      : InternalSession.resumeInSession(
+        self.name,
+        state.body.runId,
+        { sessionId, userId },
+        self.resumeIn(state, decisions, emit),
+        context
+      ))
+}
+
 /** {@link run} as a stream of its events (bounded, interruptible: see `EventStream.fromRun`). */
 export const stream = (
   self: Any,

@@ -11,7 +11,7 @@ import * as Schema from "effect/Schema"
 import * as Memory from "../../services/Memory.js"
 import * as SessionState from "../../services/SessionState.js"
 import * as SessionStore from "../../services/SessionStore.js"
-import type { AgentError } from "../AgentError.js"
+import { type AgentError, ApprovalError } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import * as RunRecord from "../RunRecord.js"
 import type { Definition, RunOptions, SessionOptions } from "./definition.js"
@@ -121,9 +121,10 @@ class Turn {
     readonly name: string,
     readonly input: Run.Input,
     readonly options: Options & { readonly sessionId: string },
-    readonly clock: Clock.Clock
+    readonly clock: Clock.Clock,
+    startedAt?: DateTime.Utc
   ) {
-    this.startedAt = DateTime.unsafeMake(clock.unsafeCurrentTimeMillis())
+    this.startedAt = startedAt ?? DateTime.unsafeMake(clock.unsafeCurrentTimeMillis())
   }
 
   run<Out extends Run.Output<unknown>, E, R>(
@@ -144,6 +145,22 @@ class Turn {
       history,
       sessionId: options.sessionId
     }
+    return this.around(body(prepared), prepared.runId, inputMessages, history, context, undefined)
+  }
+
+  /**
+   * Runs `body` with the session's state (and `context`) and appends its record whatever its exit.
+   * `resumed`: the body resumes a paused run, whose input is the paused record's (not the very
+   * objects of the output's messages).
+   */
+  around<Out extends Run.Output<unknown>, E, R>(
+    body: Effect.Effect<Out, E, R>,
+    runId: string,
+    inputMessages: ReadonlyArray<Prompt.Message>,
+    history: ReadonlyArray<Prompt.Message>,
+    context: Context.Context<never> | undefined,
+    resumed: RunRecord.RunRecord | undefined
+  ): Effect.Effect<Out, E | SessionStore.SessionStoreError, Exclude<R, SessionState.SessionState>> {
     const state = SessionState.forSession(this.store, this.key)
     // The services are set and restored in the same uninterruptible region as the append: one
     // frame, where `Effect.provide` would bracket the body with an acquire/release of its own.
@@ -157,10 +174,12 @@ class Turn {
         )
         const ran = Effect.flatMap(
           FiberRef.set(FiberRef.currentContext, services),
-          () => Effect.exit(restore(body(prepared)))
+          () => Effect.exit(restore(body))
         )
         return Effect.flatMap(ran, (exit) => {
-          const append = Effect.suspend(() => this.store.append(this.record(exit, prepared.runId, inputMessages, history)))
+          const append = Effect.suspend(() =>
+            this.store.append(this.record(exit, runId, inputMessages, history, resumed !== undefined))
+          )
           return Effect.matchCauseEffect(
             Effect.zipRight(FiberRef.set(FiberRef.currentContext, previous), append),
             {
@@ -181,7 +200,8 @@ class Turn {
     exit: Exit.Exit<Out, E>,
     runId: string,
     inputMessages: ReadonlyArray<Prompt.Message>,
-    history: ReadonlyArray<Prompt.Message>
+    history: ReadonlyArray<Prompt.Message>,
+    resumed: boolean
   ): SessionStore.RunRecord {
     const key = this.key
     const finishedAt = DateTime.unsafeMake(this.clock.unsafeCurrentTimeMillis())
@@ -194,7 +214,9 @@ class Turn {
         sessionId: key.sessionId,
         agent: this.name,
         input: inputMessages,
-        messages: ownMessages(output.messages, inputMessages, history),
+        messages: resumed
+          ? resumedMessages(output.messages, inputMessages)
+          : ownMessages(output.messages, inputMessages, history),
         toolCalls: output.toolCalls,
         metrics: output.metrics,
         startedAt: this.startedAt,
@@ -219,7 +241,13 @@ class Turn {
       finishedAt
     }
     const failure = Cause.failureOption(exit.cause)
-    if (Option.isSome(failure)) return { status: "failed", ...common, error: failure.value as AgentError }
+    if (Option.isSome(failure)) {
+      const error = failure.value as AgentError
+      // A pause is not a failure: the run waits, and its resume is recorded under the same id.
+      return error._tag === "RunPaused"
+        ? { status: "paused", ...common, pending: error.pending }
+        : { status: "failed", ...common, error }
+    }
     if (!Cause.isInterruptedOnly(exit.cause)) {
       const defect = Cause.squash(exit.cause)
       return {
@@ -231,6 +259,67 @@ class Turn {
     return { status: "cancelled", ...common }
   }
 }
+
+/**
+ * Resumes a paused run of a session as a turn of that session: `body` (the runnable's resume) runs
+ * with the session's state, and the run is recorded again under its id when it ends (completed,
+ * failed, paused once more, or cancelled), with the input and start of its paused record. The
+ * paused record is not rewritten: a session's log is only appended to (one write per turn, which
+ * concurrent turns of a SQL store cannot lose), the pause stays in it as what happened, and history
+ * reads completed runs only, so the conversation reads as if the run had never paused.
+ *
+ * A run that has no paused record in this session (never paused here, or already resumed) is a
+ * `Stale` `ApprovalError`: resuming it would record a turn the session never had.
+ */
+export const resumeInSession = <Out extends Run.Output<unknown>, E, R>(
+  name: string,
+  runId: string,
+  options: { readonly sessionId: string; readonly userId?: string | undefined },
+  body: Effect.Effect<Out, E, R>,
+  context: Context.Context<never> | undefined
+): Effect.Effect<
+  Out,
+  E | SessionStore.SessionStoreError | ApprovalError,
+  Exclude<R, SessionState.SessionState> | SessionStore.SessionStore
+> =>
+  Effect.flatMap(SessionStore.SessionStore, (store) => {
+    const key: SessionStore.SessionKey = {
+      userId: options.userId ?? SessionStore.anonymousUser,
+      sessionId: options.sessionId
+    }
+    const stale = new ApprovalError({
+      reason: "Stale",
+      message: `Run "${runId}" has no paused record in session "${key.sessionId}" of user "${key.userId}": ` +
+        "resume it with the session it paused in, or without a session when it paused outside one"
+    })
+    return Effect.flatMap(
+      Effect.catchTag(store.load(key), "SessionNotFound", () => Effect.succeed([])),
+      (records): Effect.Effect<Out, E | SessionStore.SessionStoreError | ApprovalError, any> => {
+        // The last record of the run decides: a run resumed (or failed) since its pause has none.
+        let last: SessionStore.RunRecord | undefined
+        for (let i = records.length - 1; i >= 0 && last === undefined; i--) {
+          if (records[i]!.runId === runId) last = records[i]
+        }
+        if (last === undefined || last.status !== "paused") return Effect.fail(stale)
+        return Effect.withFiberRuntime<Out, E | SessionStore.SessionStoreError, any>((fiber) => {
+          const turn = new Turn(
+            store,
+            key,
+            name,
+            last.input,
+            options,
+            Context.get(fiber.currentDefaultServices, Clock.Clock),
+            last.startedAt
+          )
+          return turn.around(body, runId, last.input, [], context, last)
+        })
+      }
+    )
+  }) as Effect.Effect<
+    Out,
+    E | SessionStore.SessionStoreError | ApprovalError,
+    Exclude<R, SessionState.SessionState> | SessionStore.SessionStore
+  >
 
 const historyRuns = (runs: number | undefined): number =>
   runs === undefined || Number.isNaN(runs) ? defaultHistoryRuns : runs === Infinity ? Infinity : Math.max(0, Math.floor(runs))
@@ -287,6 +376,38 @@ const ownMessages = (
   }
   if (history.length > 0) return messages.slice(messages.lastIndexOf(history[history.length - 1]!) + 1)
   return messages.slice(messages[0]?.role === "system" ? 1 : 0)
+}
+
+const encodeMessage = Schema.encodeSync(Prompt.Message)
+const messageKey = (message: Prompt.Message): string => {
+  try {
+    return JSON.stringify(encodeMessage(message))
+  } catch {
+    return ""
+  }
+}
+
+/**
+ * The messages a resumed run added to the conversation: from its input on. Its output's messages
+ * were rebuilt from the paused state, so the input is found by its encoding, not by identity: the
+ * last place where it occurs (after its input a run adds only the model's and the tools' messages,
+ * so an earlier occurrence is the same question asked in an earlier turn).
+ */
+const resumedMessages = (
+  messages: ReadonlyArray<Prompt.Message>,
+  input: ReadonlyArray<Prompt.Message>
+): ReadonlyArray<Prompt.Message> => {
+  if (input.length === 0) return messages.filter((message) => message.role !== "system")
+  const keys = input.map(messageKey)
+  for (let at = messages.length - input.length; at >= 0; at--) {
+    let same = true
+    for (let i = 0; i < input.length && same; i++) same = messageKey(messages[at + i]!) === keys[i]
+    if (same) return [...input, ...messages.slice(at + input.length)]
+  }
+  // Not found (the runnable rewrote its input): the input, then what followed the last user message.
+  let after = messages.length
+  while (after > 0 && messages[after - 1]!.role !== "user") after--
+  return [...input, ...messages.slice(after)]
 }
 
 // -----------------------------------------------------------------------------

@@ -322,7 +322,8 @@ export interface Executor {
     body: Effect.Effect<Settled, unknown, unknown>,
     kind?: string
   ) => Effect.Effect<Settled, unknown, unknown>
-  readonly signal: (name: string) => Effect.Effect<unknown, unknown, unknown>
+  /** `schema` is the signal step's: what a value sent to it must be (an engine's sender checks it). */
+  readonly signal: (name: string, schema: Schema.Schema<any, any>) => Effect.Effect<unknown, unknown, unknown>
 }
 
 /** The executor of the workflow runs started in this context: none (in process) unless provided. */

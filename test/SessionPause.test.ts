@@ -1,0 +1,285 @@
+import type * as Prompt from "@effect/ai/Prompt"
+import * as Tool from "@effect/ai/Tool"
+import * as Toolkit from "@effect/ai/Toolkit"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as TestModel from "../layers/TestModel.js"
+import * as SessionStore from "../services/SessionStore.js"
+import * as Agent from "../src/Agent.js"
+import type { RunPaused } from "../src/AgentError.js"
+import * as Approval from "../src/Approval.js"
+import * as Retry from "../src/Retry.js"
+import * as RunRecord from "../src/RunRecord.js"
+import * as Runnable from "../src/Runnable.js"
+import { backends, newUser, skipped } from "./fixtures/sessionStores.js"
+
+const Transfer = Tool.make("transfer", {
+  parameters: { to: Schema.String, amount: Schema.Number },
+  success: Schema.String
+})
+const Bank = Toolkit.make(Transfer)
+const BankLive = Bank.toLayer({ transfer: ({ amount, to }) => Effect.succeed(`sent ${amount} to ${to}`) })
+
+const teller = Agent.make({ name: "Teller", toolkit: Bank, retry: Retry.none, approval: { transfer: true } })
+
+const paused = <A, R>(effect: Effect.Effect<A, { readonly _tag: string }, R>): Effect.Effect<RunPaused, string, R> =>
+  Effect.flip(effect).pipe(
+    Effect.mapError(() => "the run finished instead of pausing"),
+    Effect.flatMap((error) =>
+      error._tag === "RunPaused" ? Effect.succeed(error as RunPaused) : Effect.fail(`the run failed with ${error._tag}`)
+    )
+  )
+
+/** A prompt as lines a test can count: `role: text` per text part, `tool: result` per tool result. */
+const transcript = (messages: ReadonlyArray<Prompt.Message>): Array<string> =>
+  messages.flatMap((message) =>
+    typeof message.content === "string"
+      ? [`${message.role}: ${message.content}`]
+      : message.content.flatMap((part) =>
+        part.type === "text"
+          ? [`${message.role}: ${part.text}`]
+          : part.type === "tool-call"
+          ? [`call: ${part.name}${JSON.stringify(part.params)}`]
+          : part.type === "tool-result"
+          ? [`result: ${JSON.stringify(part.result)}`]
+          : []
+      )
+  )
+
+const count = (lines: ReadonlyArray<string>, line: string) => lines.filter((one) => one === line).length
+
+const promptOf = (index: number) =>
+  Effect.map(TestModel.requests, (requests) => transcript(requests[index]!.prompt.content))
+
+const statuses = (records: ReadonlyArray<SessionStore.RunRecord>) => records.map((record) => [record.runId, record.status])
+
+if (Option.isSome(skipped)) {
+  describe.skip(`SessionPause [postgres] (skipped: ${skipped.value})`, () => {
+    it("pauses in sessions", () => {})
+  })
+}
+
+for (const backend of backends) {
+  describe(`a paused run in a session [${backend.name}]`, () => {
+    const run = (name: string, script: TestModel.Script, body: Effect.Effect<void, unknown, any>) =>
+      it.live(name, () =>
+        body.pipe(
+          Effect.provide(Layer.mergeAll(backend.layer, TestModel.layer(script), BankLive))
+        ) as Effect.Effect<void, unknown>)
+
+    run(
+      "is recorded paused (not failed, not in history), and once resumed reads as if it had never paused",
+      [
+        TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" }),
+        TestModel.text("It is noon."),
+        TestModel.text("Sent 10 to Ada."),
+        TestModel.text("You're welcome.")
+      ],
+      Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        const key = { userId: newUser(), sessionId: "main" }
+        const options = { sessionId: key.sessionId, userId: key.userId }
+        const pause = yield* paused(Agent.run(teller, "Pay Ada 10", options))
+
+        const [record] = yield* store.load(key)
+        assert.strictEqual(record!.status, "paused")
+        assert.strictEqual(record!.runId, pause.runId)
+        assert.deepStrictEqual(transcript(record!.input), ["user: Pay Ada 10"])
+        assert.deepStrictEqual(
+          record!.status === "paused" ? record!.pending.map((request) => [request.toolCallId, request.token]) : [],
+          pause.pending.map((request) => [request.toolCallId, request.token])
+        )
+        assert.deepStrictEqual(yield* store.load(key, { status: "failed" }), [])
+
+        // Another turn while the run waits: the paused question is not in its history.
+        const other = yield* Agent.run(teller, "What time is it?", options)
+        assert.strictEqual(other.text, "It is noon.")
+        assert.strictEqual(count(yield* promptOf(1), "user: Pay Ada 10"), 0)
+
+        const resumed = yield* Runnable.resume(teller, pause.state, [Approval.approve("a")], options)
+        assert.strictEqual(resumed.text, "Sent 10 to Ada.")
+        assert.deepStrictEqual(statuses(yield* store.load(key)), [
+          [pause.runId, "paused"],
+          [other.runId, "completed"],
+          [pause.runId, "completed"]
+        ])
+        const [done] = yield* store.load(key, { last: 1 })
+        assert.deepStrictEqual(transcript(done!.messages), [
+          "user: Pay Ada 10",
+          "call: transfer{\"to\":\"Ada\",\"amount\":10}",
+          "result: \"sent 10 to Ada\"",
+          "assistant: Sent 10 to Ada."
+        ])
+        assert.deepStrictEqual(transcript(done!.input), ["user: Pay Ada 10"])
+        assert.deepStrictEqual(done!.startedAt, record!.startedAt)
+        assert.deepStrictEqual(done!.toolCalls.map((call) => call.id), ["a"])
+
+        // The next turn's history has the resumed run's question and answer, once each.
+        yield* Agent.run(teller, "Thanks", options)
+        const prompt = yield* promptOf(3)
+        assert.strictEqual(count(prompt, "user: Pay Ada 10"), 1)
+        assert.strictEqual(count(prompt, "result: \"sent 10 to Ada\""), 1)
+        assert.strictEqual(count(prompt, "assistant: Sent 10 to Ada."), 1)
+        assert.strictEqual(count(prompt, "user: What time is it?"), 1)
+      })
+    )
+
+    run(
+      "a second pause of the same run, after a rejected call, is recorded paused again; the rejection is history",
+      [
+        TestModel.text("Hello."),
+        TestModel.toolCall("transfer", { to: "Eve", amount: 5000 }, { id: "x" }),
+        TestModel.toolCall("transfer", { to: "Eve", amount: 50 }, { id: "y" }),
+        TestModel.text("Sent 50 to Eve instead."),
+        TestModel.text("Ok.")
+      ],
+      Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        const key = { userId: newUser(), sessionId: "main" }
+        const options = { sessionId: key.sessionId, userId: key.userId }
+        // A turn before: the paused run has history, which its resumed record must not take in.
+        yield* Agent.run(teller, "Hi", options)
+        const first = yield* paused(Agent.run(teller, "Pay Eve", options))
+        const second = yield* paused(
+          Runnable.resume(teller, first.state, [Approval.reject("x", "too much; at most 100")], options)
+        )
+        const records = yield* store.load(key)
+        assert.deepStrictEqual(statuses(records.slice(1)), [[first.runId, "paused"], [first.runId, "paused"]])
+        assert.deepStrictEqual(
+          records.map((record) => record.status === "paused" ? record.pending.map((request) => request.toolCallId) : []),
+          [[], ["x"], ["y"]]
+        )
+        assert.deepStrictEqual(transcript(records[2]!.input), ["user: Pay Eve"])
+
+        const output = yield* Runnable.resume(teller, second.state, [Approval.approve("y")], options)
+        assert.strictEqual(output.text, "Sent 50 to Eve instead.")
+        assert.deepStrictEqual(statuses((yield* store.load(key)).slice(1)), [
+          [first.runId, "paused"],
+          [first.runId, "paused"],
+          [first.runId, "completed"]
+        ])
+        const [, done] = yield* store.load(key, { status: "completed" })
+        assert.deepStrictEqual(transcript(done!.messages)[0], "user: Pay Eve")
+        assert.deepStrictEqual(done!.toolCalls.map((call) => [call.id, call.failure]), [["x", "Rejected"], ["y", undefined]])
+
+        yield* Agent.run(teller, "Thanks", options)
+        const prompt = yield* promptOf(4)
+        assert.strictEqual(count(prompt, "user: Hi"), 1)
+        assert.strictEqual(count(prompt, "assistant: Hello."), 1)
+        assert.strictEqual(count(prompt, "user: Pay Eve"), 1)
+        assert.strictEqual(count(prompt, "assistant: Sent 50 to Eve instead."), 1)
+        assert.strictEqual(count(prompt, "result: \"sent 50 to Eve\""), 1)
+        assert.strictEqual(prompt.filter((line) => line.startsWith("result:") && line.includes("too much; at most 100")).length, 1)
+      })
+    )
+
+    run(
+      "a resume that names no session the run paused in is a Stale ApprovalError and records nothing",
+      [TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" }), TestModel.text("Sent.")],
+      Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        const key = { userId: newUser(), sessionId: "main" }
+        const pause = yield* paused(Agent.run(teller, "Pay Ada 10", key))
+        for (const other of [{ ...key, sessionId: "other" }, { ...key, userId: newUser("intruder") }]) {
+          const error = yield* Effect.flip(Runnable.resume(teller, pause.state, [Approval.approve("a")], other))
+          assert.strictEqual(error._tag, "ApprovalError")
+          assert.strictEqual(error._tag === "ApprovalError" && error.reason, "Stale")
+          assert.include(error.message, pause.runId)
+          assert.strictEqual((yield* Effect.flip(store.load(other)))._tag, "SessionNotFound")
+        }
+        // The pause was not spent by the refused resumes: it resumes in its own session.
+        const output = yield* Runnable.resume(teller, pause.state, [Approval.approve("a")], key)
+        assert.strictEqual(output.text, "Sent.")
+        // Resumed once: its last record is completed, so the session has no pause of it left.
+        const again = yield* Effect.flip(Runnable.resume(teller, pause.state, [Approval.approve("a")], key))
+        assert.strictEqual(again._tag === "ApprovalError" && again.reason, "Stale")
+        assert.deepStrictEqual(statuses(yield* store.load(key)), [[pause.runId, "paused"], [pause.runId, "completed"]])
+      })
+    )
+
+    run(
+      "a resumed run that is interrupted is recorded cancelled, and stays out of history",
+      [
+        TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" }),
+        TestModel.text("late", { delay: "1 hour" }),
+        TestModel.text("Hello.")
+      ],
+      Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        const key = { userId: newUser(), sessionId: "main" }
+        const pause = yield* paused(Agent.run(teller, "Pay Ada 10", key))
+        const fiber = yield* Effect.fork(Runnable.resume(teller, pause.state, [Approval.approve("a")], key))
+        // Interrupted while the model answers (after the approved call ran).
+        while ((yield* TestModel.requests).length < 2 && Option.isNone(yield* Fiber.poll(fiber))) {
+          yield* Effect.sleep("5 millis")
+        }
+        yield* Fiber.interrupt(fiber)
+        assert.deepStrictEqual(statuses(yield* store.load(key)), [[pause.runId, "paused"], [pause.runId, "cancelled"]])
+        yield* Agent.run(teller, "Hi", key)
+        assert.strictEqual(count(yield* promptOf(2), "user: Pay Ada 10"), 0)
+      })
+    )
+
+    const withSql = backend.withSql
+    if (Option.isSome(withSql)) {
+      it.live("a store written before runs could pause still reads, and takes paused runs", () =>
+        Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          const store = yield* SessionStore.SessionStore
+          const key = { userId: newUser(), sessionId: "main" }
+          // A row as the previous version wrote it: its statuses had no "paused".
+          const old = JSON.stringify({
+            status: "completed",
+            runId: "old-1",
+            userId: key.userId,
+            sessionId: key.sessionId,
+            agent: "Teller",
+            input: [{ role: "user", content: "Who are you?" }],
+            messages: [{ role: "user", content: "Who are you?" }, { role: "assistant", content: "A teller." }],
+            toolCalls: [],
+            startedAt: "2025-01-01T00:00:00.000Z",
+            finishedAt: "2025-01-01T00:00:01.000Z",
+            output: { content: "A teller.", text: "A teller.", finishReason: "stop" }
+          })
+          yield* sql`INSERT INTO effect_agents_sessions
+            (user_id, session_id, runs, state, state_version, created_at, updated_at)
+            VALUES (${key.userId}, ${key.sessionId}, 1, '{}', 1, 0, 0)`
+          yield* sql`INSERT INTO effect_agents_runs
+            (user_id, session_id, seq, run_id, status, version, record, started_at, finished_at)
+            VALUES (${key.userId}, ${key.sessionId}, 0, 'old-1', 'completed', 1, ${old}, 0, 1000)`
+
+          const pause = yield* paused(Agent.run(teller, "Pay Ada 10", key))
+          assert.include((yield* promptOf(0)).join("\n"), "assistant: A teller.")
+          yield* Runnable.resume(teller, pause.state, [Approval.approve("a")], key)
+          const records = yield* store.load(key)
+          assert.deepStrictEqual(statuses(records), [["old-1", "completed"], [pause.runId, "paused"], [
+            pause.runId,
+            "completed"
+          ]])
+          assert.deepStrictEqual(records.map((record) => Schema.is(RunRecord.RunRecord)(record)), [true, true, true])
+          assert.deepStrictEqual(transcript(records[2]!.messages)[0], "user: Pay Ada 10")
+          yield* Agent.run(teller, "Thanks", key)
+          const prompt = yield* promptOf(2)
+          assert.strictEqual(count(prompt, "user: Who are you?"), 1)
+          assert.strictEqual(count(prompt, "assistant: A teller."), 1)
+          assert.strictEqual(count(prompt, "user: Pay Ada 10"), 1)
+          assert.strictEqual(count(prompt, "assistant: Sent."), 1)
+        }).pipe(
+          Effect.provide(Layer.mergeAll(
+            withSql.value,
+            TestModel.layer([
+              TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" }),
+              TestModel.text("Sent."),
+              TestModel.text("Ok.")
+            ]),
+            BankLive
+          ))
+        ))
+    }
+  })
+}
