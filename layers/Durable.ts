@@ -139,7 +139,13 @@ export const executor: Workflow.Executor = {
       ? endIfCancelled(activity)
       : Effect.flatMap(Agent.CurrentExecutor, (runs) => runs === undefined ? endIfCancelled(activity) : body)
   },
-  signal: (name) => DurableDeferred.await(deferredOf(name)) as Effect.Effect<unknown, unknown, unknown>
+  // The value is stored encoded (JSON): the step gets it decoded with its signal's schema.
+  signal: (name, schema) =>
+    Effect.flatMap(DurableDeferred.await(deferredOf(name)), Schema.decodeUnknown(schema)) as Effect.Effect<
+      unknown,
+      unknown,
+      unknown
+    >
 }
 
 /**
@@ -386,11 +392,11 @@ export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): Durab
       Effect.flatMap(definition.executionId({ runId, input: undefined }), (executionId) => cancelExecution(definition, executionId)),
     send: (signal, runId, value) =>
       Effect.gen(function*() {
-        const checked = yield* Schema.validate(signal.schema)(value)
+        const encoded = yield* Schema.encode(signal.schema)(value)
         const executionId = yield* definition.executionId({ runId, input: undefined })
         const deferred = deferredOf(signal.signal)
         const token = DurableDeferred.tokenFromExecutionId(deferred, { workflow: definition, executionId })
-        yield* DurableDeferred.succeed(deferred, { token, value: checked })
+        yield* DurableDeferred.succeed(deferred, { token, value: encoded })
       })
   }
 }

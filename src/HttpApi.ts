@@ -40,6 +40,7 @@ import {
   RunIdInUse,
   RunNotFound,
   RunNotWaiting,
+  InvalidSignalValue,
   ShuttingDown,
   Unauthorized,
   UnsupportedMediaType,
@@ -417,6 +418,7 @@ export class DurableGroup extends HttpApiGroup.make("durable")
       .addSuccess(DurableRun, { status: 202 })
       .addError(RunNotFound)
       .addError(RunNotWaiting)
+      .addError(InvalidSignalValue)
       .addError(DurableRunsDisabled)
       .annotate(OpenApi.Summary, "Send a value to the signal step a durable run waits on")
   )

@@ -251,6 +251,19 @@ export class RunNotWaiting extends Schema.TaggedError<RunNotWaiting>("effect-age
 ) {}
 
 /**
+ * A signal's value is not what the signal step it is sent to takes (its schema does not decode it):
+ * the message says what was expected. The run was not given it and still waits.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class InvalidSignalValue extends Schema.TaggedError<InvalidSignalValue>("effect-agents/HttpApi/InvalidSignalValue")(
+  "InvalidSignalValue",
+  { runId: Schema.String, signal: Schema.String, message: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
+/**
  * The server runs no durable runs: it was started without a durable store (`HttpApp`'s `durable`
  * option, `effect-agents serve --durable <file.db>`).
  *

@@ -67,7 +67,7 @@ export const signal: {
       }
       const value = yield* (state.executor === undefined
         ? state.signals.await(state.runId, name)
-        : state.executor.signal(name))
+        : state.executor.signal(name, schema))
       return merge === undefined ? value : merge(input, value)
     }))
   return Object.assign(made, { signal: name, schema })

@@ -56,10 +56,10 @@ describe("HttpApp, durable runs in process", () => {
       assert.isTrue(Either.isLeft(again) && again.left._tag === "RunIdInUse", String(again))
     }), 60_000)
 
-  it.scopedLive("a workflow waiting on a signal: listed as waiting with its settled steps, a wrong signal is 409, the right one completes it", () =>
+  it.scopedLive("a workflow waiting on a signal: listed as waiting with its settled steps, a wrong signal is 409, a value of the wrong shape 400, the right one completes it", () =>
     Effect.gen(function*() {
       const files = yield* tempFiles
-      const { client } = yield* serve(files)
+      const { client, url } = yield* serve(files)
       yield* client.durable.start({ payload: { agent: "Approval", input: "tea", runId: "approval-1" } })
       const waiting = yield* until(client, "approval-1", (run) => run.status === "waiting")
       assert.deepStrictEqual(waiting.waitingFor, ["approval"])
@@ -75,6 +75,22 @@ describe("HttpApp, durable runs in process", () => {
       )
       assert.isTrue(Either.isLeft(wrong) && wrong.left._tag === "RunNotWaiting", String(wrong))
       if (Either.isLeft(wrong) && wrong.left._tag === "RunNotWaiting") assert.include(wrong.left.message, `"approval"`)
+
+      // A value of the wrong shape is a 400 that says what the step takes; the run still waits.
+      const badShape = yield* Effect.either(
+        client.durable.signal({ path: { runId: "approval-1", signal: "approval" }, payload: { value: { approved: "yes" } } })
+      )
+      assert.isTrue(Either.isLeft(badShape) && badShape.left._tag === "InvalidSignalValue", String(badShape))
+      if (Either.isLeft(badShape) && badShape.left._tag === "InvalidSignalValue") {
+        assert.include(badShape.left.message, `["approved"]`)
+        assert.include(badShape.left.message, "Expected boolean, actual \"yes\"")
+      }
+      const raw = yield* post(`${url}/durable/runs/approval-1/signals/approval`, { value: "approved" })
+      assert.strictEqual(raw.status, 400)
+      assert.strictEqual(raw.body._tag, "InvalidSignalValue")
+      const still = yield* client.durable.get({ path: { runId: "approval-1" } })
+      assert.strictEqual(still.status, "waiting")
+      assert.deepStrictEqual(still.waitingFor, ["approval"])
 
       yield* client.durable.signal({ path: { runId: "approval-1", signal: "approval" }, payload: { value: { approved: true } } })
       const done = yield* until(client, "approval-1", (run) => run.status === "completed")

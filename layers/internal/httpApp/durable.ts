@@ -28,6 +28,7 @@ import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as SessionStore from "../../../services/SessionStore.js"
@@ -69,7 +70,7 @@ export interface DurableRuns {
     runId: string,
     signal: string,
     value: unknown
-  ) => Effect.Effect<HttpApi.DurableRun, HttpApi.RunNotFound | HttpApi.RunNotWaiting>
+  ) => Effect.Effect<HttpApi.DurableRun, HttpApi.RunNotFound | HttpApi.RunNotWaiting | HttpApi.InvalidSignalValue>
   /** Stops waiting for the runs (they are not cancelled: the next server with this file resumes them). */
   readonly shutdown: Effect.Effect<void>
   /** Waits for the end of a run waited for here (at once when there is none). */
@@ -232,6 +233,19 @@ export const make = (
       }
     }
 
+    // The schema of each signal step of each entry, met when a run waits on it (the registry's
+    // entries do not list their steps): what a value sent to it is checked against.
+    const signalSchemas = new Map<string, Schema.Schema<unknown, unknown>>()
+    const signalKey = (entry: string, signal: string) => `${entry}\u0000${signal}`
+    const executorOf = (entry: string): Workflow.Executor => ({
+      leaf: Durable.executor.leaf,
+      signal: (name, schema) =>
+        Effect.zipRight(
+          Effect.sync(() => void signalSchemas.set(signalKey(entry, name), schema)),
+          Durable.executor.signal(name, schema)
+        )
+    })
+
     // Registers every entry with the engine. A workflow's steps run under the durable executors; an
     // agent's run is a workflow's agent step (each model call and tool call an activity); a team's
     // whole run is one activity (settled once, run again only if it was in flight at a crash). A
@@ -259,7 +273,10 @@ export const make = (
             entry.kind
           )
           return settled.output
-        }).pipe(Durable.withExecutors) as Effect.Effect<unknown, HttpApi.RunFailure>
+        }).pipe(
+          Effect.provideService(Workflow.CurrentExecutor, executorOf(entry.name)),
+          Durable.withExecutors
+        ) as Effect.Effect<unknown, HttpApi.RunFailure>
       ))
     const context = yield* Layer.build(
       Layer.mergeAll(...(handlers as [Layer.Layer<never, never, WorkflowEngine.WorkflowEngine>])).pipe(
@@ -430,6 +447,21 @@ export const make = (
               ? `The durable run "${runId}" waits for no signal now.`
               : `The durable run "${runId}" waits for ${waits.map((w) => `"${w}"`).join(", ")}, not "${name}".`
           })
+        }
+        // Checked here, where the client can be told: the step takes it as it is. A step not met yet
+        // in this process (a run taken up after a restart, not yet back at its wait) is not checked.
+        const schema = signalSchemas.get(signalKey(found.agent, name))
+        if (schema !== undefined) {
+          const decoded = yield* Effect.either(Schema.decodeUnknown(schema, { errors: "all" })(value))
+          if (decoded._tag === "Left") {
+            return yield* new HttpApi.InvalidSignalValue({
+              runId,
+              signal: name,
+              message: `The value sent to the signal "${name}" of the durable run "${runId}" is not what it takes, and the run still waits for it:\n${
+                ParseResult.TreeFormatter.formatErrorSync(decoded.left)
+              }`
+            })
+          }
         }
         const executionId = yield* definition.executionId({ runId, input: undefined })
         const deferred = Durable.signalDeferred(name)
