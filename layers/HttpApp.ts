@@ -380,7 +380,9 @@ const ApprovalsLive = HttpApiBuilder.group(HttpApi.Api, "approvals", (handlers) 
         // The resumed run, as a run of its entry: the same JSON and SSE answers as a new run's.
         const resumed: Registry.Entry = {
           ...tracked,
-          run: (_input, options) => tracked.resume!(state, payload.decisions, { onEvent: options?.onEvent })
+          // A run that paused in a session resumes as a turn of it, recorded there when it ends.
+          run: (_input, options) =>
+            tracked.resume!(state, payload.decisions, { onEvent: options?.onEvent, ...found.value.session })
         }
         const options = { runId: path.runId }
         yield* setRunId(path.runId)

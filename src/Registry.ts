@@ -80,13 +80,18 @@ export interface Entry extends Description {
   readonly stream: (input: Run.Input, options?: RunOptions) => Stream.Stream<RunEvent.RunEvent, Error>
   /**
    * Resumes a paused run of this entry with decisions (see `Approval`): every runnable's, through
-   * the protocol (a kind that cannot pause fails with an `ApprovalError`). Optional for entries made
-   * by hand.
+   * the protocol (a kind that cannot pause fails with an `ApprovalError`). A run that paused in a
+   * session resumes in it with its `sessionId` and `userId` (see `Runnable.resume`). Optional for
+   * entries made by hand.
    */
   readonly resume?: ((
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
-    options?: { readonly onEvent?: RunOptions["onEvent"] }
+    options?: {
+      readonly onEvent?: RunOptions["onEvent"]
+      readonly sessionId?: string | undefined
+      readonly userId?: string | undefined
+    }
   ) => Effect.Effect<Run.Output<unknown>, Error>) | undefined
 }
 
@@ -156,7 +161,10 @@ const bind = (member: Member, context: Context.Context<unknown>): Entry => {
   const bound = Runnable.bind(member, context)
   // Every runnable resumes through the protocol; one that cannot pause answers with an ApprovalError.
   const resume: NonNullable<Entry["resume"]> = (state, decisions, options) =>
-    Effect.provide(member.resumeIn(state, decisions, options?.onEvent), context as Context.Context<never>) as Effect.Effect<
+    Effect.provide(
+      Runnable.resume(member, state, decisions, options ?? {}),
+      context as Context.Context<never>
+    ) as Effect.Effect<
       Run.Output<unknown>,
       Error
     >

@@ -3,16 +3,20 @@ import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as HttpApp from "../layers/HttpApp.js"
+import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as SessionStore from "../services/SessionStore.js"
 import * as Agent from "../src/Agent.js"
 import type { RunPaused } from "../src/AgentError.js"
 import * as Approval from "../src/Approval.js"
+import * as Registry from "../src/Registry.js"
 import * as Retry from "../src/Retry.js"
 import * as RunRecord from "../src/RunRecord.js"
 import * as Runnable from "../src/Runnable.js"
@@ -283,3 +287,55 @@ for (const backend of backends) {
     }
   })
 }
+
+describe("a paused run in a session, over HTTP", () => {
+  const post = (url: string, body: unknown) =>
+    Effect.promise(() =>
+      fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+        .then(async (response) => ({ status: response.status, text: await response.text() }))
+    )
+  const get = (url: string) => Effect.promise(() => fetch(url).then((response) => response.json()))
+
+  it.scopedLive("the session lists the pause; the app's resume records the run in the session; history has it once", () =>
+    Effect.gen(function*() {
+      const context = yield* Layer.build(
+        HttpApp.layer({ port: 0 }).pipe(
+          Layer.provideMerge(Registry.layer([teller])),
+          Layer.provide(BankLive),
+          Layer.provideMerge(TestModel.layer([
+            TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" }),
+            TestModel.toolCall("transfer", { to: "Ada", amount: 5 }, { id: "b" }),
+            TestModel.text("Sent 15 to Ada."),
+            TestModel.text("Bye.")
+          ])),
+          Layer.provideMerge(SessionStoreMemory.layer)
+        )
+      )
+      const { url } = Context.get(context, HttpApp.HttpApp)
+      const userId = newUser()
+      const session = { sessionId: "main", userId }
+      const runsUrl = `${url}/users/${userId}/sessions/main/runs`
+
+      const first = yield* post(`${url}/agents/Teller/runs`, { input: "Pay Ada 15", runId: "h1", ...session })
+      assert.strictEqual(first.status, 202)
+      const listed = (yield* get(runsUrl)) as Array<{ status: string; runId: string; pending?: Array<{ toolCallId: string }> }>
+      assert.deepStrictEqual(listed.map((run) => [run.runId, run.status]), [["h1", "paused"]])
+      assert.deepStrictEqual(listed[0]!.pending!.map((request) => request.toolCallId), ["a"])
+
+      // The resume names no session: the app remembers the one the run paused in, across two rounds.
+      const second = yield* post(`${url}/runs/h1/resume`, { decisions: [{ _tag: "Approve", toolCallId: "a" }] })
+      assert.strictEqual(second.status, 202)
+      const done = yield* post(`${url}/runs/h1/resume`, { decisions: [{ _tag: "Approve", toolCallId: "b" }] })
+      assert.strictEqual(done.status, 200)
+      const after = (yield* get(runsUrl)) as Array<{ status: string; runId: string }>
+      assert.deepStrictEqual(after.map((run) => [run.runId, run.status]), [["h1", "paused"], ["h1", "paused"], [
+        "h1",
+        "completed"
+      ]])
+
+      yield* post(`${url}/agents/Teller/runs`, { input: "Thanks", ...session })
+      const prompt = transcript((yield* TestModel.requests.pipe(Effect.provide(context)))[3]!.prompt.content)
+      assert.strictEqual(count(prompt, "user: Pay Ada 15"), 1)
+      assert.strictEqual(count(prompt, "assistant: Sent 15 to Ada."), 1)
+    }))
+})

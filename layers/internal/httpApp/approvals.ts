@@ -12,9 +12,16 @@ import type { RunPaused } from "../../../src/AgentError.js"
 import type * as HttpApi from "../../../src/HttpApi.js"
 import type * as Registry from "../../../src/Registry.js"
 
+/** The session a run is a turn of, which its resume is a turn of too. */
+interface Session {
+  readonly sessionId?: string | undefined
+  readonly userId?: string | undefined
+}
+
 interface Paused {
   readonly agent: string
   readonly error: RunPaused
+  readonly session: Session
 }
 
 export interface Approvals {
@@ -28,15 +35,20 @@ export interface Approvals {
   readonly tracking: (entry: Registry.Entry) => Registry.Entry
 }
 
+const sessionOf = (options: Session | undefined): Session => ({
+  ...(options?.sessionId === undefined ? {} : { sessionId: options.sessionId }),
+  ...(options?.userId === undefined ? {} : { userId: options.userId })
+})
+
 export const make: Effect.Effect<Approvals> = Effect.map(
   Ref.make(new Map<string, Paused>()),
   (ref): Approvals => {
-    const settle = (agent: string, runId: string) => (exit: Exit.Exit<unknown, Registry.Error>) =>
+    const settle = (agent: string, runId: string, session: Session) => (exit: Exit.Exit<unknown, Registry.Error>) =>
       Ref.update(ref, (paused) => {
         const failure = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
         if (failure?._tag === "ApprovalError") return paused
         const next = new Map(paused)
-        if (failure?._tag === "RunPaused") next.set(failure.runId, { agent, error: failure })
+        if (failure?._tag === "RunPaused") next.set(failure.runId, { agent, error: failure, session })
         else next.delete(runId)
         return next
       })
@@ -47,11 +59,11 @@ export const make: Effect.Effect<Approvals> = Effect.map(
       tracking: (entry) => ({
         ...entry,
         run: (input, options) =>
-          Effect.onExit(entry.run(input, options), settle(entry.name, options?.runId ?? "")),
+          Effect.onExit(entry.run(input, options), settle(entry.name, options?.runId ?? "", sessionOf(options))),
         ...(entry.resume === undefined ? {} : {
           resume: (state, decisions, options) => {
             const runId = state.body.runId
-            return Effect.onExit(entry.resume!(state, decisions, options), settle(entry.name, runId))
+            return Effect.onExit(entry.resume!(state, decisions, options), settle(entry.name, runId, sessionOf(options)))
           }
         })
       })
