@@ -408,14 +408,15 @@ export class GuardrailTripped extends Schema.TaggedError<GuardrailTripped>("effe
 /**
  * A workflow could not run or finish: its input did not decode with its input schema
  * (`InvalidInput`: the message says what was expected), or one of its plain steps failed with an
- * error of the step's own, which is kept as `cause` (`StepFailed`). An agent step's failures stay
- * the agent's errors.
+ * error of the step's own, which is kept as `cause` (`StepFailed`), or a person rejected a step that
+ * needed approval before it started (`Rejected`: `step` names it, the message gives their reason).
+ * An agent step's failures stay the agent's errors.
  *
  * @since 0.3.0
  * @category errors
  */
 export class WorkflowError extends Schema.TaggedError<WorkflowError>("effect-agents/WorkflowError")("WorkflowError", {
-  reason: Schema.Literal("InvalidInput", "StepFailed"),
+  reason: Schema.Literal("InvalidInput", "StepFailed", "Rejected"),
   workflow: Schema.String,
   step: Schema.optional(Schema.String),
   message: Schema.String,

@@ -330,12 +330,52 @@ export const TeamState: Schema.Schema<TeamState, TeamStateEncoded> = Schema.Tagg
 }) as any
 
 /**
+ * A step of a paused workflow run whose own run paused inside it (an agent step whose tool waits):
+ * its requests are under `name` in the paths, and `inner` is that run's state, encoded.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const WorkflowNested = Schema.Struct({
+  key: Schema.String,
+  name: Schema.String,
+  pending: Schema.Array(Request),
+  inner: Schema.Unknown
+})
+
+/**
+ * The run of a workflow at a pause: its input (encoded with the workflow's input schema), the
+ * outputs of the steps that already ran (by their place in the workflow, so a resumed run does not
+ * run them again), the steps that wait for approval before they start (`gates`), and the steps
+ * whose own run waits (`nested`).
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const WorkflowState = Schema.TaggedStruct("Workflow", {
+  workflow: Schema.String,
+  runId: Schema.String,
+  token: Schema.String,
+  input: Schema.Unknown,
+  settled: Schema.Array(Schema.Struct({ key: Schema.String, output: Schema.Unknown, run: Schema.optional(Run.Output) })),
+  gates: Schema.Array(Schema.Struct({ key: Schema.String, request: Request })),
+  nested: Schema.Array(WorkflowNested),
+  elapsed: Schema.Number
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface WorkflowState extends Schema.Schema.Type<typeof WorkflowState> {}
+
+/**
  * What a paused run was doing: an agent's run, or a team's with its member's inside.
  *
  * @since 0.3.0
  * @category models
  */
-export type Body = AgentState | TeamState | CoordinateState | BroadcastState
+export type Body = AgentState | TeamState | CoordinateState | BroadcastState | WorkflowState
 
 /**
  * @since 0.3.0
@@ -346,6 +386,7 @@ export type BodyEncoded =
   | TeamStateEncoded
   | Schema.Schema.Encoded<typeof CoordinateState>
   | Schema.Schema.Encoded<typeof BroadcastState>
+  | Schema.Schema.Encoded<typeof WorkflowState>
 
 /**
  * @since 0.3.0
@@ -355,8 +396,22 @@ export const Body: Schema.Schema<Body, BodyEncoded> = Schema.Union(
   AgentState,
   TeamState,
   CoordinateState,
-  BroadcastState
+  BroadcastState,
+  WorkflowState
 )
+
+/**
+ * Who a paused run belongs to, for a message: `agent "Writer"`, `team "Desk"`, `workflow "Post"`.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export const ownerOf = (body: Body): string =>
+  body._tag === "Agent"
+    ? `agent "${body.agent}"`
+    : body._tag === "Workflow"
+    ? `workflow "${body.workflow}"`
+    : `team "${body.team}"`
 
 /**
  * A body as it is stored inside another's (`Nested.inner`).

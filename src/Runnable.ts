@@ -111,7 +111,11 @@ export class Base implements Pipeable {
         reason: "Stale",
         message: `"${self.name}" (${self.kind ?? "a runnable"}) cannot pause, so it has no paused run to resume; ` +
           `the paused run ${state.body.runId} belongs to ${
-            state.body._tag === "Agent" ? `agent "${state.body.agent}"` : `team "${state.body.team}"`
+            state.body._tag === "Agent"
+              ? `agent "${state.body.agent}"`
+              : state.body._tag === "Workflow"
+              ? `workflow "${state.body.workflow}"`
+              : `team "${state.body.team}"`
           }: resume it with that.`
       })
     )

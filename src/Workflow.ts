@@ -33,7 +33,8 @@ import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
-import { WorkflowError } from "./AgentError.js"
+import { ApprovalError, RunPaused, WorkflowError } from "./AgentError.js"
+import * as Approval from "./Approval.js"
 import * as EventStream from "./internal/eventStream.js"
 import * as Id from "./internal/id.js"
 import * as Telemetry from "./internal/telemetry.js"
@@ -43,6 +44,7 @@ import * as RunEvent from "./RunEvent.js"
 import * as Runnable from "./Runnable.js"
 import { type Step, StepTypeId } from "./WorkflowStep.js"
 
+export * from "./WorkflowApproval.js"
 export * from "./WorkflowControl.js"
 export * from "./WorkflowSignal.js"
 export * from "./WorkflowStep.js"
@@ -176,6 +178,14 @@ class WorkflowImpl extends Runnable.Base implements Internal.Node {
       unknown
     >
   }
+  /** A paused run of this workflow, resumed: the earlier steps' outputs replayed, the decisions applied. */
+  override resumeIn(
+    paused: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    emit: EventStream.Emit | undefined
+  ): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> {
+    return resumeWorkflow(this, paused, decisions, emit)
+  }
 }
 Object.assign(WorkflowImpl.prototype, { [StepTypeId]: Internal.stepVariance, [TypeId]: TypeId })
 
@@ -226,11 +236,12 @@ const runWorkflow = (
   runId: string,
   userId: string | undefined,
   emit: EventStream.Emit | undefined,
-  protocol: boolean
+  protocol: boolean,
+  resumed?: { readonly run: Internal.Resumed; readonly elapsed: number }
 ): Effect.Effect<WorkflowOutput<unknown>, unknown, unknown> =>
   Effect.gen(function*() {
     const signals = yield* Internal.SignalRegistry
-    const startedAt = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+    const startedAt = (yield* Effect.clockWith((clock) => clock.currentTimeMillis)) - (resumed?.elapsed ?? 0)
     const state: Internal.State = {
       runId,
       workflow: self.name,
@@ -240,12 +251,16 @@ const runWorkflow = (
       steps: [],
       metrics: Run.emptyMetrics,
       failures: new Map(),
-      executor: yield* Internal.CurrentExecutor
+      executor: yield* Internal.CurrentExecutor,
+      settled: new Map(),
+      resumed: resumed?.run
     }
-    if (emit !== undefined) yield* emit(new RunEvent.RunStarted({ runId, agent: self.name }, true))
+    if (emit !== undefined && resumed === undefined) yield* emit(new RunEvent.RunStarted({ runId, agent: self.name }, true))
+    let decoded: unknown
     const at: Internal.At = { state, parent: undefined, stepId: runId, key: "", run: undefined }
     const body = Effect.gen(function*() {
-      const content = yield* Internal.runStep(self.root, yield* input, at, "0")
+      decoded = yield* input
+      const content = yield* Internal.runStep(self.root, decoded, at, "0")
       const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
       const { timeToFirstToken: _, ...tallies } = state.metrics
       const output: WorkflowOutput<unknown> = {
@@ -262,17 +277,122 @@ const runWorkflow = (
       if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId, output }, true))
       return output
     })
+    // A step waits for a person: the run pauses with what the steps that ran settled to.
+    const pausing = Effect.catchIf(body, Internal.isPause, (pause) =>
+      Effect.gen(function*() {
+        const now = yield* Effect.clockWith((clock) => clock.currentTimeMillis)
+        const encodedInput = yield* Effect.orDie(Schema.encodeUnknown(self.input)(decoded))
+        const workflowState: Approval.WorkflowState = {
+          _tag: "Workflow",
+          workflow: self.name,
+          runId,
+          token: Approval.makeToken(),
+          input: encodedInput,
+          settled: [...state.settled].map(([key, settled]) =>
+            settled.run === undefined ? { key, output: settled.output } : { key, output: settled.output, run: settled.run }
+          ),
+          gates: pause.gates,
+          nested: pause.nested,
+          elapsed: now - startedAt
+        }
+        const signed = yield* Approval.sign(workflowState)
+        const pending = [...pause.gates.map((gate) => gate.request), ...pause.nested.flatMap((nested) => nested.pending)]
+        return yield* Effect.fail(new RunPaused({ runId, pending, state: signed }))
+      }))
     const runError = (error: unknown) => state.failures.get(error) ?? Internal.toRunError(error, self.name, undefined)
     const failing = Effect.tapError(
-      protocol ? Effect.mapError(body, runError) : body,
+      protocol ? Effect.mapError(pausing, runError) : pausing,
       (error) => {
         if (emit === undefined) return Effect.void
+        if (error instanceof RunPaused) {
+          return emit(new RunEvent.RunPaused({ runId, pending: error.pending, state: error.state }, true))
+        }
         const failure = runError(error)
         return failure._tag === "MemoryError" ? Effect.void : emit(new RunEvent.RunFailed({ runId, error: failure }, true))
       }
     )
     return yield* Effect.ensuring(Effect.zipRight(signals.open(runId), failing), signals.close(runId))
   }).pipe((run) => Telemetry.invokeAgentIfTraced(run, { name: self.name, runId, operation: "invoke_workflow" }))
+
+const stale = (message: string) => new ApprovalError({ reason: "Stale", message })
+
+const resumeWorkflow = (
+  self: WorkflowImpl,
+  paused: Approval.State,
+  decisions: ReadonlyArray<Approval.Decision>,
+  emit: EventStream.Emit | undefined
+): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> =>
+  Effect.flatMap(Approval.check(paused), (verdict) => {
+    if (verdict === "Forged") {
+      return Effect.fail(
+        new ApprovalError({
+          reason: "Forged",
+          message: "The paused run's state is not signed with this process's keys: it was changed, or made by a " +
+            "process with other keys (provide the same Approval.layerKeys to every process that resumes runs)."
+        })
+      )
+    }
+    if (verdict === "Expired") {
+      return Effect.fail(stale(
+        "This pause of the run is too old to resume (older than the keys' ttl, see Approval.KeysOptions): run it again instead."
+      ))
+    }
+    const body = paused.body
+    if (body._tag !== "Workflow" || body.workflow !== self.name) {
+      return Effect.fail(stale(
+        `The paused run belongs to ${Approval.ownerOf(body)}, not to workflow "${self.name}": ` +
+          "resume it with the runnable that paused it."
+      ))
+    }
+    const gates = new Map<string, Approval.Decision>()
+    const nested = new Map<string, { inner: Approval.Body; decisions: Array<Approval.Decision> }>()
+    for (const decision of decisions) {
+      const gate = decision.path.length === 0
+        ? body.gates.find((gate) => gate.request.toolCallId === decision.toolCallId)
+        : undefined
+      if (gate !== undefined && decision._tag !== "Answer") {
+        gates.set(gate.key, decision)
+        continue
+      }
+      const step = gate === undefined ? body.nested.find((each) => each.name === decision.path[0]) : undefined
+      if (step === undefined) {
+        const waiting = [
+          ...body.gates.map((gate) => `"${gate.request.toolCallId}" (approve or reject)`),
+          ...body.nested.flatMap((each) => each.pending.map((request) => `"${[...request.path, request.toolCallId].join("/")}"`))
+        ]
+        return Effect.fail(
+          new ApprovalError({
+            reason: "UnknownCall",
+            toolCallId: decision.toolCallId,
+            message: `No call "${[...decision.path, decision.toolCallId].join("/")}" waits for ${
+              gate === undefined ? "a decision" : "an answer"
+            } in this run: it waits for ${waiting.join(", ")}.`
+          })
+        )
+      }
+      const entry = nested.get(step.key) ?? { inner: Approval.decodeBody(step.inner), decisions: [] }
+      entry.decisions.push({ ...decision, path: decision.path.slice(1) })
+      nested.set(step.key, entry)
+    }
+    for (const step of body.nested) {
+      if (!nested.has(step.key)) nested.set(step.key, { inner: Approval.decodeBody(step.inner), decisions: [] })
+    }
+    return Effect.flatMap(Approval.Keys, (keys) =>
+      Effect.flatMap(keys.spend(body.token), (fresh) => {
+        if (!fresh) {
+          return Effect.fail(stale("This pause of the run was already resumed: resume the run with the state of its latest pause."))
+        }
+        const replay = new Map(body.settled.map((each) => [each.key, { output: each.output, run: each.run }] as const))
+        const input = Effect.mapError(
+          Schema.decodeUnknown(self.input)(body.input),
+          () => stale(`The paused run's input no longer matches the input schema of workflow "${self.name}": run it again instead.`)
+        )
+        return runWorkflow(self, input, body.runId, undefined, emit, true, {
+          run: { replay, gates, nested },
+          elapsed: body.elapsed
+        }) as Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown>
+      }))
+  })
 
 /**
  * Builds a workflow from its input schema and its steps (one step, usually a {@link sequence}).

@@ -85,7 +85,12 @@ export const parallel: {
   return Internal.makeNode(options?.name ?? "parallel", "parallel", undefined, (input: unknown, at) =>
     Effect.forEach(
       nodes,
-      (each, i) => settle ? Effect.either(Internal.runStep(each, input, at, String(i))) : Internal.runStep(each, input, at, String(i)),
+      (each, i) =>
+        settle
+          // A branch that waits for a person is not a failed branch: the workflow run pauses.
+          ? Effect.flatMap(Effect.either(Internal.runStep(each, input, at, String(i))), (result) =>
+            result._tag === "Left" && Internal.isPause(result.left) ? Effect.fail(result.left) : Effect.succeed(result))
+          : Internal.runStep(each, input, at, String(i)),
       { concurrency }
     ))
 }

@@ -148,7 +148,9 @@ export const agent: {
     runnable.kind === "workflow" ? "workflow" : runnable.kind,
     options?.description ?? runnable.role ?? runnable.description,
     (input: unknown, at) => Effect.map(Internal.runRunnable(runnable, prompt(input), at, name), (output) => output.content),
-    "leaf"
+    "leaf",
+    (paused, decisions, at) =>
+      Effect.map(Internal.resumeRunnable(runnable, paused, decisions, at, name), (output) => output.content)
   )
 }
 

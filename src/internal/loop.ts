@@ -147,7 +147,7 @@ export const checkResume = (
       return Effect.fail(
         new ApprovalError({
           reason: "Stale",
-          message: `The paused run belongs to ${body._tag === "Agent" ? `agent "${body.agent}"` : `team "${body.team}"`}, ` +
+          message: `The paused run belongs to ${Approval.ownerOf(body)}, ` +
             `not to "${agent.name}": resume it with the runnable that paused it.`
         })
       )

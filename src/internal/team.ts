@@ -777,9 +777,9 @@ export const resume = (
       ))
     }
     const body = paused.body
-    if (body._tag === "Agent" || body.team !== team.name) {
+    if (body._tag === "Agent" || body._tag === "Workflow" || body.team !== team.name) {
       return Effect.fail(stale(
-        `The paused run belongs to ${body._tag !== "Agent" ? `team "${body.team}"` : `agent "${body.agent}"`}, ` +
+        `The paused run belongs to ${Approval.ownerOf(body)}, ` +
           `not to team "${team.name}": resume it with the runnable that paused it.`
       ))
     }

@@ -14,6 +14,7 @@ import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
 import * as Memory from "../../services/Memory.js"
 import * as AgentError from "../AgentError.js"
+import * as Approval from "../Approval.js"
 import * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type * as EventStream from "./eventStream.js"
@@ -37,6 +38,8 @@ export interface Node {
   /** A step whose body is work of its own (a plain Effect, a runnable's run): a durable run's activity. */
   readonly leaf: boolean
   readonly body: (input: unknown, at: At) => Effect.Effect<unknown, unknown, unknown>
+  /** A runnable step's run resumed from its pause (an agent step whose tool waited for approval). */
+  readonly resume?: ((state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, at: At) => Effect.Effect<unknown, unknown, unknown>) | undefined
 }
 
 class StepNode implements Node, Pipeable {
@@ -46,7 +49,8 @@ class StepNode implements Node, Pipeable {
     readonly description: string | undefined,
     readonly transparent: boolean,
     readonly leaf: boolean,
-    readonly body: Node["body"]
+    readonly body: Node["body"],
+    readonly resume: Node["resume"]
   ) {}
   pipe() {
     return pipeArguments(this, arguments)
@@ -63,8 +67,12 @@ export const makeNode = <I>(
   kind: string,
   description: string | undefined,
   body: (input: I, at: At) => Effect.Effect<unknown, unknown, unknown>,
-  shape: "composite" | "leaf" | "transparent" = "composite"
-): Node => new StepNode(name, kind, description, shape === "transparent", shape === "leaf", body as Node["body"])
+  shape: "composite" | "leaf" | "transparent" = "composite",
+  resume?: Node["resume"]
+): Node => new StepNode(name, kind, description, shape === "transparent", shape === "leaf", body as Node["body"], resume)
+
+/** Whether a value is a step (for a dual's first argument). */
+export const isStepValue = (u: unknown): boolean => typeof u === "object" && u !== null && StepTypeId in u
 
 /** A public step as the run reads it (every step is made by {@link makeNode}, or is a workflow). */
 export const nodeOf = (step: unknown): Node => step as Node
@@ -107,7 +115,33 @@ export interface State {
   readonly failures: Map<unknown, InternalRunnable.RunError>
   /** How leaf steps and signals run: in process, or as a durable engine's activities. */
   readonly executor: Executor | undefined
+  /** What the leaf steps settled to, by key: a pause keeps it, so a resumed run does not run them again. */
+  readonly settled: Map<string, Settled>
+  /** A resumed run: what its steps settled to before the pause, and the decisions, by step key. */
+  readonly resumed: Resumed | undefined
 }
+
+/** What a resumed workflow run is given: the earlier steps' outputs and the decisions, by step key. */
+export interface Resumed {
+  readonly replay: ReadonlyMap<string, Settled>
+  /** Decisions on steps that wait for approval before they start. */
+  readonly gates: ReadonlyMap<string, Approval.Decision>
+  /** Steps whose own run paused: its state and the decisions for it (paths from the step down). */
+  readonly nested: ReadonlyMap<string, { readonly inner: Approval.Body; readonly decisions: ReadonlyArray<Approval.Decision> }>
+}
+
+/**
+ * A step's run stopped to wait for a person: the failure that carries what waits up to the workflow
+ * run, which pauses with it. Not a step's failure: no step reports it as its own.
+ */
+export class Pause {
+  constructor(
+    readonly gates: ReadonlyArray<{ readonly key: string; readonly request: Approval.Request }>,
+    readonly nested: ReadonlyArray<Approval.WorkflowState["nested"][number]>
+  ) {}
+}
+
+export const isPause = (u: unknown): u is Pause => u instanceof Pause
 
 /** Where a step runs: its workflow run, and the step it runs under. */
 export interface At {
@@ -172,16 +206,46 @@ export const runStep = (node: Node, input: unknown, at: At, place: string): Effe
     const child: At = { state, parent: stepId, stepId, key, run: undefined }
     let startedAt = 0
     const executor = state.executor
-    const work = executor !== undefined && node.leaf
+    const replayed = node.leaf ? state.resumed?.replay.get(key) : undefined
+    const nested = node.leaf && node.resume !== undefined ? state.resumed?.nested.get(key) : undefined
+    const own = nested !== undefined
+      ? Effect.flatMap(Approval.sign(nested.inner), (inner) => node.resume!(inner, nested.decisions, child))
+      : node.body(input, child)
+    const work = replayed !== undefined
+      ? Effect.sync(() => {
+        child.run = replayed.run
+        state.settled.set(key, replayed)
+        return replayed.output
+      })
+      : executor !== undefined && node.leaf
       ? Effect.map(
-        executor.leaf(key, node.name, Effect.map(node.body(input, child), (output) => ({ output, run: child.run })), node.kind),
+        executor.leaf(key, node.name, Effect.map(own, (output) => ({ output, run: child.run })), node.kind),
         (settled) => {
           child.run = settled.run
           return settled.output
         }
       )
-      : node.body(input, child)
-    const body = Effect.tapBoth(work, {
+      : own
+    const recorded = !node.leaf || replayed !== undefined ? work : Effect.tap(work, (output) =>
+      Effect.sync(() => {
+        state.settled.set(key, { output, run: child.run })
+      }))
+    // A runnable step whose run paused (its tool waits for approval) pauses the workflow run: its
+    // requests are under the step's name, and resuming resumes its run.
+    const paused = node.resume === undefined ? recorded : Effect.catchIf(
+      recorded,
+      (error): error is AgentError.RunPaused => error instanceof AgentError.RunPaused,
+      (error) =>
+        Effect.fail(
+          new Pause([], [{
+            key,
+            name: node.name,
+            pending: error.pending.map((request) => ({ ...request, path: [node.name, ...request.path] })),
+            inner: Approval.encodeBody(error.state.body)
+          }])
+        )
+    )
+    const body = Effect.tapBoth(paused, {
       onSuccess: (output) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           if (child.run !== undefined) state.metrics = Run.combineMetrics(state.metrics, child.run.metrics)
@@ -201,7 +265,7 @@ export const runStep = (node: Node, input: unknown, at: At, place: string): Effe
             : emit(new RunEvent.StepCompleted({ runId: state.runId, stepId, step: node.name, output, duration }, true))
         }),
       onFailure: (failure) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        isPause(failure) ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) => {
           let error = state.failures.get(failure)
           if (error === undefined) {
             error = toRunError(failure, state.workflow, node.name)
@@ -274,6 +338,28 @@ export const runRunnable = (
   )
 }
 
+/** A runnable step's paused run, resumed as the step `at` (its events nested in the step's). */
+export const resumeRunnable = (
+  runnable: InternalRunnable.Runnable<unknown, unknown>,
+  paused: Approval.State,
+  decisions: ReadonlyArray<Approval.Decision>,
+  at: At,
+  name: string
+): Effect.Effect<Run.Output<unknown>, InternalRunnable.RunError, unknown> => {
+  const state = at.state
+  const emit = state.emit
+  const nested: Emit | undefined = emit === undefined
+    ? undefined
+    : (event) => emit(new RunEvent.StepEvent({ runId: state.runId, stepId: at.stepId, step: name, event }, true))
+  return Effect.tap(
+    runnable.resumeIn(paused, decisions, nested) as Effect.Effect<Run.Output<unknown>, InternalRunnable.RunError, unknown>,
+    (output) =>
+      Effect.sync(() => {
+        at.run = output
+      })
+  )
+}
+
 /**
  * A predicate that may be an Effect, as an Effect. In a durable run an Effect's answer (it may ask
  * a service or a model) is settled once, as an activity, so a replay takes the same branch.
@@ -285,11 +371,23 @@ export const decide = (
 ): Effect.Effect<boolean, unknown, unknown> =>
   typeof result === "boolean" ? Effect.succeed(result) : settle(result, at, place) as Effect.Effect<boolean, unknown, unknown>
 
-/** Work inside a composite step (a router's choice), settled once in a durable run. */
+/** Work inside a composite step (a router's choice), settled once in a durable run and across a pause. */
 export const settle = <A>(effect: Effect.Effect<A, unknown, unknown>, at: At, place: string): Effect.Effect<A, unknown, unknown> => {
   const executor = at.state.executor
-  if (executor === undefined) return effect
   const key = at.key.length === 0 ? place : `${at.key}/${place}`
+  const replayed = at.state.resumed?.replay.get(key)
+  if (replayed !== undefined) {
+    return Effect.sync(() => {
+      at.state.settled.set(key, replayed)
+      return replayed.output as A
+    })
+  }
+  if (executor === undefined) {
+    return Effect.tap(effect, (output) =>
+      Effect.sync(() => {
+        at.state.settled.set(key, { output, run: undefined })
+      }))
+  }
   return executor.leaf(key, place, Effect.map(effect, (output) => ({ output, run: at.run }))).pipe(
     Effect.map((settled) => {
       if (settled.run !== undefined) at.run = settled.run
