@@ -5,12 +5,15 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Redacted from "effect/Redacted"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Durable from "../layers/Durable.js"
+import * as OpenAi from "../layers/OpenAi.js"
+import * as Simulator from "../layers/Simulator.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
 import * as Retry from "../src/Retry.js"
@@ -143,6 +146,35 @@ describe("Durable.cancel stops a run in flight at once", () => {
         }), 30_000)
     }
   }
+
+  it.scopedLive("on SQLite, cancelled while its model call's response comes from the simulator: the request is aborted, and not made again", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-cancel-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+      // Part of the body arrives, then nothing: the call waits until it is aborted.
+      const simulator = yield* Simulator.make({
+        script: [Simulator.stall({ after: 2, reply: Simulator.text("x".repeat(400), { chunks: 8 }) })]
+      })
+      const durable = Durable.make(Workflow.make({
+        name: "CancelSimulated",
+        input: Schema.String,
+        steps: Workflow.agent(Agent.make({ name: "Streamer", retry: Retry.none }))
+      }))
+      const exit = yield* Effect.gen(function*() {
+        const fiber = yield* Effect.fork(durable.run("hi", { runId: "simulated-1" }))
+        yield* simulator.awaitStats((stats) => stats.activeResponses === 1)
+        yield* durable.cancel("simulated-1")
+        return yield* Fiber.await(fiber).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "not stopped" }))
+      }).pipe(
+        Effect.provide(durable.layer),
+        Effect.provide(OpenAi.layer({ model: "gpt-4o-mini", apiKey: Redacted.make("test"), baseUrl: simulator.openAiUrl })),
+        Effect.provide(Durable.layerSqlite({ filename: Path.join(dir, "runs.db") }))
+      )
+      assert.isTrue(isInterrupted(exit), String(exit))
+      const stats = yield* simulator.awaitStats((stats) => stats.activeResponses === 0)
+      assert.strictEqual(stats.clientAborts, 1)
+      assert.strictEqual(stats.requests, 1)
+    }), 30_000)
 
   it.scopedLive("on SQLite, a cancelled run is not run again by a later engine on the file: its run is interrupted at once", () =>
     Effect.gen(function*() {
