@@ -1,8 +1,8 @@
 /**
  * Where conversations are kept: a session is the runs of one user under one session id, oldest
  * first, with a small state of its own. A run with a `sessionId` loads the last runs of its session
- * into the prompt and appends its own record when it ends, whether it completed, failed or was
- * cancelled.
+ * into the prompt and appends its own record when it ends, whether it completed, failed, was
+ * cancelled or paused for approval (a resumed run is recorded again under its id when it ends).
  *
  * A session is identified by its user **and** its id ({@link SessionKey}): two users who pick the
  * same session id have two sessions, and neither ever sees the other's runs.
@@ -44,7 +44,7 @@ export const SessionKey = Schema.Struct({
 export interface SessionKey extends Schema.Schema.Type<typeof SessionKey> {}
 
 /**
- * How a run ended (the schema is `RunRecord.RunStatus`).
+ * How a run ended, or that it paused (the schema is `RunRecord.RunStatus`).
  *
  * @since 0.1.0
  * @category models

@@ -196,6 +196,12 @@ for (const backend of backends) {
           assert.include(error.message, pause.runId)
           assert.strictEqual((yield* Effect.flip(store.load(other)))._tag, "SessionNotFound")
         }
+        // A refused resume in its own session (an edit the tool's schema refuses) records nothing.
+        const invalid = yield* Effect.flip(
+          Runnable.resume(teller, pause.state, [Approval.approve("a", { arguments: { to: "Ada", amount: "ten" } })], key)
+        )
+        assert.strictEqual(invalid._tag === "ApprovalError" && invalid.reason, "InvalidArguments")
+        assert.deepStrictEqual(statuses(yield* store.load(key)), [[pause.runId, "paused"]])
         // The pause was not spent by the refused resumes: it resumes in its own session.
         const output = yield* Runnable.resume(teller, pause.state, [Approval.approve("a")], key)
         assert.strictEqual(output.text, "Sent.")

@@ -177,9 +177,13 @@ class Turn {
           () => Effect.exit(restore(body))
         )
         return Effect.flatMap(ran, (exit) => {
-          const append = Effect.suspend(() =>
-            this.store.append(this.record(exit, runId, inputMessages, history, resumed !== undefined))
-          )
+          // A resume that was refused (a forged or spent state, a decision on no pending call, an
+          // invalid edit) did not run: the pause still waits, and its record stays the run's last.
+          const append = resumed !== undefined && refused(exit)
+            ? Effect.void
+            : Effect.suspend(() =>
+              this.store.append(this.record(exit, runId, inputMessages, history, resumed !== undefined))
+            )
           return Effect.matchCauseEffect(
             Effect.zipRight(FiberRef.set(FiberRef.currentContext, previous), append),
             {
@@ -320,6 +324,12 @@ export const resumeInSession = <Out extends Run.Output<unknown>, E, R>(
     E | SessionStore.SessionStoreError | ApprovalError,
     Exclude<R, SessionState.SessionState> | SessionStore.SessionStore
   >
+
+const refused = (exit: Exit.Exit<unknown, unknown>): boolean => {
+  if (Exit.isSuccess(exit)) return false
+  const failure = Cause.failureOption(exit.cause)
+  return Option.isSome(failure) && (failure.value as { readonly _tag?: unknown })._tag === "ApprovalError"
+}
 
 const historyRuns = (runs: number | undefined): number =>
   runs === undefined || Number.isNaN(runs) ? defaultHistoryRuns : runs === Infinity ? Infinity : Math.max(0, Math.floor(runs))
