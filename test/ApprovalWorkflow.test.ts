@@ -1,13 +1,18 @@
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import * as HttpApp from "../layers/HttpApp.js"
+import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
 import type { RunPaused } from "../src/AgentError.js"
 import * as Approval from "../src/Approval.js"
+import * as Registry from "../src/Registry.js"
 import * as Retry from "../src/Retry.js"
 import type * as RunEvent from "../src/RunEvent.js"
 import * as Runnable from "../src/Runnable.js"
@@ -193,5 +198,38 @@ describe("Workflow approvals inside a step", () => {
       assert.strictEqual((yield* TestModel.requests).length, 2)
       assert.strictEqual(output.metrics.modelCalls, 2)
     }).pipe(Effect.provide(live))
+  })
+})
+
+// -----------------------------------------------------------------------------
+// Over HTTP
+// -----------------------------------------------------------------------------
+
+const post = (url: string, body: unknown) =>
+  Effect.promise(() =>
+    fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+      .then(async (response) => ({ status: response.status, text: await response.text() }))
+  )
+
+describe("Workflow approvals over HTTP", () => {
+  it.scopedLive("a run that reaches the step is 202 Paused; resumed through /runs/:id/resume it finishes", () => {
+    const { publish, ran } = fixture()
+    return Effect.gen(function*() {
+      const context = yield* Layer.build(
+        HttpApp.layer({ port: 0 }).pipe(Layer.provide(Registry.layer([publish])), Layer.provide(SessionStoreMemory.layer))
+      )
+      const { url } = Context.get(context, HttpApp.HttpApp)
+      const first = yield* post(`${url}/agents/Publish/runs`, { input: "fibers", runId: "h1" })
+      assert.strictEqual(first.status, 202)
+      const body = JSON.parse(first.text)
+      assert.strictEqual(body._tag, "Paused")
+      assert.deepStrictEqual(body.pending.map((r: Approval.Request) => [r.toolCallId, r.tool]), [["h1#0/2", "publish"]])
+      assert.deepStrictEqual(ran, ["draft", "edit"])
+
+      const resumed = yield* post(`${url}/runs/h1/resume`, { decisions: [{ _tag: "Approve", toolCallId: "h1#0/2" }] })
+      assert.strictEqual(resumed.status, 200)
+      assert.include(resumed.text, "38")
+      assert.deepStrictEqual(ran, ["draft", "edit", "publish", "announce"])
+    }).pipe(Effect.provide(FetchHttpClient.layer))
   })
 })
