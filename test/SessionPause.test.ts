@@ -3,12 +3,14 @@ import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as HttpApp from "../layers/HttpApp.js"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as TestModel from "../layers/TestModel.js"
@@ -20,6 +22,7 @@ import * as Registry from "../src/Registry.js"
 import * as Retry from "../src/Retry.js"
 import * as RunRecord from "../src/RunRecord.js"
 import * as Runnable from "../src/Runnable.js"
+import * as Team from "../src/Team.js"
 import { backends, newUser, skipped } from "./fixtures/sessionStores.js"
 
 const Transfer = Tool.make("transfer", {
@@ -232,6 +235,40 @@ for (const backend of backends) {
         assert.deepStrictEqual(statuses(yield* store.load(key)), [[pause.runId, "paused"], [pause.runId, "cancelled"]])
         yield* Agent.run(teller, "Hi", key)
         assert.strictEqual(count(yield* promptOf(2), "user: Pay Ada 10"), 0)
+      })
+    )
+
+    run(
+      "a routed team's member pauses; the team's run is recorded paused and, resumed as a stream, completed",
+      [
+        TestModel.text(JSON.stringify({ member: "Teller" })),
+        TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" }),
+        TestModel.text("Sent 10 to Ada."),
+        TestModel.text(JSON.stringify({ member: "Teller" })),
+        TestModel.text("Ok.")
+      ],
+      Effect.gen(function*() {
+        const store = yield* SessionStore.SessionStore
+        const desk = Team.make({ name: "Desk", mode: "route", members: [teller], retry: Retry.none })
+        const key = { userId: newUser(), sessionId: "main" }
+        const pause = yield* paused(Team.run(desk, "Pay Ada 10", key))
+        const [record] = yield* store.load(key)
+        assert.deepStrictEqual([record!.agent, record!.status], ["Desk", "paused"])
+        assert.deepStrictEqual(
+          record!.status === "paused" ? record!.pending.map((request) => [request.path, request.toolCallId]) : [],
+          [[["Teller"], "a"]]
+        )
+        const events = yield* Stream.runCollect(
+          Runnable.resumeStream(desk, pause.state, [Approval.approve(pause.pending[0]!)], key)
+        )
+        assert.strictEqual(Chunk.last(events).pipe(Option.map((event) => event._tag), Option.getOrUndefined), "RunCompleted")
+        assert.deepStrictEqual(statuses(yield* store.load(key)), [[pause.runId, "paused"], [pause.runId, "completed"]])
+        yield* Team.run(desk, "Thanks", key)
+        // A routed team's record is its router's conversation, as for a run that never paused.
+        const prompt = yield* promptOf(3)
+        assert.strictEqual(count(prompt, "user: Pay Ada 10"), 1)
+        assert.strictEqual(count(prompt, "assistant: {\"member\":\"Teller\"}"), 1)
+        assert.strictEqual(prompt.filter((line) => line.startsWith("system:")).length, 1)
       })
     )
 
