@@ -13,6 +13,8 @@
  *   number of iterations.
  * - {@link router}: one of several steps, chosen by a function or by a model.
  * - {@link signal}: waits for a value sent from outside the run ({@link send}, by the run's id).
+ * - {@link approve}: a step that waits for a person's approval before it starts (the run pauses,
+ *   and resumes through `Runnable.resume`).
  *
  * A workflow ({@link make}) is a step too (so workflows nest) and a runnable: it runs, streams,
  * prints, keeps sessions, serves over HTTP and is a team's member like an agent. Its events are one

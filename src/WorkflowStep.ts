@@ -43,7 +43,7 @@ export interface Step<I, O, E = never, R = never> extends Pipeable {
   }
   /** Shown in the step's events and in the workflow's output. */
   readonly name: string
-  /** `agent`, `effect`, `sequence`, `parallel`, `condition`, `loop`, `router`, `signal` or `workflow`. */
+  /** `agent`, `effect`, `sequence`, `parallel`, `condition`, `loop`, `router`, `signal`, `approval` or `workflow`. */
   readonly kind: string
   /** What it does: a router's model reads it when choosing. */
   readonly description: string | undefined
