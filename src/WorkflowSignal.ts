@@ -65,8 +65,10 @@ export const signal: {
       if (state.emit !== undefined) {
         yield* state.emit(new RunEvent.StepWaiting({ runId: state.runId, stepId: at.stepId, step: name, signal: name }, true))
       }
+      // In process, the value is kept like a step's output: a run that pauses later (a step that
+      // waits for approval) and is resumed does not wait for it again.
       const value = yield* (state.executor === undefined
-        ? state.signals.await(state.runId, name)
+        ? Internal.settle(state.signals.await(state.runId, name), at, "value")
         : state.executor.signal(name, schema))
       return merge === undefined ? value : merge(input, value)
     }))

@@ -4,6 +4,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as HttpApp from "../layers/HttpApp.js"
@@ -232,4 +233,31 @@ describe("Workflow approvals over HTTP", () => {
       assert.deepStrictEqual(ran, ["draft", "edit", "publish", "announce"])
     }).pipe(Effect.provide(FetchHttpClient.layer))
   })
+})
+
+describe("Workflow approvals after a signal and in a nested workflow", () => {
+  it.effect("a signal received before the pause is not waited for again; a gate in a nested workflow pauses the outer run", () =>
+    Effect.gen(function*() {
+      const ran: Array<string> = []
+      const Review = Workflow.signal("review", Schema.String)
+      const inner = Workflow.make({
+        name: "Inner",
+        input: Schema.String,
+        steps: Workflow.approve(Workflow.step("ship", (text: string) => Effect.sync(() => (ran.push("ship"), `shipped ${text}`))))
+      })
+      const flow = Workflow.make({
+        name: "Reviewed",
+        input: Schema.String,
+        steps: Workflow.sequence(Review, inner)
+      })
+      const fiber = yield* Effect.fork(paused(Runnable.run(flow, "x", { runId: "s1" })))
+      yield* Effect.yieldNow()
+      yield* Workflow.send(Review, "s1", "ok")
+      const first = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(first.pending.map((r) => [r.toolCallId, r.tool, r.arguments]), [["s1#0/1/0", "ship", "ok"]])
+      // No value is sent again: the resumed run takes the one it had.
+      const output = yield* Runnable.resume(flow, first.state, [Approval.approve(first.pending[0]!)])
+      assert.strictEqual(output.content, "shipped ok")
+      assert.deepStrictEqual(ran, ["ship"])
+    }))
 })
