@@ -1,7 +1,7 @@
 /**
  * Durable workflow runs, on `@effect/workflow` and `@effect/cluster`: a run is a workflow
- * execution keyed by its run id; each leaf step (a plain Effect, a team's run) is an activity whose
- * result is persisted, and so is each model call and each tool call of an agent's step, so after a
+ * execution keyed by its run id; each plain step (an Effect) is an activity whose result is
+ * persisted, and so is each model call and each tool call of an agent's or a team's step, so after a
  * crash the run starts again where it was — settled steps and calls are replayed from storage,
  * never run again; a step or call that was running when the process died runs once more — and a
  * signal step is a durable deferred. One process: {@link layerSqlite}, a
@@ -118,11 +118,11 @@ const Output = Schema.Struct({ ...Run.Output.fields, steps: Schema.Array(StepRun
  * durable: how the HTTP app runs any runnable of its registry on the engine ({@link withExecutors}
  * provides it with the run executor).
  *
- * With a run executor in the context ({@link runExecutor}), an agent's step runs in the workflow's
- * body, where each of its model calls and tool calls is an activity of its own: a crash in the
- * middle of an agent redoes neither its settled tool calls nor its settled model calls. Any other
- * leaf (a plain Effect, a team, a nested workflow) is one activity, in which calls run as they do
- * in process.
+ * With a run executor in the context ({@link runExecutor}), an agent's or a team's step runs in
+ * the workflow's body, where each model call and tool call (the leader's and its members') is an
+ * activity of its own: a crash in the middle of an agent or a team redoes neither its settled tool
+ * calls nor its settled model calls. Any other leaf (a plain Effect, a runnable of another kind) is
+ * one activity, in which calls run as they do in process.
  *
  * @since 0.3.0
  * @category executors
@@ -135,7 +135,7 @@ export const executor: Workflow.Executor = {
       error: Failure,
       execute: guarded(Effect.provideService(body, Agent.CurrentExecutor, undefined))
     }) as unknown as Effect.Effect<Workflow.Settled, unknown, unknown>
-    return kind !== "agent"
+    return kind !== "agent" && kind !== "team"
       ? endIfCancelled(activity)
       : Effect.flatMap(Agent.CurrentExecutor, (runs) => runs === undefined ? endIfCancelled(activity) : body)
   },
@@ -190,25 +190,31 @@ export const signalDeferred: (name: string) => DurableDeferred.DurableDeferred<t
 export const runExecutor = (ledger: Option.Option<Ledger.Service>): Agent.Executor => {
   const settled = Option.getOrUndefined(ledger)
   // A model may give the same tool call id in two turns of a run (a scripted model, some
-  // OpenAI-compatible servers): its second call is settled under the key with `#2`, and so on. The
-  // executor is made for each execution of the workflow's body, and a replay meets the calls in
-  // the same order, so it names them the same.
+  // OpenAI-compatible servers): its second call is settled under the key with `#2`, and so on; so
+  // is a model call of a turn a run makes twice (a routing team's leader, asked again after a
+  // member failed, runs again under the team's run id). The executor is made for each execution of
+  // the workflow's body, and a replay meets the calls in the same order, so it names them the same.
   const seen = new Map<string, number>()
+  const numbered = (first: string): string => {
+    const n = (seen.get(first) ?? 0) + 1
+    seen.set(first, n)
+    return n === 1 ? first : `${first}#${n}`
+  }
   return {
-    modelCall: (key, call) =>
-      endIfCancelled(
-        DurableActivity.make({
-          name: key,
-          success: Schema.Unknown,
-          error: ModelCallFailure,
-          execute: guarded(call)
-        })
+    modelCall: (first, call) =>
+      Effect.suspend(() =>
+        endIfCancelled(
+          DurableActivity.make({
+            name: numbered(first),
+            success: Schema.Unknown,
+            error: ModelCallFailure,
+            execute: guarded(call)
+          })
+        )
       ) as unknown as Effect.Effect<never, AgentError.ModelError>,
     toolCall: (first, call) =>
       Effect.suspend(() => {
-        const n = (seen.get(first) ?? 0) + 1
-        seen.set(first, n)
-        const key = n === 1 ? first : `${first}#${n}`
+        const key = numbered(first)
         return endIfCancelled(DurableActivity.make({
           name: key,
           success: Run.ToolCall,
@@ -403,9 +409,10 @@ export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): Durab
 
 /**
  * What names an event that a replay of the run reports again, if it is one: the run's start, a
- * step's start and end, and, in an agent's step (which runs in the workflow's body), the agent run's
- * start and end and its model calls' start and end (its text and its tool calls are not reported
- * again: they are settled in activities).
+ * step's start and end, and, in an agent's or a team's step (which run in the workflow's body), the
+ * runs' starts and ends, their model calls' starts and ends, a team's delegations (its leader's
+ * calls that run a member, and the member runs' starts and ends) and all of these in its members.
+ * Text and the agents' own tool calls are not reported again: they are settled in activities.
  */
 const replayed = (event: RunEvent.RunEvent): string | undefined => {
   switch (event._tag) {
@@ -417,12 +424,34 @@ const replayed = (event: RunEvent.RunEvent): string | undefined => {
     case "StepWaiting":
       return `${event._tag} ${event.stepId}`
     case "StepEvent": {
-      const inner = event.event
-      return inner._tag === "RunStarted" || inner._tag === "RunCompleted"
-        ? `${event.stepId} ${inner._tag} ${inner.runId}`
-        : inner._tag === "ModelRequestStarted" || inner._tag === "ModelRequestCompleted"
-        ? `${event.stepId} ${inner._tag} ${inner.runId} ${inner.turn}`
-        : undefined
+      const inner = nested(event.event)
+      return inner === undefined ? undefined : `${event.stepId} ${inner}`
+    }
+    default:
+      return undefined
+  }
+}
+
+/** The name of an event of a run in a step that its replay reports again (see {@link replayed}). */
+const nested = (event: RunEvent.RunEvent): string | undefined => {
+  switch (event._tag) {
+    case "RunStarted":
+    case "RunCompleted":
+      return `${event._tag} ${event.runId}`
+    case "ModelRequestStarted":
+    case "ModelRequestCompleted":
+      return `${event._tag} ${event.runId} ${event.turn}`
+    case "ToolCallStarted":
+    case "ToolCallCompleted":
+    case "ToolCallFailed":
+      return `${event._tag} ${event.runId} ${event.toolCallId}`
+    case "MemberRunStarted":
+    case "MemberRunCompleted":
+    case "MemberRunFailed":
+      return `${event._tag} ${event.memberRunId}`
+    case "MemberEvent": {
+      const inner = nested(event.event)
+      return inner === undefined ? undefined : `${event.memberRunId} ${inner}`
     }
     default:
       return undefined

@@ -17,6 +17,7 @@ import * as Ledger from "../layers/internal/durable/ledger.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
 import * as Retry from "../src/Retry.js"
+import * as Team from "../src/Team.js"
 import type * as RunEvent from "../src/RunEvent.js"
 import * as Workflow from "../src/Workflow.js"
 
@@ -184,6 +185,89 @@ describe("Durable agent steps, on the in-memory engine", () => {
       assert.deepStrictEqual(requests, [1, 2, 1, 2])
       assert.deepStrictEqual(executed, ["ledger-1#0/tool/call-1"])
     }).pipe(Effect.scoped))
+})
+
+describe("Durable team steps, on the in-memory engine", () => {
+  /** A routing team's leader: the member `pick` names, or Clerk once that one could not answer. */
+  const leaderModel = (pick: string) =>
+    TestModel.layer((request) =>
+      TestModel.text(request.lastUserText.includes("could not answer") ? `{"member":"Clerk"}` : `{"member":"${pick}"}`)
+    )
+
+  it.live("a team's member calls are settled by their place in the team's run: the ledger keeps a member's tool from running again", () =>
+    Effect.gen(function*() {
+      const requests: Array<number> = []
+      const executed: Array<string> = []
+      const desk = Team.make({ name: "Desk", mode: "route", members: [clerk(requests)], model: leaderModel("Clerk"), retry: Retry.none })
+      const durable = Durable.make(Workflow.make({ name: "Front", input: Schema.String, steps: Workflow.agent(desk) }))
+      const ledger = yield* Layer.build(Ledger.layerMemory)
+      // Two engines that know nothing of each other's activities, one ledger: the member's tool call
+      // is named the same in both (a random member run id would name it anew, and run it again).
+      const once = Effect.scoped(
+        durable.run("qubits", { runId: "team-1" }).pipe(
+          Effect.provide(durable.layer),
+          Effect.provide(makeTools(executed)),
+          Effect.provide(WorkflowEngine.layerMemory),
+          Effect.provide(ledger)
+        )
+      )
+      const first = yield* once
+      const second = yield* once
+      assert.strictEqual(first.content, "done: appended qubits")
+      assert.strictEqual(second.content, first.content)
+      assert.deepStrictEqual(requests, [1, 2, 1, 2])
+      assert.deepStrictEqual(executed, ["team-1#0/Clerk/1/tool/call-1"])
+    }).pipe(Effect.scoped))
+
+  it.live("a team's run replayed after a signal reports its events once and makes no model or tool call again", () =>
+    Effect.gen(function*() {
+      const requests: Array<number> = []
+      const executed: Array<string> = []
+      const events: Array<RunEvent.RunEvent> = []
+      const approval = Workflow.signal("approval", Schema.Boolean, { merge: (answer: string, ok: boolean) => `${answer} ${ok}` })
+      const desk = Team.make({ name: "Desk", mode: "route", members: [clerk(requests)], model: leaderModel("Clerk"), retry: Retry.none })
+      const durable = Durable.make(
+        Workflow.make({ name: "Front", input: Schema.String, steps: Workflow.sequence(Workflow.agent(desk), approval) })
+      )
+      const output = yield* Effect.gen(function*() {
+        const fiber = yield* Effect.fork(
+          durable.run("qubits", { runId: "team-3", onEvent: (event) => Effect.sync(() => void events.push(event)) })
+        )
+        while (!events.some((event) => event._tag === "StepWaiting")) yield* Effect.sleep("10 millis")
+        yield* durable.send(approval, "team-3", true)
+        return yield* Fiber.join(fiber)
+      }).pipe(Effect.provide(durable.layer), Effect.provide(makeTools(executed)), Effect.provide(Durable.layerMemory))
+      assert.strictEqual(output.content, "done: appended qubits true")
+      assert.deepStrictEqual(requests, [1, 2])
+      assert.deepStrictEqual(executed, ["team-3#0/0/Clerk/1/tool/call-1"])
+      const inTeam = events.flatMap((event) => event._tag === "StepEvent" ? [event.event] : [])
+      assert.deepStrictEqual(inTeam.filter((event) => event._tag === "RunStarted").length, 1)
+      assert.deepStrictEqual(inTeam.filter((event) => event._tag === "MemberRunStarted").length, 1)
+      const inMember = inTeam.flatMap((event) => event._tag === "MemberEvent" ? [event.event._tag] : [])
+      assert.deepStrictEqual(inMember.filter((tag) => tag === "RunStarted" || tag === "RunCompleted"), ["RunStarted", "RunCompleted"])
+      assert.deepStrictEqual(inMember.filter((tag) => tag === "ModelRequestStarted").length, 2)
+    }))
+
+  it.live("a routing leader asked again after a member failed makes a model call of its own, not the first one's again", () =>
+    Effect.gen(function*() {
+      const executed: Array<string> = []
+      const broken = Agent.make({ name: "Broken", retry: Retry.none, model: TestModel.layer([TestModel.httpError(500, { body: "down" })]) })
+      const desk = Team.make({
+        name: "Desk",
+        mode: "route",
+        members: [broken, clerk([])],
+        model: leaderModel("Broken"),
+        retry: Retry.none
+      })
+      const durable = Durable.make(Workflow.make({ name: "Front", input: Schema.String, steps: Workflow.agent(desk) }))
+      const output = yield* durable.run("qubits", { runId: "team-2" }).pipe(
+        Effect.provide(durable.layer),
+        Effect.provide(makeTools(executed)),
+        Effect.provide(Durable.layerMemory)
+      )
+      assert.strictEqual(output.content, "done: appended qubits")
+      assert.deepStrictEqual(executed, ["team-2#0/Clerk/2/tool/call-1"])
+    }))
 })
 
 describe("Durable agent steps, on SQLite, in process", () => {

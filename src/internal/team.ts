@@ -22,6 +22,7 @@ import * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { Definition, Instructions, RunOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
+import * as Executor from "./executor.js"
 import * as Fast from "./fast.js"
 import * as Id from "./id.js"
 import * as InternalLoop from "./loop.js"
@@ -170,7 +171,19 @@ interface State {
   turns: number
   /** The user the team runs for: its members run for that user too (with their memory). */
   readonly userId: string | undefined
+  /**
+   * Whether its member runs are named by their place in the team's run (under a run executor: a
+   * durable engine's, whose replay of the team must name them, and so key their calls, the same).
+   */
+  readonly placed: boolean
 }
+
+/**
+ * The id of a member's run: random in process; under a run executor, named by its place in the
+ * team's run (the delegation's tool call, the member's index, the delegation's number).
+ */
+const memberRunIdOf = (state: State, member: Member, place: string | undefined): string =>
+  state.placed && place !== undefined ? `${state.runId}/${member.name}/${place}` : Id.uuid()
 
 /** The options of a team run: a run's, and the user it runs for. */
 export interface TeamRunOptions extends RunOptions {
@@ -226,7 +239,8 @@ const body = (
       memberRuns: [],
       delegations: 0,
       turns: 0,
-      userId: options?.userId
+      userId: options?.userId,
+      placed: Executor.of(yield* Effect.context<never>()) !== undefined
     }
     if (emit !== undefined) yield* emit(new RunEvent.RunStarted({ runId, agent: team.name }, true))
     const leaderOptions: RunOptions = { runId, history: options?.history }
@@ -302,7 +316,7 @@ const runMember = (
   task: Run.Input,
   taskText: string,
   toolCallId: string | undefined,
-  memberRunId: string = Id.uuid(),
+  memberRunId: string = memberRunIdOf(state, member, toolCallId),
   resumed?: (emit: Emit | undefined) => Effect.Effect<Run.Output<unknown>, TeamOutput.MemberError, unknown>
 ): Effect.Effect<Run.Output<unknown>, TeamOutput.MemberError, unknown> =>
   Effect.suspend(() => {
@@ -406,8 +420,8 @@ const broadcast = (
     const text = inputText(input)
     const results = yield* Effect.forEach(
       team.members,
-      (member) => {
-        const memberRunId = Id.uuid()
+      (member, index) => {
+        const memberRunId = memberRunIdOf(state, member, String(index))
         return Effect.map(
           Effect.either(runMember(state, member, input, text, undefined, memberRunId)),
           (result) => ({ member, memberRunId, result })
@@ -504,7 +518,8 @@ const resumeBroadcast = (
       memberRuns: body.memberRuns.map((run) => decodeMemberRun(run)),
       delegations: 0,
       turns: 0,
-      userId: undefined
+      userId: undefined,
+      placed: false
     }
     const input: Run.Input = typeof body.input === "string" ? body.input : Prompt.fromMessages(body.input)
     const text = inputText(input)
@@ -587,11 +602,12 @@ const routeFrom = (
       let leader: Run.Output<unknown>
       let member: Member
       let startedAt: number
-      const memberRunId = next?.memberRunId ?? Id.uuid()
+      let memberRunId: string
       let result: Either.Either<Run.Output<unknown>, TeamOutput.MemberError>
       if (next !== undefined) {
         leader = leaders[leaders.length - 1]!
         member = next.member
+        memberRunId = next.memberRunId
         startedAt = next.startedAt
         result = yield* Effect.either(runMember(state, member, input, text, undefined, memberRunId, next.run))
         next = undefined
@@ -602,6 +618,7 @@ const routeFrom = (
         // The leader's output schema admits only the members' names.
         member = byName.get((leader.content as { readonly member: string }).member)!
         state.delegations++
+        memberRunId = memberRunIdOf(state, member, String(state.delegations))
         startedAt = state.clock.unsafeCurrentTimeMillis()
         result = yield* Effect.either(runMember(state, member, input, text, undefined, memberRunId))
       }
@@ -730,7 +747,8 @@ const resumeCoordinate = (
       memberRuns: body.memberRuns.map((run) => decodeMemberRun(run)),
       delegations: body.delegations,
       turns: 0,
-      userId: undefined
+      userId: undefined,
+      placed: false
     }
     const handlers = yield* coordinateHandlers(team, state)
     // The team's signature covers its leader's state: the leader's is made again for it.
@@ -865,7 +883,8 @@ export const resume = (
             memberRuns: body.memberRuns.map((run) => decodeMemberRun(run)),
             delegations: body.delegations,
             turns: body.turns,
-            userId: undefined
+            userId: undefined,
+      placed: false
           }
           // The team's signature covers its member's state: the member's is made again for it.
           const memberState = yield* Approval.sign(body.inner)
