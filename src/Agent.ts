@@ -17,7 +17,6 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Predicate from "effect/Predicate"
 import type * as Schema from "effect/Schema"
-import type * as Stream from "effect/Stream"
 import * as Memory from "../services/Memory.js"
 import type { AgentError } from "./AgentError.js"
 import type * as Approval from "./Approval.js"
@@ -32,7 +31,6 @@ import * as InternalRunnable from "./internal/runnable.js"
 import * as InternalSession from "./internal/session.js"
 import * as Retry from "./Retry.js"
 import type * as Run from "./Run.js"
-import type * as RunEvent from "./RunEvent.js"
 import * as Runnable from "./Runnable.js"
 
 /**
@@ -465,15 +463,13 @@ export const stream: typeof Runnable.stream = Runnable.stream
 export const printResponse: typeof Runnable.printResponse = Runnable.printResponse
 
 /**
- * Options of a resumed run: who sees its events, and how far it may get ahead of its stream's reader.
+ * Options of a resumed run: who sees its events, how far it may get ahead of its stream's reader,
+ * and the session (and user) it paused in, to resume it as a turn of that session.
  *
  * @since 0.3.0
  * @category models
  */
-export interface ResumeOptions {
-  readonly onEvent?: RunOptions["onEvent"]
-  readonly eventBuffer?: number | undefined
-}
+export interface ResumeOptions extends Runnable.ResumeOptions {}
 
 /**
  * Resumes a paused run (see `Approval`) with decisions on its pending calls: the state is the one
@@ -481,7 +477,8 @@ export interface ResumeOptions {
  * the decision gives them), rejected ones go back to the model with the reason, and the run goes on
  * as if it had never paused; with calls still undecided it pauses again. A state that is not this
  * process's (changed, or signed with other keys), was already resumed, or belongs to another agent
- * fails with an `ApprovalError`, as do edited arguments that do not decode; nothing runs then.
+ * fails with an `ApprovalError`, as do edited arguments that do not decode; nothing runs then. A run
+ * that paused in a session resumes as a turn of it with the same `sessionId` (and `userId`).
  *
  * @since 0.3.0
  * @category running
@@ -506,27 +503,7 @@ export interface ResumeOptions {
  * )
  * ```
  */
-export const resume: {
-  (
-    state: Approval.State,
-    decisions: ReadonlyArray<Approval.Decision>,
-    options?: ResumeOptions
-  ): <A, R>(self: Agent<A, R>) => Effect.Effect<Run.Output<A>, AgentError, R>
-  <A, R>(
-    self: Agent<A, R>,
-    state: Approval.State,
-    decisions: ReadonlyArray<Approval.Decision>,
-    options?: ResumeOptions
-  ): Effect.Effect<Run.Output<A>, AgentError, R>
-} = dual(
-  (args) => isAgent(args[0]),
-  <A, R>(self: Agent<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: ResumeOptions) =>
-    runAgent(self, (definition) => InternalLoop.resume(definition, state, decisions, options?.onEvent)) as Effect.Effect<
-      Run.Output<A>,
-      AgentError,
-      R
-    >
-)
+export const resume: typeof Runnable.resume = Runnable.resume
 
 /**
  * {@link resume} as a stream of the resumed run's events: the settled calls, the turns after them,
@@ -535,27 +512,7 @@ export const resume: {
  * @since 0.3.0
  * @category running
  */
-export const resumeStream: {
-  (
-    state: Approval.State,
-    decisions: ReadonlyArray<Approval.Decision>,
-    options?: ResumeOptions
-  ): <A, R>(self: Agent<A, R>) => Stream.Stream<RunEvent.RunEvent<A>, AgentError, R>
-  <A, R>(
-    self: Agent<A, R>,
-    state: Approval.State,
-    decisions: ReadonlyArray<Approval.Decision>,
-    options?: ResumeOptions
-  ): Stream.Stream<RunEvent.RunEvent<A>, AgentError, R>
-} = dual(
-  (args) => isAgent(args[0]),
-  <A, R>(self: Agent<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: ResumeOptions) =>
-    EventStream.fromRun(
-      (emit) => runAgent(self, (definition) => InternalLoop.resume(definition, state, decisions, emit)),
-      options?.onEvent,
-      options?.eventBuffer
-    ) as Stream.Stream<RunEvent.RunEvent<A>, AgentError, R>
-)
+export const resumeStream: typeof Runnable.resumeStream = Runnable.resumeStream
 
 /**
  * A copy of the agent with a run timeout.

@@ -399,13 +399,13 @@ export const resumeStream: {
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
     options?: Exact<O, ResumeOptions>
-  ): <A, R>(self: Runnable<A, R>) => Stream.Stream<RunEvent.RunEvent, Errors<R, O>, Requirements<R, O>>
+  ): <A, R>(self: Runnable<A, R>) => Stream.Stream<RunEvent.RunEvent<A>, Errors<R, O>, Requirements<R, O>>
   <A, R, O extends ResumeOptions = {}>(
     self: Runnable<A, R>,
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
     options?: Exact<O, ResumeOptions>
-  ): Stream.Stream<RunEvent.RunEvent, Errors<R, O>, Requirements<R, O>>
+  ): Stream.Stream<RunEvent.RunEvent<A>, Errors<R, O>, Requirements<R, O>>
 } = dual(
   (args) => isRunnable(args[0]),
   <A, R>(self: Runnable<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: ResumeOptions) =>

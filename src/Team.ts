@@ -418,22 +418,19 @@ export const stream: typeof Runnable.stream = Runnable.stream
  * @category running
  */
 export const resume: {
-  (
+  <O extends Runnable.ResumeOptions = {}>(
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
-    options?: Agent.ResumeOptions
-  ): <A, R>(self: Team<A, R>) => Effect.Effect<Output<A>, AgentError, R>
-  <A, R>(
+    options?: Runnable.Exact<O, Runnable.ResumeOptions>
+  ): <A, R>(self: Team<A, R>) => Effect.Effect<Output<A>, Runnable.Errors<R, O>, Runnable.Requirements<R, O>>
+  <A, R, O extends Runnable.ResumeOptions = {}>(
     self: Team<A, R>,
     state: Approval.State,
     decisions: ReadonlyArray<Approval.Decision>,
-    options?: Agent.ResumeOptions
-  ): Effect.Effect<Output<A>, AgentError, R>
-} = dual(
-  (args) => isTeam(args[0]),
-  <A, R>(self: Team<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: Agent.ResumeOptions) =>
-    InternalTeam.resume(self, state, decisions, options?.onEvent) as Effect.Effect<Output<A>, AgentError, R>
-)
+    options?: Runnable.Exact<O, Runnable.ResumeOptions>
+  ): Effect.Effect<Output<A>, Runnable.Errors<R, O>, Runnable.Requirements<R, O>>
+  // The protocol's resume, which runs the team's `resumeIn`: its output is the team's.
+} = Runnable.resume as any
 
 /**
  * {@link resume} as a stream of the resumed run's events.
@@ -441,27 +438,7 @@ export const resume: {
  * @since 0.3.0
  * @category running
  */
-export const resumeStream: {
-  (
-    state: Approval.State,
-    decisions: ReadonlyArray<Approval.Decision>,
-    options?: Agent.ResumeOptions
-  ): <A, R>(self: Team<A, R>) => Stream.Stream<RunEvent.RunEvent<A>, AgentError, R>
-  <A, R>(
-    self: Team<A, R>,
-    state: Approval.State,
-    decisions: ReadonlyArray<Approval.Decision>,
-    options?: Agent.ResumeOptions
-  ): Stream.Stream<RunEvent.RunEvent<A>, AgentError, R>
-} = dual(
-  (args) => isTeam(args[0]),
-  <A, R>(self: Team<A, R>, state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, options?: Agent.ResumeOptions) =>
-    EventStream.fromRun(
-      (emit) => InternalTeam.resume(self, state, decisions, emit),
-      options?.onEvent,
-      options?.eventBuffer
-    ) as Stream.Stream<RunEvent.RunEvent<A>, AgentError, R>
-)
+export const resumeStream: typeof Runnable.resumeStream = Runnable.resumeStream
 
 /**
  * Runs the team and prints the exchange to the terminal, as `Agent.printResponse` does. With

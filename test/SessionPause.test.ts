@@ -108,7 +108,7 @@ for (const backend of backends) {
         assert.strictEqual(other.text, "It is noon.")
         assert.strictEqual(count(yield* promptOf(1), "user: Pay Ada 10"), 0)
 
-        const resumed = yield* Runnable.resume(teller, pause.state, [Approval.approve("a")], options)
+        const resumed = yield* Agent.resume(teller, pause.state, [Approval.approve("a")], options)
         assert.strictEqual(resumed.text, "Sent 10 to Ada.")
         assert.deepStrictEqual(statuses(yield* store.load(key)), [
           [pause.runId, "paused"],
@@ -259,7 +259,7 @@ for (const backend of backends) {
           [[["Teller"], "a"]]
         )
         const events = yield* Stream.runCollect(
-          Runnable.resumeStream(desk, pause.state, [Approval.approve(pause.pending[0]!)], key)
+          Team.resumeStream(desk, pause.state, [Approval.approve(pause.pending[0]!)], key)
         )
         assert.strictEqual(Chunk.last(events).pipe(Option.map((event) => event._tag), Option.getOrUndefined), "RunCompleted")
         assert.deepStrictEqual(statuses(yield* store.load(key)), [[pause.runId, "paused"], [pause.runId, "completed"]])
