@@ -6,8 +6,10 @@ import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
 import * as HttpApp from "../layers/HttpApp.js"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as TestModel from "../layers/TestModel.js"
@@ -35,6 +37,28 @@ const post = (url: string, body: unknown) =>
   )
 
 describe("Approvals over HTTP", () => {
+  it.scoped("a paused run whose state is older than the keys' ttl is dropped from the list; its resume says it is too old", () =>
+    Effect.gen(function*() {
+      const context = yield* Layer.build(
+        HttpApp.layer({ port: 0 }).pipe(
+          Layer.provide(Registry.layer([teller])),
+          Layer.provide(Bank.toLayer({ transfer: ({ amount, to }) => Effect.succeed(`sent ${amount} to ${to}`) })),
+          Layer.provide(TestModel.layer([TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" })])),
+          Layer.provide(SessionStoreMemory.layer),
+          Layer.provide(Approval.layerKeys({ secret: Redacted.make("s".repeat(32)), ttl: "1 hour" }))
+        )
+      )
+      const { url } = Context.get(context, HttpApp.HttpApp)
+      const paused = yield* post(`${url}/agents/Teller/runs`, { input: "Pay Ada", runId: "old" })
+      assert.strictEqual(paused.status, 202)
+      const listed = () => Effect.promise(() => fetch(`${url}/approvals`).then((response) => response.json()))
+      assert.deepStrictEqual(((yield* listed()) as ReadonlyArray<{ runId: string }>).map((run) => run.runId), ["old"])
+      yield* TestClock.adjust("61 minutes")
+      const resumed = yield* post(`${url}/runs/old/resume`, { decisions: [{ _tag: "Approve", toolCallId: "a" }] })
+      assert.include(resumed.text, "too old")
+      assert.deepStrictEqual(yield* listed(), [])
+    }))
+
   it.scopedLive("a paused run's stream ends with the pause; it is listed, decided, and the resumed run streams again", () => {
     const ledger: Array<string> = []
     return Effect.gen(function*() {

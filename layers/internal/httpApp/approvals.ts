@@ -1,7 +1,8 @@
 /**
  * The paused runs of the HTTP app: a run that pauses for approval is kept here, by run id, with its
- * signed state, until a resume settles it. The state never has to leave the server: a client lists
- * the pending calls and sends its decisions.
+ * signed state, until a resume settles it, or until its state is too old to resume (the approval
+ * keys' `ttl`): then it is dropped when the paused runs are next read. The state never has to
+ * leave the server: a client lists the pending calls and sends its decisions.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -9,6 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type { RunPaused } from "../../../src/AgentError.js"
+import * as Approval from "../../../src/Approval.js"
 import type * as HttpApi from "../../../src/HttpApi.js"
 import type * as Registry from "../../../src/Registry.js"
 
@@ -52,10 +54,23 @@ export const make: Effect.Effect<Approvals> = Effect.map(
         else next.delete(runId)
         return next
       })
+    // The paused runs whose state can still be resumed; the others are dropped.
+    const live = Effect.flatMap(Ref.get(ref), (paused) =>
+      Effect.flatMap(
+        Effect.filter(paused.values(), ({ error }) => Effect.map(Approval.check(error.state), (verdict) => verdict !== "Expired")),
+        (kept) =>
+          kept.length === paused.size ? Effect.succeed(paused) : Ref.updateAndGet(ref, (now) => {
+            const next = new Map(now)
+            for (const [runId, entry] of now) if (paused.get(runId) === entry && !kept.includes(entry)) next.delete(runId)
+            return next
+          })
+      ))
     return {
-      list: Effect.map(Ref.get(ref), (paused) =>
+      list: Effect.map(live, (paused) =>
         Array.from(paused.values(), ({ agent, error }) => ({ runId: error.runId, agent, pending: error.pending }))),
-      get: (runId) => Effect.map(Ref.get(ref), (paused) => Option.fromNullable(paused.get(runId))),
+      // A pause too old to resume is still given once (its resume says it is too old), and dropped.
+      get: (runId) =>
+        Effect.flatMap(Ref.get(ref), (paused) => Effect.as(live, Option.fromNullable(paused.get(runId)))),
       tracking: (entry) => ({
         ...entry,
         run: (input, options) =>
