@@ -62,12 +62,15 @@ import * as Memory from "../services/Memory.js"
 import type * as SessionStore from "../services/SessionStore.js"
 import * as Agent from "../src/Agent.js"
 import * as AgentError from "../src/AgentError.js"
+import type * as Approval from "../src/Approval.js"
 import * as Run from "../src/Run.js"
+import * as Runnable from "../src/Runnable.js"
 import type * as RunEvent from "../src/RunEvent.js"
 import * as Workflow from "../src/Workflow.js"
 import * as DurableActivity from "./internal/durable/activity.js"
 import * as Cancel from "./internal/durable/cancel.js"
 import * as Ledger from "./internal/durable/ledger.js"
+import * as Pause from "./internal/durable/pause.js"
 import * as Sweeper from "./internal/durable/sweeper.js"
 import * as SessionStoreSql from "./SessionStoreSql.js"
 
@@ -331,6 +334,35 @@ export interface DurableWorkflow<I, O, E, R> {
     runId: string,
     value: A
   ) => Effect.Effect<void, ParseResult.ParseError, WorkflowEngine.WorkflowEngine>
+  /**
+   * The calls the run `runId` waits for decisions on, when it paused for approval (from any
+   * process: the pause is stored), and why the last decisions sent were refused, if they were.
+   */
+  readonly pending: (runId: string) => Effect.Effect<Option.Option<Pending>, never, Pause.Pauses>
+  /**
+   * Sends decisions on the calls the run `runId` waits for (see {@link pending}) from any process:
+   * the run resumes where it paused, in whichever process runs it. Decisions that name no pending
+   * call, name one twice, or answer a call that waits for approval (or the reverse) are an
+   * `ApprovalError` and the run still waits; so is a pause decided already. Edited arguments and
+   * answers are checked by the run when it takes them: refused, nothing runs and the run waits
+   * again, its refusal in {@link pending}.
+   */
+  readonly decide: (
+    runId: string,
+    decisions: ReadonlyArray<Approval.Decision>
+  ) => Effect.Effect<void, AgentError.ApprovalError, WorkflowEngine.WorkflowEngine | Pause.Pauses>
+}
+
+/**
+ * What a durable run that paused for approval waits for: its pending calls, and why the last
+ * decisions sent were refused (nothing ran), if they were.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Pending {
+  readonly pending: ReadonlyArray<Approval.Request>
+  readonly refused: string | undefined
 }
 
 /**
@@ -351,18 +383,24 @@ export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): Durab
   // Who reads the events of each run in this process. The engine runs the workflow in a fiber of
   // its own, so its events reach the reader through here, looked up as each one happens.
   const readers = new Map<string, (event: RunEvent.RunEvent) => Effect.Effect<void>>()
-  const layer = definition.toLayer((payload) =>
-    withExecutors(
-      Workflow.run(workflow, payload.input as I, {
-        runId: payload.runId,
-        onEvent: (event) => readers.get(payload.runId)?.(event) ?? Effect.void
-      })
+  const layer = definition.toLayer((payload) => {
+    const onEvent = (event: RunEvent.RunEvent) => readers.get(payload.runId)?.(event) ?? Effect.void
+    return withExecutors(
+      Pause.durably(
+        Workflow.run(workflow, payload.input as I, { runId: payload.runId, onEvent }),
+        (state, decisions) =>
+          Runnable.resume(workflow as unknown as Runnable.Runnable<unknown>, state, decisions, { onEvent }) as Effect.Effect<
+            unknown,
+            unknown
+          >
+      )
     ) as Effect.Effect<
       typeof Output.Type,
       unknown,
       R
     >
-  ) as Layer.Layer<never, never, WorkflowEngine.WorkflowEngine | R>
+  }) as Layer.Layer<never, never, WorkflowEngine.WorkflowEngine | R>
+  const executionOf = (runId: string) => definition.executionId({ runId, input: undefined })
   return {
     workflow,
     definition,
@@ -379,6 +417,8 @@ export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): Durab
       // them again under the same ids: the reader is told of each once.
       const told = new Set<string>()
       const onEvent = (event: RunEvent.RunEvent): Effect.Effect<void> => {
+        // A pause does not end a durable run: it waits for the decisions (`pending`, `decide`).
+        if (event._tag === "RunPaused") return Effect.void
         const id = replayed(event)
         if (id === undefined) return reader(event)
         if (told.has(id)) return Effect.void
@@ -395,7 +435,20 @@ export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): Durab
       )
     },
     cancel: (runId) =>
-      Effect.flatMap(definition.executionId({ runId, input: undefined }), (executionId) => cancelExecution(definition, executionId)),
+      Effect.flatMap(executionOf(runId), (executionId) =>
+        Effect.zipRight(
+          cancelExecution(definition, executionId),
+          Effect.flatMap(Effect.serviceOption(Pause.Pauses), (pauses) =>
+            Option.isNone(pauses) ? Effect.void : pauses.value.forget(executionId))
+        )),
+    pending: (runId) =>
+      Effect.flatMap(executionOf(runId), (executionId) =>
+        Effect.flatMap(Pause.Pauses, (pauses) =>
+          Effect.map(pauses.current(executionId), Option.map(({ pending, refused }) => ({ pending, refused }))))),
+    decide: (runId, decisions) =>
+      Effect.flatMap(executionOf(runId), (executionId) =>
+        Effect.flatMap(Pause.Pauses, (pauses) =>
+          Effect.asVoid(Pause.decide(pauses, definition, executionId, runId, decisions)))),
     send: (signal, runId, value) =>
       Effect.gen(function*() {
         const encoded = yield* Schema.encode(signal.schema)(value)
@@ -464,11 +517,13 @@ const nested = (event: RunEvent.RunEvent): string | undefined => {
  * @since 0.3.0
  * @category layers
  */
-export const layerMemory: Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger> = Layer.mergeAll(
-  WorkflowEngine.layerMemory,
-  Ledger.layerMemory,
-  Cancel.layer
-)
+export const layerMemory: Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger | Pause.Pauses> = Layer
+  .mergeAll(
+    WorkflowEngine.layerMemory,
+    Ledger.layerMemory,
+    Pause.layerMemory,
+    Cancel.layer
+  )
 
 /**
  * The engine on a SQL database: a single runner (`SingleRunner`) whose messages, replies and
@@ -482,7 +537,7 @@ export const layerMemory: Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.Too
 export const layer = (options?: {
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
   readonly sweepInterval?: Duration.DurationInput | undefined
-}): Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger, ConfigError.ConfigError, SqlClient.SqlClient> =>
+}): Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger | Pause.Pauses, ConfigError.ConfigError, SqlClient.SqlClient> =>
   Layer.merge(
     Sweeper.withSweeper(
       ClusterWorkflowEngine.layer.pipe(
@@ -493,7 +548,7 @@ export const layer = (options?: {
       ),
       { interval: options?.sweepInterval ?? defaultSweepInterval }
     ),
-    Layer.merge(Ledger.layerSql, Cancel.layer)
+    Layer.mergeAll(Ledger.layerSql, Pause.layerSql, Cancel.layer)
   )
 
 /**
@@ -521,7 +576,7 @@ export const layerSqlite = (options: {
   readonly filename: string
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
   readonly sweepInterval?: Duration.DurationInput | undefined
-}): Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger, ConfigError.ConfigError | SessionStore.SessionStoreError> =>
+}): Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger | Pause.Pauses, ConfigError.ConfigError | SessionStore.SessionStoreError> =>
   Layer.provide(
     layer({ shardingConfig: options.shardingConfig, sweepInterval: options.sweepInterval }),
     SessionStoreSql.layerSqliteClient({ filename: options.filename })
@@ -570,7 +625,7 @@ export const failoverSettings: Partial<ShardingConfig.ShardingConfig["Type"]> = 
 export const layerRunner = (options?: {
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
   readonly sweepInterval?: Duration.DurationInput | undefined
-}): Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger, ConfigError.ConfigError, SqlClient.SqlClient> =>
+}): Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger | Pause.Pauses, ConfigError.ConfigError, SqlClient.SqlClient> =>
   Layer.merge(Sweeper.withSweeper(ClusterWorkflowEngine.layer.pipe(
     Layer.provide(SingleRunner.layer({
       runnerStorage: "sql",
@@ -582,7 +637,7 @@ export const layerRunner = (options?: {
         ...options?.shardingConfig
       }
     }))
-  ), { interval: options?.sweepInterval ?? defaultSweepInterval }), Layer.merge(Ledger.layerSql, Cancel.layer))
+  ), { interval: options?.sweepInterval ?? defaultSweepInterval }), Layer.mergeAll(Ledger.layerSql, Pause.layerSql, Cancel.layer))
 
 /**
  * The engine as one runner of several that share a PostgreSQL database ({@link layerRunner} on
@@ -597,7 +652,7 @@ export const layerPg = (
     readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
     readonly sweepInterval?: Duration.DurationInput | undefined
   }
-): Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger, ConfigError.ConfigError | SessionStore.SessionStoreError> => {
+): Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger | Pause.Pauses, ConfigError.ConfigError | SessionStore.SessionStoreError> => {
   const { shardingConfig, sweepInterval, ...pg } = options
   return Layer.provide(layerRunner({ shardingConfig, sweepInterval }), SessionStoreSql.layerPgClient(pg))
 }

@@ -1,0 +1,138 @@
+import * as Tool from "@effect/ai/Tool"
+import * as Toolkit from "@effect/ai/Toolkit"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Durable from "../layers/Durable.js"
+import * as TestModel from "../layers/TestModel.js"
+import * as Agent from "../src/Agent.js"
+import * as Approval from "../src/Approval.js"
+import * as Retry from "../src/Retry.js"
+import type * as RunEvent from "../src/RunEvent.js"
+import * as Workflow from "../src/Workflow.js"
+
+const Lookup = Tool.make("lookup", { parameters: { name: Schema.String }, success: Schema.String })
+const Transfer = Tool.make("transfer", { parameters: { amount: Schema.Number }, success: Schema.String })
+const Bank = Toolkit.make(Lookup, Transfer)
+
+const bankTools = (ran: Array<string>) =>
+  Bank.toLayer({
+    lookup: ({ name }) => Effect.sync(() => (ran.push(`lookup ${name}`), `${name}: 40`)),
+    transfer: ({ amount }) => Effect.sync(() => (ran.push(`transfer ${amount}`), `sent ${amount}`))
+  })
+
+/** Its first turn looks Ada up and transfers 500 (which waits for approval); its second says what the tools gave. */
+const teller = Agent.make({
+  name: "Teller",
+  retry: Retry.none,
+  toolkit: Bank,
+  approval: { transfer: true },
+  model: TestModel.layer((request) => {
+    const results = request.prompt.content.flatMap((message) =>
+      message.role === "tool" ? message.content.map((part) => JSON.stringify(part.result)) : []
+    )
+    return results.length === 0
+      ? TestModel.toolCalls([
+        { name: "lookup", params: { name: "Ada" }, id: "call-1" },
+        { name: "transfer", params: { amount: 500 }, id: "call-2" }
+      ])
+      : TestModel.text(`done: ${results.join(" | ")}`)
+  })
+})
+
+const payout = Workflow.make({ name: "Payout", input: Schema.String, steps: Workflow.agent(teller) })
+
+/** Waits until the run waits for decisions (and, with `refused`, until it refused some). */
+const pendingOf = (durable: Durable.DurableWorkflow<string, any, any, any>, runId: string, refused = false) =>
+  Effect.gen(function*() {
+    for (;;) {
+      const found = yield* durable.pending(runId)
+      if (Option.isSome(found) && (!refused || found.value.refused !== undefined)) return found.value
+      yield* Effect.sleep("10 millis")
+    }
+  })
+
+describe("Durable pauses, on the in-memory engine", () => {
+  it.live("a run that pauses waits with its pending call; approved from outside it completes, each tool having run once", () =>
+    Effect.gen(function*() {
+      const ran: Array<string> = []
+      const events: Array<RunEvent.RunEvent> = []
+      const durable = Durable.make(payout)
+      yield* Effect.gen(function*() {
+        const fiber = yield* Effect.fork(
+          durable.run("pay Ada", { runId: "p1", onEvent: (event) => Effect.sync(() => void events.push(event)) })
+        )
+        const waiting = yield* pendingOf(durable, "p1")
+        assert.deepStrictEqual(waiting.pending.map((r) => [r.toolCallId, r.tool, r.arguments, r.path]), [
+          ["call-2", "transfer", { amount: 500 }, ["Teller"]]
+        ])
+        assert.strictEqual(waiting.refused, undefined)
+        assert.deepStrictEqual(ran, ["lookup Ada"])
+        // Told live, as in process; the pause is not the run's end.
+        const nested = events.flatMap((event) => event._tag === "StepEvent" ? [event.event] : [])
+        assert.isTrue(nested.some((event) => event._tag === "ApprovalRequested" && event.toolCallId === "call-2"))
+        assert.isFalse(events.some((event) => event._tag === "RunPaused" || event._tag === "RunFailed"))
+        assert.isNull(fiber.unsafePoll())
+
+        yield* durable.decide("p1", [Approval.approve(waiting.pending[0]!)])
+        const output = yield* Fiber.join(fiber)
+        assert.strictEqual(output.content, `done: "Ada: 40" | "sent 500"`)
+        assert.deepStrictEqual(ran, ["lookup Ada", "transfer 500"])
+        assert.deepStrictEqual(yield* durable.pending("p1"), Option.none())
+        assert.strictEqual(events.at(-1)?._tag, "RunCompleted")
+        // A pause decided is not decided again.
+        const again = yield* Effect.flip(durable.decide("p1", [Approval.approve(waiting.pending[0]!)]))
+        assert.strictEqual(again.reason, "Stale")
+      }).pipe(Effect.provide(durable.layer), Effect.provide(bankTools(ran)), Effect.provide(Durable.layerMemory))
+    }))
+
+  it.live("rejected, the model is told the reason as the tool's result and answers; the call never runs", () =>
+    Effect.gen(function*() {
+      const ran: Array<string> = []
+      const durable = Durable.make(payout)
+      yield* Effect.gen(function*() {
+        const fiber = yield* Effect.fork(durable.run("pay Ada", { runId: "p2" }))
+        const waiting = yield* pendingOf(durable, "p2")
+        yield* durable.decide("p2", [Approval.reject(waiting.pending[0]!, "over the limit")])
+        const output = yield* Fiber.join(fiber)
+        assert.include(output.content, "over the limit")
+        assert.deepStrictEqual(ran, ["lookup Ada"])
+      }).pipe(Effect.provide(durable.layer), Effect.provide(bankTools(ran)), Effect.provide(Durable.layerMemory))
+    }))
+
+  it.live("invalid decisions are typed errors or refusals, and the run still waits for good ones", () =>
+    Effect.gen(function*() {
+      const ran: Array<string> = []
+      const durable = Durable.make(payout)
+      yield* Effect.gen(function*() {
+        const fiber = yield* Effect.fork(durable.run("pay Ada", { runId: "p3" }))
+        const waiting = yield* pendingOf(durable, "p3")
+        const request = waiting.pending[0]!
+
+        // A call that does not wait: refused before it is sent.
+        const unknown = yield* Effect.flip(durable.decide("p3", [Approval.approve({ toolCallId: "call-9", path: ["Teller"] })]))
+        assert.strictEqual(unknown._tag, "ApprovalError")
+        assert.strictEqual(unknown.reason, "UnknownCall")
+        assert.include(unknown.message, "Teller/call-2")
+        const twice = yield* Effect.flip(durable.decide("p3", [Approval.approve(request), Approval.reject(request, "no")]))
+        assert.strictEqual(twice.reason, "UnknownCall")
+        assert.deepStrictEqual(yield* durable.pending("p3"), Option.some(waiting))
+
+        // Edited arguments the tool's schema refuses: the run refuses them when it takes them, nothing
+        // runs, and it waits again with the refusal.
+        yield* durable.decide("p3", [Approval.approve(request, { arguments: { amount: "lots" } })])
+        const refused = yield* pendingOf(durable, "p3", true)
+        assert.include(refused.refused!, "do not match its parameters")
+        assert.deepStrictEqual(refused.pending.map((r) => r.toolCallId), ["call-2"])
+        assert.deepStrictEqual(ran, ["lookup Ada"])
+        assert.isNull(fiber.unsafePoll())
+
+        yield* durable.decide("p3", [Approval.approve(refused.pending[0]!, { arguments: { amount: 300 } })])
+        const output = yield* Fiber.join(fiber)
+        assert.strictEqual(output.content, `done: "Ada: 40" | "sent 300"`)
+        assert.deepStrictEqual(ran, ["lookup Ada", "transfer 300"])
+      }).pipe(Effect.provide(durable.layer), Effect.provide(bankTools(ran)), Effect.provide(Durable.layerMemory))
+    }))
+})
