@@ -5,6 +5,10 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import * as Durable from "../layers/Durable.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
@@ -135,4 +139,69 @@ describe("Durable pauses, on the in-memory engine", () => {
         assert.deepStrictEqual(ran, ["lookup Ada", "transfer 300"])
       }).pipe(Effect.provide(durable.layer), Effect.provide(bankTools(ran)), Effect.provide(Durable.layerMemory))
     }))
+})
+
+const root = Path.resolve(import.meta.dirname, "..")
+const fixture = Path.join(root, "test/fixtures/durablePause.ts")
+
+interface Result {
+  readonly content: string
+  readonly totalTokens: number
+  readonly modelCalls: number
+  readonly toolCalls: ReadonlyArray<unknown>
+  readonly steps: ReadonlyArray<unknown>
+}
+
+const spawn = (args: ReadonlyArray<string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      ChildProcess.spawn(process.execPath, ["--import", "tsx", fixture, ...args], {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+    ),
+    (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
+  )
+
+/** Runs the fixture to its end and gives what it printed. */
+const runToEnd = (args: ReadonlyArray<string>) =>
+  Effect.flatMap(spawn(args), (child) =>
+    Effect.async<Result, Error>((resume) => {
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (chunk) => void (stdout += String(chunk)))
+      child.stderr.on("data", (chunk) => void (stderr += String(chunk)))
+      child.on("close", (code) =>
+        code === 0
+          ? resume(Effect.succeed(JSON.parse(stdout.trim().split("\n").pop()!) as Result))
+          : resume(Effect.fail(new Error(`the fixture exited with ${code}: ${stderr}`))))
+    }).pipe(Effect.timeout("60 seconds")))
+
+const lines = (file: string) => (Fs.existsSync(file) ? Fs.readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0) : [])
+
+describe("Durable pauses, on SQLite, across a SIGKILL", () => {
+  it.scopedLive("killed while it waits for approval, the decision sent from another process: it completes as in process, no settled call runs twice", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-durable-pause-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+      const reference = yield* runToEnd(["in-process", Path.join(dir, "reference.txt")])
+      assert.strictEqual(reference.content, `DONE: "ADA: 40" | "SENT 500"`)
+      assert.deepStrictEqual(lines(Path.join(dir, "reference.txt")), ["model 1", "lookup Ada", "transfer 500", "model 2"])
+
+      const database = Path.join(dir, "pause.db")
+      const counter = Path.join(dir, "pause.txt")
+      const child = yield* spawn(["run", database, counter, "run-1"])
+      const killed = Effect.async<string | null>((resume) => {
+        child.on("close", (_, signal) => resume(Effect.succeed(signal)))
+      })
+      while (!lines(counter).includes("waiting call-2")) yield* Effect.sleep("20 millis")
+      child.kill("SIGKILL")
+      assert.strictEqual(yield* killed, "SIGKILL")
+      assert.deepStrictEqual(lines(counter), ["model 1", "lookup Ada", "waiting call-2"])
+
+      const decided = yield* runToEnd(["decide", database, counter, "run-1"])
+      assert.deepStrictEqual(decided, reference)
+      // The model call and the lookup settled before the pause: never again.
+      assert.deepStrictEqual(lines(counter), ["model 1", "lookup Ada", "waiting call-2", "transfer 500", "model 2"])
+    }), 120_000)
 })
