@@ -433,7 +433,9 @@ const DurableLive = HttpApiBuilder.group(HttpApi.Api, "durable", (handlers) =>
     .handle("get", ({ path }) => Effect.flatMap(durableOf, (durable) => durable.get(path.runId)))
     .handle("cancel", ({ path }) => Effect.flatMap(durableOf, (durable) => durable.cancel(path.runId)))
     .handle("signal", ({ path, payload }) =>
-      Effect.flatMap(durableOf, (durable) => durable.signal(path.runId, path.signal, payload.value))))
+      Effect.flatMap(durableOf, (durable) => durable.signal(path.runId, path.signal, payload.value)))
+    .handle("decide", ({ path, payload }) =>
+      Effect.flatMap(durableOf, (durable) => durable.decide(path.runId, payload.decisions))))
 
 const chatError = (status: number, body: HttpApi.ChatCompletionError) =>
   HttpServerResponse.unsafeJson(body, { status })

@@ -53,6 +53,7 @@ import {
   ChatCompletionError,
   ChatCompletionRequest,
   ChatCompletionUnauthorized,
+  DecisionsRequest,
   DurableRun,
   DurableRunRequest,
   Output,
@@ -393,7 +394,7 @@ export class DurableGroup extends HttpApiGroup.make("durable")
       .setUrlParams(Schema.Struct({ waiting: Schema.optional(Schema.BooleanFromString) }))
       .addSuccess(Schema.Array(DurableRun.pipe(Schema.omit("steps", "output"))))
       .addError(DurableRunsDisabled)
-      .annotate(OpenApi.Summary, "The durable runs, the most recent first (`?waiting=true`: those waiting on a signal)")
+      .annotate(OpenApi.Summary, "The durable runs, the most recent first (`?waiting=true`: those waiting on a signal or for decisions)")
   )
   .add(
     HttpApiEndpoint.get("get", "/durable/runs/:runId")
@@ -421,6 +422,17 @@ export class DurableGroup extends HttpApiGroup.make("durable")
       .addError(InvalidSignalValue)
       .addError(DurableRunsDisabled)
       .annotate(OpenApi.Summary, "Send a value to the signal step a durable run waits on")
+  )
+  .add(
+    HttpApiEndpoint.post("decide", "/durable/runs/:runId/decisions")
+      .setPath(DurableRunPath)
+      .setPayload(DecisionsRequest)
+      .addSuccess(DurableRun, { status: 202 })
+      .addError(RunNotFound)
+      .addError(RunNotWaiting)
+      .addError(InvalidSignalValue)
+      .addError(DurableRunsDisabled)
+      .annotate(OpenApi.Summary, "Decide on the tool calls a durable run paused on (its `pending`), and resume it")
   )
   .middleware(Authorization)
 {}

@@ -528,7 +528,8 @@ export const DurableRunRequest = Schema.Struct({
 export interface DurableRunRequest extends Schema.Schema.Type<typeof DurableRunRequest> {}
 
 /**
- * Where a durable run is: `running`, `waiting` (on a signal: see `waitingFor`), or ended.
+ * Where a durable run is: `running`, `waiting` (on a signal: see `waitingFor`; or for decisions on
+ * its tool calls: see `pending`), or ended.
  *
  * @since 0.3.0
  * @category schemas
@@ -576,6 +577,10 @@ export const DurableRun = Schema.Struct({
   finishedAt: Schema.optional(Schema.DateTimeUtc),
   /** The signals its steps wait for now (`POST /durable/runs/{runId}/signals/{signal}`). */
   waitingFor: Schema.Array(Schema.String),
+  /** The tool calls it paused on, waiting for decisions (`POST /durable/runs/{runId}/decisions`). */
+  pending: Schema.optional(Schema.Array(Approval.Request)),
+  /** Why the last decisions sent were refused when the run took them (nothing ran; it waits for others). */
+  refused: Schema.optional(Schema.String),
   steps: Schema.Array(DurableStep),
   output: Schema.optional(RunOutput),
   error: Schema.optional(RunFailure)
@@ -586,6 +591,21 @@ export const DurableRun = Schema.Struct({
  * @category models
  */
 export interface DurableRun extends Schema.Schema.Type<typeof DurableRun> {}
+
+/**
+ * Decisions on the pending calls of a durable run that paused for approval (`Approval.Decision`s,
+ * as for `POST /runs/{runId}/resume`).
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const DecisionsRequest = Schema.Struct({ decisions: Schema.Array(Approval.Decision) })
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface DecisionsRequest extends Schema.Schema.Type<typeof DecisionsRequest> {}
 
 /**
  * The value sent to a signal step, as JSON: the step is given it as it was sent.

@@ -1,8 +1,12 @@
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as ChildProcess from "node:child_process"
@@ -10,9 +14,13 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Durable from "../layers/Durable.js"
+import * as HttpApp from "../layers/HttpApp.js"
+import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
 import * as Approval from "../src/Approval.js"
+import * as HttpApi from "../src/HttpApi.js"
+import * as Registry from "../src/Registry.js"
 import * as Retry from "../src/Retry.js"
 import type * as RunEvent from "../src/RunEvent.js"
 import * as Workflow from "../src/Workflow.js"
@@ -204,4 +212,79 @@ describe("Durable pauses, on SQLite, across a SIGKILL", () => {
       // The model call and the lookup settled before the pause: never again.
       assert.deepStrictEqual(lines(counter), ["model 1", "lookup Ada", "waiting call-2", "transfer 500", "model 2"])
     }), 120_000)
+})
+
+describe("Durable pauses over HTTP", () => {
+  const serve = (database: string, ran: Array<string>) =>
+    Effect.gen(function*() {
+      const context = yield* Layer.build(
+        HttpApp.layer({ port: 0, durable: { filename: database } }).pipe(
+          Layer.provide(Registry.layer([teller, payout] as const)),
+          Layer.provide(bankTools(ran)),
+          Layer.provide(SessionStoreMemory.layer)
+        )
+      )
+      const { url } = Context.get(context, HttpApp.HttpApp)
+      return { url, client: yield* HttpApi.client(url).pipe(Effect.provide(FetchHttpClient.layer)) }
+    })
+
+  const until = (client: HttpApi.Client, runId: string, done: (run: HttpApi.DurableRun) => boolean) =>
+    Effect.gen(function*() {
+      for (;;) {
+        const run = yield* client.durable.get({ path: { runId } })
+        if (done(run)) return run
+        yield* Effect.sleep("30 millis")
+      }
+    })
+
+  for (const agent of ["Teller", "Payout"] as const) {
+    it.scopedLive(`a durable run of ${agent} that pauses is listed waiting with its pending call; decisions sent to it complete it`, () =>
+      Effect.gen(function*() {
+        const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-durable-pause-http-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+        const ran: Array<string> = []
+        const { client, url } = yield* serve(Path.join(dir, "runs.db"), ran)
+        yield* client.durable.start({ payload: { agent, input: "pay Ada", runId: "h1" } })
+        const waiting = yield* until(client, "h1", (run) => run.status === "waiting")
+        const path = agent === "Teller" ? [] : ["Teller"]
+        assert.deepStrictEqual(waiting.pending?.map((r) => [r.toolCallId, r.tool, r.arguments, r.path]), [
+          ["call-2", "transfer", { amount: 500 }, path]
+        ])
+        assert.deepStrictEqual(waiting.waitingFor, [])
+        const listed = yield* client.durable.list({ urlParams: { waiting: true } })
+        assert.deepStrictEqual(listed.map((run) => [run.runId, run.status, run.pending?.map((r) => r.toolCallId)]), [
+          ["h1", "waiting", ["call-2"]]
+        ])
+        assert.deepStrictEqual(ran, ["lookup Ada"])
+
+        // A decision on no pending call: 400, and the run still waits.
+        const unknown = yield* Effect.either(
+          client.durable.decide({ path: { runId: "h1" }, payload: { decisions: [Approval.approve({ toolCallId: "call-9", path })] } })
+        )
+        assert.isTrue(Either.isLeft(unknown) && unknown.left._tag === "InvalidSignalValue", String(unknown))
+        const raw = yield* Effect.promise(() =>
+          fetch(`${url}/durable/runs/h1/decisions`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ decisions: [{ _tag: "Approve" }] })
+          }).then((response) => response.status)
+        )
+        assert.strictEqual(raw, 400)
+        assert.strictEqual((yield* client.durable.get({ path: { runId: "h1" } })).status, "waiting")
+
+        yield* client.durable.decide({
+          path: { runId: "h1" },
+          payload: { decisions: [Approval.approve(waiting.pending![0]!)] }
+        })
+        const done = yield* until(client, "h1", (run) => run.status !== "running" && run.status !== "waiting")
+        assert.strictEqual(done.status, "completed")
+        assert.strictEqual(done.output?.content, `done: "Ada: 40" | "sent 500"`)
+        assert.strictEqual(done.pending, undefined)
+        assert.deepStrictEqual(ran, ["lookup Ada", "transfer 500"])
+        const late = yield* Effect.either(
+          client.durable.decide({ path: { runId: "h1" }, payload: { decisions: [Approval.approve(waiting.pending![0]!)] } })
+        )
+        assert.isTrue(Either.isLeft(late) && late.left._tag === "RunNotWaiting", String(late))
+      }), 60_000)
+  }
 })

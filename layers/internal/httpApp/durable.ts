@@ -35,11 +35,13 @@ import type * as SessionStore from "../../../services/SessionStore.js"
 import * as HttpApi from "../../../src/HttpApi.js"
 import type * as Registry from "../../../src/Registry.js"
 import * as Run from "../../../src/Run.js"
+import type * as Approval from "../../../src/Approval.js"
 import type * as RunEvent from "../../../src/RunEvent.js"
 import * as Workflow from "../../../src/Workflow.js"
 import * as Durable from "../../Durable.js"
 import * as SessionStoreSql from "../../SessionStoreSql.js"
 import * as DurableCancel from "../durable/cancel.js"
+import * as Pause from "../durable/pause.js"
 import * as EventLog from "./eventLog.js"
 import * as Failure from "./failure.js"
 
@@ -70,6 +72,11 @@ export interface DurableRuns {
     runId: string,
     signal: string,
     value: unknown
+  ) => Effect.Effect<HttpApi.DurableRun, HttpApi.RunNotFound | HttpApi.RunNotWaiting | HttpApi.InvalidSignalValue>
+  /** Sends decisions on the calls a run paused on (see `Durable`'s `decide`). */
+  readonly decide: (
+    runId: string,
+    decisions: ReadonlyArray<Approval.Decision>
   ) => Effect.Effect<HttpApi.DurableRun, HttpApi.RunNotFound | HttpApi.RunNotWaiting | HttpApi.InvalidSignalValue>
   /** Stops waiting for the runs (they are not cancelled: the next server with this file resumes them). */
   readonly shutdown: Effect.Effect<void>
@@ -208,8 +215,11 @@ export const make = (
       })
 
     // What each run's events leave in the tables: the signals it waits for, the steps it settled.
+    // A pause does not end a durable run: it waits for decisions (its pending calls are stored).
     const record = (runId: string, event: RunEvent.RunEvent): Effect.Effect<void> =>
-      Effect.zipRight(live(runId, event), recordStored(runId, event))
+      event._tag === "RunPaused" && event.runId === runId
+        ? Effect.void
+        : Effect.zipRight(live(runId, event), recordStored(runId, event))
     const recordStored = (runId: string, event: RunEvent.RunEvent): Effect.Effect<void> => {
       switch (event._tag) {
         case "StepWaiting":
@@ -257,10 +267,15 @@ export const make = (
           const found = yield* row(payload.runId)
           if (Option.isSome(found) && found.value.status === "cancelled") return yield* DurableCancel.interruptRun
           const input = yield* Effect.orDie(decodeInput(payload.input))
-          const run = entry.run(toRunInput(input), {
-            runId: payload.runId,
-            onEvent: (event) => record(payload.runId, event)
-          })
+          const onEvent = (event: RunEvent.RunEvent) => record(payload.runId, event)
+          // A run that pauses for approval waits for decisions, and resumes in the body with them.
+          const resume = entry.resume
+          const run = resume === undefined
+            ? entry.run(toRunInput(input), { runId: payload.runId, onEvent })
+            : Pause.durably(
+              entry.run(toRunInput(input), { runId: payload.runId, onEvent }),
+              (state, decisions) => resume(state, decisions, { onEvent })
+            )
           const encoded = Effect.flatMap(run, (output) => Effect.orDie(encodeOutput(output as typeof HttpApi.RunOutput.Type)))
           if (entry.kind === "workflow") return yield* encoded
           const settled = yield* Durable.executor.leaf(
@@ -284,6 +299,18 @@ export const make = (
       )
     )
 
+    const pauses = Context.get(context, Pause.Pauses)
+    const executionOf = (found: RunRow) => {
+      const definition = definitions.get(found.agent)
+      return definition === undefined ? Effect.succeed(undefined) : definition.executionId({ runId: found.run_id, input: undefined })
+    }
+    /** The pause a running run waits on now, if any. */
+    const pauseOf = (found: RunRow) =>
+      found.status !== "running" ? Effect.succeed(Option.none<Pause.Waiting>()) : Effect.flatMap(
+        executionOf(found),
+        (executionId) => executionId === undefined ? Effect.succeed(Option.none<Pause.Waiting>()) : pauses.current(executionId)
+      )
+
     const fibers = yield* FiberMap.make<string>()
     const draining = yield* Ref.make(false)
 
@@ -301,11 +328,12 @@ export const make = (
         (rows) => rows.map((r) => r.signal)
       )
 
-    const summarize = (found: RunRow, waitingFor: ReadonlyArray<string>) =>
+    const summarize = (found: RunRow, waitingFor: ReadonlyArray<string>, pause: Option.Option<Pause.Waiting>) =>
       Effect.gen(function*() {
         const running = found.status === "running"
+        const paused = running ? Option.getOrUndefined(pause) : undefined
         const status: HttpApi.DurableRunStatus = running
-          ? (waitingFor.length > 0 ? "waiting" : "running")
+          ? (waitingFor.length > 0 || paused !== undefined ? "waiting" : "running")
           : (found.status as HttpApi.DurableRunStatus)
         const error = found.error === null ? undefined : yield* Effect.orDie(decodeFailure(found.error))
         const summary: Summary = {
@@ -315,6 +343,8 @@ export const make = (
           startedAt: DateTime.unsafeMake(Number(found.started_at)),
           ...(found.finished_at === null ? {} : { finishedAt: DateTime.unsafeMake(Number(found.finished_at)) }),
           waitingFor: running ? waitingFor : [],
+          ...(paused === undefined ? {} : { pending: paused.pending }),
+          ...(paused?.refused === undefined ? {} : { refused: paused.refused }),
           ...(error === undefined ? {} : { error })
         }
         return summary
@@ -322,7 +352,7 @@ export const make = (
 
     const describe = (found: RunRow) =>
       Effect.gen(function*() {
-        const summary = yield* summarize(found, yield* waitsOf(found.run_id))
+        const summary = yield* summarize(found, yield* waitsOf(found.run_id), yield* pauseOf(found))
         const stepRows = yield* Effect.orDie(
           sql<{ readonly body: string }>`SELECT body FROM effect_agents_durable_steps WHERE run_id = ${found.run_id} ORDER BY at, rowid`
         )
@@ -345,6 +375,9 @@ export const make = (
           SET status = ${status}, finished_at = ${now}, output = ${values.output ?? null}, error = ${values.error ?? null}
           WHERE run_id = ${runId} AND status = 'running'`)
         yield* Effect.orDie(sql`DELETE FROM effect_agents_durable_waits WHERE run_id = ${runId}`)
+        const found = yield* row(runId)
+        const executionId = Option.isNone(found) ? undefined : yield* executionOf(found.value)
+        if (executionId !== undefined) yield* pauses.forget(executionId)
       })
 
     /** Waits for the run's execution (starting it, or taking it up where it was) and records its end. */
@@ -472,6 +505,39 @@ export const make = (
         return yield* get(runId)
       })
 
+    const decide: DurableRuns["decide"] = (runId, decisions) =>
+      Effect.gen(function*() {
+        const found = yield* Effect.flatMap(row(runId), Option.match({
+          onNone: () => Effect.fail(notFound(runId)),
+          onSome: Effect.succeed
+        }))
+        const definition = definitions.get(found.agent)
+        const pause = yield* pauseOf(found)
+        if (found.status !== "running" || definition === undefined || Option.isNone(pause)) {
+          return yield* new HttpApi.RunNotWaiting({
+            runId,
+            signal: "decisions",
+            message: found.status !== "running"
+              ? `The durable run "${runId}" has ended (${found.status}): it takes no decisions.`
+              : definition === undefined
+              ? `The durable run "${runId}" is of "${found.agent}", which this server does not run: no agent, team or workflow has that name now.`
+              : `The durable run "${runId}" waits for no decisions now (GET /durable/runs/${runId} says what it waits for).`
+          })
+        }
+        yield* Pause.decide(pauses, definition, pause.value.executionId, runId, decisions).pipe(
+          Effect.provide(context),
+          Effect.catchTag("ApprovalError", (error): Effect.Effect<never, HttpApi.RunNotWaiting | HttpApi.InvalidSignalValue> =>
+            error.reason === "Stale"
+              ? Effect.fail(new HttpApi.RunNotWaiting({ runId, signal: pause.value.name, message: error.message }))
+              : Effect.fail(new HttpApi.InvalidSignalValue({
+                runId,
+                signal: pause.value.name,
+                message: `${error.message} The run still waits for decisions on its pending calls.`
+              })))
+        )
+        return yield* get(runId)
+      })
+
     const list = (waiting: boolean | undefined) =>
       Effect.gen(function*() {
         const rows = yield* Effect.orDie(
@@ -482,7 +548,14 @@ export const make = (
         )
         const byRun = new Map<string, Array<string>>()
         for (const w of waits) byRun.set(w.run_id, [...(byRun.get(w.run_id) ?? []), w.signal])
-        const all = yield* Effect.forEach(rows, (r) => summarize(r, byRun.get(r.run_id) ?? []))
+        const paused = new Map<string, Pause.Waiting>()
+        for (const pause of yield* pauses.all) paused.set(pause.executionId, pause)
+        const all = yield* Effect.forEach(rows, (r) =>
+          Effect.flatMap(
+            r.status === "running" && paused.size > 0 ? executionOf(r) : Effect.succeed(undefined),
+            (executionId) =>
+              summarize(r, byRun.get(r.run_id) ?? [], Option.fromNullable(executionId === undefined ? undefined : paused.get(executionId)))
+          ))
         return waiting === undefined ? all : all.filter((run) => (run.status === "waiting") === waiting)
       })
 
@@ -514,7 +587,11 @@ export const make = (
         )
         return yield* Effect.forEach(rows, (found) =>
           Effect.gen(function*() {
-            const summary = yield* summarize(found, waits.filter((w) => w.run_id === found.run_id).map((w) => w.signal))
+            const summary = yield* summarize(
+              found,
+              waits.filter((w) => w.run_id === found.run_id).map((w) => w.signal),
+              yield* pauseOf(found)
+            )
             const output = found.output === null ? undefined : yield* Effect.orDie(decodeOutput(found.output))
             return { ...summary, ...(output === undefined ? {} : { output }) }
           }))
@@ -526,6 +603,7 @@ export const make = (
       list,
       cancel,
       signal,
+      decide,
       shutdown: Effect.zipRight(Ref.set(draining, true), FiberMap.clear(fibers)),
       awaitEnd: (runId) =>
         Effect.flatMap(Effect.option(FiberMap.get(fibers, runId)), (fiber) =>
