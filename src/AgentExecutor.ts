@@ -8,8 +8,12 @@
  *
  * @since 0.3.0
  */
-import type * as Effect from "effect/Effect"
-import * as InternalExecutor from "./internal/executor.js"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import type { AgentError, ModelError } from "./AgentError.js"
+import { currentIdempotencyKey } from "./internal/idempotencyKey.js"
+import type * as Run from "./Run.js"
 
 /**
  * The idempotency key of the tool call whose handler is running: the run's id and the call's id,
@@ -38,7 +42,16 @@ import * as InternalExecutor from "./internal/executor.js"
  * })
  * ```
  */
-export const idempotencyKey: Effect.Effect<string> = InternalExecutor.idempotencyKey
+export const idempotencyKey: Effect.Effect<string> = Effect.flatMap(
+  FiberRef.get(currentIdempotencyKey),
+  (key) =>
+    key === undefined
+      ? Effect.dieMessage(
+        "effect-agents: no idempotency key here: read it in a tool's handler, and annotate the tool with " +
+          "Agent.ReadsIdempotencyKey (`tool.annotate(Agent.ReadsIdempotencyKey, true)`)"
+      )
+      : Effect.succeed(key)
+)
 
 /**
  * A tool annotation: its handler reads {@link idempotencyKey}. (Handing a key to every handler
@@ -47,18 +60,30 @@ export const idempotencyKey: Effect.Effect<string> = InternalExecutor.idempotenc
  * @since 0.3.0
  * @category idempotency
  */
-export const ReadsIdempotencyKey: typeof InternalExecutor.ReadsIdempotencyKey = InternalExecutor.ReadsIdempotencyKey
+export class ReadsIdempotencyKey extends Context.Reference<ReadsIdempotencyKey>()(
+  "effect-agents/ToolCall/ReadsIdempotencyKey",
+  { defaultValue: () => false }
+) {}
 
 /**
  * How a run's model calls and tool calls are carried out. In process there is none; a durable
  * engine (`Durable` in `effect-agents/layers`) provides one for the runs it executes, and settles
  * each call once under its key (`<runId>/model/<turn>`, `<runId>/tool/<toolCallId>`): a replay
- * of the run gets the call's result from storage instead of making it again.
+ * of the run gets the call's result from storage instead of making it again. What a model call
+ * gives is plain data (JSON); a tool call settles to its record, and is given the key it is settled
+ * under (its idempotency key), which the executor may make unique: a model may give the same call id
+ * in two turns.
  *
  * @since 0.3.0
  * @category executors
  */
-export interface Executor extends InternalExecutor.Executor {}
+export interface Executor {
+  readonly modelCall: <A>(key: string, call: Effect.Effect<A, ModelError>) => Effect.Effect<A, ModelError>
+  readonly toolCall: (
+    key: string,
+    call: (key: string) => Effect.Effect<Run.ToolCall, AgentError>
+  ) => Effect.Effect<Run.ToolCall, AgentError>
+}
 
 /**
  * The run executor of the runs started in this context (none by default: in process).
@@ -66,4 +91,6 @@ export interface Executor extends InternalExecutor.Executor {}
  * @since 0.3.0
  * @category executors
  */
-export const CurrentExecutor: typeof InternalExecutor.CurrentExecutor = InternalExecutor.CurrentExecutor
+export class CurrentExecutor extends Context.Reference<CurrentExecutor>()("effect-agents/RunExecutor", {
+  defaultValue: (): Executor | undefined => undefined
+}) {}

@@ -66,6 +66,10 @@ export const stars = Agent.stream(critic, "Rate it").pipe(
   Stream.map((event) => event.output.content.stars)
 )
 export const remembering = Agent.run(Agent.make({ name: "Assistant" }).pipe(Agent.withMemory()), "Hi", { userId: "ada" })
+
+// What a durable engine plugs into a run, as a tool's annotation and an engine's wiring name it.
+export const readsKey = Agent.ReadsIdempotencyKey
+export const inProcess = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provideService(effect, Agent.CurrentExecutor, undefined)
 `
 
 const tsconfig = {
@@ -108,6 +112,7 @@ describe("a consumer project", () => {
       assert.include(declarations, `import("effect-agents/Run")`)
       assert.notInclude(declarations, "dist/")
       assert.notInclude(declarations, "node_modules")
+      assert.notInclude(declarations, "/internal/")
       // What a user reads (in declarations as in hover): the error and the services, not unresolved aliases.
       const run = declarations.split("\n").find((line) => line.startsWith("export declare const run:"))
       assert.strictEqual(
