@@ -11,6 +11,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Memory from "../services/Memory.js"
 import * as Approval from "./Approval.js"
+import { ApprovalError } from "./Approval.js"
 
 /**
  * Why a model call failed, as far as a caller needs to know to decide what to do next.
@@ -363,22 +364,13 @@ export class RunPaused extends Schema.TaggedError<RunPaused>("effect-agents/RunP
 }
 
 /**
- * A paused run could not be resumed: its state was not signed with this process's keys (`Forged`),
- * it was already resumed or belongs to another runnable (`Stale`), a decision names no pending call
- * (`UnknownCall`), or edited arguments do not decode with the tool's schema (`InvalidArguments`).
- * The message says what to do.
+ * A paused run could not be resumed (`Forged`, `Stale`, `UnknownCall`, `InvalidArguments`): defined in
+ * `Approval`, beside the check of a resume that fails with it (`Approval.admit`).
  *
  * @since 0.3.0
  * @category errors
  */
-export class ApprovalError extends Schema.TaggedError<ApprovalError>("effect-agents/ApprovalError")(
-  "ApprovalError",
-  {
-    reason: Schema.Literal("Forged", "Stale", "UnknownCall", "InvalidArguments"),
-    message: Schema.String,
-    toolCallId: Schema.optional(Schema.String)
-  }
-) {}
+export { ApprovalError }
 
 /**
  * A guardrail blocked the run: before the first model call (`input`), on the answer or its

@@ -25,6 +25,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -651,6 +652,77 @@ const constantTimeEqual = (a: string, b: string): boolean => {
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
   return diff === 0
 }
+
+// -----------------------------------------------------------------------------
+// Resuming
+// -----------------------------------------------------------------------------
+
+/**
+ * A paused run could not be resumed: its state was not signed with this process's keys (`Forged`),
+ * it is too old, was already resumed or belongs to another runnable (`Stale`), a decision names no
+ * pending call (`UnknownCall`), or edited arguments do not decode with the tool's schema
+ * (`InvalidArguments`). The message says what to do.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class ApprovalError extends Schema.TaggedError<ApprovalError>("effect-agents/ApprovalError")(
+  "ApprovalError",
+  {
+    reason: Schema.Literal("Forged", "Stale", "UnknownCall", "InvalidArguments"),
+    message: Schema.String,
+    toolCallId: Schema.optional(Schema.String)
+  }
+) {}
+
+/**
+ * Admits the resume of a paused run, before anything of it runs. A state that was changed or signed
+ * with other keys fails with an {@link ApprovalError} `Forged`, one paused too long ago (see
+ * {@link KeysOptions}) with `Stale`. Otherwise `accept` checks the state as the runnable that resumes
+ * it must (that it paused this runnable, that the decisions name its pending calls) and gives what
+ * the resume goes on with; only when it succeeds is the pause spent, so a resume refused by any check
+ * leaves the pause waiting for a valid one. A pause already spent fails with `Stale`: a state resumes
+ * once.
+ *
+ * @since 0.3.0
+ * @category resuming
+ */
+export const admit: {
+  <A, E, R>(accept: (body: Body) => Effect.Effect<A, E, R>): (state: State) => Effect.Effect<A, ApprovalError | E, R>
+  <A, E, R>(state: State, accept: (body: Body) => Effect.Effect<A, E, R>): Effect.Effect<A, ApprovalError | E, R>
+} = dual(
+  2,
+  <A, E, R>(state: State, accept: (body: Body) => Effect.Effect<A, E, R>): Effect.Effect<A, ApprovalError | E, R> =>
+    Effect.flatMap(check(state), (verdict): Effect.Effect<A, ApprovalError | E, R> => {
+      if (verdict === "Forged") {
+        return Effect.fail(
+          new ApprovalError({
+            reason: "Forged",
+            message: "The paused run's state is not signed with this process's keys: it was changed, or made by a " +
+              "process with other keys (provide the same Approval.layerKeys to every process that resumes runs)."
+          })
+        )
+      }
+      if (verdict === "Expired") {
+        return Effect.fail(
+          new ApprovalError({
+            reason: "Stale",
+            message: "This pause of the run is too old to resume (older than the keys' ttl, see Approval.KeysOptions): " +
+              "run it again instead."
+          })
+        )
+      }
+      return Effect.flatMap(accept(state.body), (accepted) =>
+        Effect.flatMap(Keys, (keys) =>
+          Effect.flatMap(keys.spend(state.body.token), (fresh) =>
+            fresh ? Effect.succeed(accepted) : Effect.fail(
+              new ApprovalError({
+                reason: "Stale",
+                message: "This pause of the run was already resumed: resume the run with the state of its latest pause."
+              })
+            ))))
+    })
+)
 
 // -----------------------------------------------------------------------------
 // Rules

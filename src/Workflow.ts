@@ -324,77 +324,75 @@ const resumeWorkflow = (
   decisions: ReadonlyArray<Approval.Decision>,
   emit: EventStream.Emit | undefined
 ): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> =>
-  Effect.flatMap(Approval.check(paused), (verdict) => {
-    if (verdict === "Forged") {
+  Effect.flatMap(Approval.admit(paused, (body) => decide(self, body, decisions)), ({ body, gates, nested }) => {
+    const replay = new Map(body.settled.map((each) => [each.key, { output: each.output, run: each.run }] as const))
+    const input = Effect.mapError(
+      Schema.decodeUnknown(self.input)(body.input),
+      () => stale(`The paused run's input no longer matches the input schema of workflow "${self.name}": run it again instead.`)
+    )
+    return runWorkflow(self, input, body.runId, undefined, emit, true, {
+      run: { replay, gates, nested },
+      elapsed: body.elapsed
+    }) as Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown>
+  })
+
+/**
+ * The checks of a workflow's resume that are its own (see `Approval.admit`): that it paused this
+ * workflow, and the decisions on its gates and on its steps' runs.
+ */
+const decide = (
+  self: WorkflowImpl,
+  body: Approval.Body,
+  decisions: ReadonlyArray<Approval.Decision>
+): Effect.Effect<
+  {
+    readonly body: Approval.WorkflowState
+    readonly gates: Map<string, Approval.Decision>
+    readonly nested: Map<string, { inner: Approval.Body; decisions: Array<Approval.Decision> }>
+  },
+  ApprovalError
+> => {
+  if (body._tag !== "Workflow" || body.workflow !== self.name) {
+    return Effect.fail(stale(
+      `The paused run belongs to ${Approval.ownerOf(body)}, not to workflow "${self.name}": ` +
+        "resume it with the runnable that paused it."
+    ))
+  }
+  const gates = new Map<string, Approval.Decision>()
+  const nested = new Map<string, { inner: Approval.Body; decisions: Array<Approval.Decision> }>()
+  for (const decision of decisions) {
+    const gate = decision.path.length === 0
+      ? body.gates.find((gate) => gate.request.toolCallId === decision.toolCallId)
+      : undefined
+    if (gate !== undefined && decision._tag !== "Answer") {
+      gates.set(gate.key, decision)
+      continue
+    }
+    const step = gate === undefined ? body.nested.find((each) => each.name === decision.path[0]) : undefined
+    if (step === undefined) {
+      const waiting = [
+        ...body.gates.map((gate) => `"${gate.request.toolCallId}" (approve or reject)`),
+        ...body.nested.flatMap((each) => each.pending.map((request) => `"${[...request.path, request.toolCallId].join("/")}"`))
+      ]
       return Effect.fail(
         new ApprovalError({
-          reason: "Forged",
-          message: "The paused run's state is not signed with this process's keys: it was changed, or made by a " +
-            "process with other keys (provide the same Approval.layerKeys to every process that resumes runs)."
+          reason: "UnknownCall",
+          toolCallId: decision.toolCallId,
+          message: `No call "${[...decision.path, decision.toolCallId].join("/")}" waits for ${
+            gate === undefined ? "a decision" : "an answer"
+          } in this run: it waits for ${waiting.join(", ")}.`
         })
       )
     }
-    if (verdict === "Expired") {
-      return Effect.fail(stale(
-        "This pause of the run is too old to resume (older than the keys' ttl, see Approval.KeysOptions): run it again instead."
-      ))
-    }
-    const body = paused.body
-    if (body._tag !== "Workflow" || body.workflow !== self.name) {
-      return Effect.fail(stale(
-        `The paused run belongs to ${Approval.ownerOf(body)}, not to workflow "${self.name}": ` +
-          "resume it with the runnable that paused it."
-      ))
-    }
-    const gates = new Map<string, Approval.Decision>()
-    const nested = new Map<string, { inner: Approval.Body; decisions: Array<Approval.Decision> }>()
-    for (const decision of decisions) {
-      const gate = decision.path.length === 0
-        ? body.gates.find((gate) => gate.request.toolCallId === decision.toolCallId)
-        : undefined
-      if (gate !== undefined && decision._tag !== "Answer") {
-        gates.set(gate.key, decision)
-        continue
-      }
-      const step = gate === undefined ? body.nested.find((each) => each.name === decision.path[0]) : undefined
-      if (step === undefined) {
-        const waiting = [
-          ...body.gates.map((gate) => `"${gate.request.toolCallId}" (approve or reject)`),
-          ...body.nested.flatMap((each) => each.pending.map((request) => `"${[...request.path, request.toolCallId].join("/")}"`))
-        ]
-        return Effect.fail(
-          new ApprovalError({
-            reason: "UnknownCall",
-            toolCallId: decision.toolCallId,
-            message: `No call "${[...decision.path, decision.toolCallId].join("/")}" waits for ${
-              gate === undefined ? "a decision" : "an answer"
-            } in this run: it waits for ${waiting.join(", ")}.`
-          })
-        )
-      }
-      const entry = nested.get(step.key) ?? { inner: Approval.decodeBody(step.inner), decisions: [] }
-      entry.decisions.push({ ...decision, path: decision.path.slice(1) })
-      nested.set(step.key, entry)
-    }
-    for (const step of body.nested) {
-      if (!nested.has(step.key)) nested.set(step.key, { inner: Approval.decodeBody(step.inner), decisions: [] })
-    }
-    return Effect.flatMap(Approval.Keys, (keys) =>
-      Effect.flatMap(keys.spend(body.token), (fresh) => {
-        if (!fresh) {
-          return Effect.fail(stale("This pause of the run was already resumed: resume the run with the state of its latest pause."))
-        }
-        const replay = new Map(body.settled.map((each) => [each.key, { output: each.output, run: each.run }] as const))
-        const input = Effect.mapError(
-          Schema.decodeUnknown(self.input)(body.input),
-          () => stale(`The paused run's input no longer matches the input schema of workflow "${self.name}": run it again instead.`)
-        )
-        return runWorkflow(self, input, body.runId, undefined, emit, true, {
-          run: { replay, gates, nested },
-          elapsed: body.elapsed
-        }) as Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown>
-      }))
-  })
+    const entry = nested.get(step.key) ?? { inner: Approval.decodeBody(step.inner), decisions: [] }
+    entry.decisions.push({ ...decision, path: decision.path.slice(1) })
+    nested.set(step.key, entry)
+  }
+  for (const step of body.nested) {
+    if (!nested.has(step.key)) nested.set(step.key, { inner: Approval.decodeBody(step.inner), decisions: [] })
+  }
+  return Effect.succeed({ body, gates, nested })
+}
 
 /**
  * Builds a workflow from its input schema and its steps (one step, usually a {@link sequence}).

@@ -21,14 +21,10 @@ export interface Decided {
   readonly answer?: Either.Right<ParseResult.ParseError, unknown> | undefined
 }
 
-const forged = () =>
-  new ApprovalError({
-    reason: "Forged",
-    message: "The paused run's state is not signed with this process's keys: it was changed, or made by a " +
-      "process with other keys (provide the same Approval.layerKeys to every process that resumes runs)."
-  })
-
-/** Checks a resume before anything runs: the signature, the runnable, the decisions; then spends the pause. */
+/**
+ * Checks a resume before anything runs (see `Approval.admit`): the signature, the agent, the
+ * decisions; then spends the pause.
+ */
 export const checkResume = (
   agent: Definition,
   state: Approval.State,
@@ -42,18 +38,7 @@ export const checkResume = (
   },
   ApprovalError
 > =>
-  Effect.flatMap(Approval.check(state), (verdict) => {
-    if (verdict === "Forged") return Effect.fail(forged())
-    if (verdict === "Expired") {
-      return Effect.fail(
-        new ApprovalError({
-          reason: "Stale",
-          message: "This pause of the run is too old to resume (older than the keys' ttl, see Approval.KeysOptions): " +
-            "run it again instead."
-        })
-      )
-    }
-    const body = state.body
+  Approval.admit(state, (body) => {
     if (body._tag !== "Agent" || body.agent !== agent.name) {
       return Effect.fail(
         new ApprovalError({
@@ -145,12 +130,5 @@ export const checkResume = (
       }
       decided.push({ call: { ...call, params: decision.arguments, providerExecuted: false }, rejection: undefined })
     }
-    return Effect.flatMap(Approval.Keys, (keys) =>
-      Effect.flatMap(keys.spend(body.token), (fresh) =>
-        fresh ? Effect.succeed({ body, decided, nested }) : Effect.fail(
-          new ApprovalError({
-            reason: "Stale",
-            message: "This pause of the run was already resumed: resume the run with the state of its latest pause."
-          })
-        )))
+    return Effect.succeed({ body, decided, nested })
   })

@@ -778,132 +778,99 @@ export const resume = (
   decisions: ReadonlyArray<Approval.Decision>,
   emit: Emit | undefined
 ): Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> =>
-  Effect.flatMap(Approval.check(paused), (verdict) => {
-    if (verdict === "Forged") {
-      return Effect.fail(
-        new ApprovalError({
-          reason: "Forged",
-          message: "The paused run's state is not signed with this process's keys: it was changed, or made by a " +
-            "process with other keys (provide the same Approval.layerKeys to every process that resumes runs)."
-        })
-      )
+  Effect.flatMap(Approval.admit(paused, (body) => resumeOf(team, body, decisions, emit)), (resumed) => {
+    let effect = resumed
+    if (team.timeout !== undefined) {
+      const timeout = team.timeout
+      effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
     }
-    if (verdict === "Expired") {
-      return Effect.fail(stale(
-        "This pause of the run is too old to resume (older than the keys' ttl, see Approval.KeysOptions): " +
-          "run it again instead."
-      ))
-    }
-    const body = paused.body
-    if (body._tag === "Agent" || body._tag === "Workflow" || body.team !== team.name) {
-      return Effect.fail(stale(
-        `The paused run belongs to ${Approval.ownerOf(body)}, ` +
-          `not to team "${team.name}": resume it with the runnable that paused it.`
-      ))
-    }
-    if (body._tag === "Coordinate") {
-      return Effect.flatMap(Approval.Keys, (keys) =>
-        Effect.flatMap(keys.spend(body.token), (fresh) => {
-          if (!fresh) {
-            return Effect.fail(stale("This pause of the run was already resumed: resume the run with the state of its latest pause."))
-          }
-          let effect = resumeCoordinate(team, body, decisions, emit)
-          if (team.timeout !== undefined) {
-            const timeout = team.timeout
-            effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
-          }
-          return emit === undefined ? effect : Effect.tapError(effect, reportEnd(body.runId, emit))
-        }))
-    }
-    if (body._tag === "Broadcast") {
-      const byMember = new Map<string, Array<Approval.Decision>>()
-      for (const decision of decisions) {
-        const name = decision.path[0]
-        const entry = body.waiting.find((waiting) => waiting.member === name)
-        const member = name === undefined ? undefined : indexOf(team.members).byName.get(name)
-        if (entry === undefined || member === undefined) {
-          return Effect.fail(
-            new ApprovalError({
-              reason: "UnknownCall",
-              toolCallId: decision.toolCallId,
-              message: `No call "${[...decision.path, decision.toolCallId].join("/")}" waits for a decision in this run: ` +
-                `its requests are under ${body.waiting.map((waiting) => `"${waiting.member}"`).join(", ")}.`
-            })
-          )
-        }
-        const list = byMember.get(entry.member) ?? []
-        list.push({ ...decision, path: decision.path.slice(1) })
-        byMember.set(entry.member, list)
-      }
-      return Effect.flatMap(Approval.Keys, (keys) =>
-        Effect.flatMap(keys.spend(body.token), (fresh) => {
-          if (!fresh) {
-            return Effect.fail(stale("This pause of the run was already resumed: resume the run with the state of its latest pause."))
-          }
-          let effect = resumeBroadcast(team, body, byMember, emit)
-          if (team.timeout !== undefined) {
-            const timeout = team.timeout
-            effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
-          }
-          return emit === undefined ? effect : Effect.tapError(effect, reportEnd(body.runId, emit))
-        }))
-    }
-    const member = indexOf(team.members).byName.get(body.member)
-    if (member === undefined) {
-      return Effect.fail(stale(`Team "${team.name}" has no member "${body.member}" that can resume its run.`))
-    }
-    const resumable = member.runnable
-    const inner: Array<Approval.Decision> = []
+    return emit === undefined ? effect : Effect.tapError(effect, reportEnd(paused.body.runId, emit))
+  })
+
+/**
+ * The checks of a team's resume that are its own (see `Approval.admit`): that it paused this team,
+ * its member that waits, the decisions' paths; and the resumed run, to run once the pause is spent.
+ */
+const resumeOf = (
+  team: TeamDefinition,
+  body: Approval.Body,
+  decisions: ReadonlyArray<Approval.Decision>,
+  emit: Emit | undefined
+): Effect.Effect<Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown>, ApprovalError> => {
+  if (body._tag === "Agent" || body._tag === "Workflow" || body.team !== team.name) {
+    return Effect.fail(stale(
+      `The paused run belongs to ${Approval.ownerOf(body)}, ` +
+        `not to team "${team.name}": resume it with the runnable that paused it.`
+    ))
+  }
+  if (body._tag === "Coordinate") return Effect.succeed(resumeCoordinate(team, body, decisions, emit))
+  if (body._tag === "Broadcast") {
+    const byMember = new Map<string, Array<Approval.Decision>>()
     for (const decision of decisions) {
-      if (decision.path[0] !== body.member) {
+      const name = decision.path[0]
+      const entry = body.waiting.find((waiting) => waiting.member === name)
+      const member = name === undefined ? undefined : indexOf(team.members).byName.get(name)
+      if (entry === undefined || member === undefined) {
         return Effect.fail(
           new ApprovalError({
             reason: "UnknownCall",
             toolCallId: decision.toolCallId,
             message: `No call "${[...decision.path, decision.toolCallId].join("/")}" waits for a decision in this run: ` +
-              `its requests are under "${body.member}".`
+              `its requests are under ${body.waiting.map((waiting) => `"${waiting.member}"`).join(", ")}.`
           })
         )
       }
-      inner.push({ ...decision, path: decision.path.slice(1) })
+      const list = byMember.get(entry.member) ?? []
+      list.push({ ...decision, path: decision.path.slice(1) })
+      byMember.set(entry.member, list)
     }
-    return Effect.flatMap(Approval.Keys, (keys) =>
-      Effect.flatMap(keys.spend(body.token), (fresh) => {
-        if (!fresh) {
-          return Effect.fail(stale("This pause of the run was already resumed: resume the run with the state of its latest pause."))
-        }
-        let effect: Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> = Effect.gen(function*() {
-          const clock = yield* Effect.clock
-          const now = clock.unsafeCurrentTimeMillis()
-          const state: State = {
-            runId: body.runId,
-            startedAt: now - body.elapsed,
-            clock,
-            emit,
-            memberRuns: body.memberRuns.map((run) => decodeMemberRun(run)),
-            delegations: body.delegations,
-            turns: body.turns,
-            userId: undefined,
-      placed: false
-          }
-          // The team's signature covers its member's state: the member's is made again for it.
-          const memberState = yield* Approval.sign(body.inner)
-          const output = yield* routeFrom(team, state, body.task, [...body.leaders], { runId: body.runId }, {
-            member,
-            memberRunId: body.memberRunId,
-            startedAt: state.startedAt + body.memberStartedAt,
-            run: (nested) => resumable.resumeIn(memberState, inner, nested)
-          })
-          if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId: body.runId, output }, true))
-          return output
+    return Effect.succeed(resumeBroadcast(team, body, byMember, emit))
+  }
+  const member = indexOf(team.members).byName.get(body.member)
+  if (member === undefined) {
+    return Effect.fail(stale(`Team "${team.name}" has no member "${body.member}" that can resume its run.`))
+  }
+  const resumable = member.runnable
+  const inner: Array<Approval.Decision> = []
+  for (const decision of decisions) {
+    if (decision.path[0] !== body.member) {
+      return Effect.fail(
+        new ApprovalError({
+          reason: "UnknownCall",
+          toolCallId: decision.toolCallId,
+          message: `No call "${[...decision.path, decision.toolCallId].join("/")}" waits for a decision in this run: ` +
+            `its requests are under "${body.member}".`
         })
-        if (team.timeout !== undefined) {
-          const timeout = team.timeout
-          effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
-        }
-        return emit === undefined ? effect : Effect.tapError(effect, reportEnd(body.runId, emit))
-      }))
-  })
+      )
+    }
+    inner.push({ ...decision, path: decision.path.slice(1) })
+  }
+  return Effect.succeed(Effect.gen(function*() {
+    const clock = yield* Effect.clock
+    const now = clock.unsafeCurrentTimeMillis()
+    const state: State = {
+      runId: body.runId,
+      startedAt: now - body.elapsed,
+      clock,
+      emit,
+      memberRuns: body.memberRuns.map((run) => decodeMemberRun(run)),
+      delegations: body.delegations,
+      turns: body.turns,
+      userId: undefined,
+      placed: false
+    }
+    // The team's signature covers its member's state: the member's is made again for it.
+    const memberState = yield* Approval.sign(body.inner)
+    const output = yield* routeFrom(team, state, body.task, [...body.leaders], { runId: body.runId }, {
+      member,
+      memberRunId: body.memberRunId,
+      startedAt: state.startedAt + body.memberStartedAt,
+      run: (nested) => resumable.resumeIn(memberState, inner, nested)
+    })
+    if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId: body.runId, output }, true))
+    return output
+  }))
+}
 
 // -----------------------------------------------------------------------------
 // The output
