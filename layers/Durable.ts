@@ -4,7 +4,9 @@
  * persisted, and so is each model call and each tool call of an agent's or a team's step, so after a
  * crash the run starts again where it was — settled steps and calls are replayed from storage,
  * never run again; a step or call that was running when the process died runs once more — and a
- * signal step is a durable deferred. One process: {@link layerSqlite}, a
+ * signal step is a durable deferred. A run whose agent (or a workflow's gate) pauses for approval does
+ * not end: it waits, durably, for the decisions (`pending` lists what it waits for, `decide` sends
+ * them from any process) and resumes where it paused. One process: {@link layerSqlite}, a
  * `SingleRunner` on a SQLite file. Several processes sharing PostgreSQL, which take over the runs
  * of one that dies: {@link layerPg}. Tests: {@link layerMemory}.
  *
@@ -464,7 +466,8 @@ export const make = <I, O, E, R>(workflow: Workflow.Workflow<I, O, E, R>): Durab
  * What names an event that a replay of the run reports again, if it is one: the run's start, a
  * step's start and end, and, in an agent's or a team's step (which run in the workflow's body), the
  * runs' starts and ends, their model calls' starts and ends, a team's delegations (its leader's
- * calls that run a member, and the member runs' starts and ends) and all of these in its members.
+ * calls that run a member, and the member runs' starts and ends) and all of these in its members;
+ * and a pause's requests for approval, made again each time the run is woken while it waits.
  * Text and the agents' own tool calls are not reported again: they are settled in activities.
  */
 const replayed = (event: RunEvent.RunEvent): string | undefined => {
@@ -476,6 +479,8 @@ const replayed = (event: RunEvent.RunEvent): string | undefined => {
     case "StepFailed":
     case "StepWaiting":
       return `${event._tag} ${event.stepId}`
+    case "ApprovalRequested":
+      return `${event._tag} ${event.runId} ${event.toolCallId}`
     case "StepEvent": {
       const inner = nested(event.event)
       return inner === undefined ? undefined : `${event.stepId} ${inner}`
@@ -497,6 +502,7 @@ const nested = (event: RunEvent.RunEvent): string | undefined => {
     case "ToolCallStarted":
     case "ToolCallCompleted":
     case "ToolCallFailed":
+    case "ApprovalRequested":
       return `${event._tag} ${event.runId} ${event.toolCallId}`
     case "MemberRunStarted":
     case "MemberRunCompleted":

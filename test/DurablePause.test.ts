@@ -64,7 +64,7 @@ const pendingOf = (durable: Durable.DurableWorkflow<string, any, any, any>, runI
       if (Option.isSome(found) && (!refused || found.value.refused !== undefined)) return found.value
       yield* Effect.sleep("10 millis")
     }
-  })
+  }).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error(`run ${runId} never waited for decisions`) }))
 
 describe("Durable pauses, on the in-memory engine", () => {
   it.live("a run that pauses waits with its pending call; approved from outside it completes, each tool having run once", () =>
@@ -89,11 +89,19 @@ describe("Durable pauses, on the in-memory engine", () => {
         assert.isNull(fiber.unsafePoll())
 
         yield* durable.decide("p1", [Approval.approve(waiting.pending[0]!)])
+        // A pause takes its decisions once, though its run has not taken them yet.
+        const twice = yield* Effect.flip(durable.decide("p1", [Approval.reject(waiting.pending[0]!, "no")]))
+        assert.strictEqual(twice.reason, "Stale")
         const output = yield* Fiber.join(fiber)
         assert.strictEqual(output.content, `done: "Ada: 40" | "sent 500"`)
         assert.deepStrictEqual(ran, ["lookup Ada", "transfer 500"])
         assert.deepStrictEqual(yield* durable.pending("p1"), Option.none())
         assert.strictEqual(events.at(-1)?._tag, "RunCompleted")
+        // The replay that took the decision asked for approval again: told once.
+        assert.strictEqual(
+          events.filter((event) => event._tag === "StepEvent" && event.event._tag === "ApprovalRequested").length,
+          1
+        )
         // A pause decided is not decided again.
         const again = yield* Effect.flip(durable.decide("p1", [Approval.approve(waiting.pending[0]!)]))
         assert.strictEqual(again.reason, "Stale")
@@ -202,7 +210,10 @@ describe("Durable pauses, on SQLite, across a SIGKILL", () => {
       const killed = Effect.async<string | null>((resume) => {
         child.on("close", (_, signal) => resume(Effect.succeed(signal)))
       })
-      while (!lines(counter).includes("waiting call-2")) yield* Effect.sleep("20 millis")
+      while (!lines(counter).includes("waiting call-2")) {
+        assert.isNull(child.exitCode, "the run ended instead of waiting for its decision")
+        yield* Effect.sleep("20 millis")
+      }
       child.kill("SIGKILL")
       assert.strictEqual(yield* killed, "SIGKILL")
       assert.deepStrictEqual(lines(counter), ["model 1", "lookup Ada", "waiting call-2"])
@@ -235,7 +246,7 @@ describe("Durable pauses over HTTP", () => {
         if (done(run)) return run
         yield* Effect.sleep("30 millis")
       }
-    })
+    }).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error(`run ${runId} never got there`) }))
 
   for (const agent of ["Teller", "Payout"] as const) {
     it.scopedLive(`a durable run of ${agent} that pauses is listed waiting with its pending call; decisions sent to it complete it`, () =>
