@@ -8,6 +8,7 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
@@ -15,6 +16,8 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Durable from "../layers/Durable.js"
 import * as HttpApp from "../layers/HttpApp.js"
+import * as Pause from "../layers/internal/durable/pause.js"
+import * as SessionStoreSql from "../layers/SessionStoreSql.js"
 import * as SessionStoreMemory from "../layers/SessionStoreMemory.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
@@ -298,4 +301,38 @@ describe("Durable pauses over HTTP", () => {
         assert.isTrue(Either.isLeft(late) && late.left._tag === "RunNotWaiting", String(late))
       }), 60_000)
   }
+})
+
+const pgEnv = ["HOST", "PORT", "DATABASE", "USER", "PASSWORD"].map((name) => process.env[`EFFECT_AGENTS_TEST_PG_${name}`])
+
+describe.skipIf(pgEnv.includes(undefined))("Durable pauses, stored on PostgreSQL", () => {
+  it.scopedLive("a pause is kept, listed, decided once and forgotten with its run", () =>
+    Effect.gen(function*() {
+      const [host, port, database, username, password] = pgEnv as Array<string>
+      const context = yield* Layer.build(
+        Pause.layerSql.pipe(Layer.provide(SessionStoreSql.layerPgClient({
+          host,
+          port: Number(port),
+          database,
+          username,
+          password: Redacted.make(password!)
+        })))
+      )
+      const pauses = Context.get(context, Pause.Pauses)
+      const executionId = `pause-test-${Date.now()}-${Math.random()}`
+      const request = { toolCallId: "call-2", tool: "transfer", arguments: { amount: 500 }, path: ["Teller"], token: "t.0" }
+      yield* pauses.wait({ executionId, name: "approval 1", pending: [request], refused: undefined })
+      // A replay records the same pause again: kept as it was.
+      yield* pauses.wait({ executionId, name: "approval 1", pending: [{ ...request, token: "u.0" }], refused: undefined })
+      const waiting = yield* pauses.current(executionId)
+      assert.deepStrictEqual(Option.map(waiting, (w): unknown => [w.name, w.pending, w.refused]), Option.some(["approval 1", [request], undefined]))
+      assert.isTrue((yield* pauses.all).some((w) => w.executionId === executionId))
+      assert.isTrue(yield* pauses.decide(executionId, "approval 1"))
+      assert.isFalse(yield* pauses.decide(executionId, "approval 1"))
+      assert.deepStrictEqual(yield* pauses.current(executionId), Option.none())
+      yield* pauses.wait({ executionId, name: "approval 1#2", pending: [request], refused: "refused" })
+      assert.deepStrictEqual(Option.map(yield* pauses.current(executionId), (w): unknown => [w.name, w.refused]), Option.some(["approval 1#2", "refused"]))
+      yield* pauses.forget(executionId)
+      assert.deepStrictEqual(yield* pauses.current(executionId), Option.none())
+    }), 60_000)
 })
