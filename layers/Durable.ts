@@ -308,7 +308,9 @@ export interface DurableWorkflow<I, O, E, R> {
   /**
    * Runs the workflow on `input` as the execution of `runId`, or, when that execution exists
    * (started before a crash), waits for it to finish where it was. Its output is the in-process
-   * run's; its error is a step's, as stored.
+   * run's; its error is a step's, as stored (after a pause, as `Runnable.resume` gives it: an error
+   * that is not an `AgentError` is a `WorkflowError` naming its step). A run that pauses for
+   * approval waits for its decisions ({@link DurableWorkflow.decide}).
    */
   readonly run: (
     input: I,

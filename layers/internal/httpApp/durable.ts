@@ -6,7 +6,9 @@
  * activity. What a client reads back (status, the signals a run waits for, the steps settled so
  * far, the output or error) is kept in three tables beside the engine's, in the same database,
  * written as the run's events happen, so a restarted server lists and answers for the runs of the
- * one before it, and takes the runs that had not ended up where they were.
+ * one before it, and takes the runs that had not ended up where they were. A run that pauses for
+ * approval waits for decisions (`decide`), its pending calls kept beside the engine's tables
+ * (`internal/durable/pause.ts`), and is listed as waiting with them.
  *
  * A run waited for here is a fiber of the app's scope: shutting the app down stops waiting (the
  * run is not cancelled, and the next server takes it up); cancelling it interrupts its execution.
