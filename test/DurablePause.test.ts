@@ -4,12 +4,14 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -301,6 +303,53 @@ describe("Durable pauses over HTTP", () => {
         assert.isTrue(Either.isLeft(late) && late.left._tag === "RunNotWaiting", String(late))
       }), 60_000)
   }
+})
+
+describe("Durable pauses over HTTP, across a restart of the server", () => {
+  it.scopedLive("a run paused on the server before is listed by the next one on the file, and its decision sent there completes it", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-durable-pause-http-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+      const database = Path.join(dir, "runs.db")
+      const ran: Array<string> = []
+      const app = (scope: Scope.Scope) =>
+        Effect.gen(function*() {
+          const context = yield* Layer.buildWithScope(
+            HttpApp.layer({ port: 0, durable: { filename: database } }).pipe(
+              Layer.provide(Registry.layer([payout] as const)),
+              Layer.provide(bankTools(ran)),
+              Layer.provide(SessionStoreMemory.layer)
+            ),
+            scope
+          )
+          return yield* HttpApi.client(Context.get(context, HttpApp.HttpApp).url).pipe(Effect.provide(FetchHttpClient.layer))
+        })
+      const waitingOn = (client: HttpApi.Client) =>
+        Effect.gen(function*() {
+          for (;;) {
+            const run = yield* client.durable.get({ path: { runId: "r1" } })
+            if (run.status !== "running") return run
+            yield* Effect.sleep("30 millis")
+          }
+        }).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("the run never got there") }))
+
+      const first = yield* Scope.make()
+      const before = yield* app(first)
+      yield* before.durable.start({ payload: { agent: "Payout", input: "pay Ada", runId: "r1" } })
+      const paused = yield* waitingOn(before)
+      assert.strictEqual(paused.status, "waiting")
+      yield* Scope.close(first, Exit.void)
+
+      const after = yield* app(yield* Effect.scope)
+      const listed = yield* after.durable.get({ path: { runId: "r1" } })
+      assert.strictEqual(listed.status, "waiting")
+      assert.deepStrictEqual(listed.pending?.map((r) => r.toolCallId), ["call-2"])
+      yield* after.durable.decide({ path: { runId: "r1" }, payload: { decisions: [Approval.approve(listed.pending![0]!)] } })
+      const done = yield* waitingOn(after)
+      assert.strictEqual(done.status, "completed")
+      assert.strictEqual(done.output?.content, `done: "Ada: 40" | "sent 500"`)
+      assert.deepStrictEqual(ran, ["lookup Ada", "transfer 500"])
+    }), 60_000)
 })
 
 const pgEnv = ["HOST", "PORT", "DATABASE", "USER", "PASSWORD"].map((name) => process.env[`EFFECT_AGENTS_TEST_PG_${name}`])
