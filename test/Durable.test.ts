@@ -7,7 +7,6 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -18,9 +17,9 @@ import type { AgentError } from "../src/AgentError.js"
 import * as Retry from "../src/Retry.js"
 import type * as RunEvent from "../src/RunEvent.js"
 import * as Workflow from "../src/Workflow.js"
+import * as Child from "./fixtures/childProcess.js"
 
-const root = Path.resolve(import.meta.dirname, "..")
-const fixture = Path.join(root, "test/fixtures/durableWorkflow.ts")
+const fixture = Path.join(Child.root, "test/fixtures/durableWorkflow.ts")
 
 // -----------------------------------------------------------------------------
 // In memory
@@ -187,32 +186,13 @@ interface Result {
   readonly steps: ReadonlyArray<unknown>
 }
 
-const spawn = (args: ReadonlyArray<string>) =>
-  Effect.acquireRelease(
-    Effect.sync(() =>
-      ChildProcess.spawn(process.execPath, ["--import", "tsx", fixture, ...args], {
-        cwd: root,
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-    ),
-    (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
-  )
+const spawn = (args: ReadonlyArray<string>) => Child.spawn(fixture, args)
 
 /** Runs the fixture to its end and gives what it printed. */
 const runToEnd = (args: ReadonlyArray<string>) =>
-  Effect.flatMap(spawn(args), (child) =>
-    Effect.async<Result, Error>((resume) => {
-      let stdout = ""
-      let stderr = ""
-      child.stdout.on("data", (chunk) => void (stdout += String(chunk)))
-      child.stderr.on("data", (chunk) => void (stderr += String(chunk)))
-      child.on("close", (code) =>
-        code === 0
-          ? resume(Effect.succeed(JSON.parse(stdout.trim().split("\n").pop()!) as Result))
-          : resume(Effect.fail(new Error(`the workflow exited with ${code}: ${stderr}`))))
-    }).pipe(Effect.timeout("60 seconds")))
+  Effect.flatMap(spawn(args), (child) => Child.output<Result>(child, "the workflow", "60 seconds"))
 
-const lines = (file: string) => (Fs.existsSync(file) ? Fs.readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0) : [])
+const lines = Child.lines
 
 describe("Durable, on SQLite, across a SIGKILL", () => {
   it.scopedLive("killed in a parallel step, restarted, it completes with the same output and no settled step runs twice", () =>
@@ -236,13 +216,9 @@ describe("Durable, on SQLite, across a SIGKILL", () => {
       const database = Path.join(dir, "crash.db")
       const counter = Path.join(dir, "crash.txt")
       const child = yield* spawn([database, counter, "run-1"])
-      const killed = Effect.async<string | null>((resume) => {
-        child.on("close", (_, signal) => resume(Effect.succeed(signal)))
-      })
-      while (!lines(counter).includes("slow started")) yield* Effect.sleep("20 millis")
+      yield* Child.until(() => lines(counter).includes("slow started"))
       yield* Effect.sleep("500 millis")
-      child.kill("SIGKILL")
-      assert.strictEqual(yield* killed, "SIGKILL")
+      yield* Child.kill(child)
       assert.deepStrictEqual(lines(counter), ["Researcher started", "quick started", "quick settled", "slow started"])
 
       // The same run, started again on the same file.
@@ -270,14 +246,10 @@ describe("Durable, on SQLite, across a SIGKILL", () => {
       const database = Path.join(dir, "crash.db")
       const counter = Path.join(dir, "crash.txt")
       const child = yield* spawn([database, counter, "run-2", "signal"])
-      const killed = Effect.async<string | null>((resume) => {
-        child.on("close", (_, signal) => resume(Effect.succeed(signal)))
-      })
-      while (!lines(counter).includes("Researcher started")) yield* Effect.sleep("20 millis")
+      yield* Child.until(() => lines(counter).includes("Researcher started"))
       // The model call settles at once; the run then waits for the approval, which never comes.
       yield* Effect.sleep("700 millis")
-      child.kill("SIGKILL")
-      assert.strictEqual(yield* killed, "SIGKILL")
+      yield* Child.kill(child)
       assert.deepStrictEqual(lines(counter), ["Researcher started"])
 
       const restarted = yield* runToEnd([database, counter, "run-2", "signal", "send"])

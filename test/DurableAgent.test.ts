@@ -8,7 +8,6 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -20,9 +19,9 @@ import * as Retry from "../src/Retry.js"
 import * as Team from "../src/Team.js"
 import type * as RunEvent from "../src/RunEvent.js"
 import * as Workflow from "../src/Workflow.js"
+import * as Child from "./fixtures/childProcess.js"
 
-const root = Path.resolve(import.meta.dirname, "..")
-const fixture = Path.join(root, "test/fixtures/durableAgent.ts")
+const fixture = Path.join(Child.root, "test/fixtures/durableAgent.ts")
 
 /** A tool that records each execution and the idempotency key it was given. */
 const Append = Tool.make("append", { parameters: { line: Schema.String }, success: Schema.String })
@@ -329,45 +328,22 @@ interface Result {
   readonly steps: ReadonlyArray<unknown>
 }
 
-const spawn = (args: ReadonlyArray<string>) =>
-  Effect.acquireRelease(
-    Effect.sync(() =>
-      ChildProcess.spawn(process.execPath, ["--import", "tsx", fixture, ...args], {
-        cwd: root,
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-    ),
-    (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
-  )
+const spawn = (args: ReadonlyArray<string>) => Child.spawn(fixture, args)
 
 /** Runs the fixture to its end and gives what it printed. */
 const runToEnd = (args: ReadonlyArray<string>) =>
-  Effect.flatMap(spawn(args), (child) =>
-    Effect.async<Result, Error>((resume) => {
-      let stdout = ""
-      let stderr = ""
-      child.stdout.on("data", (chunk) => void (stdout += String(chunk)))
-      child.stderr.on("data", (chunk) => void (stderr += String(chunk)))
-      child.on("close", (code) =>
-        code === 0
-          ? resume(Effect.succeed(JSON.parse(stdout.trim().split("\n").pop()!) as Result))
-          : resume(Effect.fail(new Error(`the workflow exited with ${code}: ${stderr}`))))
-    }).pipe(Effect.timeout("60 seconds")))
+  Effect.flatMap(spawn(args), (child) => Child.output<Result>(child, "the workflow", "60 seconds"))
 
-const lines = (file: string) => (Fs.existsSync(file) ? Fs.readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0) : [])
+const lines = Child.lines
 
 /** Starts the fixture with `block`, waits for `line` in the counter, and kills it with SIGKILL. */
 const killAt = (database: string, counter: string, runId: string, block: string, line: string) =>
   Effect.gen(function*() {
     const child = yield* spawn([database, counter, runId, block])
-    const killed = Effect.async<string | null>((resume) => {
-      child.on("close", (_, signal) => resume(Effect.succeed(signal)))
-    })
-    while (!lines(counter).includes(line)) yield* Effect.sleep("20 millis")
+    yield* Child.until(() => lines(counter).includes(line))
     // Whatever the process would store of the call in flight, it has had the time to.
     yield* Effect.sleep("300 millis")
-    child.kill("SIGKILL")
-    assert.strictEqual(yield* killed, "SIGKILL")
+    yield* Child.kill(child)
   })
 
 const key = "run-1#0/0/tool/call-1"

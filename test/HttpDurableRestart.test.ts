@@ -1,14 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type * as HttpApi from "../src/HttpApi.js"
+import * as Child from "./fixtures/childProcess.js"
 import { batchEnd, clientOf, type Files, lines, tempFiles, until } from "./fixtures/httpDurable.js"
 
-const root = Path.resolve(import.meta.dirname, "..")
-const fixture = Path.join(root, "test/fixtures/httpDurable.ts")
+const fixture = Path.join(Child.root, "test/fixtures/httpDurable.ts")
 
 interface Server {
   readonly client: HttpApi.Client
@@ -19,15 +18,7 @@ interface Server {
 /** The fixture's server as a child process on `files`, killed with the test's scope if still alive. */
 const serve = (files: Files) =>
   Effect.gen(function*() {
-    const child = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        ChildProcess.spawn(process.execPath, ["--import", "tsx", fixture, files.database, files.counter, files.release], {
-          cwd: root,
-          stdio: ["ignore", "pipe", "pipe"]
-        })
-      ),
-      (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
-    )
+    const child = yield* Child.spawn(fixture, [files.database, files.counter, files.release])
     const url = yield* Effect.async<string, Error>((resume) => {
       let stdout = ""
       let stderr = ""
@@ -39,15 +30,7 @@ const serve = (files: Files) =>
       child.stderr.on("data", (chunk) => void (stderr += String(chunk)))
       child.on("close", (code) => resume(Effect.fail(new Error(`the server exited with ${code}: ${stderr}`))))
     }).pipe(Effect.timeout("60 seconds"))
-    const gone = Effect.async<string | null>((resume) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.succeed(child.signalCode))
-      child.on("close", (_, signal) => resume(Effect.succeed(signal)))
-    })
-    const kill = Effect.gen(function*() {
-      child.kill("SIGKILL")
-      assert.strictEqual(yield* gone, "SIGKILL")
-    })
-    return { client: yield* clientOf(url), kill } satisfies Server
+    return { client: yield* clientOf(url), kill: Child.kill(child) } satisfies Server
   })
 
 const times = (file: string, line: string) => lines(file).filter((l) => l === line).length
@@ -193,15 +176,10 @@ describe("HttpApp, durable runs across a SIGKILL of the server", () => {
           name !== "EFFECT_AGENTS_MODEL" && name !== "EFFECT_AGENTS_HTTP_TOKEN" && !/_(API_KEY|BASE_URL)$/.test(name)
         )
       )
-      const child = yield* Effect.acquireRelease(
-        Effect.sync(() =>
-          ChildProcess.spawn(
-            process.execPath,
-            ["--import", "tsx", Path.join(root, "cli/bin.ts"), "serve", "--port", "0", "--data", files.dir, "--durable", files.database],
-            { cwd: root, env: { ...env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] }
-          )
-        ),
-        (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
+      const child = yield* Child.spawn(
+        Path.join(Child.root, "cli/bin.ts"),
+        ["serve", "--port", "0", "--data", files.dir, "--durable", files.database],
+        { env: { ...env, NO_COLOR: "1" } }
       )
       let stderr = ""
       child.stderr.on("data", (chunk) => void (stderr += String(chunk)))
