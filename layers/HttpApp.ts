@@ -51,6 +51,7 @@ import { createHash, timingSafeEqual } from "node:crypto"
 import * as Http from "node:http"
 import * as SessionStore from "../services/SessionStore.js"
 import * as AgentError from "../src/AgentError.js"
+import * as Approval from "../src/Approval.js"
 import * as HttpApi from "../src/HttpApi.js"
 import * as Registry from "../src/Registry.js"
 import * as Run from "../src/Run.js"
@@ -401,8 +402,19 @@ const ApprovalsLive = HttpApiBuilder.group(HttpApi.Api, "approvals", (handlers) 
             headers: Sse.headers
           })
         }
-        return yield* runToEnd(resumed, "", options).pipe(pausedAccepted)
+        return yield* runToEnd(resumed, "", options).pipe(pausedAccepted, refusedDecisions(path.runId))
       })))
+
+// A resume whose decisions or state are refused ran nothing, and its run still waits: a client's
+// error (400), not the run's failure.
+const refusedDecisions = (runId: string) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | HttpApi.DecisionsRefused, R> =>
+  Effect.catchIf(
+    effect,
+    (error): error is E & HttpApi.RunError =>
+      error instanceof HttpApi.RunError && error.error instanceof Approval.ApprovalError,
+    (error) => Effect.fail(HttpApi.DecisionsRefused.fromApprovalError(runId, error.error as Approval.ApprovalError))
+  )
 
 const SessionsLive = HttpApiBuilder.group(HttpApi.Api, "sessions", (handlers) =>
   handlers

@@ -30,6 +30,7 @@ import * as Registry from "./Registry.js"
 import {
   AgentNotFound,
   BatchNotFound,
+  DecisionsRefused,
   DurableRunsDisabled,
   InternalError,
   InvalidRunInput,
@@ -355,6 +356,7 @@ export class ApprovalsGroup extends HttpApiGroup.make("approvals")
       .addError(RunError)
       .addError(RunCancelled)
       .addError(Paused)
+      .addError(DecisionsRefused)
       .annotate(OpenApi.Summary, "Decide on a paused run's tool calls and resume it")
       .annotate(
         OpenApi.Description,
@@ -430,7 +432,7 @@ export class DurableGroup extends HttpApiGroup.make("durable")
       .addSuccess(DurableRun, { status: 202 })
       .addError(RunNotFound)
       .addError(RunNotWaiting)
-      .addError(InvalidSignalValue)
+      .addError(DecisionsRefused)
       .addError(DurableRunsDisabled)
       .annotate(OpenApi.Summary, "Decide on the tool calls a durable run paused on (its `pending`), and resume it")
   )

@@ -264,6 +264,37 @@ export class InvalidSignalValue extends Schema.TaggedError<InvalidSignalValue>("
 ) {}
 
 /**
+ * The decisions sent to resume a paused run were refused, and nothing of them ran: a decision names
+ * no call the run waits on, or one twice (`UnknownCall`), edited arguments do not decode with the
+ * tool's schema (`InvalidArguments`), the pause is too old or already resumed (`Stale`), or its
+ * state was not signed by this server's keys (`Forged`). The run still waits: send the decisions
+ * again, corrected (`GET /approvals` or `GET /durable/runs/{runId}` lists its pending calls).
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class DecisionsRefused extends Schema.TaggedError<DecisionsRefused>("effect-agents/HttpApi/DecisionsRefused")(
+  "DecisionsRefused",
+  {
+    runId: Schema.String,
+    reason: Schema.Literal("Forged", "Stale", "UnknownCall", "InvalidArguments"),
+    toolCallId: Schema.optional(Schema.String),
+    message: Schema.String
+  },
+  HttpApiSchema.annotations({ status: 400 })
+) {
+  /** The refusal of a resume of the run `runId`, from the run's `ApprovalError`. */
+  static fromApprovalError(runId: string, error: Approval.ApprovalError): DecisionsRefused {
+    return new DecisionsRefused({
+      runId,
+      reason: error.reason,
+      message: error.message,
+      ...(error.toolCallId === undefined ? {} : { toolCallId: error.toolCallId })
+    })
+  }
+}
+
+/**
  * The server runs no durable runs: it was started without a durable store (`HttpApp`'s `durable`
  * option, `effect-agents serve --durable <file.db>`).
  *

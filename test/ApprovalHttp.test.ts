@@ -99,8 +99,9 @@ describe("Approvals over HTTP", () => {
       const refused = yield* post(`${url}/runs/r1/resume`, {
         decisions: [{ _tag: "Approve", toolCallId: "a", arguments: { to: "Ada", amount: "ten" } }]
       })
-      assert.strictEqual(refused.status, 500)
-      assert.include(refused.text, "ApprovalError")
+      assert.strictEqual(refused.status, 400)
+      const refusal = JSON.parse(refused.text) as { readonly _tag: string; readonly reason: string; readonly toolCallId?: string }
+      assert.deepStrictEqual([refusal._tag, refusal.reason, refusal.toolCallId], ["DecisionsRefused", "InvalidArguments", "a"])
       assert.strictEqual((yield* client.approvals.list()).length, 1)
 
       const resumed = yield* post(`${url}/runs/r1/resume`, {

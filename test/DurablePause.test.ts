@@ -277,7 +277,10 @@ describe("Durable pauses over HTTP", () => {
         const unknown = yield* Effect.either(
           client.durable.decide({ path: { runId: "h1" }, payload: { decisions: [Approval.approve({ toolCallId: "call-9", path })] } })
         )
-        assert.isTrue(Either.isLeft(unknown) && unknown.left._tag === "InvalidSignalValue", String(unknown))
+        assert.isTrue(
+          Either.isLeft(unknown) && unknown.left._tag === "DecisionsRefused" && unknown.left.reason === "UnknownCall",
+          String(unknown)
+        )
         const raw = yield* Effect.promise(() =>
           fetch(`${url}/durable/runs/h1/decisions`, {
             method: "POST",

@@ -79,7 +79,7 @@ export interface DurableRuns {
   readonly decide: (
     runId: string,
     decisions: ReadonlyArray<Approval.Decision>
-  ) => Effect.Effect<HttpApi.DurableRun, HttpApi.RunNotFound | HttpApi.RunNotWaiting | HttpApi.InvalidSignalValue>
+  ) => Effect.Effect<HttpApi.DurableRun, HttpApi.RunNotFound | HttpApi.RunNotWaiting | HttpApi.DecisionsRefused>
   /** Stops waiting for the runs (they are not cancelled: the next server with this file resumes them). */
   readonly shutdown: Effect.Effect<void>
   /** Waits for the end of a run waited for here (at once when there is none). */
@@ -528,14 +528,17 @@ export const make = (
         }
         yield* Pause.decide(pauses, definition, pause.value.executionId, runId, decisions).pipe(
           Effect.provide(context),
-          Effect.catchTag("ApprovalError", (error): Effect.Effect<never, HttpApi.RunNotWaiting | HttpApi.InvalidSignalValue> =>
+          Effect.catchTag("ApprovalError", (error): Effect.Effect<never, HttpApi.RunNotWaiting | HttpApi.DecisionsRefused> =>
             error.reason === "Stale"
               ? Effect.fail(new HttpApi.RunNotWaiting({ runId, signal: pause.value.name, message: error.message }))
-              : Effect.fail(new HttpApi.InvalidSignalValue({
-                runId,
-                signal: pause.value.name,
-                message: `${error.message} The run still waits for decisions on its pending calls.`
-              })))
+              : Effect.fail(
+                new HttpApi.DecisionsRefused({
+                  runId,
+                  reason: error.reason,
+                  message: `${error.message} The run still waits for decisions on its pending calls.`,
+                  ...(error.toolCallId === undefined ? {} : { toolCallId: error.toolCallId })
+                })
+              ))
         )
         return yield* get(runId)
       })
