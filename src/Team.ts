@@ -39,6 +39,7 @@ import * as EventStream from "./internal/eventStream.js"
 import * as InternalRunnable from "./internal/runnable.js"
 import * as InternalTeam from "./internal/team.js"
 import * as InternalTeamOutput from "./internal/teamOutput.js"
+import * as InternalTeamResume from "./internal/teamResume.js"
 import * as Printer from "./Printer.js"
 import * as Retry from "./Retry.js"
 import type * as Run from "./Run.js"
@@ -271,7 +272,7 @@ class TeamImpl extends Runnable.Base {
     decisions: ReadonlyArray<Approval.Decision>,
     emit: EventStream.Emit | undefined
   ): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> {
-    return InternalTeam.resume(this, state, decisions, emit)
+    return InternalTeamResume.resume(this, state, decisions, emit)
   }
 }
 Object.assign(TeamImpl.prototype, { [TypeId]: InternalRunnable.variance, kind: "team" })

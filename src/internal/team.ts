@@ -3,12 +3,12 @@
  * is around it: in coordinate mode its toolkit has a delegation tool whose handler (provided per
  * run, closing over the run's state and event emitter) runs members; in broadcast mode every member
  * runs first and the leader reads their answers; in route mode the leader answers with the name of
- * the member whose answer becomes the team's.
+ * the member whose answer becomes the team's. A team that waits for decisions signs its state
+ * (`teamState.ts`); its resume goes on from there (`teamResume.ts`).
  */
 import * as Prompt from "@effect/ai/Prompt"
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
-import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -31,6 +31,8 @@ import type { Runnable } from "./runnable.js"
 import * as Telemetry from "./telemetry.js"
 import * as ToolCall from "./toolCall.js"
 import * as TeamOutput from "./teamOutput.js"
+import * as TeamState from "./teamState.js"
+import type { State } from "./teamState.js"
 
 type Emit = EventStream.Emit
 
@@ -159,25 +161,6 @@ export const leader = (base: Definition, mode: Mode, list: ReadonlyArray<Member>
 // Running
 // -----------------------------------------------------------------------------
 
-interface State {
-  readonly runId: string
-  readonly startedAt: number
-  readonly clock: Clock.Clock
-  readonly emit: Emit | undefined
-  /** In the order the member runs started; a slot is filled when its run ends. */
-  readonly memberRuns: Array<TeamOutput.MemberRun | undefined>
-  delegations: number
-  /** Model calls the leader made in earlier leader runs (route mode asks again after a failure). */
-  turns: number
-  /** The user the team runs for: its members run for that user too (with their memory). */
-  readonly userId: string | undefined
-  /**
-   * Whether its member runs are named by their place in the team's run (under a run executor: a
-   * durable engine's, whose replay of the team must name them, and so key their calls, the same).
-   */
-  readonly placed: boolean
-}
-
 /**
  * The id of a member's run: random in process; under a run executor, named by its place in the
  * team's run (the delegation's tool call, the member's index, the delegation's number).
@@ -215,7 +198,7 @@ export const run = (
 
 // A memory that could not be read is not an agent's failure: the run fails without the event, as an
 // agent's run in a session does when its store fails. A pause ends with the pause.
-const reportEnd = (runId: string, emit: Emit) => (error: TeamOutput.MemberError): Effect.Effect<void> =>
+export const reportEnd = (runId: string, emit: Emit) => (error: TeamOutput.MemberError): Effect.Effect<void> =>
   error._tag === "MemoryError"
     ? Effect.void
     : error._tag === "RunPaused"
@@ -252,7 +235,10 @@ const body = (
       const handlers = yield* coordinateHandlers(team, state)
       const leader = yield* InternalLoop.run(team.leader, input, leaderOptions, leaderEmit(state, false)).pipe(
         Effect.provide(handlers),
-        Effect.catchIf((error): error is RunPaused => error._tag === "RunPaused", (paused) => pauseCoordinate(team, state, paused)),
+        Effect.catchIf(
+          (error): error is RunPaused => error._tag === "RunPaused",
+          (paused) => TeamState.pauseCoordinate(team, state, paused)
+        ),
         // The loop reports a tool that died as a ToolError; a member that died is a defect of the team.
         Effect.catchIf(
           (error): error is ToolError => error._tag === "ToolError" && error.tool === delegateToolName,
@@ -274,7 +260,7 @@ const body = (
  * more than once), model calls are counted across leader runs, and in route mode the leader's text
  * (its choice, as JSON) is not part of the team's answer.
  */
-const leaderEmit = (state: State, quiet: boolean): Emit | undefined => {
+export const leaderEmit = (state: State, quiet: boolean): Emit | undefined => {
   const emit = state.emit
   if (emit === undefined) return undefined
   return (event) => {
@@ -310,7 +296,7 @@ const leaderEmit = (state: State, quiet: boolean): Emit | undefined => {
  * events nested in the team's. A typed failure is the member's result; a defect or an interruption
  * is the team's.
  */
-const runMember = (
+export const runMember = (
   state: State,
   member: Member,
   task: Run.Input,
@@ -377,7 +363,7 @@ interface Index {
 }
 
 // Worked out once per team, not per run.
-const indexOf = Fast.weak((members: ReadonlyArray<Member>): Index => ({
+export const indexOf = Fast.weak((members: ReadonlyArray<Member>): Index => ({
   byName: new Map(members.map((member) => [member.name, member])),
   names: members.map((member) => member.name).join(", ")
 }))
@@ -401,14 +387,14 @@ const delegate = (team: TeamDefinition, state: State) => {
       Effect.map((output) => output.text),
       Effect.catchAll((error): Effect.Effect<never, RunPaused | string> =>
         error._tag === "RunPaused"
-          ? Effect.fail(underMember(member.name, error))
+          ? Effect.fail(TeamState.underMember(member.name, error))
           : Effect.fail(`${member.name} could not do the task: ${describeError(error)}`)
       )
     ) as Effect.Effect<string, string>
   }
 }
 
-const inputText = (input: Run.Input): string => Run.lastUserText(input) ?? ""
+export const inputText = (input: Run.Input): string => Run.lastUserText(input) ?? ""
 
 const broadcast = (
   team: TeamDefinition,
@@ -432,7 +418,7 @@ const broadcast = (
     return yield* broadcastThen(team, state, input, leaderOptions, results)
   })
 
-interface BroadcastResult {
+export interface BroadcastResult {
   readonly member: Member
   readonly memberRunId: string
   readonly result: Either.Either<Run.Output<unknown>, TeamOutput.MemberError>
@@ -442,7 +428,7 @@ interface BroadcastResult {
  * With every member's result: when some wait for decisions the team pauses with them (the others'
  * answers kept); otherwise the leader answers from theirs.
  */
-const broadcastThen = (
+export const broadcastThen = (
   team: TeamDefinition,
   state: State,
   input: Run.Input,
@@ -453,7 +439,7 @@ const broadcastThen = (
     const waiting = results.flatMap(({ member, memberRunId, result }) =>
       result._tag === "Left" && result.left._tag === "RunPaused" ? [{ member, memberRunId, paused: result.left }] : []
     )
-    if (waiting.length > 0) return yield* pauseBroadcast(team, state, input, waiting)
+    if (waiting.length > 0) return yield* TeamState.pauseBroadcast(team, state, input, waiting)
     const answers = results.map(({ member, result }) =>
       result._tag === "Right"
         ? `### ${member.name}\n${result.right.text}`
@@ -464,107 +450,6 @@ const broadcastThen = (
     const leaderStartedAt = state.clock.unsafeCurrentTimeMillis()
     const leader = yield* InternalLoop.run(team.leader, leaderInput, leaderOptions, leaderEmit(state, false))
     return finish(team, state, [leader], leader, leaderStartedAt)
-  })
-
-/** The broadcast team pauses with its members that wait: their requests under their names. */
-const pauseBroadcast = (
-  team: TeamDefinition,
-  state: State,
-  input: Run.Input,
-  waiting: ReadonlyArray<{ readonly member: Member; readonly memberRunId: string; readonly paused: RunPaused }>
-): Effect.Effect<never, RunPaused> => {
-  const body: Approval.BroadcastState = {
-    _tag: "Broadcast",
-    team: team.name,
-    runId: state.runId,
-    token: Approval.makeToken(),
-    input: typeof input === "string" ? input : Prompt.make(input).content,
-    memberRuns: state.memberRuns.flatMap((run) => (run === undefined ? [] : [encodeMemberRun(run)])),
-    waiting: waiting.map(({ member, memberRunId, paused }) => ({
-      member: member.name,
-      memberRunId,
-      pending: paused.pending,
-      inner: Approval.encodeBody(paused.state.body)
-    })),
-    elapsed: state.clock.unsafeCurrentTimeMillis() - state.startedAt
-  }
-  const pending = waiting.flatMap(({ member, paused }) =>
-    paused.pending.map((request) => ({ ...request, path: [member.name, ...request.path] }))
-  )
-  return Effect.flatMap(
-    Approval.sign(body),
-    (signed) => Effect.fail(new RunPaused({ runId: state.runId, pending, state: signed }))
-  )
-}
-
-/**
- * A paused broadcast team, resumed: each waiting member that has decisions resumes with them (the
- * others keep waiting), and when none waits any more the leader answers from every member's answer,
- * in the members' order, as if the team had never paused.
- */
-const resumeBroadcast = (
-  team: TeamDefinition,
-  body: Approval.BroadcastState,
-  byMember: ReadonlyMap<string, ReadonlyArray<Approval.Decision>>,
-  emit: Emit | undefined
-): Effect.Effect<TeamOutput.Output<unknown>, AgentError, unknown> =>
-  Effect.gen(function*() {
-    const clock = yield* Effect.clock
-    const state: State = {
-      runId: body.runId,
-      startedAt: clock.unsafeCurrentTimeMillis() - body.elapsed,
-      clock,
-      emit,
-      memberRuns: body.memberRuns.map((run) => decodeMemberRun(run)),
-      delegations: 0,
-      turns: 0,
-      userId: undefined,
-      placed: false
-    }
-    const input: Run.Input = typeof body.input === "string" ? body.input : Prompt.fromMessages(body.input)
-    const text = inputText(input)
-    const { byName } = indexOf(team.members)
-    const resumed = yield* Effect.forEach(body.waiting, (entry) => {
-      const member = byName.get(entry.member)!
-      const decisions = byMember.get(entry.member)
-      const memberBody = Approval.decodeBody(entry.inner)
-      if (decisions === undefined) {
-        // No decision for it yet: it waits on, with the same pause.
-        return Effect.map(Approval.sign(memberBody), (memberState) => ({
-          member,
-          memberRunId: entry.memberRunId,
-          result: Either.left(new RunPaused({ runId: entry.memberRunId, pending: entry.pending, state: memberState }))
-        }))
-      }
-      const resumable = member.runnable
-      return Effect.flatMap(Approval.sign(memberBody), (memberState) =>
-        Effect.map(
-          Effect.either(
-            runMember(state, member, input, text, undefined, entry.memberRunId, (nested) =>
-              resumable.resumeIn(memberState, decisions, nested))
-          ),
-          (result) => ({ member, memberRunId: entry.memberRunId, result })
-        ))
-    }, { concurrency: team.memberConcurrency })
-    // Every member's result in the members' order: the answers kept at the pause, and the resumed ones.
-    const results: Array<BroadcastResult> = []
-    for (const member of team.members) {
-      const again = resumed.find((entry) => entry.member.name === member.name)
-      if (again !== undefined) {
-        results.push(again)
-        continue
-      }
-      const memberRun = state.memberRuns.find((run) => run !== undefined && run.member === member.name)
-      if (memberRun === undefined) continue
-      results.push({
-        member,
-        memberRunId: memberRun.runId,
-        result: memberRun._tag === "Completed" ? Either.right(memberRun.output) : Either.left(memberRun.error)
-      })
-    }
-    const output = yield* broadcastThen(team, state, input, { runId: body.runId }, results)
-    if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId: body.runId, output }, true))
-    return output
   })
 
 const route = (
@@ -583,7 +468,7 @@ interface ResumedMember {
   readonly run: (emit: Emit | undefined) => Effect.Effect<Run.Output<unknown>, TeamOutput.MemberError, unknown>
 }
 
-const routeFrom = (
+export const routeFrom = (
   team: TeamDefinition,
   state: State,
   input: Run.Input,
@@ -624,7 +509,7 @@ const routeFrom = (
       }
       if (result._tag === "Right") return finish(team, state, leaders, leader, startedAt, result.right)
       if (result.left._tag === "RunPaused") {
-        return yield* pauseRoute(team, state, text, leaders, member, memberRunId, startedAt, result.left)
+        return yield* TeamState.pauseRoute(team, state, text, leaders, member, memberRunId, startedAt, result.left)
       }
       if (state.delegations >= team.maxDelegations) return yield* Effect.fail(result.left)
       // Ask again, with the conversation so far: the leader may choose another member.
@@ -634,53 +519,8 @@ const routeFrom = (
     }
   })
 
-const encodeMemberRun = Schema.encodeSync(TeamOutput.MemberRun)
-const decodeMemberRun = Schema.decodeUnknownSync(TeamOutput.MemberRun)
-
-/** The team pauses with its member: the member's requests, under its name, and the team's state around its own. */
-const pauseRoute = (
-  team: TeamDefinition,
-  state: State,
-  task: string,
-  leaders: ReadonlyArray<Run.Output<unknown>>,
-  member: Member,
-  memberRunId: string,
-  memberStartedAt: number,
-  paused: RunPaused
-): Effect.Effect<never, RunPaused> => {
-  const body: Approval.TeamState = {
-    _tag: "Team",
-    team: team.name,
-    runId: state.runId,
-    token: Approval.makeToken(),
-    member: member.name,
-    memberRunId,
-    task,
-    leaders,
-    memberRuns: state.memberRuns.flatMap((run) => (run === undefined ? [] : [encodeMemberRun(run)])),
-    delegations: state.delegations,
-    turns: state.turns,
-    elapsed: state.clock.unsafeCurrentTimeMillis() - state.startedAt,
-    memberStartedAt: memberStartedAt - state.startedAt,
-    inner: paused.state.body
-  }
-  const pending = paused.pending.map((request) => ({ ...request, path: [member.name, ...request.path] }))
-  return Effect.flatMap(
-    Approval.sign(body),
-    (signed) => Effect.fail(new RunPaused({ runId: state.runId, pending, state: signed }))
-  )
-}
-
-/** A member's pause as the team's: its requests under the member's name. */
-const underMember = (name: string, paused: RunPaused): RunPaused =>
-  new RunPaused({
-    runId: paused.runId,
-    pending: paused.pending.map((request) => ({ ...request, path: [name, ...request.path] })),
-    state: paused.state
-  })
-
 /** The leader's tools in coordinate mode: its delegation, and resuming a delegation whose member paused. */
-const coordinateHandlers = (team: TeamDefinition, state: State): Effect.Effect<Context.Context<never>> =>
+export const coordinateHandlers = (team: TeamDefinition, state: State): Effect.Effect<Context.Context<never>> =>
   Effect.map(
     Delegation.toContext({ [delegateToolName]: delegate(team, state) }),
     (handlers) =>
@@ -706,171 +546,14 @@ const coordinateHandlers = (team: TeamDefinition, state: State): Effect.Effect<C
                 onSuccess: (output) => ToolCall.settledLater(call, run, output.text, false),
                 onFailure: (error) =>
                   error._tag === "RunPaused"
-                    ? Effect.fail(underMember(member.name, error))
+                    ? Effect.fail(TeamState.underMember(member.name, error))
                     : ToolCall.settledLater(call, run, `${member.name} could not do the task: ${describeError(error)}`, true)
               })
             )) as Effect.Effect<ToolCall.Outcome, AgentError>
       })
   )
 
-/** The team pauses with its leader, whose delegations wait for members that wait for decisions. */
-const pauseCoordinate = (team: TeamDefinition, state: State, paused: RunPaused): Effect.Effect<never, RunPaused> => {
-  const body: Approval.CoordinateState = {
-    _tag: "Coordinate",
-    team: team.name,
-    runId: state.runId,
-    token: Approval.makeToken(),
-    memberRuns: state.memberRuns.flatMap((run) => (run === undefined ? [] : [encodeMemberRun(run)])),
-    delegations: state.delegations,
-    elapsed: state.clock.unsafeCurrentTimeMillis() - state.startedAt,
-    leader: paused.state.body as Approval.AgentState
-  }
-  return Effect.flatMap(
-    Approval.sign(body),
-    (signed) => Effect.fail(new RunPaused({ runId: state.runId, pending: paused.pending, state: signed }))
-  )
-}
-
-const resumeCoordinate = (
-  team: TeamDefinition,
-  body: Approval.CoordinateState,
-  decisions: ReadonlyArray<Approval.Decision>,
-  emit: Emit | undefined
-): Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> =>
-  Effect.gen(function*() {
-    const clock = yield* Effect.clock
-    const state: State = {
-      runId: body.runId,
-      startedAt: clock.unsafeCurrentTimeMillis() - body.elapsed,
-      clock,
-      emit,
-      memberRuns: body.memberRuns.map((run) => decodeMemberRun(run)),
-      delegations: body.delegations,
-      turns: 0,
-      userId: undefined,
-      placed: false
-    }
-    const handlers = yield* coordinateHandlers(team, state)
-    // The team's signature covers its leader's state: the leader's is made again for it.
-    const leaderState = yield* Approval.sign(body.leader)
-    const leader = yield* InternalLoop.resume(team.leader, leaderState, decisions, leaderEmit(state, false)).pipe(
-      Effect.provide(handlers),
-      Effect.catchIf((error): error is RunPaused => error._tag === "RunPaused", (paused) => pauseCoordinate(team, state, paused)),
-      Effect.catchIf(
-        (error): error is ToolError => error._tag === "ToolError" && error.tool === delegateToolName,
-        (error) => Effect.die(error.cause)
-      )
-    )
-    const output = finish(team, state, [leader], leader, state.startedAt)
-    if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId: body.runId, output }, true))
-    return output
-  })
-
-const stale = (message: string) => new ApprovalError({ reason: "Stale", message })
-
-/**
- * Resumes a paused team run: the member that waits gets the decisions under its name (their paths
- * without it), and the team goes on from there as if it had never paused.
- */
-export const resume = (
-  team: TeamDefinition,
-  paused: Approval.State,
-  decisions: ReadonlyArray<Approval.Decision>,
-  emit: Emit | undefined
-): Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> =>
-  Effect.flatMap(Approval.admit(paused, (body) => resumeOf(team, body, decisions, emit)), (resumed) => {
-    let effect = resumed
-    if (team.timeout !== undefined) {
-      const timeout = team.timeout
-      effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
-    }
-    return emit === undefined ? effect : Effect.tapError(effect, reportEnd(paused.body.runId, emit))
-  })
-
-/**
- * The checks of a team's resume that are its own (see `Approval.admit`): that it paused this team,
- * its member that waits, the decisions' paths; and the resumed run, to run once the pause is spent.
- */
-const resumeOf = (
-  team: TeamDefinition,
-  body: Approval.Body,
-  decisions: ReadonlyArray<Approval.Decision>,
-  emit: Emit | undefined
-): Effect.Effect<Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown>, ApprovalError> => {
-  if (body._tag === "Agent" || body._tag === "Workflow" || body.team !== team.name) {
-    return Effect.fail(stale(
-      `The paused run belongs to ${Approval.ownerOf(body)}, ` +
-        `not to team "${team.name}": resume it with the runnable that paused it.`
-    ))
-  }
-  if (body._tag === "Coordinate") return Effect.succeed(resumeCoordinate(team, body, decisions, emit))
-  if (body._tag === "Broadcast") {
-    const byMember = new Map<string, Array<Approval.Decision>>()
-    for (const decision of decisions) {
-      const name = decision.path[0]
-      const entry = body.waiting.find((waiting) => waiting.member === name)
-      const member = name === undefined ? undefined : indexOf(team.members).byName.get(name)
-      if (entry === undefined || member === undefined) {
-        return Effect.fail(
-          new ApprovalError({
-            reason: "UnknownCall",
-            toolCallId: decision.toolCallId,
-            message: `No call "${[...decision.path, decision.toolCallId].join("/")}" waits for a decision in this run: ` +
-              `its requests are under ${body.waiting.map((waiting) => `"${waiting.member}"`).join(", ")}.`
-          })
-        )
-      }
-      const list = byMember.get(entry.member) ?? []
-      list.push({ ...decision, path: decision.path.slice(1) })
-      byMember.set(entry.member, list)
-    }
-    return Effect.succeed(resumeBroadcast(team, body, byMember, emit))
-  }
-  const member = indexOf(team.members).byName.get(body.member)
-  if (member === undefined) {
-    return Effect.fail(stale(`Team "${team.name}" has no member "${body.member}" that can resume its run.`))
-  }
-  const resumable = member.runnable
-  const inner: Array<Approval.Decision> = []
-  for (const decision of decisions) {
-    if (decision.path[0] !== body.member) {
-      return Effect.fail(
-        new ApprovalError({
-          reason: "UnknownCall",
-          toolCallId: decision.toolCallId,
-          message: `No call "${[...decision.path, decision.toolCallId].join("/")}" waits for a decision in this run: ` +
-            `its requests are under "${body.member}".`
-        })
-      )
-    }
-    inner.push({ ...decision, path: decision.path.slice(1) })
-  }
-  return Effect.succeed(Effect.gen(function*() {
-    const clock = yield* Effect.clock
-    const now = clock.unsafeCurrentTimeMillis()
-    const state: State = {
-      runId: body.runId,
-      startedAt: now - body.elapsed,
-      clock,
-      emit,
-      memberRuns: body.memberRuns.map((run) => decodeMemberRun(run)),
-      delegations: body.delegations,
-      turns: body.turns,
-      userId: undefined,
-      placed: false
-    }
-    // The team's signature covers its member's state: the member's is made again for it.
-    const memberState = yield* Approval.sign(body.inner)
-    const output = yield* routeFrom(team, state, body.task, [...body.leaders], { runId: body.runId }, {
-      member,
-      memberRunId: body.memberRunId,
-      startedAt: state.startedAt + body.memberStartedAt,
-      run: (nested) => resumable.resumeIn(memberState, inner, nested)
-    })
-    if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId: body.runId, output }, true))
-    return output
-  }))
-}
+export const stale = (message: string) => new ApprovalError({ reason: "Stale", message })
 
 // -----------------------------------------------------------------------------
 // The output
@@ -881,7 +564,7 @@ const resumeOf = (
  * team counts with its own totals), so they add up; the duration is the team's own, from start to end.
  * `answer` is the member run that gave the answer (route mode), which started at `answerStartedAt`.
  */
-const finish = (
+export const finish = (
   team: TeamDefinition,
   state: State,
   leaders: ReadonlyArray<Run.Output<unknown>>,
