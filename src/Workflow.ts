@@ -21,10 +21,11 @@
  * stream: every step's start and end, and every event of an agent or team step nested in a
  * `StepEvent`. Its metrics are the sum of its steps' runs.
  *
- * This module is the workflow itself (its model, {@link make}, {@link run}, {@link stream} and the
- * executors of durable runs) and re-exports the rest, each in a module of its own: what a step is and
- * the steps that chain (`WorkflowStep`), the control flow (`WorkflowControl`), the signals
- * (`WorkflowSignal`).
+ * This module is the workflow itself (its model, {@link make}, {@link run}, {@link stream}) and
+ * re-exports the rest, each in a module of its own: what a step is and the steps that chain
+ * (`WorkflowStep`), the control flow (`WorkflowControl`), the signals (`WorkflowSignal`), the
+ * approvals (`WorkflowApproval`), and how a run's steps are carried out and recorded: the executors
+ * of durable runs, the signal registry, the step runs (`WorkflowExecutor`).
  *
  * @since 0.3.0
  */
@@ -44,10 +45,12 @@ import * as Internal from "./internal/workflow.js"
 import * as Run from "./Run.js"
 import * as RunEvent from "./RunEvent.js"
 import * as Runnable from "./Runnable.js"
+import { CurrentExecutor, SignalRegistry, type StepRun } from "./WorkflowExecutor.js"
 import { type Step, StepTypeId } from "./WorkflowStep.js"
 
 export * from "./WorkflowApproval.js"
 export * from "./WorkflowControl.js"
+export * from "./WorkflowExecutor.js"
 export * from "./WorkflowSignal.js"
 export * from "./WorkflowStep.js"
 
@@ -66,15 +69,6 @@ export type TypeId = typeof TypeId
 // -----------------------------------------------------------------------------
 // Models
 // -----------------------------------------------------------------------------
-
-/**
- * One step run of a workflow run, in the workflow's output: its output (and the whole run of an
- * agent or team step), or its typed error. `parentStepId` is the step it ran under.
- *
- * @since 0.3.0
- * @category models
- */
-export type StepRun = Internal.StepRun
 
 /**
  * The output of a workflow run: the last step's output as `content` (its text as `text`: the
@@ -109,39 +103,6 @@ export interface Workflow<I, O, E = never, R = never> extends Step<I, O, E, R>, 
  * @category guards
  */
 export const isWorkflow = (u: unknown): u is Workflow<unknown, unknown, unknown, unknown> => Predicate.hasProperty(u, TypeId)
-
-// -----------------------------------------------------------------------------
-// Executors (durable runs)
-// -----------------------------------------------------------------------------
-
-/**
- * What a leaf step (a plain Effect, an agent's or a team's run) settles to: its output, and the run
- * it made, if any.
- *
- * @since 0.3.0
- * @category executors
- */
-export interface Settled extends Internal.Settled {}
-
-/**
- * How the leaf steps and the signal steps of a workflow run are executed. In process there is none
- * and each step's body runs as it is. A durable engine (`Durable` in `effect-agents/layers`) provides
- * one for the runs it executes: `leaf` gets a step's key — its place in the workflow, the same in
- * every run (`0/1/2`) — and its body, and settles it once (an activity, replayed after a restart);
- * `signal` waits for a signal that survives a restart.
- *
- * @since 0.3.0
- * @category executors
- */
-export interface Executor extends Internal.Executor {}
-
-/**
- * The executor of the workflow runs started in this context (none by default: in process).
- *
- * @since 0.3.0
- * @category executors
- */
-export const CurrentExecutor: typeof Internal.CurrentExecutor = Internal.CurrentExecutor
 
 // -----------------------------------------------------------------------------
 // Workflows
@@ -242,7 +203,7 @@ const runWorkflow = (
   resumed?: { readonly run: Internal.Resumed; readonly elapsed: number }
 ): Effect.Effect<WorkflowOutput<unknown>, unknown, unknown> =>
   Effect.gen(function*() {
-    const signals = yield* Internal.SignalRegistry
+    const signals = yield* SignalRegistry
     const startedAt = (yield* Effect.clockWith((clock) => clock.currentTimeMillis)) - (resumed?.elapsed ?? 0)
     const state: Internal.State = {
       runId,
@@ -253,7 +214,7 @@ const runWorkflow = (
       steps: [],
       metrics: Run.emptyMetrics,
       failures: new Map(),
-      executor: yield* Internal.CurrentExecutor,
+      executor: yield* CurrentExecutor,
       settled: new Map(),
       resumed: resumed?.run
     }

@@ -10,6 +10,7 @@
 import type * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Agent from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
@@ -184,7 +185,8 @@ export const loop = <A, E, R, P extends Decision = boolean>(
  */
 export interface ModelChoice<I, R> {
   readonly _tag: "ModelChoice"
-  readonly model: ModelLayer<R> | undefined
+  /** The model's layer (written out, not by an alias: a declaration that reads it names no path inside the package). */
+  readonly model: Layer.Layer<LanguageModel.LanguageModel, never, R> | undefined
   readonly instructions: string | undefined
   readonly prompt: (input: I) => Run.Input
   readonly [StepTypeId]?: undefined

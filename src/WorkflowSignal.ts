@@ -11,6 +11,7 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Internal from "./internal/workflow.js"
 import * as RunEvent from "./RunEvent.js"
+import { SignalRegistry } from "./WorkflowExecutor.js"
 import type { Step } from "./WorkflowStep.js"
 
 /**
@@ -106,7 +107,7 @@ export const send: {
 } = <A>(signal: Signal<A, any, any>, runId: string, value: A) =>
   Effect.gen(function*() {
     const checked = yield* Schema.validate(signal.schema)(value)
-    const signals = yield* Internal.SignalRegistry
+    const signals = yield* SignalRegistry
     const sent = yield* signals.send(runId, signal.signal, checked)
     if (sent !== "Sent") return yield* new SignalError({ reason: sent, runId, signal: signal.signal })
   })
@@ -118,30 +119,4 @@ export const send: {
  * @category signals
  */
 export const waiting: Effect.Effect<ReadonlyArray<{ readonly runId: string; readonly signal: string }>> = Effect
-  .flatMap(Internal.SignalRegistry, (signals) => signals.waiting)
-
-/**
- * Where signals are delivered: one registry per process by default. Provide another (made with
- * {@link makeSignals}) to keep a part of a program, or a test, apart.
- *
- * @since 0.3.0
- * @category signals
- */
-export const Signals: typeof Internal.SignalRegistry = Internal.SignalRegistry
-
-/**
- * A fresh signal registry (see {@link Signals}).
- *
- * @since 0.3.0
- * @category signals
- */
-export const makeSignals: () => Signals = Internal.makeSignals
-
-/**
- * A signal registry's service: where the signal steps of running workflows wait, by run id and
- * signal name (see {@link Signals}, the reference it is provided under).
- *
- * @since 0.3.0
- * @category signals
- */
-export interface Signals extends Internal.Signals {}
+  .flatMap(SignalRegistry, (signals) => signals.waiting)

@@ -3,13 +3,11 @@
  * What every step shares is here, once: its id, its events (started, completed, failed), its record
  * in the workflow's output, and the metrics of the runs it makes. The constructs (sequence,
  * parallel, condition, loop, router, signal) are bodies that run other steps through {@link runStep}.
+ * The executor's contract, the signal registry and the step run's record are `WorkflowExecutor`'s.
  */
 import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FiberId from "effect/FiberId"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
 import * as Memory from "../../services/Memory.js"
@@ -17,6 +15,7 @@ import * as AgentError from "../AgentError.js"
 import * as Approval from "../Approval.js"
 import * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
+import type { Executor, Settled, Signals, StepRun } from "../WorkflowExecutor.js"
 import type * as EventStream from "./eventStream.js"
 import * as InternalRunnable from "./runnable.js"
 
@@ -76,29 +75,6 @@ export const isStepValue = (u: unknown): boolean => typeof u === "object" && u !
 
 /** A public step as the run reads it (every step is made by {@link makeNode}, or is a workflow). */
 export const nodeOf = (step: unknown): Node => step as Node
-
-/** One step run of a workflow run, as its output lists it. */
-export type StepRun =
-  | {
-    readonly _tag: "Completed"
-    readonly stepId: string
-    readonly step: string
-    readonly kind: string
-    readonly parentStepId: string | undefined
-    readonly output: unknown
-    /** The run a runnable step made (an agent's, a team's), with its messages and metrics. */
-    readonly run: Run.Output<unknown> | undefined
-    readonly duration: Duration.Duration
-  }
-  | {
-    readonly _tag: "Failed"
-    readonly stepId: string
-    readonly step: string
-    readonly kind: string
-    readonly parentStepId: string | undefined
-    readonly error: InternalRunnable.RunError
-    readonly duration: Duration.Duration
-  }
 
 /** What one workflow run shares among its steps. */
 export interface State {
@@ -395,133 +371,3 @@ export const settle = <A>(effect: Effect.Effect<A, unknown, unknown>, at: At, pl
     })
   )
 }
-
-// -----------------------------------------------------------------------------
-// Executors
-// -----------------------------------------------------------------------------
-
-/** What a leaf step settles to: its output, and the run it made (an agent's). */
-export interface Settled {
-  readonly output: unknown
-  readonly run: Run.Output<unknown> | undefined
-}
-
-/**
- * How the leaf steps and the signal steps of a workflow run are executed. In process there is none:
- * each step's body runs as it is. A durable engine provides one for the runs it executes: a leaf
- * step's body is an activity named by its key (settled once, replayed after), and a signal is a
- * durable deferred.
- */
-export interface Executor {
-  /** `kind` is the step's (`effect`, `agent`, `team`, `workflow`): an engine may run an agent's in its body. */
-  readonly leaf: (
-    key: string,
-    name: string,
-    body: Effect.Effect<Settled, unknown, unknown>,
-    kind?: string
-  ) => Effect.Effect<Settled, unknown, unknown>
-  /** `schema` is the signal step's: what a value sent to it must be (an engine's sender checks it). */
-  readonly signal: (name: string, schema: Schema.Schema<any, any>) => Effect.Effect<unknown, unknown, unknown>
-}
-
-/** The executor of the workflow runs started in this context: none (in process) unless provided. */
-export class CurrentExecutor extends Context.Reference<CurrentExecutor>()("effect-agents/Workflow/Executor", {
-  defaultValue: (): Executor | undefined => undefined
-}) {}
-
-// -----------------------------------------------------------------------------
-// Signals
-// -----------------------------------------------------------------------------
-
-/**
- * Where the signal steps of running workflows wait, by run id and signal name. A value sent before
- * the step waits is kept until it does (for as long as the run lasts).
- */
-export interface Signals {
-  /** A run begins: signals may be sent to it. */
-  readonly open: (runId: string) => Effect.Effect<void>
-  /** A run ended: signals sent to it are refused, and values nobody took are dropped. */
-  readonly close: (runId: string) => Effect.Effect<void>
-  /** Waits for the signal `name` of the run, and takes it (a later wait waits for the next one). */
-  readonly await: (runId: string, name: string) => Effect.Effect<unknown>
-  /** Delivers a value: `NotRunning` when the run is not running, `AlreadySent` when one waits to be taken. */
-  readonly send: (runId: string, name: string, value: unknown) => Effect.Effect<"Sent" | "NotRunning" | "AlreadySent">
-  /** The signals that steps are waiting for now. */
-  readonly waiting: Effect.Effect<ReadonlyArray<{ readonly runId: string; readonly signal: string }>>
-}
-
-interface Slot {
-  readonly deferred: Deferred.Deferred<unknown>
-  sent: boolean
-  waiting: boolean
-}
-
-/**
- * An in-process registry. A plain `Map` touched only inside `Effect.sync` (one fiber at a time on
- * this thread): the waits themselves are `Deferred`s, so interrupting a waiting step stops it at once.
- */
-export const makeSignals = (): Signals => {
-  const runs = new Map<string, Map<string, Slot>>()
-  const slotOf = (slots: Map<string, Slot>, name: string): Slot => {
-    let slot = slots.get(name)
-    if (slot === undefined) {
-      slot = { deferred: Deferred.unsafeMake<unknown>(FiberId.none), sent: false, waiting: false }
-      slots.set(name, slot)
-    }
-    return slot
-  }
-  return {
-    open: (runId) =>
-      Effect.sync(() => {
-        if (!runs.has(runId)) runs.set(runId, new Map())
-      }),
-    close: (runId) =>
-      Effect.sync(() => {
-        runs.delete(runId)
-      }),
-    await: (runId, name) =>
-      Effect.suspend(() => {
-        let slots = runs.get(runId)
-        if (slots === undefined) {
-          slots = new Map()
-          runs.set(runId, slots)
-        }
-        const owner = slots
-        const slot = slotOf(owner, name)
-        slot.waiting = true
-        return Effect.ensuring(
-          Deferred.await(slot.deferred),
-          Effect.sync(() => {
-            slot.waiting = false
-            // Taken: a later wait for this signal waits for a new value.
-            if (slot.sent && owner.get(name) === slot) owner.delete(name)
-          })
-        )
-      }),
-    send: (runId, name, value) =>
-      Effect.sync(() => {
-        const slots = runs.get(runId)
-        if (slots === undefined) return "NotRunning" as const
-        const slot = slotOf(slots, name)
-        if (slot.sent) return "AlreadySent" as const
-        slot.sent = true
-        Deferred.unsafeDone(slot.deferred, Effect.succeed(value))
-        return "Sent" as const
-      }),
-    waiting: Effect.sync(() => {
-      const out: Array<{ readonly runId: string; readonly signal: string }> = []
-      for (const [runId, slots] of runs) {
-        for (const [signal, slot] of slots) if (slot.waiting) out.push({ runId, signal })
-      }
-      return out
-    })
-  }
-}
-
-/**
- * The signal registry of the running program: one per process by default; a test (or an
- * application that wants its own) provides another with `Effect.provideService`.
- */
-export class SignalRegistry extends Context.Reference<SignalRegistry>()("effect-agents/Workflow/Signals", {
-  defaultValue: makeSignals
-}) {}
