@@ -45,7 +45,6 @@
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
-import * as SingleRunner from "@effect/cluster/SingleRunner"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import * as DurableDeferred from "@effect/workflow/DurableDeferred"
 import * as EngineWorkflow from "@effect/workflow/Workflow"
@@ -73,6 +72,7 @@ import * as DurableActivity from "./internal/durable/activity.js"
 import * as Cancel from "./internal/durable/cancel.js"
 import * as Ledger from "./internal/durable/ledger.js"
 import * as Pause from "./internal/durable/pause.js"
+import * as Runner from "./internal/durable/runner.js"
 import * as Sweeper from "./internal/durable/sweeper.js"
 import * as SessionStoreSql from "./SessionStoreSql.js"
 
@@ -534,7 +534,8 @@ export const layerMemory: Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.Too
   )
 
 /**
- * The engine on a SQL database: a single runner (`SingleRunner`) whose messages, replies and
+ * The engine on a SQL database: a single runner (`SingleRunner`'s, whose reset of the shards it takes
+ * always finishes: `internal/durable/runner.ts`) whose messages, replies and
  * activity results are stored in `SqlClient`'s database. `sweepInterval` (default 2 seconds): how
  * soon a run is woken that `@effect/cluster`'s engine failed to wake up (a signal or a clock that
  * completed just as the run suspended), at the cost of one query each time.
@@ -549,7 +550,7 @@ export const layer = (options?: {
   Layer.merge(
     Sweeper.withSweeper(
       ClusterWorkflowEngine.layer.pipe(
-        Layer.provide(SingleRunner.layer({
+        Layer.provide(Runner.layer({
           runnerStorage: "memory",
           shardingConfig: { ...singleRunnerSettings, ...options?.shardingConfig }
         }))
@@ -635,7 +636,7 @@ export const layerRunner = (options?: {
   readonly sweepInterval?: Duration.DurationInput | undefined
 }): Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger | Pause.Pauses, ConfigError.ConfigError, SqlClient.SqlClient> =>
   Layer.merge(Sweeper.withSweeper(ClusterWorkflowEngine.layer.pipe(
-    Layer.provide(SingleRunner.layer({
+    Layer.provide(Runner.layer({
       runnerStorage: "sql",
       shardingConfig: {
         ...failoverSettings,
