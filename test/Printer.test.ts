@@ -16,6 +16,8 @@ import * as Agent from "../src/Agent.js"
 import { ModelError } from "../src/AgentError.js"
 import * as Printer from "../src/Printer.js"
 import * as Retry from "../src/Retry.js"
+import * as Runnable from "../src/Runnable.js"
+import * as Workflow from "../src/Workflow.js"
 
 // -----------------------------------------------------------------------------
 // Fixtures
@@ -587,5 +589,80 @@ describe("Printer, on a terminal", () => {
           header(31, "Error") + gutter(31) + "ModelError: TestModel: HTTP 401\n\n" +
           `  ${sgr("2", "Failed after 200ms")}\n\n`
       )
+    }))
+
+  it.effect("marks each ended step of a workflow with ▸, its name and its time", () =>
+    Effect.gen(function*() {
+      const workflow = Workflow.make({
+        name: "Tea",
+        input: Schema.String,
+        steps: Workflow.sequence(
+          Workflow.step("draft", (topic: string) => Effect.as(Effect.sleep("200 millis"), `about ${topic}`)),
+          Workflow.step("polish", (text: string) => Effect.succeed(`${text}.`))
+        )
+      })
+      const plain = yield* printed((write) => Runnable.printResponse(workflow, "tea", { stream: true, color: false, write }))
+      assert.strictEqual(
+        plain.text,
+        "Message:\ntea\n\nTool calls:\n▸ draft (200ms)\n▸ polish (0ms)\n\nResponse:\nabout tea.\n\nDone in 200ms\n\n"
+      )
+      const styled = yield* printed((write) =>
+        Runnable.printResponse(workflow, "tea", { stream: true, color: true, width: 80, write })
+      )
+      assert.strictEqual(
+        styled.text,
+        header(36, "Message") + gutter(36) + "tea\n\n" +
+          header(33, "Tool calls") +
+          `${gutter(33)}${sgr("2", "▸ draft")} ${sgr("2", "(200ms)")}\n` +
+          `${gutter(33)}${sgr("2", "▸ polish")} ${sgr("2", "(0ms)")}\n\n` +
+          response(["about tea."]) + `\n  ${sgr("2", "Done in 200ms")}\n\n`
+      )
+    }))
+
+  // The first and last code point of each range of wide characters (East Asian wide, emoji), and
+  // the one narrow character inside a range (U+303F, the half-fill space).
+  const wide = [
+    [0x1100, 0x115f], // Hangul Jamo (leading consonants)
+    [0x2e80, 0xa4cf], // CJK radicals to Yi
+    [0xac00, 0xd7a3], // Hangul syllables
+    [0xf900, 0xfaff], // CJK compatibility ideographs
+    [0xfe30, 0xfe4f], // CJK compatibility forms
+    [0xff00, 0xff60], // fullwidth forms
+    [0xffe0, 0xffe6], // fullwidth signs
+    [0x1f300, 0x1f64f], // pictographs and emoticons
+    [0x1f900, 0x1f9ff], // supplemental pictographs
+    [0x20000, 0x3fffd] // CJK ideographs, planes 2 and 3
+  ] as const
+
+  it.effect("wraps wide characters at two columns each, in every range of the width table", () =>
+    Effect.gen(function*() {
+      const agent = Agent.make({ name: "Wide" })
+      // At width 20 a line holds 18 columns: 18 narrow characters, or 9 wide ones.
+      const lines = (char: string) =>
+        Effect.map(
+          printed((write) =>
+            Agent.printResponse(agent, "Wide?", { color: true, width: 20, write }).pipe(
+              withModel([TestModel.text(char.repeat(18), { usage })])
+            )
+          ),
+          ({ text }) => text.slice(text.indexOf(header(GREEN, "Response")), text.indexOf("\n\n  "))
+        )
+      for (const code of [...wide.flat(), 0x303f]) {
+        const char = String.fromCodePoint(code)
+        const expected = code === 0x303f ? [char.repeat(18)] : [char.repeat(9), char.repeat(9)]
+        assert.strictEqual(yield* lines(char), response(expected).slice(0, -1), `U+${code.toString(16).toUpperCase()}`)
+      }
+    }))
+
+  it.effect("wraps Hangul and CJK text at word boundaries by its columns", () =>
+    Effect.gen(function*() {
+      const agent = Agent.make({ name: "Wide" })
+      const { text } = yield* printed((write) =>
+        Agent.printResponse(agent, "Wide?", { color: true, width: 20, write }).pipe(
+          withModel([TestModel.text("한국어 문장은 두 칸씩 漢字も 同じ", { usage })])
+        )
+      )
+      // 한국어 문장은 is 13 columns; 두 would make 16, 칸씩 19 (over 18).
+      assert.isTrue(text.includes(response(["한국어 문장은 두", "칸씩 漢字も 同じ"])), text)
     }))
 })
