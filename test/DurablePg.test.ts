@@ -28,6 +28,8 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Durable from "../layers/Durable.js"
+import * as Ledger from "../layers/internal/durable/ledger.js"
+import * as Pause from "../layers/internal/durable/pause.js"
 import * as Runner from "../layers/internal/durable/runner.js"
 import * as Workflow from "../src/Workflow.js"
 import * as Child from "./fixtures/childProcess.js"
@@ -291,6 +293,27 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
         const exit = Option.getOrThrow(output)
         assert.isTrue(Exit.isSuccess(exit) && exit.value.content === 42, String(exit))
       }), 60_000)
+  })
+
+  describe("Durable on PostgreSQL, runners started together on a new database", () => {
+    it.scopedLive("each creates the engine's own tables, where all but one lost the race on CREATE TABLE IF NOT EXISTS", () =>
+      Effect.gen(function*() {
+        const name = yield* schema
+        // Six runners' connections, each building the ledger and the pauses at the same moment.
+        const exits = yield* Effect.forEach(
+          Array.from({ length: 6 }, (_, i) => i),
+          () =>
+            Effect.exit(Layer.build(
+              Layer.merge(Ledger.layerSql, Pause.layerSql).pipe(Layer.provide(PgClient.layer({ url: url(name) })))
+            )),
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual(exits.filter(Exit.isFailure).map(String), [])
+        const sql = yield* admin
+        const tables = yield* sql<{ readonly table_name: string }>`
+          SELECT table_name FROM information_schema.tables WHERE table_schema = ${name} ORDER BY table_name`
+        assert.deepStrictEqual(tables.map((t) => t.table_name), ["effect_agents_durable_pauses", "effect_agents_tool_ledger"])
+      }))
   })
 
   describe("Durable on PostgreSQL, two runner processes", () => {

@@ -14,6 +14,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { AgentError } from "../../../src/AgentError.js"
 import * as Run from "../../../src/Run.js"
+import * as Table from "./table.js"
 
 export interface Service {
   /** The record settled under `key`, if any. */
@@ -60,10 +61,13 @@ export const layerSql: Layer.Layer<ToolLedger, never, SqlClient.SqlClient> = Lay
   ToolLedger,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    yield* sql`CREATE TABLE IF NOT EXISTS effect_agents_tool_ledger (
-      idempotency_key VARCHAR(512) PRIMARY KEY,
-      record TEXT NOT NULL
-    )`.pipe(Effect.orDieWith((cause) => new Error(`effect-agents: cannot create the tool ledger's table: ${cause}`)))
+    yield* Table.create(
+      sql`CREATE TABLE IF NOT EXISTS effect_agents_tool_ledger (
+        idempotency_key VARCHAR(512) PRIMARY KEY,
+        record TEXT NOT NULL
+      )`,
+      "the tool ledger's table"
+    )
     const service: Service = {
       get: (key) =>
         sql<{ readonly record: string }>`SELECT record FROM effect_agents_tool_ledger WHERE idempotency_key = ${key}`.pipe(

@@ -31,6 +31,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { ApprovalError, RunPaused } from "../../../src/AgentError.js"
 import * as Approval from "../../../src/Approval.js"
+import * as Table from "./table.js"
 
 /** A pause a durable execution waits on now: the deferred's name, its pending calls, why the last decisions were refused. */
 export interface Waiting {
@@ -108,14 +109,17 @@ export const layerSql: Layer.Layer<Pauses, never, SqlClient.SqlClient> = Layer.e
   Pauses,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    yield* sql`CREATE TABLE IF NOT EXISTS effect_agents_durable_pauses (
-      execution_id VARCHAR(512) NOT NULL,
-      name VARCHAR(64) NOT NULL,
-      pending TEXT NOT NULL,
-      refused TEXT,
-      decided INTEGER NOT NULL,
-      PRIMARY KEY (execution_id, name)
-    )`.pipe(Effect.orDieWith((cause) => new Error(`effect-agents: cannot create the durable pauses' table: ${cause}`)))
+    yield* Table.create(
+      sql`CREATE TABLE IF NOT EXISTS effect_agents_durable_pauses (
+        execution_id VARCHAR(512) NOT NULL,
+        name VARCHAR(64) NOT NULL,
+        pending TEXT NOT NULL,
+        refused TEXT,
+        decided INTEGER NOT NULL,
+        PRIMARY KEY (execution_id, name)
+      )`,
+      "the durable pauses' table"
+    )
     return {
       wait: (waiting) =>
         sql`INSERT INTO effect_agents_durable_pauses (execution_id, name, pending, refused, decided)
