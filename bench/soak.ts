@@ -25,8 +25,8 @@
  * first was killed after it ran, before its record was stored (the engine runs a call in flight at a
  * crash once more): those are counted apart, as "in flight at a kill". The same for the plain step.
  * What it measures: the wall time, and for each kill, from the SIGKILL to the first model call,
- * tool call or step of a run the dead runner was in the middle of, run by another runner
- * (takeover), and until the last of those runs had finished its last step.
+ * tool call or step of a run the dead runner was in the middle of (one ran there, and it was not
+ * answered yet), run by another runner (takeover), and until the last of those runs was answered.
  *
  * The figures go to the console and as JSON to `--out` (by default `effect-agents-soak.json` in the
  * system's temporary directory); the runners' files stay in a temporary directory it names. It exits with 1 if a run was lost, answered twice or wrongly, or a
@@ -125,12 +125,13 @@ interface Kill {
   readonly resent: number
   /** From the SIGKILL to the replacement's engine up. */
   replacementUpMs?: number
-  /** The runs the dead runner was in the middle of: a model call, tool call or step of theirs ran there, the last step had not. */
+  /** The runs the dead runner was in the middle of: a model call, tool call or step of theirs ran there, not answered yet. */
   inMiddle?: number
   takeoverMs?: number | null
   /** The runner that ran the first of them again. */
   takenBy?: number | null
-  allResumedMs?: number | null
+  /** From the SIGKILL to the last of them answered. */
+  allAnsweredMs?: number | null
 }
 
 const main = async () => {
@@ -228,7 +229,7 @@ const main = async () => {
     }
     await sleep(2000)
     const begun = Date.now()
-    console.log(`soak: ${runs} runs, ${kills} kills (after ${thresholds.join(", ")} answered), schema ${schema}, files in ${dir}`)
+    console.log(`soak: ${runs} runs, ${kills} kills (${thresholds.length === 0 ? "none" : `after ${thresholds.join(", ")} answered`}), schema ${schema}, files in ${dir}`)
 
     // The kills, each once the number of runs answered reaches its point and the last replacement is up.
     const killing = (async () => {
@@ -277,23 +278,23 @@ const main = async () => {
     const steps = read(stepsFile)
     const tools = read(toolsFile)
     const killedAt = new Map(killLog.map((kill) => [kill.victim, kill.at]))
+    const answeredAt = (runId: string) => (answers.get(runId) ?? [])[0]?.at
     for (const kill of killLog) {
-      const before = steps.filter((line) => line.at <= kill.at)
-      const signed = new Set(before.filter((line) => line.what === "sign").map((line) => line.runId))
+      // The runs the dead runner was in the middle of: a model call, tool call or step of theirs ran
+      // there, and they were not answered yet (the last step's result may not have been stored).
       const inMiddle = new Set(
-        [...before, ...tools.filter((line) => line.at <= kill.at)]
-          .filter((line) => line.pid === kill.victim && line.runId !== "-" && !signed.has(line.runId))
+        [...steps, ...tools]
+          .filter((line) => line.at <= kill.at && line.pid === kill.victim && line.runId !== "-")
           .map((line) => line.runId)
+          .filter((runId) => (answeredAt(runId) ?? Infinity) > kill.at)
       )
       kill.inMiddle = inMiddle.size
       const after = [...steps, ...tools].filter((line) => line.at > kill.at && line.pid !== kill.victim && inMiddle.has(line.runId))
       const firstAfter = after.reduce<Line | undefined>((first, line) => first === undefined || line.at < first.at ? line : first, undefined)
       kill.takeoverMs = firstAfter === undefined ? null : firstAfter.at - kill.at
       kill.takenBy = firstAfter?.pid ?? null
-      const lastSigns = [...inMiddle].map((runId) => steps.find((line) => line.runId === runId && line.what === "sign" && line.at > kill.at))
-      kill.allResumedMs = lastSigns.some((line) => line === undefined) || lastSigns.length === 0
-        ? null
-        : Math.max(...lastSigns.map((line) => line!.at)) - kill.at
+      const ends = [...inMiddle].map(answeredAt)
+      kill.allAnsweredMs = ends.length === 0 || ends.some((at) => at === undefined) ? null : Math.max(...ends.map((at) => at!)) - kill.at
     }
 
     // A line twice: in flight at a kill when the process that wrote it first was killed after.
@@ -381,13 +382,13 @@ const main = async () => {
     row("runners that exited unasked", unexpected.length)
     row("lines of the engine's log (warnings)", logged.length)
     console.log("")
-    console.log("kill  victim    at answered  resent  in the middle  replacement up  takeover  by        all resumed")
+    console.log("kill  victim    at answered  resent  in the middle  replacement up  takeover  by        all answered")
     killLog.forEach((kill, i) => {
       const ms = (value: number | null | undefined) => value === undefined || value === null ? "-" : `${(value / 1000).toFixed(1)} s`
       console.log(
         `${String(i + 1).padEnd(6)}${String(kill.victim).padEnd(10)}${String(kill.answered).padEnd(13)}${String(kill.resent).padEnd(8)}` +
           `${String(kill.inMiddle).padEnd(15)}${ms(kill.replacementUpMs).padEnd(16)}${ms(kill.takeoverMs).padEnd(10)}` +
-          `${String(kill.takenBy ?? "-").padEnd(10)}${ms(kill.allResumedMs)}`
+          `${String(kill.takenBy ?? "-").padEnd(10)}${ms(kill.allAnsweredMs)}`
       )
     })
     console.log("\nrunner    killed  model calls  tool calls  sign steps  answered")
