@@ -134,6 +134,28 @@ export class ApprovalError extends Schema.TaggedError<ApprovalError>("effect-age
 ) {}
 
 /**
+ * A decision of the wrong kind for the request it names: an approval (or edit) of a tool's question,
+ * or an answer to a call that waits for approval. A rejection fits both. `undefined` when it fits.
+ *
+ * @since 0.3.0
+ * @category decisions
+ */
+export const wrongKind = (
+  request: { readonly tool: string; readonly kind?: "approval" | "input" | undefined },
+  decision: Decision
+): ApprovalError | undefined => {
+  const asks = request.kind === "input"
+  if (decision._tag === "Reject" || asks === (decision._tag === "Answer")) return undefined
+  return new ApprovalError({
+    reason: "InvalidArguments",
+    toolCallId: decision.toolCallId,
+    message: asks
+      ? `"${request.tool}" asks a question: answer it (Approval.answer) or reject it.`
+      : `"${request.tool}" waits for approval, not an answer: approve or reject it.`
+  })
+}
+
+/**
  * Admits the resume of a paused run, before anything of it runs. A state that was changed or signed
  * with other keys fails with an {@link ApprovalError} `Forged`, one paused too long ago (see
  * {@link KeysOptions}) with `Stale`. Otherwise `accept` checks the state as the runnable that resumes

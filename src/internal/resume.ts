@@ -82,18 +82,8 @@ export const checkResume = (
         decided.push({ call: { ...call, providerExecuted: false }, rejection: decision.reason })
         continue
       }
-      const asks = request.kind === "input"
-      if (asks !== (decision._tag === "Answer")) {
-        return Effect.fail(
-          new ApprovalError({
-            reason: "InvalidArguments",
-            toolCallId: call.id,
-            message: asks
-              ? `"${call.name}" asks a question: answer it (Approval.answer) or reject it.`
-              : `"${call.name}" waits for approval, not an answer: approve or reject it.`
-          })
-        )
-      }
+      const wrong = Approval.wrongKind(request, decision)
+      if (wrong !== undefined) return Effect.fail(wrong)
       if (decision._tag === "Answer") {
         const tool = ToolCall.toolOf(agent, call.name)
         const result = tool === undefined ? undefined : ToolCall.decodeAnswer(tool, decision.value)

@@ -266,18 +266,8 @@ const check = (waiting: Waiting, decisions: ReadonlyArray<Approval.Decision>): E
       )
     }
     seen.add(key)
-    const asks = request.kind === "input"
-    if (decision._tag !== "Reject" && asks !== (decision._tag === "Answer")) {
-      return Effect.fail(
-        new ApprovalError({
-          reason: "InvalidArguments",
-          toolCallId: decision.toolCallId,
-          message: asks
-            ? `"${request.tool}" asks a question: answer it (Approval.answer) or reject it.`
-            : `"${request.tool}" waits for approval, not an answer: approve or reject it.`
-        })
-      )
-    }
+    const wrong = Approval.wrongKind(request, decision)
+    if (wrong !== undefined) return Effect.fail(wrong)
   }
   return Effect.void
 }
