@@ -232,19 +232,7 @@ const body = (
       const leader = yield* InternalLoop.run(team.leader, input, leaderOptions, leaderEmit(state, false))
       output = finish(team, state, [leader], leader, state.startedAt)
     } else if (team.mode === "coordinate") {
-      const handlers = yield* coordinateHandlers(team, state)
-      const leader = yield* InternalLoop.run(team.leader, input, leaderOptions, leaderEmit(state, false)).pipe(
-        Effect.provide(handlers),
-        Effect.catchIf(
-          (error): error is RunPaused => error._tag === "RunPaused",
-          (paused) => TeamState.pauseCoordinate(team, state, paused)
-        ),
-        // The loop reports a tool that died as a ToolError; a member that died is a defect of the team.
-        Effect.catchIf(
-          (error): error is ToolError => error._tag === "ToolError" && error.tool === delegateToolName,
-          (error) => Effect.die(error.cause)
-        )
-      )
+      const leader = yield* coordinating(team, state, InternalLoop.run(team.leader, input, leaderOptions, leaderEmit(state, false)))
       output = finish(team, state, [leader], leader, state.startedAt)
     } else if (team.mode === "broadcast") {
       output = yield* broadcast(team, state, input, leaderOptions)
@@ -518,6 +506,29 @@ export const routeFrom = (
       ask = `${member.name} could not answer: ${describeError(result.left)}\nChoose another member.`
     }
   })
+
+/**
+ * A coordinating leader's run (a new one, or a resumed one): with its delegation's tools, its pause a
+ * pause of the team, and a member that died a defect of the team (the loop reports a tool that died
+ * as a ToolError).
+ */
+export const coordinating = (
+  team: TeamDefinition,
+  state: State,
+  leader: Effect.Effect<Run.Output<unknown>, AgentError, unknown>
+): Effect.Effect<Run.Output<unknown>, AgentError, unknown> =>
+  Effect.flatMap(coordinateHandlers(team, state), (handlers) =>
+    leader.pipe(
+      Effect.provide(handlers),
+      Effect.catchIf(
+        (error): error is RunPaused => error._tag === "RunPaused",
+        (paused) => TeamState.pauseCoordinate(team, state, paused)
+      ),
+      Effect.catchIf(
+        (error): error is ToolError => error._tag === "ToolError" && error.tool === delegateToolName,
+        (error) => Effect.die(error.cause)
+      )
+    ))
 
 /** The leader's tools in coordinate mode: its delegation, and resuming a delegation whose member paused. */
 export const coordinateHandlers = (team: TeamDefinition, state: State): Effect.Effect<Context.Context<never>> =>

@@ -6,7 +6,7 @@
 import * as Prompt from "@effect/ai/Prompt"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { type AgentError, ApprovalError, RunPaused, RunTimeout, type ToolError } from "../AgentError.js"
+import { type AgentError, ApprovalError, RunPaused, RunTimeout } from "../AgentError.js"
 import * as Approval from "../Approval.js"
 import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
@@ -15,8 +15,7 @@ import * as InternalLoop from "./loop.js"
 import {
   type BroadcastResult,
   broadcastThen,
-  coordinateHandlers,
-  delegateToolName,
+  coordinating,
   finish,
   indexOf,
   inputText,
@@ -191,19 +190,12 @@ const resumeCoordinate = (
 ): Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown> =>
   Effect.gen(function*() {
     const state = yield* TeamState.resumed(body, emit)
-    const handlers = yield* coordinateHandlers(team, state)
     // The team's signature covers its leader's state: the leader's is made again for it.
     const leaderState = yield* Approval.sign(body.leader)
-    const leader = yield* InternalLoop.resume(team.leader, leaderState, decisions, leaderEmit(state, false)).pipe(
-      Effect.provide(handlers),
-      Effect.catchIf(
-        (error): error is RunPaused => error._tag === "RunPaused",
-        (paused) => TeamState.pauseCoordinate(team, state, paused)
-      ),
-      Effect.catchIf(
-        (error): error is ToolError => error._tag === "ToolError" && error.tool === delegateToolName,
-        (error) => Effect.die(error.cause)
-      )
+    const leader = yield* coordinating(
+      team,
+      state,
+      InternalLoop.resume(team.leader, leaderState, decisions, leaderEmit(state, false))
     )
     const output = finish(team, state, [leader], leader, state.startedAt)
     if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId: body.runId, output }, true))
