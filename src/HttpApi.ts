@@ -344,6 +344,12 @@ export class ApprovalsGroup extends HttpApiGroup.make("approvals")
     HttpApiEndpoint.get("list", "/approvals")
       .addSuccess(Schema.Array(PausedRun))
       .annotate(OpenApi.Summary, "The runs that wait for approval, with their pending tool calls")
+      .annotate(
+        OpenApi.Description,
+        "The runs of this server's process that paused for approval and, on a server with a durable store, the " +
+          "durable runs that did (`durable: true`). Each says where its decisions go (`POST` to `decideAt`): " +
+          "`/runs/{runId}/resume` or `/durable/runs/{runId}/decisions`."
+      )
   )
   .add(
     // A raw SSE response with `"stream": true`, as `run`'s.
@@ -364,7 +370,9 @@ export class ApprovalsGroup extends HttpApiGroup.make("approvals")
           "resumes it: it answers as `POST /agents/{name}/runs` does, with the run's output, or with 202 " +
           "`Paused` when calls still wait. A paused run's event stream ends with `RunPaused`; with " +
           "`\"stream\": true` the resumed run streams its events again, and with `\"detach\": true` too its events " +
-          "are kept for `GET /runs/{runId}/events` (numbered from 1 again: the resumed part's log replaces the paused one's)."
+          "are kept for `GET /runs/{runId}/events` (numbered from 1 again: the resumed part's log replaces the paused one's). " +
+          "Decisions refused before anything ran answer 400 `DecisionsRefused`, as JSON or as a stream (before any " +
+          "event), and the run still waits. A durable run's decisions go to `POST /durable/runs/{runId}/decisions`."
       )
   )
   .middleware(Authorization)

@@ -283,12 +283,17 @@ export class DecisionsRefused extends Schema.TaggedError<DecisionsRefused>("effe
   },
   HttpApiSchema.annotations({ status: 400 })
 ) {
-  /** The refusal of a resume of the run `runId`, from the run's `ApprovalError`. */
+  /**
+   * The refusal of a resume of the run `runId`, from the run's `ApprovalError`: its message says
+   * that the run still waits, but for a pause that is spent or too old (`Stale`).
+   */
   static fromApprovalError(runId: string, error: Approval.ApprovalError): DecisionsRefused {
     return new DecisionsRefused({
       runId,
       reason: error.reason,
-      message: error.message,
+      message: error.reason === "Stale"
+        ? error.message
+        : `${error.message} The run still waits for decisions on its pending calls.`,
       ...(error.toolCallId === undefined ? {} : { toolCallId: error.toolCallId })
     })
   }

@@ -470,7 +470,10 @@ export interface UiMessagesRequest extends Schema.Schema.Type<typeof UiMessagesR
 // -----------------------------------------------------------------------------
 
 /**
- * A run that waits for people's decisions: its agent (or team) and what it waits for.
+ * A run that waits for people's decisions: its agent (or team), what it waits for, and where its
+ * decisions go (`POST` to `decideAt`): `/runs/{runId}/resume` for a run of this server's process,
+ * `/durable/runs/{runId}/decisions` for a durable run (`durable: true`), which any server on its
+ * store takes them at.
  *
  * @since 0.3.0
  * @category schemas
@@ -478,7 +481,11 @@ export interface UiMessagesRequest extends Schema.Schema.Type<typeof UiMessagesR
 export const PausedRun = Schema.Struct({
   runId: Schema.String,
   agent: Schema.String,
-  pending: Schema.Array(Approval.Request)
+  pending: Schema.Array(Approval.Request),
+  /** A durable run's pause: it survives a restart, and its decisions go to the durable runs' endpoint. */
+  durable: Schema.Boolean,
+  /** The path to `POST` the decisions to. */
+  decideAt: Schema.String
 })
 
 /**

@@ -104,6 +104,27 @@ describe("Approvals over HTTP", () => {
       assert.deepStrictEqual([refusal._tag, refusal.reason, refusal.toolCallId], ["DecisionsRefused", "InvalidArguments", "a"])
       assert.strictEqual((yield* client.approvals.list()).length, 1)
 
+      // Asked as a stream, plain or detached, a refused resume is the same 400, before any event.
+      for (
+        const [decision, reason] of [
+          [{ _tag: "Approve", toolCallId: "a", arguments: { to: "Ada", amount: "ten" } }, "InvalidArguments"],
+          [{ _tag: "Approve", toolCallId: "nope" }, "UnknownCall"]
+        ] as const
+      ) {
+        for (const detach of [false, true]) {
+          const streamed = yield* post(`${url}/runs/r1/resume`, { decisions: [decision], stream: true, detach })
+          assert.strictEqual(streamed.status, 400, streamed.text)
+          assert.notInclude(streamed.text, "event:")
+          const body = JSON.parse(streamed.text)
+          assert.deepStrictEqual([body._tag, body.reason, body.runId], ["DecisionsRefused", reason, "r1"])
+          assert.include(body.message, "still waits")
+        }
+      }
+      assert.deepStrictEqual(ledger, [])
+      assert.deepStrictEqual((yield* client.approvals.list()).map((run) => [run.runId, run.durable, run.decideAt]), [
+        ["r1", false, "/runs/r1/resume"]
+      ])
+
       const resumed = yield* post(`${url}/runs/r1/resume`, {
         decisions: [Schema.encodeSync(Approval.Decision)(Approval.approve("a"))],
         stream: true

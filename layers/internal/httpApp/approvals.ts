@@ -20,7 +20,7 @@ interface Session {
   readonly userId?: string | undefined
 }
 
-interface Paused {
+export interface Paused {
   readonly agent: string
   readonly error: RunPaused
   readonly session: Session
@@ -29,6 +29,11 @@ interface Paused {
 export interface Approvals {
   readonly list: Effect.Effect<ReadonlyArray<HttpApi.PausedRun>>
   readonly get: (runId: string) => Effect.Effect<Option.Option<Paused>>
+  /**
+   * The paused run one of whose pending calls has this token: how a UI protocol's client names
+   * what it answers (an AG-UI interrupt's id, an AI SDK approval's id).
+   */
+  readonly byToken: (token: string) => Effect.Effect<Option.Option<Paused>>
   /**
    * The entry whose runs and resumptions are tracked: a pause is kept; a run that ends otherwise
    * is forgotten, except after a resume that was refused (`ApprovalError`), which leaves the pause
@@ -67,10 +72,24 @@ export const make: Effect.Effect<Approvals> = Effect.map(
       ))
     return {
       list: Effect.map(live, (paused) =>
-        Array.from(paused.values(), ({ agent, error }) => ({ runId: error.runId, agent, pending: error.pending }))),
+        Array.from(paused.values(), ({ agent, error }) => ({
+          runId: error.runId,
+          agent,
+          pending: error.pending,
+          durable: false,
+          decideAt: `/runs/${error.runId}/resume`
+        }))),
       // A pause too old to resume is still given once (its resume says it is too old), and dropped.
       get: (runId) =>
         Effect.flatMap(Ref.get(ref), (paused) => Effect.as(live, Option.fromNullable(paused.get(runId)))),
+      byToken: (token) =>
+        Effect.flatMap(Ref.get(ref), (paused) =>
+          Effect.as(
+            live,
+            Option.fromNullable(
+              Array.from(paused.values()).find(({ error }) => error.pending.some((request) => request.token === token))
+            )
+          )),
       tracking: (entry) => ({
         ...entry,
         run: (input, options) =>
@@ -85,3 +104,17 @@ export const make: Effect.Effect<Approvals> = Effect.map(
     }
   }
 )
+
+/**
+ * A paused run resumed with `decisions`, as a run of its entry (`tracked`, see
+ * {@link Approvals.tracking}): the handlers answer it as they answer a new run. A run that paused in
+ * a session resumes as a turn of it, recorded there when it ends.
+ */
+export const resumed = (
+  tracked: Registry.Entry,
+  paused: Paused,
+  decisions: ReadonlyArray<Approval.Decision>
+): Registry.Entry => ({
+  ...tracked,
+  run: (_input, options) => tracked.resume!(paused.error.state, decisions, { onEvent: options?.onEvent, ...paused.session })
+})

@@ -1,21 +1,25 @@
 /**
  * What the handlers that run an entry of the registry share: finding it by name, its input, whether
- * the client asked for a stream, running it to the end for a JSON answer, and the run's id in a
- * response header.
+ * the client asked for a stream, running it to the end for a JSON answer or as Server-Sent Events,
+ * a resume's admission known before its response starts, and the run's id in a response header.
  */
 import * as Prompt from "@effect/ai/Prompt"
 import * as PlatformHttpApp from "@effect/platform/HttpApp"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as AgentError from "../../../../src/AgentError.js"
 import * as HttpApi from "../../../../src/HttpApi.js"
 import * as Registry from "../../../../src/Registry.js"
 import type * as Run from "../../../../src/Run.js"
+import * as Events from "../events.js"
 import * as Failure from "../failure.js"
+import * as Sse from "../sse.js"
 import { State } from "../state.js"
 
 /** The entry of the registry named `name`, or `AgentNotFound`. */
@@ -58,6 +62,52 @@ export const runToEnd = (entry: Registry.Entry, input: Run.Input, options: Regis
     if (Exit.isSuccess(exit)) return exit.value
     if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.fail(cancelled(options.runId, yield* handle.reason))
     return yield* Effect.fail(new HttpApi.RunError({ runId: options.runId, error: yield* Failure.fromCause(exit.cause) }))
+  })
+
+/**
+ * A run answered as Server-Sent Events, one per event as it happens; `detach`ed, its events are
+ * kept in an event log too, numbered, for `GET /runs/{runId}/events`.
+ */
+export const eventStream = (
+  entry: Registry.Entry,
+  input: Run.Input,
+  options: Registry.RunOptions & { readonly runId: string },
+  detach: boolean
+) =>
+  Effect.gen(function*() {
+    const { logs, runs } = yield* State
+    const body = detach
+      ? Stream.map(yield* Events.startDetached(runs, logs, entry, input, options), ([id, event]) => Sse.numberedEvent(id, event))
+      : Stream.map(yield* Events.start(runs, entry, input, options), Sse.streamEvent)
+    return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: Sse.headers })
+  })
+
+/**
+ * A resumed run whose refusal is known before its response starts. `entry`'s run is the resume;
+ * `admitted` waits for its first event or its end, and fails with `DecisionsRefused` when it ended
+ * with an `ApprovalError` before any event (the state or the decisions were refused before anything
+ * ran, and the run still waits), so that a stream answers 400 instead of an empty 200.
+ */
+export const admission = (runId: string, entry: Registry.Entry) =>
+  Effect.map(Deferred.make<void, HttpApi.DecisionsRefused>(), (gate) => {
+    const gated: Registry.Entry = {
+      ...entry,
+      run: (input, options) =>
+        entry.run(input, {
+          ...options,
+          onEvent: (event) =>
+            Effect.zipRight(Deferred.succeed(gate, undefined), options?.onEvent === undefined ? Effect.void : options.onEvent(event))
+        }).pipe(
+          Effect.onExit((exit) => {
+            const failure = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+            // Completed already when an event came first: a later refusal is the stream's.
+            return failure?._tag === "ApprovalError"
+              ? Deferred.fail(gate, HttpApi.DecisionsRefused.fromApprovalError(runId, failure))
+              : Deferred.succeed(gate, undefined)
+          })
+        )
+    }
+    return { entry: gated, admitted: Deferred.await(gate) }
   })
 
 // A JSON run that paused did not fail: it answers 202 with what it waits for.

@@ -10,10 +10,9 @@ import * as Stream from "effect/Stream"
 import * as AgentError from "../../../../src/AgentError.js"
 import * as HttpApi from "../../../../src/HttpApi.js"
 import * as Run from "../../../../src/Run.js"
-import * as Events from "../events.js"
 import * as Sse from "../sse.js"
 import { State } from "../state.js"
-import { lookup, pausedAccepted, runToEnd, setRunId, toInput, wantsEventStream } from "./entry.js"
+import { eventStream, lookup, pausedAccepted, runToEnd, setRunId, toInput, wantsEventStream } from "./entry.js"
 
 export const RunsLive = HttpApiBuilder.group(HttpApi.Api, "runs", (handlers) =>
   handlers
@@ -31,19 +30,7 @@ export const RunsLive = HttpApiBuilder.group(HttpApi.Api, "runs", (handlers) =>
         yield* setRunId(runId)
         const input = toInput(payload.input)
         if (payload.stream === true || wantsEventStream(request)) {
-          const { logs, runs } = yield* State
-          if (payload.detach === true) {
-            const events = yield* Events.startDetached(runs, logs, entry, input, options)
-            return HttpServerResponse.stream(Stream.map(events, ([id, event]) => Sse.numberedEvent(id, event)), {
-              contentType: "text/event-stream",
-              headers: Sse.headers
-            })
-          }
-          const events = yield* Events.start(runs, entry, input, options)
-          return HttpServerResponse.stream(Stream.map(events, Sse.streamEvent), {
-            contentType: "text/event-stream",
-            headers: Sse.headers
-          })
+          return yield* eventStream(entry, input, options, payload.detach === true)
         }
         return yield* runToEnd(entry, input, options).pipe(
           // Input the runnable does not take is the client's mistake (400), not the run's failure.
