@@ -12,6 +12,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import {
   type AgentError,
+  ApprovalError,
   MaxTurnsExceeded,
   type GuardrailTripped,
   OutputDecodeError,
@@ -28,7 +29,7 @@ import * as Fast from "./fast.js"
 import * as InternalGuardrail from "./guardrail.js"
 import * as Id from "./id.js"
 import * as ModelCall from "./modelCall.js"
-import { checkResume, type Decided } from "./resume.js"
+import { type Checked, checkResume, type Decided } from "./resume.js"
 import * as Telemetry from "./telemetry.js"
 import * as ToolCall from "./toolCall.js"
 
@@ -74,18 +75,29 @@ export const resume = (
   decisions: ReadonlyArray<Approval.Decision>,
   emit: Emit | undefined
 ): Effect.Effect<Run.Output<unknown>, AgentError, unknown> =>
-  Effect.flatMap(checkResume(agent, state, decisions), (checked) => {
-    const body = checked.body
-    let effect: Effect.Effect<Run.Output<unknown>, AgentError, unknown> = Effect.withFiberRuntime((fiber) =>
-      new Loop(agent, body.runId, emit, ModelCall.isTraced(fiber), fiber).restore(body, checked.decided, checked.nested)
-    )
-    if (agent.model !== undefined || agent.fallback.length > 0) effect = Effect.scoped(effect)
-    if (agent.timeout !== undefined) {
-      const timeout = agent.timeout
-      effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
-    }
-    return emit === undefined ? effect : Effect.tapError(effect, reportEnd(body.runId, emit))
-  })
+  Effect.flatMap(checkResume(agent, state, decisions), (checked) => restore(agent, checked, emit))
+
+/**
+ * A paused run, continued with decisions that were checked (see `checkResume`). The loop does not
+ * trust the check: a decision it cannot use fails the run with an `ApprovalError` before anything
+ * runs.
+ */
+export const restore = (
+  agent: Definition,
+  checked: Checked,
+  emit: Emit | undefined
+): Effect.Effect<Run.Output<unknown>, AgentError, unknown> => {
+  const body = checked.body
+  let effect: Effect.Effect<Run.Output<unknown>, AgentError, unknown> = Effect.withFiberRuntime((fiber) =>
+    new Loop(agent, body.runId, emit, ModelCall.isTraced(fiber), fiber).restore(body, checked.decided, checked.nested)
+  )
+  if (agent.model !== undefined || agent.fallback.length > 0) effect = Effect.scoped(effect)
+  if (agent.timeout !== undefined) {
+    const timeout = agent.timeout
+    effect = Effect.timeoutFail(effect, { duration: timeout, onTimeout: () => new RunTimeout({ timeout }) })
+  }
+  return emit === undefined ? effect : Effect.tapError(effect, reportEnd(body.runId, emit))
+}
 
 /**
  * Resumes a run that paused inside a tool call (a team member's, behind the leader's delegation)
@@ -480,6 +492,8 @@ class Loop implements ModelCall.Run {
     decided: ReadonlyArray<Decided>,
     nestedDecided: ReadonlyMap<string, ReadonlyArray<Approval.Decision>>
   ): Effect.Effect<Run.Output<unknown>, AgentError> {
+    const refused = unusable(body, decided)
+    if (refused !== undefined) return Effect.fail(refused)
     const now = this.clock.unsafeCurrentTimeMillis()
     this.startedAt = now - body.elapsed
     this.firstTokenAt = body.firstToken === undefined ? undefined : this.startedAt + body.firstToken
@@ -625,6 +639,34 @@ const mismatch = (checked: Either.Either<unknown, ParseResult.ParseError>, what:
     : `The guardrail rewrote the call's ${what} to a value that does not match the tool's schema, so it blocked:\n${
       ParseResult.TreeFormatter.formatErrorSync(checked.left)
     }`
+
+/**
+ * The first decision of a resume that the paused run cannot use: one on a call that does not wait in
+ * this run, or one of the wrong kind for its request (see `Approval.wrongKind`). The resume's check
+ * refuses these before the pause is spent; the loop refuses them again rather than run a question's
+ * handler, or settle a call that waits for approval with an answer.
+ */
+const unusable = (body: Approval.AgentState, decided: ReadonlyArray<Decided>): ApprovalError | undefined => {
+  for (const d of decided) {
+    const request = body.pending.find((r) => r.path.length === 0 && r.toolCallId === d.call.id)
+    if (request === undefined || !body.calls.some((call) => call.id === d.call.id)) {
+      return new ApprovalError({
+        reason: "UnknownCall",
+        toolCallId: d.call.id,
+        message: `No call "${d.call.id}" waits for a decision in this run. ` +
+          `Waiting: ${body.pending.map((r) => r.toolCallId).join(", ") || "none"}.`
+      })
+    }
+    const decision: Approval.Decision = d.rejection !== undefined
+      ? Approval.reject(d.call.id, d.rejection)
+      : d.answer !== undefined
+      ? Approval.answer(d.call.id, d.answer.right)
+      : Approval.approve(d.call.id)
+    const wrong = Approval.wrongKind(request, decision)
+    if (wrong !== undefined) return wrong
+  }
+  return undefined
+}
 
 /** What `Loop.decode` gives for an answer sent back to be repaired. */
 const repair: unique symbol = Symbol("effect-agents/internal/loop/repair")

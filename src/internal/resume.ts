@@ -21,6 +21,14 @@ export interface Decided {
   readonly answer?: Either.Right<ParseResult.ParseError, unknown> | undefined
 }
 
+/** A resume, checked: the paused state and the decisions the run goes on with. */
+export interface Checked {
+  readonly body: Approval.AgentState
+  readonly decided: ReadonlyArray<Decided>
+  /** Decisions for the runs paused inside calls, by the call's id, their paths without the call's name. */
+  readonly nested: ReadonlyMap<string, ReadonlyArray<Approval.Decision>>
+}
+
 /**
  * Checks a resume before anything runs (see `Approval.admit`): the signature, the agent, the
  * decisions; then spends the pause.
@@ -29,15 +37,7 @@ export const checkResume = (
   agent: Definition,
   state: Approval.State,
   decisions: ReadonlyArray<Approval.Decision>
-): Effect.Effect<
-  {
-    readonly body: Approval.AgentState
-    readonly decided: ReadonlyArray<Decided>
-    /** Decisions for the runs paused inside calls, by the call's id, their paths without the call's name. */
-    readonly nested: ReadonlyMap<string, ReadonlyArray<Approval.Decision>>
-  },
-  ApprovalError
-> =>
+): Effect.Effect<Checked, ApprovalError> =>
   Approval.admit(state, (body) => {
     if (body._tag !== "Agent" || body.agent !== agent.name) {
       return Effect.fail(
