@@ -3,15 +3,14 @@
  * a runner killed with SIGKILL in the middle of its runs, the other runner finishes them. Needs the
  * PostgreSQL server named by EFFECT_AGENTS_TEST_PG_HOST, _PORT, _DATABASE, _USER and _PASSWORD
  * (.ci/run starts one and sets them); without them the suite is skipped with that message, except
- * under CI=true, where it fails.
+ * under CI=true, where it fails. Each test that starts runners has a database of its own
+ * (`fixtures/pgDatabase.ts`): the shard locks are advisory locks, which are the database's.
  */
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import * as SingleRunner from "@effect/cluster/SingleRunner"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
-import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -33,12 +32,9 @@ import * as Pause from "../layers/internal/durable/pause.js"
 import * as Runner from "../layers/internal/durable/runner.js"
 import * as Workflow from "../src/Workflow.js"
 import * as Child from "./fixtures/childProcess.js"
+import * as Pg from "./fixtures/pgDatabase.js"
 
 const fixture = Path.join(Child.root, "test/fixtures/durableRunner.ts")
-
-const names = ["HOST", "PORT", "DATABASE", "USER", "PASSWORD"] as const
-const missing = names.filter((name) => process.env[`EFFECT_AGENTS_TEST_PG_${name}`] === undefined)
-const env = (name: (typeof names)[number]) => process.env[`EFFECT_AGENTS_TEST_PG_${name}`]!
 
 interface RunResult {
   readonly runId: string
@@ -61,27 +57,6 @@ const lines = (file: string): ReadonlyArray<Line> =>
     return { pid: Number(pid), runId: runId!, step: step!, what: what as Line["what"], at: Number(at) }
   })
 
-const url = (schema?: string) =>
-  Redacted.make(
-    `postgres://${encodeURIComponent(env("USER"))}:${encodeURIComponent(env("PASSWORD"))}@${env("HOST")}:${env("PORT")}/` +
-      encodeURIComponent(env("DATABASE")) +
-      (schema === undefined ? "" : `?options=${encodeURIComponent(`-c search_path=${schema}`)}`)
-  )
-
-/** A connection to the test database, for the test itself. */
-const admin = Effect.map(Layer.build(Layer.orDie(PgClient.layer({ url: url() }))), Context.get(SqlClient.SqlClient))
-
-/** A schema of its own in the test database, dropped with the test's scope. */
-const schema = Effect.gen(function*() {
-  const name = `durable_${crypto.randomUUID().replaceAll("-", "")}`
-  const sql = yield* admin
-  yield* Effect.acquireRelease(
-    Effect.orDie(sql.unsafe(`CREATE SCHEMA ${name}`)),
-    () => Effect.ignore(sql.unsafe(`DROP SCHEMA ${name} CASCADE`))
-  )
-  return name
-})
-
 const spawn = (args: ReadonlyArray<string>) => Child.spawn(fixture, args)
 
 /** What the runner prints when it exits 0. */
@@ -90,8 +65,8 @@ const output = (child: ChildProcess.ChildProcess) =>
 
 const runIds = ["a", "b", "c", "d", "e", "f", "g", "h"]
 
-if (missing.length > 0 && process.env["CI"] !== "true") {
-  describe.skip(`Durable on PostgreSQL (skipped: EFFECT_AGENTS_TEST_PG_${missing.join(", _")} not set; .ci/run sets them)`, () => {
+if (Pg.missing.length > 0 && process.env["CI"] !== "true") {
+  describe.skip(`Durable on PostgreSQL (skipped: ${Pg.missing.join(", ")} not set; .ci/run sets them)`, () => {
     it("needs PostgreSQL", () => {})
   })
 } else {
@@ -119,33 +94,32 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
     /** The run's output, if it ends within 6 seconds of its signal, and how many skips are left. */
     const signalled = (sweepInterval: Duration.DurationInput) =>
       Effect.gen(function*() {
-        const name = yield* schema
-        const sql = yield* admin
+        const { sql, url } = yield* Pg.make
         const output = yield* Effect.gen(function*() {
           yield* sql.unsafe(`
-            CREATE TABLE ${name}.skipped (n INT NOT NULL);
-            INSERT INTO ${name}.skipped VALUES (1);
+            CREATE TABLE skipped (n INT NOT NULL);
+            INSERT INTO skipped VALUES (1);
             -- A resume of a suspended run deletes its reply, then marks its message unprocessed.
-            CREATE FUNCTION ${name}.keep_reply() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE FUNCTION keep_reply() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-              IF (SELECT n FROM ${name}.skipped) > 0
-                AND EXISTS (SELECT 1 FROM ${name}.cluster_messages WHERE request_id = OLD.request_id AND tag = 'run') THEN
+              IF (SELECT n FROM skipped) > 0
+                AND EXISTS (SELECT 1 FROM cluster_messages WHERE request_id = OLD.request_id AND tag = 'run') THEN
                 RETURN NULL;
               END IF;
               RETURN OLD;
             END $$;
-            CREATE TRIGGER keep_reply BEFORE DELETE ON ${name}.cluster_replies
-              FOR EACH ROW EXECUTE FUNCTION ${name}.keep_reply();
-            CREATE FUNCTION ${name}.keep_processed() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE TRIGGER keep_reply BEFORE DELETE ON cluster_replies
+              FOR EACH ROW EXECUTE FUNCTION keep_reply();
+            CREATE FUNCTION keep_processed() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-              IF (SELECT n FROM ${name}.skipped) > 0 AND NEW.tag = 'run' AND OLD.processed AND NOT NEW.processed THEN
-                UPDATE ${name}.skipped SET n = n - 1;
+              IF (SELECT n FROM skipped) > 0 AND NEW.tag = 'run' AND OLD.processed AND NOT NEW.processed THEN
+                UPDATE skipped SET n = n - 1;
                 RETURN NULL;
               END IF;
               RETURN NEW;
             END $$;
-            CREATE TRIGGER keep_processed BEFORE UPDATE ON ${name}.cluster_messages
-              FOR EACH ROW EXECUTE FUNCTION ${name}.keep_processed();
+            CREATE TRIGGER keep_processed BEFORE UPDATE ON cluster_messages
+              FOR EACH ROW EXECUTE FUNCTION keep_processed();
           `).pipe(Effect.orDie)
           // Started detached, as a server starts a run that a later request signals: nobody waits
           // for it with `run` (whose waiting sends the run again now and then, which also wakes it).
@@ -161,13 +135,9 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
           )
         }).pipe(
           Effect.provide(durable.layer),
-          // PostgreSQL's advisory locks are the database's, not the schema's: this runner takes none,
-          // so that none it may still hold when its test ends keeps the next test's runners waiting.
-          Effect.provide(
-            Durable.layerPg({ url: url(name), sweepInterval, shardingConfig: { shardLockDisableAdvisory: true } }).pipe(Layer.orDie)
-          )
+          Effect.provide(Durable.layerPg({ url: url(), sweepInterval }).pipe(Layer.orDie))
         )
-        const skipped = yield* Effect.orDie(sql.unsafe<{ readonly n: number }>(`SELECT n FROM ${name}.skipped`))
+        const skipped = yield* Effect.orDie(sql.unsafe<{ readonly n: number }>(`SELECT n FROM skipped`))
         return { output, skipped: skipped.map((row) => row.n) }
       })
 
@@ -210,8 +180,8 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
         ))
     }))
 
-    /** A runner of the cluster in `schema`: on the engine's own `SingleRunner`, or on Durable's. */
-    const runner = (schema: string, name: string, sharding: typeof SingleRunner.layer) =>
+    /** A runner of the cluster in the database at `url`: on the engine's own `SingleRunner`, or on Durable's. */
+    const runner = (url: Redacted.Redacted, name: string, sharding: typeof SingleRunner.layer) =>
       ClusterWorkflowEngine.layer.pipe(
         Layer.provide(sharding({
           runnerStorage: "sql",
@@ -220,12 +190,10 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
             runnerAddress: Option.some(RunnerAddress.make(name, 1)),
             // The first runner stops in the run's step (an activity, which nothing interrupts): it
             // leaves it after a second rather than the engine's 15.
-            entityTerminationTimeout: "1 second",
-            // PostgreSQL's advisory locks are the database's: these runners lock shards in their schema.
-            shardLockDisableAdvisory: true
+            entityTerminationTimeout: "1 second"
           }
         })),
-        Layer.provide(PgClient.layer({ url: url(schema) })),
+        Layer.provide(PgClient.layer({ url })),
         Layer.orDie
       )
 
@@ -235,8 +203,7 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
      */
     const takenOver = (sharding: typeof SingleRunner.layer) =>
       Effect.gen(function*() {
-        const name = yield* schema
-        const sql = yield* admin
+        const { sql, url } = yield* Pg.make
         gateOpen = false
         started = yield* Deferred.make<void>()
         // The first runner starts the run, which waits in its step; then it stops, leaving the run's
@@ -244,12 +211,12 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
         yield* Effect.gen(function*() {
           yield* durable.definition.execute({ runId: "taken-1", input: 21 }, { discard: true })
           yield* Deferred.await(started)
-        }).pipe(Effect.provide(durable.layer), Effect.provide(runner(name, "first", sharding)))
+        }).pipe(Effect.provide(durable.layer), Effect.provide(runner(url(), "first", sharding)))
         yield* sql.unsafe(`
-          CREATE SEQUENCE ${name}.held;
-          CREATE FUNCTION ${name}.hold() RETURNS trigger LANGUAGE plpgsql AS $$
+          CREATE SEQUENCE held;
+          CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS $$
           BEGIN
-            CASE nextval('${name}.held')
+            CASE nextval('held')
               WHEN 1 THEN PERFORM pg_sleep(3);
               WHEN 2 THEN RAISE EXCEPTION 'the reset fails';
               ELSE NULL;
@@ -257,9 +224,9 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
             RETURN NEW;
           END $$;
           -- A reset of the marks: a message not processed, read, made unread.
-          CREATE TRIGGER hold BEFORE UPDATE ON ${name}.cluster_messages
+          CREATE TRIGGER hold BEFORE UPDATE ON cluster_messages
             FOR EACH ROW WHEN (NOT OLD.processed AND NOT NEW.processed AND OLD.last_read IS NOT NULL AND NEW.last_read IS NULL)
-            EXECUTE FUNCTION ${name}.hold();
+            EXECUTE FUNCTION hold();
         `).pipe(Effect.orDie)
         gateOpen = true
         const output = yield* Effect.gen(function*() {
@@ -270,8 +237,8 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
             Effect.timeout("20 seconds"),
             Effect.option
           )
-        }).pipe(Effect.provide(durable.layer), Effect.provide(runner(name, "second", sharding)))
-        const held = yield* Effect.orDie(sql.unsafe<{ readonly n: string }>(`SELECT last_value AS n FROM ${name}.held`))
+        }).pipe(Effect.provide(durable.layer), Effect.provide(runner(url(), "second", sharding)))
+        const held = yield* Effect.orDie(sql.unsafe<{ readonly n: string }>(`SELECT last_value AS n FROM held`))
         return { output, held: Number(held[0]!.n) }
       })
 
@@ -298,20 +265,19 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
   describe("Durable on PostgreSQL, runners started together on a new database", () => {
     it.scopedLive("each creates the engine's own tables, where all but one lost the race on CREATE TABLE IF NOT EXISTS", () =>
       Effect.gen(function*() {
-        const name = yield* schema
+        const { sql, url } = yield* Pg.make
         // Six runners' connections, each building the ledger and the pauses at the same moment.
         const exits = yield* Effect.forEach(
           Array.from({ length: 6 }, (_, i) => i),
           () =>
             Effect.exit(Layer.build(
-              Layer.merge(Ledger.layerSql, Pause.layerSql).pipe(Layer.provide(PgClient.layer({ url: url(name) })))
+              Layer.merge(Ledger.layerSql, Pause.layerSql).pipe(Layer.provide(PgClient.layer({ url: url() })))
             )),
           { concurrency: "unbounded" }
         )
         assert.deepStrictEqual(exits.filter(Exit.isFailure).map(String), [])
-        const sql = yield* admin
         const tables = yield* sql<{ readonly table_name: string }>`
-          SELECT table_name FROM information_schema.tables WHERE table_schema = ${name} ORDER BY table_name`
+          SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`
         assert.deepStrictEqual(tables.map((t) => t.table_name), ["effect_agents_durable_pauses", "effect_agents_tool_ledger"])
       }))
   })
@@ -324,7 +290,7 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
 
         // The runs on one runner nobody kills, for comparison.
         const reference = yield* Effect.flatMap(
-          spawn([Path.join(dir, "reference.txt"), yield* schema, "1", runIds.join(",")]),
+          spawn([Path.join(dir, "reference.txt"), (yield* Pg.make).name, "1", runIds.join(",")]),
           output
         )
         assert.deepStrictEqual(reference.map((run) => run.runId), runIds)
@@ -332,7 +298,7 @@ if (missing.length > 0 && process.env["CI"] !== "true") {
         // Two runners share a database and both ask for every run: each runs the runs of its shards
         // and waits for the others'.
         const counter = Path.join(dir, "crash.txt")
-        const shared = yield* schema
+        const shared = (yield* Pg.make).name
         // Both outputs are read from the start (a child must not block on a full pipe). The second
         // starts once the first is up: two runners that make the engine's tables at once in a new
         // database can fail with "relation ... already exists", and one that dies so leaves the
