@@ -182,14 +182,20 @@ export class RunsGroup extends HttpApiGroup.make("runs")
       .setHeaders(Schema.Struct({ "last-event-id": Schema.optional(Schema.String) }))
       .addSuccess(EventStream)
       .addError(RunNotFound)
-      .annotate(OpenApi.Summary, "Follow a detached run's events, from a cursor")
+      .annotate(OpenApi.Summary, "Follow a detached or durable run's events, from a cursor")
       .annotate(
         OpenApi.Description,
         "Server-Sent Events of a run started with `\"stream\": true, \"detach\": true`, or of a durable run " +
-          "this server runs (`POST /durable/runs`; its steps' events once each): the events after the " +
-          "cursor (the `Last-Event-ID` header, or `?after=`; none: from the first), then the rest as they come, " +
-          "until the run ends. Each event's `id:` is its number in the run. The logs of runs in flight and of " +
-          "the 100 most recently finished runs are kept in memory, the last 10,000 events of each."
+          "(`POST /durable/runs`): the events after the cursor (the `Last-Event-ID` header, or `?after=`; none: " +
+          "from the first), then the rest as they come, until the run ends. Each event's `id:` is its number in " +
+          "the run. A detached run's log is kept in memory (the logs of runs in flight and of the 100 most " +
+          "recently finished runs, the last 10,000 events of each). A durable run's events are stored with its " +
+          "execution, each once however often the engine replays the run, and numbered the same by every " +
+          "server on its database, after a restart too; a server whose process does not run the run follows what is stored. " +
+          "Text and reasoning deltas are not stored: they are sent live by the server whose process runs the " +
+          "model call, with the `id:` of the stored event before them, so a client that reconnects with the " +
+          "last id it saw resumes after that stored event and gets no delta again (`RunCompleted` holds the " +
+          "whole text)."
       )
   )
   .add(
@@ -313,7 +319,11 @@ export class UiGroup extends HttpApiGroup.make("ui")
         OpenApi.Description,
         "Server-Sent Events of AG-UI events (`data:` one JSON event each): RUN_STARTED, TEXT_MESSAGE_*, " +
           "REASONING_*, TOOL_CALL_*, SUBAGENT_* for a team's members, CUSTOM for retries and waits, then " +
-          "RUN_FINISHED or RUN_ERROR."
+          "RUN_FINISHED or RUN_ERROR. A run that pauses for approval ends with RUN_FINISHED whose outcome is " +
+          "`interrupt`, one per pending call (reason `tool_call`, or `input_required` for a tool's question); the " +
+          "next input's `resume` answers them (`{ \"approved\": true, \"editedArgs\"? }`, `{ \"approved\": false, " +
+          "\"reason\"? }`, a question's answer, or `cancelled`) and the paused run goes on as this run. A resume " +
+          "it cannot take ends with RUN_ERROR, and the paused run still waits."
       )
   )
   .add(
@@ -322,12 +332,18 @@ export class UiGroup extends HttpApiGroup.make("ui")
       .setPayload(UiMessagesRequest)
       .addSuccess(EventStream)
       .addError(AgentNotFound)
+      .addError(RunNotFound)
+      .addError(RunIdInUse)
+      .addError(DecisionsRefused)
       .annotate(OpenApi.Summary, "Run an agent or team for the AI SDK's useChat (UI message stream)")
       .annotate(
         OpenApi.Description,
         "Server-Sent Events of the AI SDK's UI message stream protocol (`x-vercel-ai-ui-message-stream: v1`): " +
           "start, text-*, reasoning-*, tool-*, data-* parts for a team's members, retries and waits, finish or " +
-          "error, then `[DONE]`."
+          "error, then `[DONE]`. A call that needs approval is a `tool-approval-request`; when the last message " +
+          "sent is the assistant's with its tool parts `approval-responded` (`addToolApprovalResponse`), the paused " +
+          "run goes on in that message. Approval responses refused before anything ran answer 400 " +
+          "`DecisionsRefused`, ones no paused run waits on 404 `RunNotFound`."
       )
   )
   .middleware(Authorization)

@@ -434,7 +434,18 @@ export const AgUiInput = Schema.Struct({
   state: Schema.optional(Schema.Unknown),
   tools: Schema.optional(Schema.Array(Schema.Unknown)),
   context: Schema.optional(Schema.Array(Schema.Unknown)),
-  forwardedProps: Schema.optional(Schema.Unknown)
+  forwardedProps: Schema.optional(Schema.Unknown),
+  /**
+   * The answers to the interrupts a paused run ended with (AG-UI's `ResumeEntry`): `interruptId` is
+   * the interrupt's id, `status` `resolved` (with `payload` `{ "approved": boolean, "editedArgs"?,
+   * "reason"? }`, or a question's answer) or `cancelled` (a rejection).
+   */
+  resume: Schema.optional(Schema.Array(Schema.Struct({
+    interruptId: Schema.String,
+    status: Schema.Literal("resolved", "cancelled"),
+    payload: Schema.optional(Schema.Unknown),
+    metadata: Schema.optional(Schema.Unknown)
+  })))
 })
 
 /**
@@ -445,7 +456,9 @@ export interface AgUiInput extends Schema.Schema.Type<typeof AgUiInput> {}
 
 /**
  * The body `useChat` (the AI SDK's UI) sends: the chat's id and its UI messages, whose text parts
- * are the run's input.
+ * are the run's input. A last assistant message whose tool parts are `approval-responded` (the
+ * client's `addToolApprovalResponse`) carries the decisions on a paused run's calls, by their
+ * `approval.id`.
  *
  * @since 0.1.0
  * @category schemas
@@ -455,7 +468,17 @@ export const UiMessagesRequest = Schema.Struct({
   messages: Schema.NonEmptyArray(Schema.Struct({
     id: Schema.optional(Schema.String),
     role: Schema.Literal("system", "user", "assistant"),
-    parts: Schema.Array(Schema.Struct({ type: Schema.String, text: Schema.optional(Schema.String) }))
+    parts: Schema.Array(Schema.Struct({
+      type: Schema.String,
+      text: Schema.optional(Schema.String),
+      toolCallId: Schema.optional(Schema.String),
+      state: Schema.optional(Schema.String),
+      approval: Schema.optional(Schema.Struct({
+        id: Schema.String,
+        approved: Schema.optional(Schema.Boolean),
+        reason: Schema.optional(Schema.String)
+      }))
+    }))
   }))
 })
 

@@ -5,7 +5,7 @@
  * its start and its end, the run's first and last events), for an agent with tools, one with
  * reasoning, a team, a failed tool, a failed run, and a client that leaves.
  */
-import { EventSchemas } from "@ag-ui/core/schemas"
+import { EventSchemas, RunAgentInputSchema } from "@ag-ui/core/schemas"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
@@ -43,8 +43,15 @@ const post = (agent: string, body: unknown, signal?: AbortSignal) =>
   })
 
 /** The events of a response, each parsed with the protocol's own schema (which throws on a bad one). */
-const run = async (agent: string, runId: string, text: string): Promise<ReadonlyArray<Event>> => {
-  const response = await post(agent, input(runId, text))
+const run = (agent: string, runId: string, text: string): Promise<ReadonlyArray<Event>> =>
+  read(post(agent, input(runId, text)))
+
+/**
+ * The events of a response, checked as {@link run}'s; `known` are the tool calls of the run it
+ * resumes, whose results may come without their start.
+ */
+const read = async (sent: Promise<Response>, known: ReadonlyArray<string> = []): Promise<ReadonlyArray<Event>> => {
+  const response = await sent
   assert.strictEqual(response.status, 200)
   assert.include(response.headers.get("content-type") ?? "", "text/event-stream")
   const body = await response.text()
@@ -52,18 +59,18 @@ const run = async (agent: string, runId: string, text: string): Promise<Readonly
     assert.match(block, /^data: /)
     return EventSchemas.parse(JSON.parse(block.slice("data: ".length))) as Event
   })
-  verify(events)
+  verify(events, known)
   return events
 }
 
 /** The protocol's ordering rules. */
-const verify = (events: ReadonlyArray<Event>) => {
+const verify = (events: ReadonlyArray<Event>, known: ReadonlyArray<string> = []) => {
   assert.strictEqual(events[0]?.type, "RUN_STARTED")
   const last = events.at(-1)!
   assert.include(["RUN_FINISHED", "RUN_ERROR"], last.type)
   const text = new Set<string>()
   const reasoning = new Set<string>()
-  const tools = new Map<string, "open" | "ended" | "answered">()
+  const tools = new Map<string, "open" | "ended" | "answered">(known.map((id) => [id, "ended"]))
   const subagents = new Map<string, "open" | "closed">()
   events.forEach((event, index) => {
     if (index > 0) assert.notStrictEqual(event.type, "RUN_STARTED")
@@ -223,8 +230,67 @@ describe("AG-UI", () => {
     assert.strictEqual(last.type, "RUN_FINISHED")
     assert.strictEqual(last.outcome.type, "interrupt")
     assert.deepStrictEqual(last.outcome.interrupts.map((i: Event) => [i.id, i.toolCallId, i.reason]), [
-      [requested.value.token, requested.value.toolCallId, "tool_approval"]
+      [requested.value.token, requested.value.toolCallId, "tool_call"]
     ])
+  })
+
+  /** The input an AG-UI client sends to answer interrupts: the thread's conversation and `resume`. */
+  const resumeInput = (runId: string, resume: ReadonlyArray<Record<string, unknown>>) =>
+    RunAgentInputSchema.parse({ ...input(runId, "Pay Ada"), resume })
+
+  const resumeRun = (runId: string, resume: ReadonlyArray<Record<string, unknown>>, known: ReadonlyArray<string>) =>
+    read(post("Banker", resumeInput(runId, resume)), known)
+
+  it("a client's resume answers the interrupt: the paused run goes on as the new run, its call's result first", async () => {
+    const paused = await run("Banker", "agui-resume-1", "Pay Ada")
+    const [interrupt] = paused.at(-1)!.outcome.interrupts
+    assert.strictEqual(interrupt.reason, "tool_call")
+    assert.deepStrictEqual(interrupt.responseSchema.required, ["approved"])
+    const before = await Effect.runPromise(app.transfers)
+
+    const resume = [{ interruptId: interrupt.id, status: "resolved", payload: { approved: true, editedArgs: { to: "Ada", amount: 450 } } }]
+    const events = await resumeRun("agui-resume-2", resume, [interrupt.toolCallId])
+    // The call is not announced again: its result comes against the first run's id.
+    assert.deepStrictEqual(types(events).filter((type) => type !== "TEXT_MESSAGE_CONTENT"), [
+      "RUN_STARTED",
+      "TOOL_CALL_RESULT",
+      "TEXT_MESSAGE_START",
+      "TEXT_MESSAGE_END",
+      "RUN_FINISHED"
+    ])
+    assert.deepInclude(events[0], { threadId: "thread-1", runId: "agui-resume-2" })
+    assert.deepInclude(events[1], { toolCallId: interrupt.toolCallId, content: "sent 450 to Ada" })
+    assert.deepInclude(events.at(-1), { runId: "agui-resume-2", result: "Done: sent 450 to Ada." })
+    assert.deepStrictEqual((await Effect.runPromise(app.transfers)).slice(before.length), ["450 to Ada"])
+
+    // The same resume again: the interrupt was answered, nothing runs twice.
+    const again = await resumeRun("agui-resume-3", resume, [])
+    assert.deepStrictEqual(types(again), ["RUN_STARTED", "RUN_ERROR"])
+    assert.include(again[1]!.message, interrupt.id)
+    assert.deepStrictEqual((await Effect.runPromise(app.transfers)).slice(before.length), ["450 to Ada"])
+  })
+
+  it("a resume it cannot take ends with RUN_ERROR and the run still waits; a cancelled interrupt is a rejection", async () => {
+    const paused = await run("Banker", "agui-deny-1", "Pay Ada")
+    const [interrupt] = paused.at(-1)!.outcome.interrupts
+    const before = await Effect.runPromise(app.transfers)
+    const refusals: ReadonlyArray<readonly [Record<string, unknown>, string]> = [
+      [{ interruptId: interrupt.id, status: "resolved", payload: { approved: "yes" } }, `"approved"`],
+      [{ interruptId: interrupt.id, status: "resolved", payload: { approved: true, editedArgs: { to: "Ada", amount: "lots" } } }, "amount"],
+      [{ interruptId: "no-such-interrupt", status: "resolved", payload: { approved: true } }, "no-such-interrupt"]
+    ]
+    for (const [entry, says] of refusals) {
+      const events = await resumeRun("agui-deny-refused", [entry], [])
+      assert.deepStrictEqual(types(events), ["RUN_STARTED", "RUN_ERROR"])
+      assert.include(events[1]!.message, says)
+      assert.strictEqual(events[1]!.code, "ApprovalError")
+    }
+    const denied = await resumeRun("agui-deny-2", [{ interruptId: interrupt.id, status: "cancelled" }], [interrupt.toolCallId])
+    const result = denied.find((event) => event.type === "TOOL_CALL_RESULT")!
+    assert.strictEqual(result.toolCallId, interrupt.toolCallId)
+    assert.strictEqual(JSON.parse(result.content).error, "Rejected")
+    assert.deepInclude(denied.at(-1), { type: "RUN_FINISHED", result: "The transfer was not made." })
+    assert.deepStrictEqual((await Effect.runPromise(app.transfers)).slice(before.length), [])
   })
 
   it("a failed run ends with RUN_ERROR, its code the error's tag", async () => {

@@ -5,7 +5,16 @@
  * the message a chat shows, for an agent with tools, one with reasoning, a team, a failed tool, a
  * failed run, and a client that leaves.
  */
-import { asSchema, DefaultChatTransport, readUIMessageStream, type UIMessage, uiMessageChunkSchema } from "ai"
+import {
+  AbstractChat,
+  asSchema,
+  type ChatState,
+  type ChatStatus,
+  DefaultChatTransport,
+  readUIMessageStream,
+  type UIMessage,
+  uiMessageChunkSchema
+} from "ai"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
@@ -72,6 +81,59 @@ const message = async (agent: string, text: string): Promise<UIMessage> => {
 }
 
 const types = (all: ReadonlyArray<Chunk>) => all.map((chunk) => chunk.type)
+
+/** A chat's messages kept as the AI SDK's own front ends keep them (a new array on each change). */
+class MessagesState implements ChatState<UIMessage> {
+  status: ChatStatus = "ready"
+  error: Error | undefined = undefined
+  messages: Array<UIMessage> = []
+  pushMessage = (message: UIMessage) => {
+    this.messages = [...this.messages, message]
+  }
+  popMessage = () => {
+    this.messages = this.messages.slice(0, -1)
+  }
+  replaceMessage = (index: number, message: UIMessage) => {
+    this.messages = this.messages.map((m, i) => (i === index ? message : m))
+  }
+  snapshot = <T>(thing: T): T => structuredClone(thing)
+}
+
+class Chat extends AbstractChat<UIMessage> {}
+
+/** The AI SDK's chat (what `useChat` wraps) on the endpoint, with the bodies it sent and got. */
+const makeChat = (agent: string) => {
+  const sent: Array<string> = []
+  const received: Array<Promise<string>> = []
+  const chat = new Chat({
+    id: "chat-1",
+    state: new MessagesState(),
+    transport: new DefaultChatTransport({
+      api: `${app.url}/agents/${agent}/ui-message-stream`,
+      fetch: async (input, init) => {
+        sent.push(String(init?.body))
+        const response = await fetch(input, init)
+        received.push(response.clone().text())
+        return response
+      }
+    })
+  })
+  return { chat, sent, received }
+}
+
+/** The chunks of a response's body, each validated with the `ai` package's schema; `[DONE]` last. */
+const parse = async (body: string): Promise<ReadonlyArray<Chunk>> => {
+  const blocks = body.split("\n\n").filter((block) => block.length > 0)
+  assert.strictEqual(blocks.at(-1), "data: [DONE]")
+  const out: Array<Chunk> = []
+  for (const block of blocks.slice(0, -1)) {
+    const value = JSON.parse(block.slice("data: ".length))
+    const checked = await schema.validate!(value)
+    assert.isTrue(checked.success, block)
+    out.push(value)
+  }
+  return out
+}
 
 describe("AI SDK UI message stream", () => {
   it("an agent with a tool: steps, the tool's input and output, then the text, in order", async () => {
@@ -165,6 +227,87 @@ describe("AI SDK UI message stream", () => {
     assert.deepInclude(all.at(-1)!.messageMetadata, { paused: true })
     const shown = await message("Banker", "Pay Ada")
     assert.deepInclude(shown.parts.find((part) => part.type === "dynamic-tool"), { toolName: "transfer", state: "approval-requested" })
+  })
+
+  it("the client's approval response resumes the paused run in the same message; a denial is denied", async () => {
+    for (const approved of [true, false]) {
+      const before = await Effect.runPromise(app.transfers)
+      const { chat, received, sent } = makeChat("Banker")
+      await chat.sendMessage({ text: "Pay Ada" })
+      assert.strictEqual(chat.status, "ready")
+      const paused = chat.lastMessage!
+      const asked = paused.parts.find((part) => part.type === "dynamic-tool")!
+      assert.strictEqual(asked.state, "approval-requested")
+
+      await chat.addToolApprovalResponse({ id: asked.approval!.id, approved, ...(approved ? {} : { reason: "Not today." }) })
+      // With no new message, the client sends its approval responses (as sendAutomaticallyWhen does).
+      await chat.sendMessage()
+      assert.strictEqual(chat.status, "ready", String(chat.error))
+      // What it sent: the assistant message, its tool part `approval-responded`.
+      const body = JSON.parse(sent.at(-1)!)
+      assert.deepInclude(body.messages.at(-1).parts.find((part: any) => part.type === "dynamic-tool"), {
+        state: "approval-responded",
+        approval: { id: asked.approval!.id, approved, ...(approved ? {} : { reason: "Not today." }) }
+      })
+
+      // The same assistant message goes on: the call's outcome, then the answer.
+      assert.deepStrictEqual(chat.messages.map((message) => message.role), ["user", "assistant"])
+      const shown = chat.lastMessage!
+      assert.strictEqual(shown.id, paused.id)
+      const tools = shown.parts.filter((part) => part.type === "dynamic-tool")
+      assert.strictEqual(tools.length, 1)
+      assert.deepInclude(tools[0]!.approval, { id: asked.approval!.id, approved })
+      // The resumed stream: the call is not announced again, only its outcome comes, then the answer.
+      const resumed = await parse(await received.at(-1)!)
+      assert.deepStrictEqual(types(resumed), [
+        "start",
+        approved ? "tool-output-available" : "tool-output-denied",
+        "start-step",
+        "text-start",
+        "text-delta",
+        "text-end",
+        "finish-step",
+        "finish"
+      ])
+      assert.deepInclude(resumed[0], { messageId: paused.id })
+      const text = shown.parts.filter((part) => part.type === "text").map((part) => part.text).join("")
+      if (approved) {
+        assert.deepInclude(tools[0], { toolCallId: asked.toolCallId, state: "output-available", output: "sent 500 to Ada" })
+        assert.strictEqual(text, "Done: sent 500 to Ada.")
+        assert.deepStrictEqual((await Effect.runPromise(app.transfers)).slice(before.length), ["500 to Ada"])
+      } else {
+        assert.deepInclude(tools[0], { toolCallId: asked.toolCallId, state: "output-denied" })
+        assert.strictEqual(text, "The transfer was not made.")
+        assert.deepStrictEqual((await Effect.runPromise(app.transfers)).slice(before.length), [])
+      }
+
+      // Sent again, the answered approval finds no paused run: 404, and nothing runs twice.
+      const again = await post("Banker", body)
+      assert.strictEqual(again.status, 404)
+      assert.include(await again.text(), asked.approval!.id)
+      assert.strictEqual((await Effect.runPromise(app.transfers)).length, before.length + (approved ? 1 : 0))
+    }
+  })
+
+  it("approval responses on no pending call of the paused run are refused with 400 before any chunk; the run still waits", async () => {
+    const { chat, sent } = makeChat("Banker")
+    await chat.sendMessage({ text: "Pay Ada" })
+    const asked = chat.lastMessage!.parts.find((part) => part.type === "dynamic-tool")!
+    await chat.addToolApprovalResponse({ id: asked.approval!.id, approved: true })
+    const body = JSON.parse(JSON.stringify({ id: "chat-1", messages: chat.messages, trigger: "submit-message" }))
+    const assistant = body.messages.at(-1)
+    const stray = { ...assistant.parts.find((part: any) => part.type === "dynamic-tool"), toolCallId: "other", approval: { id: "stray", approved: true } }
+    assistant.parts.push(stray)
+    const refused = await post("Banker", body)
+    assert.strictEqual(refused.status, 400)
+    const error = (await refused.json()) as { readonly _tag: string; readonly reason: string; readonly message: string }
+    assert.deepStrictEqual([error._tag, error.reason], ["DecisionsRefused", "UnknownCall"])
+    assert.include(error.message, "stray")
+    assert.strictEqual(sent.length, 1)
+    // The pause still waits: the client's own request resumes it.
+    await chat.sendMessage()
+    assert.strictEqual(chat.status, "ready", String(chat.error))
+    assert.deepInclude(chat.lastMessage!.parts.find((part) => part.type === "dynamic-tool"), { state: "output-available" })
   })
 
   it("a failed run ends with an error chunk", async () => {

@@ -16,15 +16,20 @@
  * - retries, fallbacks, rate-limit waits and any other event: CUSTOM, named `effect-agents.<Tag>`
  *   with the event's JSON as value;
  * - approvals: the waiting call's TOOL_CALL_START / _ARGS / _END and its request as CUSTOM; a
- *   paused run ends with RUN_FINISHED whose outcome is `interrupt`, one interrupt per pending
- *   approval (its id the approval's token);
+ *   paused run ends with RUN_FINISHED whose outcome is `interrupt`, one interrupt per pending call
+ *   (its id the request's token; reason `tool_call`, or `input_required` for a tool's question). The
+ *   client's next `RunAgentInput` answers them in `resume` ({@link toDecisions}) and the paused run
+ *   goes on as a new AG-UI run: its calls are not announced again, their TOOL_CALL_RESULT comes
+ *   against their first run's ids;
  * - the end: RUN_FINISHED (with the answer's text and the token usage; a cancelled run's outcome is
  *   `cancelled`) or RUN_ERROR; nothing after it.
  *
  * Message ids are derived from the run's id, so a response is the same for the same run.
  */
+import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Approval from "../../../src/Approval.js"
 import type * as HttpApi from "../../../src/HttpApi.js"
 import type * as Run from "../../../src/Run.js"
 import * as RunEvent from "../../../src/RunEvent.js"
@@ -67,13 +72,90 @@ const usage = (metrics: Run.Metrics) => [{
   totalTokens: metrics.totalTokens
 }]
 
+/** What a tool-bound interrupt's `resume.payload` is: AG-UI's approve-with-edits shape. */
+const approvalSchema = {
+  type: "object",
+  properties: {
+    approved: { type: "boolean" },
+    editedArgs: { type: "object", description: "The tool's arguments instead of the model's (all of them)." },
+    reason: { type: "string", description: "Why it was not approved: the model is told." }
+  },
+  required: ["approved"]
+}
+
+/** A pending call as an AG-UI interrupt, answered by its token. */
+const interruptOf = (request: Approval.Request): Event => {
+  const asks = request.kind === "input"
+  return {
+    type: "interrupt",
+    id: request.token,
+    reason: asks ? "input_required" : "tool_call",
+    toolCallId: request.toolCallId,
+    message: asks
+      ? `The tool ${request.tool} asks a question: its answer is the resume's payload.`
+      : `The tool ${request.tool} needs approval.`,
+    ...(asks ? {} : { responseSchema: approvalSchema }),
+    metadata: { tool: request.tool, arguments: request.arguments, path: request.path }
+  }
+}
+
+/**
+ * The decisions a client's `resume` entries make on the pending calls of a paused run: a
+ * `cancelled` entry or `{ "approved": false, "reason"? }` rejects the call, `{ "approved": true,
+ * "editedArgs"? }` approves it (with those arguments), and a question's payload is its answer. Every
+ * entry must answer one of the pending calls (by its token); otherwise the message says why not.
+ */
+export const toDecisions = (
+  pending: ReadonlyArray<Approval.Request>,
+  resume: NonNullable<HttpApi.AgUiInput["resume"]>
+): Either.Either<ReadonlyArray<Approval.Decision>, Approval.ApprovalError> => {
+  const decisions: Array<Approval.Decision> = []
+  for (const entry of resume) {
+    const request = pending.find((r) => r.token === entry.interruptId)
+    const refuse = (reason: "UnknownCall" | "InvalidArguments", message: string) =>
+      Either.left(
+        new Approval.ApprovalError({ reason, message, ...(request === undefined ? {} : { toolCallId: request.toolCallId }) })
+      )
+    if (request === undefined) {
+      return refuse(
+        "UnknownCall",
+        `No pending call of this run has the interrupt "${entry.interruptId}": answer the interrupts of its last ` +
+          `RUN_FINISHED (${pending.map((r) => r.token).join(", ") || "none"}).`
+      )
+    }
+    const ref = { toolCallId: request.toolCallId, path: request.path }
+    const payload = entry.payload as Record<string, unknown> | undefined
+    if (entry.status === "cancelled") {
+      decisions.push(Approval.reject(ref, "The person dismissed the request without deciding."))
+    } else if (request.kind === "input") {
+      decisions.push(Approval.answer(ref, entry.payload))
+    } else if (typeof payload !== "object" || payload === null || typeof payload.approved !== "boolean") {
+      return refuse(
+        "InvalidArguments",
+        `The answer to the interrupt "${entry.interruptId}" (${request.tool}) has no "approved": send ` +
+          `{ "approved": true } (with "editedArgs" to change its arguments) or { "approved": false, "reason": "..." }.`
+      )
+    } else if (payload.approved) {
+      decisions.push(Approval.approve(ref, "editedArgs" in payload ? { arguments: payload.editedArgs } : undefined))
+    } else {
+      decisions.push(
+        Approval.reject(ref, typeof payload.reason === "string" ? payload.reason : "The person did not approve it.")
+      )
+    }
+  }
+  return Either.right(decisions)
+}
+
 /**
  * A mapper of one response: which text or reasoning message is open, per agent (the run itself, or
  * each member run). State of one response only, kept in its closure, since AG-UI's messages are
- * opened and closed around the deltas that our events carry one by one.
+ * opened and closed around the deltas that our events carry one by one. A resumed run's
+ * `announced` calls were announced by the run that paused: only their results come.
  */
-export const makeMapper = (threadId: string, runId: string) => {
+export const makeMapper = (threadId: string, runId: string, announcedBefore: ReadonlyArray<string> = []) => {
   let counter = 0
+  // Set once RUN_STARTED is out: a resumed run tells no RunStarted of its own.
+  let started = false
   const open = new Map<string, { text?: string | undefined; reasoning?: string | undefined; lastText?: string | undefined }>()
   // Set once the run's last event (RUN_FINISHED or RUN_ERROR) is out: nothing may follow it.
   let ended = false
@@ -110,7 +192,7 @@ export const makeMapper = (threadId: string, runId: string) => {
     closeText(sub, out)
   }
   // The tool calls already announced (TOOL_CALL_START, _ARGS, _END).
-  const announced = new Set<string>()
+  const announced = new Set<string>(announcedBefore)
   const announce = (sub: string | undefined, toolCallId: string, name: string, args: unknown, out: Array<Event>) => {
     if (announced.has(toolCallId)) return
     announced.add(toolCallId)
@@ -142,7 +224,6 @@ export const makeMapper = (threadId: string, runId: string) => {
   const map = (event: RunEvent.RunEvent, sub: string | undefined, nested: boolean, out: Array<Event>): void => {
     switch (event._tag) {
       case "RunStarted":
-        if (!nested) out.push({ type: "RUN_STARTED", threadId, runId })
         return
       case "ModelRequestStarted":
         return
@@ -264,20 +345,17 @@ export const makeMapper = (threadId: string, runId: string) => {
       case "RunPaused":
         if (nested) return
         close(sub, out)
-        // Each pending approval is an interrupt, answered by its token.
+        // Each pending call is an interrupt, answered by its token.
         finishWith({
           type: "RUN_FINISHED",
           threadId,
           runId,
           outcome: {
             type: "interrupt",
-            interrupts: event.pending.map((request) => ({
-              id: request.token,
-              reason: "tool_approval",
-              toolCallId: request.toolCallId,
-              message: `The tool ${request.tool} needs approval.`,
-              metadata: { tool: request.tool, arguments: request.arguments }
-            }))
+            interrupts: event.pending.map((request) => {
+              const { type: _, ...interrupt } = interruptOf(request)
+              return interrupt
+            })
           }
         }, out)
         return
@@ -289,6 +367,10 @@ export const makeMapper = (threadId: string, runId: string) => {
 
   return (event: HttpApi.StreamEvent): ReadonlyArray<Event> => {
     const out: Array<Event> = []
+    if (!started) {
+      started = true
+      out.push({ type: "RUN_STARTED", threadId, runId })
+    }
     switch (event._tag) {
       case "RunCancelled":
         close(undefined, out)
@@ -305,17 +387,30 @@ export const makeMapper = (threadId: string, runId: string) => {
   }
 }
 
-/** The run's events as AG-UI events. */
+/** The run's events as AG-UI events (a resumed run's: with the calls its pause `announced`). */
 export const events = (
   threadId: string,
   runId: string,
-  stream: Stream.Stream<HttpApi.StreamEvent>
+  stream: Stream.Stream<HttpApi.StreamEvent>,
+  announced?: ReadonlyArray<string>
 ): Stream.Stream<Event> =>
   Stream.suspend(() => {
-    const mapper = makeMapper(threadId, runId)
+    const mapper = makeMapper(threadId, runId, announced)
     return Stream.mapConcat(stream, mapper)
   })
 
 /** The body of the response: one `data:` line per event. */
-export const body = (threadId: string, runId: string, stream: Stream.Stream<HttpApi.StreamEvent>): Stream.Stream<Uint8Array> =>
-  Stream.map(events(threadId, runId, stream), (event) => Sse.data(JSON.stringify(event)))
+export const body = (
+  threadId: string,
+  runId: string,
+  stream: Stream.Stream<HttpApi.StreamEvent>,
+  announced?: ReadonlyArray<string>
+): Stream.Stream<Uint8Array> =>
+  Stream.map(events(threadId, runId, stream, announced), (event) => Sse.data(JSON.stringify(event)))
+
+/**
+ * The body of a resume refused before anything ran: RUN_STARTED, then RUN_ERROR with the refusal
+ * (AG-UI's answer to a resume it cannot take; the paused run still waits).
+ */
+export const refused = (threadId: string, runId: string, error: Approval.ApprovalError): Stream.Stream<Uint8Array> =>
+  body(threadId, runId, Stream.make(new RunEvent.RunFailed({ runId, error })))

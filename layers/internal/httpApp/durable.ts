@@ -8,7 +8,10 @@
  * written as the run's events happen, so a restarted server lists and answers for the runs of the
  * one before it, and takes the runs that had not ended up where they were. A run that pauses for
  * approval waits for decisions (`decide`), its pending calls kept beside the engine's tables
- * (`internal/durable/pause.ts`), and is listed as waiting with them.
+ * (`internal/durable/pause.ts`), and is listed as waiting with them. Its events but its text and
+ * reasoning deltas are stored too, once each however often the engine replays the run, and read back
+ * from a cursor by `GET /runs/{runId}/events` on any server on the file, then followed to the run's
+ * end (`durableEvents.ts`): what ends a run stores its last event before its status.
  *
  * A run waited for here is a fiber of the app's scope: shutting the app down stops waiting (the
  * run is not cancelled, and the next server takes it up); cancelling it interrupts its execution.
@@ -33,6 +36,7 @@ import * as Ref from "effect/Ref"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import type * as SessionStore from "../../../services/SessionStore.js"
 import * as HttpApi from "../../../src/HttpApi.js"
 import type * as Registry from "../../../src/Registry.js"
@@ -44,7 +48,7 @@ import * as Durable from "../../Durable.js"
 import * as SessionStoreSql from "../../SessionStoreSql.js"
 import * as DurableCancel from "../durable/cancel.js"
 import * as Pause from "../durable/pause.js"
-import * as EventLog from "./eventLog.js"
+import * as DurableEvents from "./durableEvents.js"
 import * as Failure from "./failure.js"
 
 /** Where durable runs are kept. */
@@ -87,13 +91,18 @@ export interface DurableRuns {
   /** The runs whose ids start with `prefix`, with their outputs but not their steps. */
   readonly withPrefix: (prefix: string) => Effect.Effect<ReadonlyArray<Omit<HttpApi.DurableRun, "steps">>>
   /**
-   * The live events of a run this server runs (or took up): kept in memory, those of a run's steps
-   * once each however often the engine replays them; a restarted server has those from its take-up.
+   * The events of a durable run (none: no run has that id), from its event log stored beside its
+   * execution (`durableEvents.ts`): its stored events after a cursor, then its live tail.
    */
-  readonly events: (runId: string) => Effect.Effect<Option.Option<EventLog.Log>>
+  readonly events: (runId: string) => Effect.Effect<Option.Option<EventReader>>
   /** The database of the engine and of the records, for the records of others (batches). */
   readonly sql: SqlClient.SqlClient
   readonly draining: Effect.Effect<boolean>
+}
+
+/** A durable run's events from a cursor (see `durableEvents.ts` for the ids). */
+export interface EventReader {
+  readonly read: (after: number) => Stream.Stream<readonly [number, HttpApi.StreamEvent]>
 }
 
 interface RunRow {
@@ -180,48 +189,31 @@ export const make = (
     const sql = Context.get(sqlOf, SqlClient.SqlClient)
     for (const statement of tables) yield* Effect.orDie(sql.unsafe(statement).raw)
 
-    // The live events of the runs, for readers here. The engine runs a run again from its start each
-    // time it resumes (after a signal, after a restart), replaying its settled steps: a reader is
-    // told of each step's start and end, and of the run's start, once.
-    const logs = yield* EventLog.make
-    const told = new Map<string, Set<string>>()
-    const logOf = (runId: string): Effect.Effect<EventLog.Log> =>
-      Effect.flatMap(logs.get(runId), (found) =>
-        Option.isSome(found)
-          ? Effect.succeed(found.value)
-          : Effect.flatMap(EventLog.makeLog, (log) =>
-            Effect.flatMap(logs.register(runId, log), (kept) => kept ? Effect.succeed(log) : logOf(runId))))
-    const live = (runId: string, event: HttpApi.StreamEvent): Effect.Effect<void> => {
-      const id = event._tag === "RunStarted"
-        ? event._tag
-        : event._tag === "StepStarted" || event._tag === "StepCompleted" || event._tag === "StepFailed" ||
-            event._tag === "StepWaiting"
-        ? `${event._tag} ${event.stepId}`
-        : undefined
-      if (id !== undefined) {
-        const seen = told.get(runId) ?? new Set<string>()
-        told.set(runId, seen)
-        if (seen.has(id)) return Effect.void
-        seen.add(id)
-      }
-      return Effect.flatMap(logOf(runId), (log) => log.append(event))
-    }
-    const endLog = (runId: string, last: HttpApi.StreamEvent | undefined) =>
-      Effect.gen(function*() {
-        told.delete(runId)
-        const log = yield* logs.get(runId)
-        if (Option.isNone(log)) return
-        if (last !== undefined) yield* log.value.append(last)
-        yield* log.value.end
-        yield* logs.finished(runId, log.value)
-      })
+    // The runs' event log, stored beside their executions (its events' keys make a replay's events
+    // stored once); a reader stops after a run's row says it has ended.
+    const events = yield* DurableEvents.make(
+      sql,
+      (runId) =>
+        Effect.map(
+          Effect.orDie(sql<{ readonly status: string }>`SELECT status FROM effect_agents_durable_runs WHERE run_id = ${runId}`),
+          (rows) => rows[0]?.status !== "running"
+        )
+    )
+    /** Stores the event that ends a run (made by what ends it, not by its body), once. */
+    const recordEnd = (runId: string, last: HttpApi.StreamEvent) =>
+      events.record(runId, last, DurableEvents.keyOfEnd(last))
 
-    // What each run's events leave in the tables: the signals it waits for, the steps it settled.
-    // A pause does not end a durable run: it waits for decisions (its pending calls are stored).
-    const record = (runId: string, event: RunEvent.RunEvent): Effect.Effect<void> =>
+    // What each run's events leave in the tables: the event log, the signals it waits for, the steps
+    // it settled. A pause does not end a durable run: it waits for decisions (its pending calls are
+    // stored). `keyOf` names the events of one execution of the run's body.
+    const record = (
+      runId: string,
+      keyOf: (event: HttpApi.StreamEvent) => string | undefined,
+      event: RunEvent.RunEvent
+    ): Effect.Effect<void> =>
       event._tag === "RunPaused" && event.runId === runId
         ? Effect.void
-        : Effect.zipRight(live(runId, event), recordStored(runId, event))
+        : Effect.zipRight(events.record(runId, event, keyOf(event)), recordStored(runId, event))
     const recordStored = (runId: string, event: RunEvent.RunEvent): Effect.Effect<void> => {
       switch (event._tag) {
         case "StepWaiting":
@@ -269,7 +261,8 @@ export const make = (
           const found = yield* row(payload.runId)
           if (Option.isSome(found) && found.value.status === "cancelled") return yield* DurableCancel.interruptRun
           const input = yield* Effect.orDie(decodeInput(payload.input))
-          const onEvent = (event: RunEvent.RunEvent) => record(payload.runId, event)
+          const keyOf = DurableEvents.keys()
+          const onEvent = (event: RunEvent.RunEvent) => record(payload.runId, keyOf, event)
           // A run that pauses for approval waits for decisions, and resumes in the body with them.
           const resume = entry.resume
           const run = resume === undefined
@@ -382,7 +375,10 @@ export const make = (
         if (executionId !== undefined) yield* pauses.forget(executionId)
       })
 
-    /** Waits for the run's execution (starting it, or taking it up where it was) and records its end. */
+    /**
+     * Waits for the run's execution (starting it, or taking it up where it was) and records its end:
+     * its last event is stored before its status, so a reader that sees it ended has it.
+     */
     const awaitEnd = (definition: Definition, runId: string, input: unknown) =>
       Effect.gen(function*() {
         const exit = yield* Effect.exit(
@@ -391,28 +387,27 @@ export const make = (
         if (Exit.isSuccess(exit)) {
           const output = yield* Effect.orDie(Schema.encode(Schema.parseJson(Schema.Unknown))(exit.value))
           yield* finish(runId, "completed", { output })
-          return yield* endLog(runId, undefined)
+          return yield* events.ended(runId)
         }
-        const cancelled = new HttpApi.RunCancelled({ runId, reason: "cancelled", message: "The run was cancelled." })
         if (Cause.isInterruptedOnly(exit.cause)) {
+          yield* recordEnd(runId, cancelledEvent(runId))
           yield* finish(runId, "cancelled", {})
-          return yield* endLog(runId, cancelled)
+          return yield* events.ended(runId)
         }
         const failure = yield* Option.match(Cause.failureOption(exit.cause), {
           onNone: () => Failure.fromCause(exit.cause as Cause.Cause<never>),
           onSome: Effect.succeed
         })
-        yield* finish(runId, "failed", { error: yield* Effect.orDie(encodeFailure(failure)) })
         // A run cancelled as it failed ends as cancelled. An AgentError was told by the run (RunFailed).
-        const ended = yield* row(runId)
-        return yield* endLog(
-          runId,
-          Option.isSome(ended) && ended.value.status === "cancelled"
-            ? cancelled
-            : failure._tag === "SessionStoreError" || failure._tag === "MemoryError" || failure._tag === "InternalError"
-            ? new HttpApi.RunError({ runId, error: failure })
-            : undefined
-        )
+        const before = yield* row(runId)
+        const last = Option.isSome(before) && before.value.status === "cancelled"
+          ? cancelledEvent(runId)
+          : failure._tag === "SessionStoreError" || failure._tag === "MemoryError" || failure._tag === "InternalError"
+          ? new HttpApi.RunError({ runId, error: failure })
+          : undefined
+        if (last !== undefined) yield* recordEnd(runId, last)
+        yield* finish(runId, "failed", { error: yield* Effect.orDie(encodeFailure(failure)) })
+        return yield* events.ended(runId)
       })
 
     const start: DurableRuns["start"] = (entry, request) =>
@@ -446,7 +441,9 @@ export const make = (
         }))
         const definition = definitions.get(found.agent)
         if (found.status === "running" && definition !== undefined) {
-          // Recorded first: whatever the run ends with now, it was cancelled.
+          // Recorded first: whatever the run ends with now, it was cancelled (its event before its
+          // status, which readers stop after, wherever the run runs).
+          yield* recordEnd(runId, cancelledEvent(runId))
           yield* finish(runId, "cancelled", {})
           // Its steps and calls in flight here stop at once; a run suspended on a signal is not
           // running anywhere: the engine ends it.
@@ -614,11 +611,15 @@ export const make = (
         Effect.flatMap(Effect.option(FiberMap.get(fibers, runId)), (fiber) =>
           Option.isNone(fiber) ? Effect.void : Effect.asVoid(Fiber.await(fiber.value))),
       withPrefix,
-      events: logs.get,
+      events: (runId) =>
+        Effect.map(row(runId), Option.map((): EventReader => ({ read: (after) => events.read(runId, after) }))),
       sql,
       draining: Ref.get(draining)
     }
   })
+
+const cancelledEvent = (runId: string) =>
+  new HttpApi.RunCancelled({ runId, reason: "cancelled", message: "The run was cancelled." })
 
 /** The input of a registry entry's run, from the API's. */
 const toRunInput = (input: HttpApi.RunInput): Run.Input =>

@@ -6,7 +6,7 @@
  * Bounded: a log keeps its last {@link maxEvents} events (a reader whose cursor is older starts at the
  * oldest one kept), and the logs of the {@link keepFinished} most recently finished runs are kept
  * besides those of the runs in flight; older ones are dropped. Nothing is written to disk: a
- * restarted server has no logs.
+ * restarted server has no logs. (A durable run's log is stored with its execution: `durableEvents.ts`.)
  */
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"

@@ -15,7 +15,11 @@
  *   `running` to `waiting`, `completed` or `failed`), each of the step's events as a transient
  *   `data-step-event`; a workflow that streamed no text gets its answer as one text part at its end;
  * - approvals: the waiting call's input, then `tool-approval-request` (its approval id the
- *   request's token); a paused run finishes with reason `other` and `paused: true` in its metadata;
+ *   request's token); a paused run finishes with reason `other` and `paused: true` in its metadata.
+ *   The client's approval responses (`addToolApprovalResponse`: its last assistant message's tool
+ *   parts `approval-responded`) resume it ({@link toDecisions}) in the same assistant message: the
+ *   decided calls are not announced again, an approved one's output comes, a rejected one is
+ *   `tool-output-denied`;
  * - retries, fallbacks, rate-limit waits and any other event: a transient `data-event` with the
  *   event's JSON;
  * - the end: `finish` (with the finish reason, and usage and duration as message metadata), `error`
@@ -24,8 +28,10 @@
 import type * as Prompt from "@effect/ai/Prompt"
 import type * as Response from "@effect/ai/Response"
 import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Approval from "../../../src/Approval.js"
 import type * as HttpApi from "../../../src/HttpApi.js"
 import type * as Run from "../../../src/Run.js"
 import * as RunEvent from "../../../src/RunEvent.js"
@@ -48,6 +54,58 @@ export const toInput = (request: HttpApi.UiMessagesRequest): Run.Input => {
     out.push({ role: message.role, content: text })
   }
   return out
+}
+
+/** A person's answer to one approval request, as the AI SDK's client sends it back. */
+export interface ApprovalResponse {
+  readonly approvalId: string
+  readonly approved: boolean
+  readonly reason?: string | undefined
+}
+
+/**
+ * The approval responses of a request: the tool parts of its last message, when that is the
+ * assistant's, whose state is `approval-responded` (what `lastAssistantMessageIsCompleteWithApprovalResponses`
+ * sends automatically). A last message of the user's is a new turn, whatever the history holds.
+ */
+export const approvalResponses = (request: HttpApi.UiMessagesRequest): ReadonlyArray<ApprovalResponse> => {
+  const last = request.messages[request.messages.length - 1]!
+  if (last.role !== "assistant") return []
+  return last.parts.flatMap((part) =>
+    part.state === "approval-responded" && part.approval !== undefined
+      ? [{ approvalId: part.approval.id, approved: part.approval.approved === true, reason: part.approval.reason }]
+      : []
+  )
+}
+
+/**
+ * The decisions the responses make on a paused run's pending calls (by their tokens): an approval
+ * approves the call, a denial rejects it with its reason. A response to no pending call is refused.
+ */
+export const toDecisions = (
+  pending: ReadonlyArray<Approval.Request>,
+  responses: ReadonlyArray<ApprovalResponse>
+): Either.Either<ReadonlyArray<Approval.Decision>, Approval.ApprovalError> => {
+  const decisions: Array<Approval.Decision> = []
+  for (const response of responses) {
+    const request = pending.find((r) => r.token === response.approvalId)
+    if (request === undefined) {
+      return Either.left(
+        new Approval.ApprovalError({
+          reason: "UnknownCall",
+          message: `No pending call of this run has the approval "${response.approvalId}": answer the approval ` +
+            `requests of its last message (${pending.map((r) => r.token).join(", ") || "none"}).`
+        })
+      )
+    }
+    const ref = { toolCallId: request.toolCallId, path: request.path }
+    decisions.push(
+      response.approved
+        ? Approval.approve(ref)
+        : Approval.reject(ref, response.reason ?? "The person did not approve it.")
+    )
+  }
+  return Either.right(decisions)
 }
 
 const encodeEvent = Schema.encodeSync(RunEvent.RunEvent)
@@ -75,9 +133,12 @@ const errorText = (error: unknown): string => {
 /**
  * A mapper of one response: the open text and reasoning parts. State of one response only, kept in
  * its closure, since the protocol's parts are opened and closed around the deltas our events carry.
+ * A resumed run's `announcedBefore` calls are in the message already: only their outcomes come.
  */
-export const makeMapper = (runId: string) => {
+export const makeMapper = (runId: string, announcedBefore: ReadonlyArray<string> = []) => {
   let counter = 0
+  // Set once `start` is out: a resumed run tells no RunStarted of its own.
+  let started = false
   let text: string | undefined
   let reasoning: string | undefined
   // A step is closed when the next one starts or the run ends, not when its model call ends: the
@@ -98,7 +159,7 @@ export const makeMapper = (runId: string) => {
     text = undefined
   }
   // The tool calls whose input was sent: a call that waits for approval is announced by its request.
-  const announced = new Set<string>()
+  const announced = new Set<string>(announcedBefore)
   const announce = (toolCallId: string, toolName: string, input: unknown, out: Array<Chunk>) => {
     if (announced.has(toolCallId)) return
     announced.add(toolCallId)
@@ -110,7 +171,6 @@ export const makeMapper = (runId: string) => {
   const map = (event: RunEvent.RunEvent, out: Array<Chunk>): void => {
     switch (event._tag) {
       case "RunStarted":
-        out.push({ type: "start", messageId: runId })
         return
       case "ModelRequestStarted":
         close(out)
@@ -151,6 +211,11 @@ export const makeMapper = (runId: string) => {
         out.push({ type: "tool-output-available", toolCallId: event.toolCallId, output: event.result ?? null, dynamic: true })
         return
       case "ToolCallFailed":
+        // A call a person rejected is denied, as the AI SDK shows a denial.
+        if (event.reason === "Rejected") {
+          out.push({ type: "tool-output-denied", toolCallId: event.toolCallId })
+          return
+        }
         out.push({
           type: "tool-output-error",
           toolCallId: event.toolCallId,
@@ -270,6 +335,10 @@ export const makeMapper = (runId: string) => {
 
   return (event: HttpApi.StreamEvent): ReadonlyArray<Chunk> => {
     const out: Array<Chunk> = []
+    if (!started) {
+      started = true
+      out.push({ type: "start", messageId: runId })
+    }
     switch (event._tag) {
       case "RunCancelled":
         if (ended) break
@@ -292,13 +361,20 @@ export const makeMapper = (runId: string) => {
   }
 }
 
-/** The run's events as UI message chunks. */
-export const chunks = (runId: string, stream: Stream.Stream<HttpApi.StreamEvent>): Stream.Stream<Chunk> =>
-  Stream.suspend(() => Stream.mapConcat(stream, makeMapper(runId)))
+/** The run's events as UI message chunks (a resumed run's: with the calls its pause `announced`). */
+export const chunks = (
+  runId: string,
+  stream: Stream.Stream<HttpApi.StreamEvent>,
+  announced?: ReadonlyArray<string>
+): Stream.Stream<Chunk> => Stream.suspend(() => Stream.mapConcat(stream, makeMapper(runId, announced)))
 
 /** The body of the response: one `data:` line per chunk, then `[DONE]`. */
-export const body = (runId: string, stream: Stream.Stream<HttpApi.StreamEvent>): Stream.Stream<Uint8Array> =>
+export const body = (
+  runId: string,
+  stream: Stream.Stream<HttpApi.StreamEvent>,
+  announced?: ReadonlyArray<string>
+): Stream.Stream<Uint8Array> =>
   Stream.concat(
-    Stream.map(chunks(runId, stream), (chunk) => Sse.data(JSON.stringify(chunk))),
+    Stream.map(chunks(runId, stream, announced), (chunk) => Sse.data(JSON.stringify(chunk))),
     Stream.sync(() => Sse.data("[DONE]"))
   )

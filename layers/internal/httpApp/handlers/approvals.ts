@@ -60,9 +60,9 @@ export const ApprovalsLive = HttpApiBuilder.group(HttpApi.Api, "approvals", (han
         yield* setRunId(path.runId)
         if (payload.stream === true || wantsEventStream(request)) {
           // The response starts once the resume is admitted: a refusal is a 400, not a stream.
-          const gate = yield* admission(path.runId, resumed)
+          const gate = yield* admission(resumed)
           const response = yield* eventStream(gate.entry, "", options, payload.detach === true)
-          yield* gate.admitted
+          yield* Effect.mapError(gate.admitted, (error) => HttpApi.DecisionsRefused.fromApprovalError(path.runId, error))
           return response
         }
         return yield* runToEnd(resumed, "", options).pipe(pausedAccepted, refusedDecisions(path.runId))

@@ -14,6 +14,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as AgentError from "../../../../src/AgentError.js"
+import type * as Approval from "../../../../src/Approval.js"
 import * as HttpApi from "../../../../src/HttpApi.js"
 import * as Registry from "../../../../src/Registry.js"
 import type * as Run from "../../../../src/Run.js"
@@ -84,12 +85,12 @@ export const eventStream = (
 
 /**
  * A resumed run whose refusal is known before its response starts. `entry`'s run is the resume;
- * `admitted` waits for its first event or its end, and fails with `DecisionsRefused` when it ended
- * with an `ApprovalError` before any event (the state or the decisions were refused before anything
- * ran, and the run still waits), so that a stream answers 400 instead of an empty 200.
+ * `admitted` waits for its first event or its end, and fails with the `ApprovalError` it ended with
+ * before any event (the state or the decisions were refused before anything ran, and the run still
+ * waits), so that a stream can answer the refusal instead of an empty 200.
  */
-export const admission = (runId: string, entry: Registry.Entry) =>
-  Effect.map(Deferred.make<void, HttpApi.DecisionsRefused>(), (gate) => {
+export const admission = (entry: Registry.Entry) =>
+  Effect.map(Deferred.make<void, Approval.ApprovalError>(), (gate) => {
     const gated: Registry.Entry = {
       ...entry,
       run: (input, options) =>
@@ -102,7 +103,7 @@ export const admission = (runId: string, entry: Registry.Entry) =>
             const failure = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
             // Completed already when an event came first: a later refusal is the stream's.
             return failure?._tag === "ApprovalError"
-              ? Deferred.fail(gate, HttpApi.DecisionsRefused.fromApprovalError(runId, failure))
+              ? Deferred.fail(gate, failure)
               : Deferred.succeed(gate, undefined)
           })
         )
