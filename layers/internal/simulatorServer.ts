@@ -1,6 +1,7 @@
 // The simulator's HTTP server: an @effect/platform router served by NodeHttpServer on a Node
 // `http.Server` of our own, so that connections can be counted and a stream can be written frame
-// by frame as plain strings, stalled, or cut by destroying its socket.
+// by frame as plain strings, stalled, or cut by destroying its socket. How a reply is written
+// is `simulator/delivery.ts`; the faults a request asks for by header, `simulator/faultHeaders.ts`.
 //
 // Counters are plain fields of one object owned by the server: they change inside Node's
 // connection and response callbacks, on every request, and reading them is a snapshot.
@@ -19,10 +20,10 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import type * as Net from "node:net"
-import type { Answer, Disrupt, HttpError, Protocol, Reply, Request, Respond, Script, Stats, Timing } from "./simulatorModel.js"
+import type { Protocol, Reply, Request, Script, Stats } from "./simulatorModel.js"
+import * as SimulatorDelivery from "./simulator/delivery.js"
+import * as FaultHeaders from "./simulator/faultHeaders.js"
 import * as SimulatorRequest from "./simulatorRequest.js"
-import * as SimulatorResponder from "./simulatorResponder.js"
-import * as SimulatorWire from "./simulatorWire.js"
 
 export interface Options {
   readonly host?: string | undefined
@@ -46,56 +47,6 @@ export interface Server {
   readonly setScript: (script: Script) => Effect.Effect<void>
   readonly awaitStats: (predicate: (stats: Stats) => boolean) => Effect.Effect<Stats>
 }
-
-const respondReply: Respond = { _tag: "Respond", delay: undefined, chunkDelay: undefined, oneWrite: undefined }
-
-const positive = (d: Duration.Duration | undefined): Duration.Duration | undefined =>
-  d !== undefined && Duration.greaterThan(d, Duration.zero) ? d : undefined
-
-const sseHeaders = (requestId: string, protocol: Protocol): Http.OutgoingHttpHeaders => ({
-  "content-type": "text/event-stream; charset=utf-8",
-  "cache-control": "no-cache",
-  "connection": "keep-alive",
-  [protocol === "messages" ? "request-id" : "x-request-id"]: requestId
-})
-
-const jsonHeaders = (requestId: string, protocol: Protocol): Record<string, string> => ({
-  [protocol === "messages" ? "request-id" : "x-request-id"]: requestId
-})
-
-/**
- * Writes `chunk`, waiting for the socket to drain when its buffer is full. A destroyed response
- * is about to emit "close", on which the platform interrupts the handler: nothing more to do.
- */
-const write = (res: Http.ServerResponse, chunk: string): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    if (res.destroyed) return Effect.never
-    if (res.write(chunk)) return Effect.void
-    return drained(res)
-  })
-
-const drained = (res: Http.ServerResponse): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    const done = () => {
-      res.off("drain", done)
-      res.off("close", done)
-      resume(Effect.void)
-    }
-    res.on("drain", done)
-    res.on("close", done)
-    return Effect.sync(() => {
-      res.off("drain", done)
-      res.off("close", done)
-    })
-  })
-
-/** Writes `chunk` and waits until Node has handed it to the socket. */
-const writeFlushed = (res: Http.ServerResponse, chunk: string): Effect.Effect<void> =>
-  Effect.suspend(() =>
-    res.destroyed ? Effect.never : Effect.async<void>((resume) => {
-      res.write(chunk, () => resume(Effect.void))
-    })
-  )
 
 /**
  * The request body as text, read straight from Node (the platform's `request.text` costs about
@@ -126,123 +77,6 @@ const readBody = (req: Http.IncomingMessage, limit: number): Effect.Effect<strin
     req.on("end", onEnd)
     return Effect.sync(cleanup)
   })
-
-// -----------------------------------------------------------------------------
-// Faults requested by header, for clients without a script (curl, raw benchmarks)
-// -----------------------------------------------------------------------------
-
-const headerValue = (headers: Readonly<Record<string, string | undefined>>, name: string) => {
-  const value = headers[name]
-  return value === undefined || value.length === 0 ? undefined : value
-}
-
-const millis = (value: string | undefined): Duration.Duration | undefined => {
-  if (value === undefined) return undefined
-  const n = Number(value)
-  return Number.isFinite(n) && n >= 0 ? Duration.millis(n) : undefined
-}
-
-/** A reply described by the `x-simulator-fault` header, or why the header makes no sense. */
-export const replyFromHeaders = (
-  headers: Readonly<Record<string, string | undefined>>
-): Reply | { readonly _tag: "Invalid"; readonly message: string } | undefined => {
-  const fault = headerValue(headers, "x-simulator-fault")
-  const delay = millis(headerValue(headers, "x-simulator-delay"))
-  const chunkDelay = millis(headerValue(headers, "x-simulator-chunk-delay"))
-  const oneWrite = headerValue(headers, "x-simulator-one-write") === "true" ? true : undefined
-  const timing: Timing = { delay, chunkDelay, oneWrite }
-  if (fault === undefined) {
-    return delay === undefined && chunkDelay === undefined && oneWrite === undefined
-      ? undefined
-      : { ...respondReply, ...timing }
-  }
-  const [name = "", ...pairs] = fault.split(";").map((s) => s.trim())
-  const params: Record<string, string> = {}
-  for (const pair of pairs) {
-    const at = pair.indexOf("=")
-    if (at > 0) params[pair.slice(0, at).trim()] = pair.slice(at + 1).trim()
-  }
-  const after = params.after === undefined ? undefined : Number(params.after)
-  if (after !== undefined && !(Number.isInteger(after) && after >= 0)) {
-    return { _tag: "Invalid", message: `x-simulator-fault: 'after' must be a whole number, got '${params.after}'` }
-  }
-  const before = params.before
-  if (before !== undefined && before !== "headers" && before !== "body") {
-    return { _tag: "Invalid", message: `x-simulator-fault: 'before' must be 'headers' or 'body', got '${before}'` }
-  }
-  const retryAfter = millis(params["retry-after-ms"]) ??
-    (params["retry-after"] === undefined ? undefined : millis(String(Number(params["retry-after"]) * 1000)))
-  const httpError = (kind: HttpError["kind"], status?: number): HttpError => ({
-    _tag: "HttpError",
-    status,
-    kind,
-    message: params.message,
-    body: undefined,
-    headers: {},
-    retryAfter: retryAfter ?? (kind === "rate-limited" ? Duration.seconds(1) : undefined),
-    ...timing
-  })
-  const disrupt = (kind: Disrupt["kind"]): Disrupt => ({
-    _tag: "Disrupt",
-    kind,
-    after,
-    before,
-    errorKind: params.kind === "overloaded" || params.kind === "rate-limited" ? params.kind : "server",
-    message: params.message,
-    reply: respondReply,
-    ...timing
-  })
-  if (/^\d{3}$/.test(name)) return httpError(SimulatorWire.kindOf(Number(name)), Number(name))
-  switch (name) {
-    case "rate-limit":
-    case "rate-limited":
-      return httpError("rate-limited")
-    case "server-error":
-      return httpError("server")
-    case "bad-gateway":
-      return httpError("bad-gateway")
-    case "unavailable":
-      return httpError("unavailable")
-    case "overloaded":
-      return httpError("overloaded")
-    case "unauthorized":
-      return httpError("unauthorized")
-    case "bad-request":
-      return httpError("bad-request")
-    case "context-too-long":
-      return httpError("context-too-long")
-    case "reset":
-    case "stall":
-    case "truncate":
-    case "malformed-json":
-    case "malformed-sse":
-    case "stream-error":
-      return disrupt(name)
-    case "invalid-tool-arguments":
-      return {
-        _tag: "Answer",
-        text: [],
-        toolCalls: [{
-          name: params.tool,
-          arguments: undefined,
-          rawArguments: params.arguments,
-          invalid: true,
-          id: undefined,
-          chunks: undefined
-        }],
-        finishReason: "tool-calls",
-        usage: undefined,
-        model: undefined,
-        ...timing
-      }
-    default:
-      return {
-        _tag: "Invalid",
-        message:
-          `x-simulator-fault: unknown fault '${name}' (expected a status such as 503, rate-limit, server-error, bad-gateway, unavailable, overloaded, unauthorized, bad-request, context-too-long, reset, stall, truncate, malformed-json, malformed-sse, stream-error or invalid-tool-arguments)`
-      }
-  }
-}
 
 // -----------------------------------------------------------------------------
 // The server
@@ -299,8 +133,8 @@ export const make = (options: Options): Effect.Effect<Server, HttpServerError.Se
     setScriptNow(options.script)
 
     const defaults = {
-      delay: positive(options.delay === undefined ? undefined : Duration.decode(options.delay)),
-      chunkDelay: positive(options.chunkDelay === undefined ? undefined : Duration.decode(options.chunkDelay)),
+      delay: SimulatorDelivery.positive(options.delay === undefined ? undefined : Duration.decode(options.delay)),
+      chunkDelay: SimulatorDelivery.positive(options.chunkDelay === undefined ? undefined : Duration.decode(options.chunkDelay)),
       oneWrite: options.oneWrite ?? false
     }
     const apiKey = options.apiKey === undefined ? undefined : Redacted.value(options.apiKey)
@@ -357,258 +191,11 @@ export const make = (options: Options): Effect.Effect<Server, HttpServerError.Se
         const reply = scriptFn(request)
         return Effect.isEffect(reply) ? reply : Effect.succeed(reply)
       }
-      return Effect.succeed(respondReply)
+      return Effect.succeed(FaultHeaders.respondReply)
     }
 
-    const errorReply = (
-      protocol: Protocol,
-      model: string,
-      requestId: string,
-      error: {
-        readonly kind: HttpError["kind"]
-        readonly status?: number | undefined
-        readonly message?: string | undefined
-        readonly param?: string | undefined
-        readonly retryAfter?: Duration.Duration | undefined
-        readonly body?: string | undefined
-        readonly headers?: Readonly<Record<string, string>> | undefined
-      }
-    ): HttpServerResponse.HttpServerResponse => {
-      const response = SimulatorWire.errorResponse(protocol, { ...error, model, requestId })
-      return HttpServerResponse.text(error.body ?? response.body, {
-        status: response.status,
-        headers: { ...response.headers, ...error.headers },
-        contentType: response.headers["content-type"]!
-      })
-    }
-
-    // -------------------------------------------------------------------------
-    // Delivery
-    // -------------------------------------------------------------------------
-
-    const timingOf = (reply: Timing, inner?: Timing) => ({
-      delay: positive(reply.delay ?? inner?.delay) ?? defaults.delay,
-      chunkDelay: positive(reply.chunkDelay ?? inner?.chunkDelay) ?? defaults.chunkDelay,
-      oneWrite: reply.oneWrite ?? inner?.oneWrite ?? defaults.oneWrite
-    })
-
-    /** Writes SSE frames `[0, cut)` then `tail`, in chunks split at `breaks`. */
-    const writeFrames = (
-      res: Http.ServerResponse,
-      frames: ReadonlyArray<string>,
-      breaks: ReadonlyArray<number>,
-      cut: number,
-      tail: ReadonlyArray<string>,
-      timing: ReturnType<typeof timingOf>
-    ): Effect.Effect<void> => {
-      if (timing.oneWrite) {
-        let all = ""
-        for (let i = 0; i < cut; i++) all += frames[i]
-        for (const frame of tail) all += frame
-        return all.length === 0 ? Effect.void : write(res, all)
-      }
-      const groups: Array<string> = []
-      let current = ""
-      let b = 0
-      for (let i = 0; i < cut; i++) {
-        if (b < breaks.length && breaks[b] === i) {
-          b++
-          if (current.length > 0) groups.push(current)
-          current = ""
-        }
-        current += frames[i]
-      }
-      for (const frame of tail) current += frame
-      if (current.length > 0) groups.push(current)
-      const pause = timing.chunkDelay
-      if (pause === undefined) {
-        return Effect.suspend(() => {
-          for (let g = 0; g < groups.length; g++) {
-            if (res.destroyed) return Effect.never
-            if (!res.write(groups[g]!)) {
-              const rest = groups.slice(g + 1)
-              return Effect.zipRight(drained(res), Effect.forEach(rest, (group) => write(res, group), { discard: true }))
-            }
-          }
-          return Effect.void
-        })
-      }
-      return Effect.forEach(
-        groups,
-        (group, g) => g === 0 ? write(res, group) : Effect.zipRight(Effect.sleep(pause), write(res, group)),
-        { discard: true }
-      )
-    }
-
-    const cutSocket = (res: Http.ServerResponse) =>
-      Effect.suspend(() => {
-        cutByServer.add(res)
-        res.socket?.destroy()
-        if (!res.destroyed) res.destroy()
-        // The platform interrupts this fiber when the response closes.
-        return Effect.never
-      })
-
-    /**
-     * A stall or a reset in a phase of its own: before the status line, or after the headers and
-     * before the first byte of the body.
-     */
-    const holdOrCut = (
-      res: Http.ServerResponse,
-      disruption: Disrupt,
-      headers: Http.OutgoingHttpHeaders
-    ): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
-      Effect.suspend(() => {
-        if (disruption.before === "body") {
-          res.writeHead(200, headers)
-          res.flushHeaders()
-        }
-        return disruption.kind === "reset" ? cutSocket(res) : Effect.never
-      })
-
-    const deliverStream = (
-      protocol: Protocol,
-      request: Request,
-      res: Http.ServerResponse,
-      requestId: string,
-      content: Answer | Respond,
-      disruption: Disrupt | undefined,
-      timing: ReturnType<typeof timingOf>,
-      ctx: SimulatorWire.Context
-    ): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
-      const resolved = SimulatorResponder.resolve(content, request)
-      const body = SimulatorWire.streamBody(protocol, resolved, ctx)
-      let frames = body.frames
-      let cut = frames.length
-      let tail: ReadonlyArray<string> = []
-      let ending: "end" | "reset" | "stall" = "end"
-      if (disruption !== undefined) {
-        const malformed = disruption.kind === "malformed-json" || disruption.kind === "malformed-sse"
-        const after = Math.min(disruption.after ?? (malformed ? body.firstContent : body.firstContent + 1), frames.length)
-        switch (disruption.kind) {
-          case "reset":
-          case "stall":
-            cut = after
-            ending = disruption.kind
-            break
-          case "truncate":
-            cut = after
-            break
-          case "stream-error":
-            cut = after
-            tail = SimulatorWire.streamErrorFrames(protocol, disruption.errorKind, disruption.message, ctx, after)
-            break
-          case "malformed-json":
-          case "malformed-sse": {
-            const broken = disruption.kind === "malformed-json"
-              ? SimulatorWire.malformedJsonFrame
-              : SimulatorWire.malformedSseFrame
-            const copy = frames.slice()
-            const at = Math.min(after, copy.length - 1)
-            copy[at] = broken(copy[at]!)
-            frames = copy
-            break
-          }
-        }
-      }
-      return Effect.gen(function*() {
-        if (timing.delay !== undefined) yield* Effect.sleep(timing.delay)
-        if (disruption?.before !== undefined) return yield* holdOrCut(res, disruption, sseHeaders(requestId, protocol))
-        if (ending === "reset" && cut === 0) return yield* cutSocket(res)
-        res.writeHead(200, sseHeaders(requestId, protocol))
-        if (cut === 0 && tail.length === 0) res.flushHeaders()
-        yield* writeFrames(res, frames, body.breaks, cut, tail, timing)
-        if (ending === "reset") {
-          yield* writeFlushed(res, "")
-          return yield* cutSocket(res)
-        }
-        if (ending === "stall") return yield* Effect.never
-        res.end()
-        return HttpServerResponse.empty()
-      })
-    }
-
-    const deliverJson = (
-      protocol: Protocol,
-      request: Request,
-      res: Http.ServerResponse,
-      requestId: string,
-      content: Answer | Respond,
-      disruption: Disrupt | undefined,
-      timing: ReturnType<typeof timingOf>,
-      ctx: SimulatorWire.Context
-    ): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
-      const sleep = timing.delay === undefined ? Effect.void : Effect.sleep(timing.delay)
-      if (disruption?.kind === "stream-error") {
-        return Effect.as(
-          sleep,
-          errorReply(protocol, request.model, requestId, {
-            kind: disruption.errorKind,
-            message: disruption.message,
-            retryAfter: disruption.errorKind === "rate-limited" ? Duration.seconds(1) : undefined
-          })
-        )
-      }
-      const json = SimulatorWire.jsonBody(protocol, SimulatorResponder.resolve(content, request), ctx)
-      if (disruption === undefined) {
-        return Effect.as(
-          sleep,
-          HttpServerResponse.text(json, { contentType: "application/json", headers: jsonHeaders(requestId, protocol) })
-        )
-      }
-      const half = json.slice(0, Math.max(1, Math.floor(json.length / 2)))
-      const headers = { "content-type": "application/json", ...jsonHeaders(requestId, protocol) }
-      return Effect.zipRight(
-        sleep,
-        Effect.suspend((): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
-          if (disruption.before !== undefined) return holdOrCut(res, disruption, headers)
-          switch (disruption.kind) {
-            case "reset":
-              if (disruption.after === 0) return cutSocket(res)
-              res.writeHead(200, headers)
-              return Effect.zipRight(writeFlushed(res, half), cutSocket(res))
-            case "stall":
-              if (disruption.after === 0) return Effect.never
-              res.writeHead(200, headers)
-              return Effect.zipRight(write(res, half), Effect.never)
-            case "truncate":
-              res.writeHead(200, headers)
-              return Effect.zipRight(write(res, half), Effect.sync(() => res.end()).pipe(Effect.as(HttpServerResponse.empty())))
-            default:
-              return Effect.succeed(HttpServerResponse.text(half, { contentType: "application/json", headers: jsonHeaders(requestId, protocol) }))
-          }
-        })
-      )
-    }
-
-    const deliver = (
-      protocol: Protocol,
-      request: Request,
-      reply: Reply,
-      res: Http.ServerResponse,
-      requestId: string,
-      created: number
-    ): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
-      if (reply._tag === "HttpError") {
-        const timing = timingOf(reply)
-        const response = errorReply(protocol, request.model, requestId, {
-          kind: reply.kind,
-          status: reply.status,
-          message: reply.message,
-          retryAfter: reply.retryAfter,
-          body: reply.body,
-          headers: reply.headers
-        })
-        return timing.delay === undefined ? Effect.succeed(response) : Effect.as(Effect.sleep(timing.delay), response)
-      }
-      const ctx: SimulatorWire.Context = { id: SimulatorWire.responseId(protocol, request.index), created, request }
-      const content = reply._tag === "Disrupt" ? reply.reply : reply
-      const disruption = reply._tag === "Disrupt" ? reply : undefined
-      const timing = timingOf(reply, disruption === undefined ? undefined : content)
-      return request.stream
-        ? deliverStream(protocol, request, res, requestId, content, disruption, timing, ctx)
-        : deliverJson(protocol, request, res, requestId, content, disruption, timing, ctx)
-    }
+    const delivery = SimulatorDelivery.make(defaults, cutByServer)
+    const errorReply = delivery.errorReply
 
     // -------------------------------------------------------------------------
     // Routes
@@ -659,14 +246,14 @@ export const make = (options: Options): Effect.Effect<Server, HttpServerError.Se
         if (!authorized(protocol, httpRequest.headers)) {
           return errorReply(protocol, request.model, requestId, { kind: "unauthorized" })
         }
-        const fromHeaders = replyFromHeaders(httpRequest.headers)
+        const fromHeaders = FaultHeaders.replyFromHeaders(httpRequest.headers)
         if (fromHeaders?._tag === "Invalid") {
           return errorReply(protocol, request.model, requestId, { kind: "bad-request", message: fromHeaders.message })
         }
         record(request)
         const reply = fromHeaders ?? (yield* nextReply(request))
         const created = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-        return yield* deliver(protocol, request, reply, res, requestId, created)
+        return yield* delivery.deliver(protocol, request, reply, res, requestId, created)
       }).pipe(
         Effect.catchAllDefect((defect) =>
           Effect.succeed(
