@@ -1,5 +1,3 @@
-import * as PgClient from "@effect/sql-pg/PgClient"
-import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
@@ -7,7 +5,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -18,6 +15,7 @@ import * as DurableEvents from "../layers/internal/httpApp/durableEvents.js"
 import * as RunEvent from "../src/RunEvent.js"
 import * as Child from "./fixtures/childProcess.js"
 import * as Fixture from "./fixtures/httpDurable.js"
+import * as Pg from "./fixtures/pgDatabase.js"
 import { clientOf, type Files, lines, tempFiles, until } from "./fixtures/httpDurable.js"
 
 const fixture = Path.join(Child.root, "test/fixtures/httpDurable.ts")
@@ -211,62 +209,34 @@ describe("HttpApp, a durable run's event log stored with its execution", () => {
     }), 120_000)
 })
 
-const pgNames = ["HOST", "PORT", "DATABASE", "USER", "PASSWORD"] as const
-const pgMissing = pgNames.filter((name) => process.env[`EFFECT_AGENTS_TEST_PG_${name}`] === undefined)
-const pgEnv = (name: (typeof pgNames)[number]) => process.env[`EFFECT_AGENTS_TEST_PG_${name}`]!
-
-/** A connection to the test database with `schema` first in its search path, closed with the scope. */
-const pgClient = (schema?: string) =>
-  Effect.map(
-    Layer.build(Layer.orDie(PgClient.layer({
-      url: Redacted.make(
-        `postgres://${encodeURIComponent(pgEnv("USER"))}:${encodeURIComponent(pgEnv("PASSWORD"))}@${pgEnv("HOST")}:${
-          pgEnv("PORT")
-        }/${encodeURIComponent(pgEnv("DATABASE"))}` +
-          (schema === undefined ? "" : `?options=${encodeURIComponent(`-c search_path=${schema}`)}`)
-      )
-    }))),
-    Context.get(SqlClient.SqlClient)
-  )
-
-/** A schema of its own in the test database (no engine runs here: no shard locks to share), dropped with the scope. */
-const pgSchema = Effect.gen(function*() {
-  const name = `durable_events_${crypto.randomUUID().replaceAll("-", "")}`
-  const admin = yield* pgClient()
-  yield* Effect.acquireRelease(
-    Effect.orDie(admin.unsafe(`CREATE SCHEMA ${name}`)),
-    () => Effect.ignore(admin.unsafe(`DROP SCHEMA ${name} CASCADE`))
-  )
-  return name
-})
-
 const step = (stepId: string) => new RunEvent.StepStarted({ runId: "run-pg", stepId, step: stepId, kind: "effect" })
 
-;(pgMissing.length > 0 && process.env["CI"] !== "true" ? describe.skip : describe)(
-  `The durable runs' event log on PostgreSQL, two processes on one database${
-    pgMissing.length > 0 ? ` (skipped: ${pgMissing.map((name) => `EFFECT_AGENTS_TEST_PG_${name}`).join(", ")} not set)` : ""
+;(Pg.missing.length > 0 && process.env["CI"] !== "true" ? describe.skip : describe)(
+  `The durable runs' event log on PostgreSQL: two servers' logs on one database, each on its own connection${
+    Pg.missing.length > 0 ? ` (skipped: ${Pg.missing.join(", ")} not set; .ci/run sets them)` : ""
   }`,
   () => {
-    it.scopedLive("a reader in one process follows a run another process writes, each event once and numbered in order, however often it is replayed and though both number events at once, until the run ends", () =>
+    it.scopedLive("a reader of one log follows a run the other log writes, each event once and numbered in order, however often it is replayed and though both number events at once, until the run ends", () =>
       Effect.gen(function*() {
-        const schema = yield* pgSchema
+        const database = yield* Pg.make
         const ended = yield* Ref.make(false)
         const isEnded = () => Ref.get(ended)
         // Made at once: the table is created by both.
         const [here, there] = yield* Effect.all([
-          Effect.flatMap(pgClient(schema), (sql) => DurableEvents.make(sql, isEnded)),
-          Effect.flatMap(pgClient(schema), (sql) => DurableEvents.make(sql, isEnded))
+          DurableEvents.make(database.sql, isEnded),
+          Effect.flatMap(Pg.client(database.name), (sql) => DurableEvents.make(sql, isEnded))
         ], { concurrency: 2 })
-        // Follows from the start in the other process: what it reads is what it finds in the table.
+        // Follows from the start in the other log: what it reads is what it finds in the table.
         const reader = yield* Effect.fork(Stream.runCollect(there.read("run-pg", 0)))
 
         const first = DurableEvents.keys()
-        yield* here.record("run-pg", new RunEvent.RunStarted({ runId: "run-pg", agent: "A" }), first(new RunEvent.RunStarted({ runId: "run-pg", agent: "A" })))
+        const started = new RunEvent.RunStarted({ runId: "run-pg", agent: "A" })
+        yield* here.record("run-pg", started, first(started))
         for (const id of ["a", "b"]) yield* here.record("run-pg", step(id), first(step(id)))
         yield* here.record("run-pg", new RunEvent.TextDelta({ runId: "run-pg", delta: "live only" }), undefined)
-        // The run replayed (after a takeover, in the other process): its events are not stored again.
+        // The run replayed by the other server (as after a takeover): its events are not stored again.
         const replay = DurableEvents.keys()
-        for (const event of [new RunEvent.RunStarted({ runId: "run-pg", agent: "A" }), step("a"), step("b")]) {
+        for (const event of [started, step("a"), step("b")]) {
           yield* there.record("run-pg", event, replay(event))
         }
         // Both number events of the run at the same moment: none is lost, none numbered twice.
