@@ -25,7 +25,7 @@ import type { AgentError } from "./AgentError.js"
 import type * as Approval from "./Approval.js"
 import type * as Guardrail from "./Guardrail.js"
 import type * as InternalDefinition from "./internal/definition.js"
-import type { ApprovalRule, Definition, Instructions, ModelLayer } from "./internal/definition.js"
+import type { ApprovalRule, Definition, Instructions } from "./internal/definition.js"
 import * as EventStream from "./internal/eventStream.js"
 import * as InternalGuardrail from "./internal/guardrail.js"
 import * as InternalLoop from "./internal/loop.js"
@@ -73,6 +73,15 @@ export interface Agent<out A = string, out R = never> extends Definition, Runnab
 export type ToolContext<Tools extends Record<string, Tool.Any>> =
   | Tool.HandlersFor<Tools>
   | Tool.Requirements<Tools[keyof Tools]>
+
+/**
+ * A layer that provides an agent's model, such as `OpenAi.model("gpt-4o-mini")` or any `@effect/ai`
+ * provider's model; `R` is what it needs (its provider's client).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type ModelLayer<R> = Layer.Layer<LanguageModel.LanguageModel, never, R>
 
 /**
  * What a list of fallback models needs: the union of every model's requirements (models on

@@ -50,7 +50,7 @@ export type TypeId = typeof TypeId
  * @since 0.2.0
  * @category models
  */
-export type Emit = EventStream.Emit
+export interface Emit extends EventStream.Emit {}
 
 /**
  * What one run is given besides its input: made once per run by whoever starts it, and passed down
@@ -59,7 +59,10 @@ export type Emit = EventStream.Emit
  * @since 0.2.0
  * @category models
  */
-export interface RunContext extends InternalRunnable.RunContext {}
+export interface RunContext extends InternalRunnable.RunContext {
+  /** Where the run reports its events (waiting for each); `undefined` when nobody reads them. */
+  readonly emit: Emit | undefined
+}
 
 /**
  * A runnable whose answer has type `A` and whose runs need the services `R`.
@@ -67,7 +70,23 @@ export interface RunContext extends InternalRunnable.RunContext {}
  * @since 0.2.0
  * @category models
  */
-export interface Runnable<out A = string, out R = never> extends InternalRunnable.Runnable<A, R> {}
+export interface Runnable<out A = string, out R = never> extends InternalRunnable.Runnable<A, R> {
+  /**
+   * One run: its input and its context to its output, reporting each event to `context.emit`. The
+   * session machinery, the stream and the printer are around it: this is the kind's own work only.
+   */
+  readonly runIn: (input: Run.Input, context: RunContext) => Effect.Effect<Run.Output<A>, RunError, R>
+  /**
+   * A paused run of this runnable (see `Approval`), resumed with decisions, reporting its events to
+   * `emit`. A kind that cannot pause keeps the default of {@link Base}, which fails with an
+   * `ApprovalError`: the registry, the HTTP app and teams resume any runnable through here.
+   */
+  readonly resumeIn: (
+    state: Approval.State,
+    decisions: ReadonlyArray<Approval.Decision>,
+    emit: Emit | undefined
+  ) => Effect.Effect<Run.Output<A>, RunError, R>
+}
 
 /**
  * How a run can fail: the agent errors, and a user's memory that cannot be read.
@@ -75,7 +94,7 @@ export interface Runnable<out A = string, out R = never> extends InternalRunnabl
  * @since 0.2.0
  * @category models
  */
-export type RunError = InternalRunnable.RunError
+export type RunError = AgentError | Memory.MemoryError
 
 /**
  * @since 0.2.0

@@ -17,7 +17,8 @@ const root = Path.resolve(import.meta.dirname, "..")
 const source = `
 import { Tool, Toolkit } from "@effect/ai"
 import { Effect, type Layer, Redacted, Schema, Stream } from "effect"
-import { Agent, Registry, Team, Workflow } from "effect-agents"
+import { Agent, type Approval, Registry, Runnable, Team, Workflow } from "effect-agents"
+import * as Cli from "effect-agents/cli"
 import { HttpApp, SessionStoreMemory, SessionStoreSql } from "effect-agents/layers"
 import * as OpenAi from "effect-agents/layers/OpenAi"
 import { TestModel } from "effect-agents/testing"
@@ -79,6 +80,19 @@ export const flow = Workflow.make({ name: "Flow", input: Schema.String, steps: W
 export const stepRuns = Effect.map(Workflow.run(flow, "Paris"), (output) => output.steps)
 export const failures = Effect.map(stepRuns, (steps) => steps.flatMap((step) => step._tag === "Failed" ? [step.error] : []))
 export const chooser = Workflow.chooseByModel().model
+
+// What a run of any runnable fails with, and a model's layer, inferred where a helper hands them on.
+export const runOnce = (runnable: Runnable.Runnable, context: Runnable.RunContext) => runnable.runIn("Hi", context)
+export const resumeOnce = (runnable: Runnable.Runnable, state: Approval.State) => runnable.resumeIn(state, [], undefined)
+export const emitOf = (context: Runnable.RunContext) => context.emit
+export const made = Runnable.make({ name: "Echo", run: (input, context) => agent.runIn(input, context) })
+export const onModel = Agent.withModel
+export const withFallback = Agent.withFallback
+
+// The command line embedded in an application: its errors and services are the cli entry's.
+export const cli = Cli.run(["node", "effect-agents", "run", "Weather", "Hi"])
+export const cliLayer = Cli.layer
+export const loaded = Cli.loadAgents("agents.ts")
 `
 
 const tsconfig = {
@@ -148,6 +162,12 @@ describe("a consumer project", () => {
           `import("effect-agents/AgentError").AgentError, ` +
           `import("@effect/ai/LanguageModel").LanguageModel | import("effect-agents/services/Memory").Memory>;`
       )
+      // The types a helper hands on are the public modules' own.
+      assert.include(line("runOnce"), `, Runnable.RunError, never>;`)
+      assert.include(line("resumeOnce"), `, Runnable.RunError, never>;`)
+      assert.strictEqual(line("emitOf"), `export declare const emitOf: (context: Runnable.RunContext) => Runnable.Emit | undefined;`)
+      assert.include(declarations, `(model: Agent.ModelLayer<RM>): <A, R>(self: Agent.Agent<A, R>)`)
+      assert.include(line("cli"), `Cli.Error, import("@effect/cli/CliApp").CliApp.Environment | Cli.Backend | Cli.Stdio>;`)
       // No any in what the project's declarations say of the package's types.
       assert.notMatch(declarations, /\bany\b/)
     } finally {

@@ -56,7 +56,7 @@ export type Instructions<R> =
   | ReadonlyArray<string>
   | Effect.Effect<string | ReadonlyArray<string>, never, R>
 
-/** A layer that provides a model, such as an `@effect/ai` `Model`. */
+/** A layer that provides a model, as the machinery writes it; the public modules name `Agent.ModelLayer`. */
 export type ModelLayer<R> = Layer.Layer<LanguageModel.LanguageModel, never, R>
 
 /** The options of one run (documented where they are exported, as `Runnable.RunOptions`). */
