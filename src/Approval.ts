@@ -23,10 +23,12 @@
  * @since 0.3.0
  */
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
+import { globalValue } from "effect/GlobalValue"
 import * as Schema from "effect/Schema"
 import { check, Keys } from "./ApprovalKeys.js"
-import type { Body, State } from "./ApprovalState.js"
+import { type Body, type State, userOf } from "./ApprovalState.js"
 
 export * from "./ApprovalKeys.js"
 export * from "./ApprovalState.js"
@@ -116,10 +118,12 @@ export const reject = (request: RequestRef, reason: string): Decision => ({ _tag
 export const answer = (request: RequestRef, value: unknown): Decision => ({ _tag: "Answer", ...refOf(request), value })
 
 /**
- * A paused run could not be resumed: its state was not signed with this process's keys (`Forged`),
- * it is too old, was already resumed or belongs to another runnable (`Stale`), a decision names no
- * pending call (`UnknownCall`), or edited arguments do not decode with the tool's schema
- * (`InvalidArguments`). The message says what to do.
+ * A paused run could not be resumed: its state was not signed with this process's keys, or it is
+ * resumed for another user than it ran for (`Forged`), it is too old, was already resumed or belongs
+ * to another runnable (`Stale`), a decision names no pending call (`UnknownCall`), or a decision
+ * does not fit its request: edited arguments that do not decode with the tool's schema, arguments
+ * for a workflow step's approval (which has none), a decision of the wrong kind (`InvalidArguments`).
+ * The message says what to do.
  *
  * @since 0.3.0
  * @category errors
@@ -192,7 +196,7 @@ export const admit: {
           })
         )
       }
-      return Effect.flatMap(accept(state.body), (accepted) =>
+      const spend = (accepted: A): Effect.Effect<A, ApprovalError> =>
         Effect.flatMap(Keys, (keys) =>
           Effect.flatMap(keys.spend(state.body.token), (fresh) =>
             fresh ? Effect.succeed(accepted) : Effect.fail(
@@ -200,9 +204,58 @@ export const admit: {
                 reason: "Stale",
                 message: "This pause of the run was already resumed: resume the run with the state of its latest pause."
               })
-            ))))
+            )))
+      return Effect.flatMap(accept(state.body), (accepted) =>
+        Effect.flatMap(
+          FiberRef.get(checking),
+          (only): Effect.Effect<A, ApprovalError | E> => only ? Effect.fail(new Checked() as unknown as E) : spend(accepted)
+        ))
     })
 )
+
+// Set by `checkOnly`: `admit` stops after its checks, before the spend, with `Checked`.
+const checking = globalValue(Symbol.for("effect-agents/Approval/checking"), () => FiberRef.unsafeMake(false))
+
+class Checked {}
+
+/**
+ * Runs only the checks of a resume: `resume` (a runnable's resume, which {@link admit}s its state)
+ * stops where `admit` would spend the pause, so nothing of it runs and its pause is not spent. It
+ * fails with the `ApprovalError` the resume would fail with, and succeeds when the resume would be
+ * admitted. A runnable that resumes another's paused run inside its own (a workflow's agent step)
+ * checks the decisions for it this way before its own pause is spent, so a refused decision leaves
+ * both pauses waiting for a corrected one. Only for a resume that calls `admit` before it runs
+ * anything (agents, teams, workflows do): any other would run.
+ *
+ * @since 0.3.0
+ * @category resuming
+ */
+export const checkOnly = <A, E, R>(resume: Effect.Effect<A, E, R>): Effect.Effect<void, ApprovalError, R> =>
+  Effect.catchAll(
+    Effect.asVoid(Effect.locally(resume, checking, true)),
+    // What is not an ApprovalError (`Checked`, the resume's own work before it admits, a memory it
+    // could not read) is for the resume to meet when it runs.
+    (error) => error instanceof ApprovalError ? Effect.fail(error) : Effect.void
+  )
+
+/**
+ * A resume for a user other than the one the paused run ran for: refused (`Forged`: the state is
+ * not this user's to resume), where a team or a workflow carries its user in its signed state. A
+ * resume that names no user, or the same one, fits, and the resumed run runs for the signed user.
+ * `undefined` when it fits.
+ *
+ * @since 0.3.0
+ * @category resuming
+ */
+export const foreignUser = (body: Body, userId: string | undefined): ApprovalError | undefined => {
+  const signed = userOf(body)
+  if (userId === undefined || signed === undefined || signed === userId) return undefined
+  return new ApprovalError({
+    reason: "Forged",
+    message: `The paused run ran for another user than "${userId}": resume it as the user it ran for, ` +
+      "or without a userId (it resumes for its own user)."
+  })
+}
 
 // -----------------------------------------------------------------------------
 // Rules

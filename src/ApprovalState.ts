@@ -102,6 +102,8 @@ export const CoordinateState = Schema.TaggedStruct("Coordinate", {
   team: Schema.String,
   runId: Schema.String,
   token: Schema.String,
+  /** The user the team ran for: the resumed run (its leader, its members) runs for them too. */
+  userId: Schema.optional(Schema.String),
   memberRuns: Schema.Array(Schema.Unknown),
   delegations: Schema.Number,
   elapsed: Schema.Number,
@@ -145,6 +147,8 @@ export const BroadcastState = Schema.TaggedStruct("Broadcast", {
   team: Schema.String,
   runId: Schema.String,
   token: Schema.String,
+  /** The user the team ran for: the resumed run (its members) runs for them too. */
+  userId: Schema.optional(Schema.String),
   input: Schema.Union(Schema.String, Schema.Array(Prompt.Message)),
   memberRuns: Schema.Array(Schema.Unknown),
   waiting: Schema.Array(Waiting),
@@ -169,6 +173,8 @@ export interface TeamState {
   readonly team: string
   readonly runId: string
   readonly token: string
+  /** The user the team ran for: the resumed run (its members) runs for them too. */
+  readonly userId?: string | undefined
   readonly member: string
   readonly memberRunId: string
   readonly task: string
@@ -191,6 +197,7 @@ export interface TeamStateEncoded {
   readonly team: string
   readonly runId: string
   readonly token: string
+  readonly userId?: string | undefined
   readonly member: string
   readonly memberRunId: string
   readonly task: string
@@ -212,6 +219,7 @@ export const TeamState: Schema.Schema<TeamState, TeamStateEncoded> = Schema.Tagg
   team: Schema.String,
   runId: Schema.String,
   token: Schema.String,
+  userId: Schema.optional(Schema.String),
   member: Schema.String,
   memberRunId: Schema.String,
   task: Schema.String,
@@ -241,9 +249,10 @@ export const WorkflowNested = Schema.Struct({
 
 /**
  * The run of a workflow at a pause: its input (encoded with the workflow's input schema), the
- * outputs of the steps that already ran (by their place in the workflow, so a resumed run does not
- * run them again), the steps that wait for approval before they start (`gates`), and the steps
- * whose own run waits (`nested`).
+ * user it runs for, the outputs of the steps that already ran (by their place in the workflow, so
+ * a resumed run does not run them again), the steps that wait for approval before they start
+ * (`gates`), the steps whose own run waits (`nested`), and the steps whose start (`started`) and end
+ * (`ended`) were reported, which a resumed run does not report again.
  *
  * @since 0.3.0
  * @category schemas
@@ -252,11 +261,14 @@ export const WorkflowState = Schema.TaggedStruct("Workflow", {
   workflow: Schema.String,
   runId: Schema.String,
   token: Schema.String,
+  userId: Schema.optional(Schema.String),
   input: Schema.Unknown,
   settled: Schema.Array(Schema.Struct({ key: Schema.String, output: Schema.Unknown, run: Schema.optional(Run.Output) })),
   gates: Schema.Array(Schema.Struct({ key: Schema.String, request: Request })),
   nested: Schema.Array(WorkflowNested),
-  elapsed: Schema.Number
+  elapsed: Schema.Number,
+  started: Schema.optional(Schema.Array(Schema.String)),
+  ended: Schema.optional(Schema.Array(Schema.String))
 })
 
 /**
@@ -308,6 +320,15 @@ export const ownerOf = (body: Body): string =>
     : body._tag === "Workflow"
     ? `workflow "${body.workflow}"`
     : `team "${body.team}"`
+
+/**
+ * The user a paused team or workflow ran for, signed with it: its resumed run runs for them.
+ * `undefined` for an agent's run, and for a run that named no user.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export const userOf = (body: Body): string | undefined => body._tag === "Agent" ? undefined : body.userId
 
 /**
  * A body as it is stored inside another's (`Nested.inner`).

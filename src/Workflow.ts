@@ -133,6 +133,10 @@ class WorkflowImpl extends Runnable.Base implements Internal.Node {
     return Internal.runStep(this.root, input, at, "0")
   }
 
+  child(place: string): Internal.Node | undefined {
+    return place === "0" ? this.root : undefined
+  }
+
   /** As a runnable: its input decoded from the run's text, its errors the protocol's. */
   runIn(input: Run.Input, context: Runnable.RunContext): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> {
     return runWorkflow(this, decodeInput(this, input), context.runId, context.userId, context.emit, true) as Effect.Effect<
@@ -216,6 +220,8 @@ const runWorkflow = (
       failures: new Map(),
       executor: yield* CurrentExecutor,
       settled: new Map(),
+      started: new Set(),
+      ended: new Set(),
       resumed: resumed?.run
     }
     if (emit !== undefined && resumed === undefined) yield* emit(new RunEvent.RunStarted({ runId, agent: self.name }, true))
@@ -250,13 +256,16 @@ const runWorkflow = (
           workflow: self.name,
           runId,
           token: Approval.makeToken(),
+          ...(userId !== undefined ? { userId } : {}),
           input: encodedInput,
           settled: [...state.settled].map(([key, settled]) =>
             settled.run === undefined ? { key, output: settled.output } : { key, output: settled.output, run: settled.run }
           ),
           gates: pause.gates,
           nested: pause.nested,
-          elapsed: now - startedAt
+          elapsed: now - startedAt,
+          started: [...state.started],
+          ended: [...state.ended]
         }
         const signed = yield* Approval.sign(workflowState)
         const pending = [...pause.gates.map((gate) => gate.request), ...pause.nested.flatMap((nested) => nested.pending)]
@@ -285,21 +294,20 @@ const resumeWorkflow = (
   decisions: ReadonlyArray<Approval.Decision>,
   emit: EventStream.Emit | undefined
 ): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> =>
-  Effect.flatMap(Approval.admit(paused, (body) => decide(self, body, decisions)), ({ body, gates, nested }) => {
+  Effect.flatMap(Approval.admit(paused, (body) => decide(self, body, decisions)), ({ body, gates, input, nested }) => {
     const replay = new Map(body.settled.map((each) => [each.key, { output: each.output, run: each.run }] as const))
-    const input = Effect.mapError(
-      Schema.decodeUnknown(self.input)(body.input),
-      () => stale(`The paused run's input no longer matches the input schema of workflow "${self.name}": run it again instead.`)
-    )
-    return runWorkflow(self, input, body.runId, undefined, emit, true, {
-      run: { replay, gates, nested },
+    // The run is for the user it was for (signed with it), whoever resumes it.
+    return runWorkflow(self, Effect.succeed(input), body.runId, body.userId, emit, true, {
+      run: { replay, gates, nested, started: new Set(body.started), ended: new Set(body.ended) },
       elapsed: body.elapsed
     }) as Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown>
   })
 
 /**
  * The checks of a workflow's resume that are its own (see `Approval.admit`): that it paused this
- * workflow, and the decisions on its gates and on its steps' runs.
+ * workflow, its input, the decisions on its gates, and those on its steps' runs, which each step's
+ * runnable checks (edited arguments against its tools' schemas...) before the workflow's pause is
+ * spent, so a decision any of them refuses leaves the run waiting for a corrected one.
  */
 const decide = (
   self: WorkflowImpl,
@@ -308,52 +316,73 @@ const decide = (
 ): Effect.Effect<
   {
     readonly body: Approval.WorkflowState
+    readonly input: unknown
     readonly gates: Map<string, Approval.Decision>
     readonly nested: Map<string, { inner: Approval.Body; decisions: Array<Approval.Decision> }>
   },
-  ApprovalError
-> => {
-  if (body._tag !== "Workflow" || body.workflow !== self.name) {
-    return Effect.fail(stale(
-      `The paused run belongs to ${Approval.ownerOf(body)}, not to workflow "${self.name}": ` +
-        "resume it with the runnable that paused it."
-    ))
-  }
-  const gates = new Map<string, Approval.Decision>()
-  const nested = new Map<string, { inner: Approval.Body; decisions: Array<Approval.Decision> }>()
-  for (const decision of decisions) {
-    const gate = decision.path.length === 0
-      ? body.gates.find((gate) => gate.request.toolCallId === decision.toolCallId)
-      : undefined
-    if (gate !== undefined && decision._tag !== "Answer") {
-      gates.set(gate.key, decision)
-      continue
-    }
-    const step = gate === undefined ? body.nested.find((each) => each.name === decision.path[0]) : undefined
-    if (step === undefined) {
-      const waiting = [
-        ...body.gates.map((gate) => `"${gate.request.toolCallId}" (approve or reject)`),
-        ...body.nested.flatMap((each) => each.pending.map((request) => `"${[...request.path, request.toolCallId].join("/")}"`))
-      ]
-      return Effect.fail(
-        new ApprovalError({
-          reason: "UnknownCall",
-          toolCallId: decision.toolCallId,
-          message: `No call "${[...decision.path, decision.toolCallId].join("/")}" waits for ${
-            gate === undefined ? "a decision" : "an answer"
-          } in this run: it waits for ${waiting.join(", ")}.`
-        })
+  ApprovalError,
+  unknown
+> =>
+  Effect.gen(function*() {
+    if (body._tag !== "Workflow" || body.workflow !== self.name) {
+      return yield* stale(
+        `The paused run belongs to ${Approval.ownerOf(body)}, not to workflow "${self.name}": ` +
+          "resume it with the runnable that paused it."
       )
     }
-    const entry = nested.get(step.key) ?? { inner: Approval.decodeBody(step.inner), decisions: [] }
-    entry.decisions.push({ ...decision, path: decision.path.slice(1) })
-    nested.set(step.key, entry)
-  }
-  for (const step of body.nested) {
-    if (!nested.has(step.key)) nested.set(step.key, { inner: Approval.decodeBody(step.inner), decisions: [] })
-  }
-  return Effect.succeed({ body, gates, nested })
-}
+    const input = yield* Effect.mapError(
+      Schema.decodeUnknown(self.input)(body.input),
+      () => stale(`The paused run's input no longer matches the input schema of workflow "${self.name}": run it again instead.`)
+    )
+    const gates = new Map<string, Approval.Decision>()
+    const nested = new Map<string, { inner: Approval.Body; decisions: Array<Approval.Decision> }>()
+    for (const decision of decisions) {
+      const gate = decision.path.length === 0
+        ? body.gates.find((gate) => gate.request.toolCallId === decision.toolCallId)
+        : undefined
+      if (gate !== undefined) {
+        const wrong = Approval.wrongKind(gate.request, decision)
+        if (wrong !== undefined) return yield* wrong
+        if (decision._tag === "Approve" && decision.arguments !== undefined) {
+          return yield* new ApprovalError({
+            reason: "InvalidArguments",
+            toolCallId: decision.toolCallId,
+            message: `"${gate.request.tool}" is a step that waits for approval: it has no arguments to edit. ` +
+              "Approve it without arguments, or reject it."
+          })
+        }
+        gates.set(gate.key, decision)
+        continue
+      }
+      const step = body.nested.find((each) => each.name === decision.path[0])
+      if (step === undefined) {
+        const waiting = [
+          ...body.gates.map((gate) => `"${gate.request.toolCallId}" (approve or reject)`),
+          ...body.nested.flatMap((each) => each.pending.map((request) => `"${[...request.path, request.toolCallId].join("/")}"`))
+        ]
+        return yield* new ApprovalError({
+          reason: "UnknownCall",
+          toolCallId: decision.toolCallId,
+          message: `No call "${[...decision.path, decision.toolCallId].join("/")}" waits for a decision in this run: ` +
+            `it waits for ${waiting.join(", ")}.`
+        })
+      }
+      const entry = nested.get(step.key) ?? { inner: Approval.decodeBody(step.inner), decisions: [] }
+      entry.decisions.push({ ...decision, path: decision.path.slice(1) })
+      nested.set(step.key, entry)
+    }
+    for (const step of body.nested) {
+      if (!nested.has(step.key)) nested.set(step.key, { inner: Approval.decodeBody(step.inner), decisions: [] })
+    }
+    // Each step's run checks the decisions for it, before anything runs and before any pause is spent.
+    for (const [key, entry] of nested) {
+      const check = Internal.find(self.root, key)?.check
+      if (check !== undefined && entry.decisions.length > 0) {
+        yield* check(yield* Approval.sign(entry.inner), entry.decisions, body.userId)
+      }
+    }
+    return { body, input, gates, nested }
+  })
 
 /**
  * Builds a workflow from its input schema and its steps (one step, usually a {@link sequence}).

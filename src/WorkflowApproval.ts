@@ -41,6 +41,22 @@ export interface ApproveOptions<I> {
  * A workflow that wants to go on after a rejection catches it around the step (`Effect.catchTag`
  * in a plain step, or `parallel` with `onFailure: "either"`).
  *
+ * - In a `parallel` step, a branch that waits for approval does not stop the others: they go on,
+ *   and once none runs the run pauses once, asking for every step of them that waits (each its own
+ *   `Approval.Request`). Decisions on all of them resume the run once; decisions on some resume it
+ *   and it pauses again for the rest. A step approved once is not asked for again at a later pause.
+ * - A rejection is the step's failure, under the parallel step's policy like any other: with
+ *   `onFailure: "fail"` (the default) the parallel step fails with it, and the branches still running
+ *   are interrupted, each of their steps running its finalizers and ending with a `StepFailed` that
+ *   says it was interrupted and why; with `"either"` the other branches finish, and the rejected one
+ *   is a `Left`.
+ * - The step has no arguments: an approval that edits them (`Approval.approve(request, { arguments })`)
+ *   is refused with an `ApprovalError` (`InvalidArguments`), and so is an answer; the run still waits.
+ * - The run's state carries the user it runs for, signed: the resumed run runs for that user, and a
+ *   resume for another user is refused (`ApprovalError`, `Forged`).
+ * - A resumed run reports each step's start and end once across the pause: a step that started or
+ *   ended before it is not reported again.
+ *
  * @since 0.3.0
  * @category constructors
  * @example
@@ -74,7 +90,8 @@ export const approve: {
     return Internal.makeNode(name, "approval", options?.description ?? inner.description, (input: unknown, at) =>
       Effect.suspend(() => {
         const state = at.state
-        const decision = state.resumed?.gates.get(at.key)
+        const decision = Internal.gateDecision(at)
+        if (decision !== undefined) Internal.keepGate(at, decision)
         if (decision?._tag === "Approve") return Internal.runStep(inner, input, at, "0")
         if (decision?._tag === "Reject") {
           return Effect.fail(
@@ -107,6 +124,6 @@ export const approve: {
           ),
           pause
         )
-      }))
+      }), { child: (place) => (place === "0" ? inner : undefined) })
   }
 ) as any

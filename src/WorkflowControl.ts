@@ -22,8 +22,11 @@ import type { Any, Context, Error, Input, Output, Step, StepTypeId } from "./Wor
 
 /**
  * What a parallel step does when a branch fails: `"fail"` (the default) interrupts the other
- * branches and fails the step with that error; `"either"` lets every branch finish and gives each
- * branch's result as an `Either` (a failed branch is a `Left`), so one failure loses nothing else.
+ * branches and fails the step with that error (each step it interrupts runs its finalizers and ends
+ * with a `StepFailed` that says it was interrupted, and why); `"either"` lets every branch finish and
+ * gives each branch's result as an `Either` (a failed branch is a `Left`), so one failure loses
+ * nothing else. A branch that waits for a person's approval has not failed: the other branches go
+ * on, and the workflow run pauses once none of them runs, asking for every approval they wait for.
  *
  * @since 0.3.0
  * @category models
@@ -83,17 +86,42 @@ export const parallel: {
   const nodes = steps.map(Internal.nodeOf)
   const concurrency = options?.concurrency ?? "unbounded"
   const settle = options?.onFailure === "either"
-  return Internal.makeNode(options?.name ?? "parallel", "parallel", undefined, (input: unknown, at) =>
-    Effect.forEach(
-      nodes,
-      (each, i) =>
-        settle
-          // A branch that waits for a person is not a failed branch: the workflow run pauses.
-          ? Effect.flatMap(Effect.either(Internal.runStep(each, input, at, String(i))), (result) =>
-            result._tag === "Left" && Internal.isPause(result.left) ? Effect.fail(result.left) : Effect.succeed(result))
-          : Internal.runStep(each, input, at, String(i)),
-      { concurrency }
-    ))
+  const name = options?.name ?? "parallel"
+  return Internal.makeNode(name, "parallel", undefined, (input: unknown, at) =>
+    Effect.suspend(() => {
+      // A branch that fails fails the step, and the branches it interrupts say why.
+      const cancel: Internal.Cancel | undefined = settle ? undefined : { reason: undefined, outer: at.cancelled }
+      const under: Internal.At = cancel === undefined ? at : { ...at, cancelled: cancel }
+      return Effect.flatMap(
+        Effect.forEach(
+          nodes,
+          (each, i): Effect.Effect<unknown, unknown, unknown> => {
+            const branch = Internal.runStep(each, input, under, String(i))
+            // A branch that waits for a person is not a failed branch, nor the end of the others:
+            // they go on, and the step pauses with every branch that waits once none runs.
+            if (settle) {
+              return Effect.map(Effect.either(branch), (result) =>
+                result._tag === "Left" && Internal.isPause(result.left) ? result.left : result)
+            }
+            return Effect.catchIf(
+              Effect.tapError(branch, (error) =>
+                Effect.sync(() => {
+                  if (!Internal.isPause(error) && cancel!.reason === undefined) {
+                    cancel!.reason = `the step "${each.name}" beside it in the parallel step "${name}" failed`
+                  }
+                })),
+              Internal.isPause,
+              (pause) => Effect.succeed(pause)
+            )
+          },
+          { concurrency }
+        ),
+        (results) => {
+          const pauses = results.filter(Internal.isPause)
+          return pauses.length === 0 ? Effect.succeed(results) : Effect.fail(Internal.mergePauses(pauses))
+        }
+      )
+    }), { child: (place) => nodes[Number(place)] })
 }
 
 type Decision = boolean | Effect.Effect<boolean, any, any>
@@ -134,7 +162,7 @@ export const condition = <I, O1, E1, R1, O2 = I, E2 = never, R2 = never, P exten
           : otherwise === undefined
           ? Effect.succeed(input)
           : Internal.runStep(otherwise, input, at, "else")
-    )) as any
+    ), { child: (place) => (place === "then" ? then : place === "else" ? otherwise : undefined) }) as any
 }
 
 /**
@@ -173,7 +201,7 @@ export const loop = <A, E, R, P extends Decision = boolean>(
         if (yield* Internal.decide(options.until(value, iteration), at, `until${iteration}`)) break
       }
       return value
-    })) as any
+    }), { child: () => inner }) as any
 }
 
 /**
@@ -308,5 +336,5 @@ export const router: {
       return route === undefined
         ? Effect.dieMessage(`effect-agents: the router "${name}" chose "${key}", which is none of its routes (${keys.join(", ")})`)
         : Internal.runStep(route, input, at, key)
-    }))
+    }), { child: (place) => routes.get(place) })
 }

@@ -114,7 +114,7 @@ export const step = <I, O, E = never, R = never>(
   run: (input: I) => Effect.Effect<O, E, R>,
   options?: { readonly description?: string | undefined }
 ): Step<I, O, E, R> =>
-  Internal.makeNode(name, "effect", options?.description, (input: I) => run(input), "leaf") as unknown as Step<I, O, E, R>
+  Internal.makeNode(name, "effect", options?.description, (input: I) => run(input), { shape: "leaf" }) as unknown as Step<I, O, E, R>
 
 /**
  * A step that runs an agent, a team or any runnable, and gives its answer. Without `prompt` the
@@ -148,9 +148,12 @@ export const agent: {
     runnable.kind === "workflow" ? "workflow" : runnable.kind,
     options?.description ?? runnable.role ?? runnable.description,
     (input: unknown, at) => Effect.map(Internal.runRunnable(runnable, prompt(input), at, name), (output) => output.content),
-    "leaf",
-    (paused, decisions, at) =>
-      Effect.map(Internal.resumeRunnable(runnable, paused, decisions, at, name), (output) => output.content)
+    {
+      shape: "leaf",
+      resume: (paused, decisions, at) =>
+        Effect.map(Internal.resumeRunnable(runnable, paused, decisions, at, name), (output) => output.content),
+      check: (paused, decisions, userId) => Internal.checkRunnable(runnable, paused, decisions, userId)
+    }
   )
 }
 
@@ -218,8 +221,10 @@ export const sequence: {
         effect = Effect.flatMap(effect, (value) => Internal.runStep(each, value, at, String(i)))
       })
       return effect
-    }), "transparent")
+    }), { shape: "transparent", child: (place) => nodes[Number(place)] })
 }
+
+const only = (inner: Internal.Node) => (place: string) => place === "0" ? inner : undefined
 
 /**
  * A step, then another on its output: `sequence` as a pipeable.
@@ -244,7 +249,7 @@ export const map: {
 } = dual(2, (self: Any, f: (output: unknown) => unknown) => {
   const inner = Internal.nodeOf(self)
   return Internal.makeNode(inner.name, inner.kind, inner.description, (input: unknown, at) =>
-    Effect.map(Internal.runStep(inner, input, at, "0"), f), "transparent")
+    Effect.map(Internal.runStep(inner, input, at, "0"), f), { shape: "transparent", child: only(inner) })
 })
 
 /**
@@ -257,7 +262,10 @@ export const map: {
 export const withInput = <I, O, E, R>(self: Step<I, O, E, R>): Step<I, readonly [I, O], E, R> => {
   const inner = Internal.nodeOf(self)
   return Internal.makeNode(inner.name, inner.kind, inner.description, (input: I, at) =>
-    Effect.map(Internal.runStep(inner, input, at, "0"), (output) => [input, output as O] as const), "transparent") as unknown as Step<
+    Effect.map(Internal.runStep(inner, input, at, "0"), (output) => [input, output as O] as const), {
+      shape: "transparent",
+      child: only(inner)
+    }) as unknown as Step<
       I,
       readonly [I, O],
       E,

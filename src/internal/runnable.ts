@@ -11,7 +11,7 @@ import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 import type { Pipeable } from "effect/Pipeable"
 import type { AgentError } from "../AgentError.js"
-import type * as Approval from "../Approval.js"
+import * as Approval from "../Approval.js"
 import type { RunOptions, SessionOptions } from "./definition.js"
 import * as EventStream from "./eventStream.js"
 import * as Id from "./id.js"
@@ -144,7 +144,11 @@ export const resume = (
   emit: EventStream.Emit | undefined
 ): Effect.Effect<Run.Output<unknown>, Errors, unknown> => {
   const sessionId = options?.sessionId
-  const userId = options?.userId
+  // A team or a workflow carries its user in its signed state: it resumes for that user, and a
+  // resume for another is refused.
+  const foreign = Approval.foreignUser(state.body, options?.userId)
+  if (foreign !== undefined) return Effect.fail(foreign)
+  const userId = options?.userId ?? Approval.userOf(state.body)
   if (sessionId === undefined && userId === undefined) return self.resumeIn(state, decisions, emit)
   return withUser(userId, (context) =>
     sessionId === undefined

@@ -551,8 +551,13 @@ export const coordinateHandlers = (team: TeamDefinition, state: State): Effect.E
           AgentError,
           unknown
         > =>
+          // For the team's user, as the member's run was.
           runMember(state, member, task, task, call.id, nested.runId, (emit) =>
-            resumable.resumeIn(memberState, decisions, emit)).pipe(
+            InternalRunnable.resume(resumable, memberState, decisions, { userId: state.userId }, emit) as Effect.Effect<
+              Run.Output<unknown>,
+              TeamOutput.MemberError,
+              unknown
+            >).pipe(
               Effect.matchEffect({
                 onSuccess: (output) => ToolCall.settledLater(call, run, output.text, false),
                 onFailure: (error) =>

@@ -12,6 +12,7 @@ import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type * as EventStream from "./eventStream.js"
 import * as InternalLoop from "./loop.js"
+import * as InternalRunnable from "./runnable.js"
 import {
   type BroadcastResult,
   broadcastThen,
@@ -116,12 +117,26 @@ const resumeOf = (
       member,
       memberRunId: body.memberRunId,
       startedAt: state.startedAt + body.memberStartedAt,
-      run: (nested) => resumable.resumeIn(memberState, inner, nested)
+      run: (nested) => resumeMember(resumable, memberState, inner, state.userId, nested)
     })
     if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId: body.runId, output }, true))
     return output
   }))
 }
+
+/** A member's paused run, resumed for the team's user (with the user's memory, as its run was). */
+const resumeMember = (
+  member: InternalRunnable.Runnable<unknown, unknown>,
+  paused: Approval.State,
+  decisions: ReadonlyArray<Approval.Decision>,
+  userId: string | undefined,
+  emit: Emit | undefined
+): Effect.Effect<Run.Output<unknown>, TeamOutput.MemberError, unknown> =>
+  InternalRunnable.resume(member, paused, decisions, { userId }, emit) as Effect.Effect<
+    Run.Output<unknown>,
+    TeamOutput.MemberError,
+    unknown
+  >
 
 /**
  * A paused broadcast team, resumed: each waiting member that has decisions resumes with them (the
@@ -156,7 +171,7 @@ const resumeBroadcast = (
         Effect.map(
           Effect.either(
             runMember(state, member, input, text, undefined, entry.memberRunId, (nested) =>
-              resumable.resumeIn(memberState, decisions, nested))
+              resumeMember(resumable, memberState, decisions, state.userId, nested))
           ),
           (result) => ({ member, memberRunId: entry.memberRunId, result })
         ))

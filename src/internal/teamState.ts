@@ -48,8 +48,8 @@ const encodedMemberRuns = (state: State) =>
 
 /**
  * The state of a paused team run, made again to resume it: its run id, its start (now, less the time
- * it had run when it paused), its member runs so far and its counts. A resumed run reports no user
- * and names its member runs as the paused run did.
+ * it had run when it paused), its member runs so far and its counts, and the user it ran for (signed
+ * with it: its members run for that user again). It names its member runs as the paused run did.
  */
 export const resumed = (
   body: Approval.TeamState | Approval.CoordinateState | Approval.BroadcastState,
@@ -63,9 +63,12 @@ export const resumed = (
     memberRuns: body.memberRuns.map((run) => decodeMemberRun(run)),
     delegations: body._tag === "Broadcast" ? 0 : body.delegations,
     turns: body._tag === "Team" ? body.turns : 0,
-    userId: undefined,
+    userId: body.userId,
     placed: false
   }))
+
+/** The user a team ran for, as its paused state carries it (nothing when it named none). */
+const userOf = (state: State): { readonly userId?: string } => state.userId === undefined ? {} : { userId: state.userId }
 
 /** The broadcast team pauses with its members that wait: their requests under their names. */
 export const pauseBroadcast = (
@@ -79,6 +82,7 @@ export const pauseBroadcast = (
     team: team.name,
     runId: state.runId,
     token: Approval.makeToken(),
+    ...userOf(state),
     input: typeof input === "string" ? input : Prompt.make(input).content,
     memberRuns: encodedMemberRuns(state),
     waiting: waiting.map(({ member, memberRunId, paused }) => ({
@@ -114,6 +118,7 @@ export const pauseRoute = (
     team: team.name,
     runId: state.runId,
     token: Approval.makeToken(),
+    ...userOf(state),
     member: member.name,
     memberRunId,
     task,
@@ -139,6 +144,7 @@ export const pauseCoordinate = (team: Named, state: State, paused: RunPaused): E
     team: team.name,
     runId: state.runId,
     token: Approval.makeToken(),
+    ...userOf(state),
     memberRuns: encodedMemberRuns(state),
     delegations: state.delegations,
     elapsed: state.clock.unsafeCurrentTimeMillis() - state.startedAt,

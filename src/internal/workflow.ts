@@ -39,6 +39,15 @@ export interface Node {
   readonly body: (input: unknown, at: At) => Effect.Effect<unknown, unknown, unknown>
   /** A runnable step's run resumed from its pause (an agent step whose tool waited for approval). */
   readonly resume?: ((state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, at: At) => Effect.Effect<unknown, unknown, unknown>) | undefined
+  /** The checks of {@link resume} only, for a user: nothing runs and no pause is spent (see `Approval.checkOnly`). */
+  readonly check?:
+    | ((state: Approval.State, decisions: ReadonlyArray<Approval.Decision>, userId: string | undefined) => Effect.Effect<void, Approval.ApprovalError, unknown>)
+    | undefined
+  /**
+   * The step run under this one at `place` (a parallel step's branch `1`, a condition's `then`):
+   * what finds a step by its key (see {@link find}). `undefined` for a step that runs no other.
+   */
+  readonly child?: ((place: string) => Node | undefined) | undefined
 }
 
 class StepNode implements Node, Pipeable {
@@ -49,7 +58,9 @@ class StepNode implements Node, Pipeable {
     readonly transparent: boolean,
     readonly leaf: boolean,
     readonly body: Node["body"],
-    readonly resume: Node["resume"]
+    readonly resume: Node["resume"],
+    readonly check: Node["check"],
+    readonly child: Node["child"]
   ) {}
   pipe() {
     return pipeArguments(this, arguments)
@@ -59,16 +70,41 @@ Object.assign(StepNode.prototype, { [StepTypeId]: stepVariance })
 
 /**
  * A step from its body. `leaf` is work of its own (a durable run's activity), `transparent` is
- * structure only (a sequence); any other step is a composite that runs other steps.
+ * structure only (a sequence); any other step is a composite that runs other steps, found by
+ * `child`.
  */
 export const makeNode = <I>(
   name: string,
   kind: string,
   description: string | undefined,
   body: (input: I, at: At) => Effect.Effect<unknown, unknown, unknown>,
-  shape: "composite" | "leaf" | "transparent" = "composite",
-  resume?: Node["resume"]
-): Node => new StepNode(name, kind, description, shape === "transparent", shape === "leaf", body as Node["body"], resume)
+  options?: {
+    readonly shape?: "composite" | "leaf" | "transparent" | undefined
+    readonly resume?: Node["resume"]
+    readonly check?: Node["check"]
+    readonly child?: Node["child"]
+  }
+): Node =>
+  new StepNode(
+    name,
+    kind,
+    description,
+    options?.shape === "transparent",
+    options?.shape === "leaf",
+    body as Node["body"],
+    options?.resume,
+    options?.check,
+    options?.child
+  )
+
+/** The step at `key` (the path of places of a step run, from the workflow's root at `0`), if there is one. */
+export const find = (root: Node, key: string): Node | undefined => {
+  const [first, ...places] = key.split("/")
+  if (first !== "0") return undefined
+  let node: Node | undefined = root
+  for (const place of places) node = node?.child?.(place)
+  return node
+}
 
 /** Whether a value is a step (for a dual's first argument). */
 export const isStepValue = (u: unknown): boolean => typeof u === "object" && u !== null && StepTypeId in u
@@ -93,6 +129,9 @@ export interface State {
   readonly executor: Executor | undefined
   /** What the leaf steps settled to, by key: a pause keeps it, so a resumed run does not run them again. */
   readonly settled: Map<string, Settled>
+  /** The keys of the step runs whose start, and whose end, were reported: a pause keeps them too. */
+  readonly started: Set<string>
+  readonly ended: Set<string>
   /** A resumed run: what its steps settled to before the pause, and the decisions, by step key. */
   readonly resumed: Resumed | undefined
 }
@@ -104,6 +143,9 @@ export interface Resumed {
   readonly gates: ReadonlyMap<string, Approval.Decision>
   /** Steps whose own run paused: its state and the decisions for it (paths from the step down). */
   readonly nested: ReadonlyMap<string, { readonly inner: Approval.Body; readonly decisions: ReadonlyArray<Approval.Decision> }>
+  /** The step runs whose start, and whose end, the paused run reported: not reported again. */
+  readonly started: ReadonlySet<string>
+  readonly ended: ReadonlySet<string>
 }
 
 /**
@@ -119,6 +161,48 @@ export class Pause {
 
 export const isPause = (u: unknown): u is Pause => u instanceof Pause
 
+/** Several steps' pauses (a parallel step's branches) as one: every request of them, asked at once. */
+export const mergePauses = (pauses: ReadonlyArray<Pause>): Pause =>
+  new Pause(pauses.flatMap((pause) => pause.gates), pauses.flatMap((pause) => pause.nested))
+
+/**
+ * Why the steps under a parallel step's branch would be interrupted: set when a branch fails and the
+ * parallel step fails with it (`onFailure: "fail"`), so the steps of the other branches that it
+ * interrupts report it. Under a branch of a parallel step inside another, the outer one's too.
+ */
+export interface Cancel {
+  reason: string | undefined
+  readonly outer: Cancel | undefined
+}
+
+const cancelReason = (cancel: Cancel | undefined): string | undefined =>
+  cancel === undefined ? undefined : cancel.reason ?? cancelReason(cancel.outer)
+
+/** The key of what a step that waits for approval was decided, kept with the settled steps. */
+const gateKey = (at: At) => `${at.key}/gate`
+
+/**
+ * The decision on the step `at` that waits for approval: the resume's, or the one taken at an
+ * earlier resume of the run (a step approved once is not asked for again at a later pause).
+ */
+export const gateDecision = (at: At): Approval.Decision | undefined => {
+  const resumed = at.state.resumed
+  if (resumed === undefined) return undefined
+  const decision = resumed.gates.get(at.key)
+  if (decision !== undefined) return decision
+  return resumed.replay.get(gateKey(at))?.output as Approval.Decision | undefined
+}
+
+/** Keeps a decision on the step `at` that waits for approval, for a later pause of the run. */
+export const keepGate = (at: At, decision: Approval.Decision): void => {
+  at.state.settled.set(gateKey(at), {
+    output: decision._tag === "Reject"
+      ? { _tag: "Reject", toolCallId: decision.toolCallId, path: [], reason: decision.reason }
+      : { _tag: "Approve", toolCallId: decision.toolCallId, path: [] },
+    run: undefined
+  })
+}
+
 /** Where a step runs: its workflow run, and the step it runs under. */
 export interface At {
   readonly state: State
@@ -133,6 +217,8 @@ export interface At {
   readonly key: string
   /** Set by a runnable step's body: the run it made, for its record. */
   run: Run.Output<unknown> | undefined
+  /** Under a parallel step's branch: why its steps would be interrupted (see {@link Cancel}). */
+  readonly cancelled?: Cancel | undefined
 }
 
 const isRunError = Schema.is(Schema.Union(AgentError.AgentError, Memory.MemoryError))
@@ -169,7 +255,9 @@ export const toRunError = (error: unknown, workflow: string, step: string | unde
  */
 export const runStep = (node: Node, input: unknown, at: At, place: string): Effect.Effect<unknown, unknown, unknown> => {
   const key = at.key.length === 0 ? place : `${at.key}/${place}`
-  if (node.transparent) return node.body(input, { state: at.state, parent: at.parent, stepId: at.stepId, key, run: undefined })
+  if (node.transparent) {
+    return node.body(input, { state: at.state, parent: at.parent, stepId: at.stepId, key, run: undefined, cancelled: at.cancelled })
+  }
   return Effect.suspend(() => {
     const state = at.state
     // The same in every run of the workflow with this run id: a durable run's replay reports the
@@ -179,7 +267,10 @@ export const runStep = (node: Node, input: unknown, at: At, place: string): Effe
     state.steps.push(undefined)
     const emit = state.emit
     const parentStepId = at.parent
-    const child: At = { state, parent: stepId, stepId, key, run: undefined }
+    const child: At = { state, parent: stepId, stepId, key, run: undefined, cancelled: at.cancelled }
+    // A resumed run does not report again the start and end of a step run the paused run reported.
+    const quietStart = state.resumed?.started.has(key) === true
+    const quietEnd = state.resumed?.ended.has(key) === true
     let startedAt = 0
     const executor = state.executor
     const replayed = node.leaf ? state.resumed?.replay.get(key) : undefined
@@ -221,7 +312,23 @@ export const runStep = (node: Node, input: unknown, at: At, place: string): Effe
           }])
         )
     )
-    const body = Effect.tapBoth(paused, {
+    const failed = (error: InternalRunnable.RunError) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        state.steps[slot] = {
+          _tag: "Failed",
+          stepId,
+          step: node.name,
+          kind: node.kind,
+          parentStepId,
+          error,
+          duration: Duration.millis(now - startedAt)
+        }
+        state.ended.add(key)
+        return emit === undefined || quietEnd
+          ? Effect.void
+          : emit(new RunEvent.StepFailed({ runId: state.runId, stepId, step: node.name, error }, true))
+      })
+    const tapped = Effect.tapBoth(paused, {
       onSuccess: (output) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           if (child.run !== undefined) state.metrics = Run.combineMetrics(state.metrics, child.run.metrics)
@@ -236,34 +343,38 @@ export const runStep = (node: Node, input: unknown, at: At, place: string): Effe
             run: child.run,
             duration
           }
-          return emit === undefined
+          state.ended.add(key)
+          return emit === undefined || quietEnd
             ? Effect.void
             : emit(new RunEvent.StepCompleted({ runId: state.runId, stepId, step: node.name, output, duration }, true))
         }),
-      onFailure: (failure) =>
-        isPause(failure) ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          let error = state.failures.get(failure)
-          if (error === undefined) {
-            error = toRunError(failure, state.workflow, node.name)
-            state.failures.set(failure, error)
-          }
-          state.steps[slot] = {
-            _tag: "Failed",
-            stepId,
-            step: node.name,
-            kind: node.kind,
-            parentStepId,
-            error,
-            duration: Duration.millis(now - startedAt)
-          }
-          return emit === undefined
-            ? Effect.void
-            : emit(new RunEvent.StepFailed({ runId: state.runId, stepId, step: node.name, error }, true))
+      onFailure: (failure) => {
+        if (isPause(failure)) return Effect.void
+        let error = state.failures.get(failure)
+        if (error === undefined) {
+          error = toRunError(failure, state.workflow, node.name)
+          state.failures.set(failure, error)
+        }
+        return failed(error)
+      }
+    })
+    // Interrupted because a sibling branch of a parallel step failed: the step ends failed, and
+    // says so, after its own finalizers ran (an interruption from outside the run reports nothing).
+    const body = Effect.onInterrupt(tapped, () => {
+      const reason = cancelReason(at.cancelled)
+      return reason === undefined ? Effect.void : failed(
+        new AgentError.WorkflowError({
+          reason: "StepFailed",
+          workflow: state.workflow,
+          step: node.name,
+          message: `The step "${node.name}" of the workflow "${state.workflow}" was interrupted: ${reason}.`
         })
+      )
     })
     return Effect.flatMap(Clock.currentTimeMillis, (now) => {
       startedAt = now
-      return emit === undefined ? body : Effect.zipRight(
+      state.started.add(key)
+      return emit === undefined || quietStart ? body : Effect.zipRight(
         emit(
           new RunEvent.StepStarted({
             runId: state.runId,
@@ -327,14 +438,34 @@ export const resumeRunnable = (
   const nested: Emit | undefined = emit === undefined
     ? undefined
     : (event) => emit(new RunEvent.StepEvent({ runId: state.runId, stepId: at.stepId, step: name, event }, true))
+  // For the workflow's user, as its run was (with the user's memory, when it has memory).
   return Effect.tap(
-    runnable.resumeIn(paused, decisions, nested) as Effect.Effect<Run.Output<unknown>, InternalRunnable.RunError, unknown>,
+    InternalRunnable.resume(runnable, paused, decisions, { userId: state.userId }, nested) as Effect.Effect<
+      Run.Output<unknown>,
+      InternalRunnable.RunError,
+      unknown
+    >,
     (output) =>
       Effect.sync(() => {
         at.run = output
       })
   )
 }
+
+/**
+ * The checks of a runnable step's resume only (see `Approval.checkOnly`), run before the workflow's
+ * own pause is spent. Agents, teams and workflows admit their resume before anything of it runs; a
+ * runnable of another kind is not run to check it: it checks its decisions when it resumes.
+ */
+export const checkRunnable = (
+  runnable: InternalRunnable.Runnable<unknown, unknown>,
+  paused: Approval.State,
+  decisions: ReadonlyArray<Approval.Decision>,
+  userId: string | undefined
+): Effect.Effect<void, Approval.ApprovalError, unknown> =>
+  runnable.kind === "agent" || runnable.kind === "team" || runnable.kind === "workflow"
+    ? Approval.checkOnly(InternalRunnable.resume(runnable, paused, decisions, { userId }, undefined))
+    : Effect.void
 
 /**
  * A predicate that may be an Effect, as an Effect. In a durable run an Effect's answer (it may ask
