@@ -43,7 +43,13 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Url from "node:url"
+import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
 import * as Durable from "../layers/Durable.js"
+import * as Cancel from "../layers/internal/durable/cancel.js"
+import * as Ledger from "../layers/internal/durable/ledger.js"
+import * as Pause from "../layers/internal/durable/pause.js"
+import * as Runner from "../layers/internal/durable/runner.js"
+import * as SessionStoreSql from "../layers/SessionStoreSql.js"
 import * as TestModel from "../layers/TestModel.js"
 import * as Agent from "../src/Agent.js"
 import * as Workflow from "../src/Workflow.js"
@@ -143,6 +149,26 @@ const modes: Record<string, () => Promise<number | Record<string, number>>> = {
     Fs.rmSync(dir, { recursive: true, force: true })
     return median
   },
+  // The engine `Durable.layerSqlite` had before its own (`@effect/cluster`'s on a single runner,
+  // one shard, no sweeper), for an A/B of the two in one bench run.
+  "durable, SQLite, cluster": async () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-agents-bench-durable-"))
+    const cluster = Layer.mergeAll(
+      ClusterWorkflowEngine.layer.pipe(
+        Layer.provide(Runner.layer({ runnerStorage: "memory", shardingConfig: { shardsPerGroup: 1 } }))
+      ),
+      Ledger.layerSql,
+      Pause.layerSql,
+      Cancel.layer
+    ).pipe(Layer.provide(SessionStoreSql.layerSqliteClient({ filename: Path.join(dir, "runs.db") })))
+    const runtime = ManagedRuntime.make(
+      durable.layer.pipe(Layer.provideMerge(cluster), Layer.provide(ToolsLive), Layer.orDie)
+    )
+    const median = await measure("SQLite, cluster", (i) => runtime.runPromise(durable.run("qubits", { runId: `c${i}` })))
+    await runtime.dispose()
+    Fs.rmSync(dir, { recursive: true, force: true })
+    return median
+  },
   "calls, in process": async () => {
     const runtime = ManagedRuntime.make(ToolsLive)
     const medians: Record<string, number> = {}
@@ -193,7 +219,8 @@ const main = async () => {
   }
   const inProcess = medians["in process"]!
   console.log(`\ndurable overhead per step: memory ${((medians["durable, memory"]! - inProcess) / 3).toFixed(2)} ms, ` +
-    `SQLite ${((medians["durable, SQLite"]! - inProcess) / 3).toFixed(2)} ms (target ≤ 2 ms)`)
+    `SQLite ${((medians["durable, SQLite"]! - inProcess) / 3).toFixed(2)} ms (target ≤ 2 ms), ` +
+    `SQLite on the cluster's engine ${((medians["durable, SQLite, cluster"]! - inProcess) / 3).toFixed(2)} ms`)
   const d = (plan: string) => medians["calls, durable, SQLite"][plan] - medians["calls, in process"][plan]
   const tool = (d("five tools") - d("one tool")) / 4
   const modelCall = (d("five turns") - d("five tools")) / 4

@@ -6,9 +6,10 @@
  * never run again; a step or call that was running when the process died runs once more — and a
  * signal step is a durable deferred. A run whose agent (or a workflow's gate) pauses for approval does
  * not end: it waits, durably, for the decisions (`pending` lists what it waits for, `decide` sends
- * them from any process) and resumes where it paused. One process: {@link layerSqlite}, a
- * `SingleRunner` on a SQLite file. Several processes sharing PostgreSQL, which take over the runs
- * of one that dies: {@link layerPg}. Tests: {@link layerMemory}.
+ * them from any process) and resumes where it paused. One process: {@link layerSqlite}, an
+ * engine of its own on a SQLite file (`internal/durable/engine.ts`). Several processes sharing
+ * PostgreSQL, which take over the runs of one that dies: {@link layerPg}, on `@effect/cluster`.
+ * Tests: {@link layerMemory}.
  *
  * ```ts
  * import { Effect, Schema } from "effect"
@@ -70,6 +71,7 @@ import type * as RunEvent from "../src/RunEvent.js"
 import * as Workflow from "../src/Workflow.js"
 import * as DurableActivity from "./internal/durable/activity.js"
 import * as Cancel from "./internal/durable/cancel.js"
+import * as Engine from "./internal/durable/engine.js"
 import * as Ledger from "./internal/durable/ledger.js"
 import * as Pause from "./internal/durable/pause.js"
 import * as Runner from "./internal/durable/runner.js"
@@ -534,11 +536,17 @@ export const layerMemory: Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.Too
   )
 
 /**
- * The engine on a SQL database: a single runner (`SingleRunner`'s, whose reset of the shards it takes
- * always finishes: `internal/durable/runner.ts`) whose messages, replies and
- * activity results are stored in `SqlClient`'s database. `sweepInterval` (default 2 seconds): how
- * soon a run is woken that `@effect/cluster`'s engine failed to wake up (a signal or a clock that
- * completed just as the run suspended), at the cost of one query each time.
+ * The engine on a SQL database, for one process (the embedded default, on SQLite): the engine of
+ * `internal/durable/engine.ts`, which keeps executions, activity results, deferreds and clocks in
+ * its own tables of `SqlClient`'s database, commits each result before the run goes on, and takes
+ * up every run not ended when it starts. One process to a database: several processes share
+ * PostgreSQL with {@link layerRunner}.
+ *
+ * Of `shardingConfig`, only `entityTerminationTimeout` applies (default 15 seconds): how long the
+ * steps and calls in flight may take to end when the layer is closed, before their runs are
+ * interrupted, not ended, for the next process to take up. `sweepInterval` does not apply: this
+ * engine loses no wake-up (a deferred completed while its run suspends wakes it), so it needs no
+ * sweep.
  *
  * @since 0.3.0
  * @category layers
@@ -547,31 +555,14 @@ export const layer = (options?: {
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
   readonly sweepInterval?: Duration.DurationInput | undefined
 }): Layer.Layer<WorkflowEngine.WorkflowEngine | Ledger.ToolLedger | Pause.Pauses, ConfigError.ConfigError, SqlClient.SqlClient> =>
-  Layer.merge(
-    Sweeper.withSweeper(
-      ClusterWorkflowEngine.layer.pipe(
-        Layer.provide(Runner.layer({
-          runnerStorage: "memory",
-          shardingConfig: { ...singleRunnerSettings, ...options?.shardingConfig }
-        }))
-      ),
-      { interval: options?.sweepInterval ?? defaultSweepInterval }
-    ),
-    Layer.mergeAll(Ledger.layerSql, Pause.layerSql, Cancel.layer)
+  Layer.mergeAll(
+    Engine.layer({ terminationTimeout: options?.shardingConfig?.entityTerminationTimeout }),
+    Ledger.layerSql,
+    Pause.layerSql,
+    Cancel.layer
   )
 
-/**
- * The sharding settings of {@link layer}'s single runner. One shard instead of the engine's 300:
- * the runner holds every shard anyway, and each message it stores makes it read the unprocessed
- * messages of its shards with their ids written into the query, which SQLite parses again each time
- * (a 300-name `IN` list). Measured over the 3-step run of `bench/durable.ts`: the time its 39
- * statements (18 transactions) take in the SQLite driver fell from 4.8–5.9 ms to 3.2 ms a run in one
- * pair of A/B runs and by about 1 ms in others (the machine was loaded). Shard ids are stored with
- * the messages: a database written with another `shardsPerGroup` must be finished with it.
- */
-const singleRunnerSettings: Partial<ShardingConfig.ShardingConfig["Type"]> = { shardsPerGroup: 1 }
-
-/** How often an engine on SQL looks for runs `@effect/cluster`'s engine failed to wake up. */
+/** How often an engine of `@effect/cluster` on SQL looks for runs it failed to wake up. */
 const defaultSweepInterval = Duration.seconds(2)
 
 /**

@@ -7,7 +7,9 @@
  * engine it gives remembers the workflows registered with it, and a fiber in the layer's scope
  * looks in the message storage, every `interval`, for executions whose last suspension is older
  * than a deferred result stored for them, and resumes those. (A resume of an execution that did
- * not need one replays it and suspends it again: it costs a replay, never a step.)
+ * not need one replays it and suspends it again: it costs a replay, never a step.) The engines on
+ * `@effect/cluster` (`Durable.layerRunner`, `Durable.layerPg`) use it; the one-process engine
+ * (`engine.ts`) cannot lose a wake-up and needs none.
  */
 import * as MachineId from "@effect/cluster/MachineId"
 import * as Snowflake from "@effect/cluster/Snowflake"
