@@ -307,6 +307,27 @@ describe("A workflow's agent step checks edited arguments before the workflow's 
   })
 })
 
+describe("A team's member checks edited arguments before the team's pause is spent", () => {
+  it.effect("routed: an invalid edit is refused, and the same pause resumes with a corrected one", () => {
+    const ledger: Array<string> = []
+    const teller = Agent.make({ name: "Teller", toolkit: Bank, retry: Retry.none, approval: { transfer: true } })
+    const desk = Team.make({ name: "Desk", mode: "route", members: [teller], retry: Retry.none })
+    return Effect.gen(function*() {
+      const first = yield* paused(Team.run(desk, "Pay Ada 10"))
+      const refused = yield* Effect.flip(
+        Team.resume(desk, first.state, [Approval.approve(first.pending[0]!, { arguments: { to: "Ada", amount: "ten" } })])
+      )
+      assert.strictEqual(refused._tag === "ApprovalError" && refused.reason, "InvalidArguments")
+      assert.deepStrictEqual(ledger, [])
+      const output = yield* Team.resume(desk, first.state, [
+        Approval.approve(first.pending[0]!, { arguments: { to: "Ada", amount: 12 } })
+      ])
+      assert.strictEqual(output.content, "Paid Ada.")
+      assert.deepStrictEqual(ledger, ["Ada:12"])
+    }).pipe(Effect.provide(bank(ledger, [TestModel.text(JSON.stringify({ member: "Teller" })), ...payScript()])))
+  })
+})
+
 // -----------------------------------------------------------------------------
 // The user of a paused run
 // -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import * as RunEvent from "../RunEvent.js"
 import type * as EventStream from "./eventStream.js"
 import * as InternalLoop from "./loop.js"
 import * as InternalRunnable from "./runnable.js"
+import * as InternalWorkflow from "./workflow.js"
 import {
   type BroadcastResult,
   broadcastThen,
@@ -60,7 +61,7 @@ const resumeOf = (
   body: Approval.Body,
   decisions: ReadonlyArray<Approval.Decision>,
   emit: Emit | undefined
-): Effect.Effect<Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown>, ApprovalError> => {
+): Effect.Effect<Effect.Effect<TeamOutput.Output<unknown>, TeamOutput.MemberError, unknown>, ApprovalError, unknown> => {
   if (body._tag === "Agent" || body._tag === "Workflow" || body.team !== team.name) {
     return Effect.fail(stale(
       `The paused run belongs to ${Approval.ownerOf(body)}, ` +
@@ -88,7 +89,18 @@ const resumeOf = (
       list.push({ ...decision, path: decision.path.slice(1) })
       byMember.set(entry.member, list)
     }
-    return Effect.succeed(resumeBroadcast(team, body, byMember, emit))
+    // Each member that gets decisions checks them before the team's pause is spent.
+    const checks = body.waiting.flatMap((entry) => {
+      const decided = byMember.get(entry.member)
+      const member = indexOf(team.members).byName.get(entry.member)
+      return decided === undefined || member === undefined ? [] : [
+        Effect.flatMap(
+          Approval.sign(Approval.decodeBody(entry.inner)),
+          (memberState) => InternalWorkflow.checkRunnable(member.runnable, memberState, decided, body.userId)
+        )
+      ]
+    })
+    return Effect.as(Effect.all(checks, { discard: true }), resumeBroadcast(team, body, byMember, emit))
   }
   const member = indexOf(team.members).byName.get(body.member)
   if (member === undefined) {
@@ -109,7 +121,12 @@ const resumeOf = (
     }
     inner.push({ ...decision, path: decision.path.slice(1) })
   }
-  return Effect.succeed(Effect.gen(function*() {
+  // The member checks its decisions before the team's pause is spent.
+  const check = Effect.flatMap(
+    Approval.sign(body.inner),
+    (memberState) => InternalWorkflow.checkRunnable(resumable, memberState, inner, body.userId)
+  )
+  return Effect.as(check, Effect.gen(function*() {
     const state = yield* TeamState.resumed(body, emit)
     // The team's signature covers its member's state: the member's is made again for it.
     const memberState = yield* Approval.sign(body.inner)

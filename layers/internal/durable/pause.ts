@@ -195,10 +195,10 @@ export const durably = <A, E, R, R2>(
         if (Either.isLeft(next) && next.left instanceof ApprovalError) {
           refused = next.left.message
           attempt++
-          // Nothing ran, but a team's pause is spent before its member's run checks the decisions
-          // (and a coordinating leader's before the member behind its delegation does): the next
-          // attempt resumes the same pause under a token of its own. A workflow checks its steps'
-          // decisions before its pause is spent, and an agent its calls'.
+          // Nothing ran, but a coordinating team's leader spends its pause before the member behind
+          // its delegation checks the decisions: the next attempt resumes the same pause under a
+          // token of its own. (A workflow checks its steps' decisions, a routed or broadcast team
+          // its members', and an agent its calls', before their pause is spent.)
           state = yield* Approval.sign({ ...state.body, token: Approval.makeToken() })
           continue
         }
