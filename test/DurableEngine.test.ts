@@ -198,6 +198,30 @@ describe("DurableEngine, on a SQLite file", () => {
       assert.deepStrictEqual(counts, { approve: 1 })
     }), 30_000)
 
+  it.scoped("a child workflow's suspension suspends its parent; the child's end resumes it, with the child's result", () =>
+    Effect.gen(function*() {
+      const database = yield* tempFile
+      const counts: Counts = {}
+      const Parent = EngineWorkflow.make({ name: "Parent", payload: { id: Schema.String }, success: Schema.String, idempotencyKey: ({ id }) => id })
+      const parent = Parent.toLayer(({ id }) =>
+        Effect.gen(function*() {
+          yield* count(counts, "parent body")
+          const child = yield* Waits.execute({ id: `${id}-child` })
+          return `parent of ${child}`
+        })
+      )
+      const { context } = yield* engineOn(database, Layer.merge(parent, waitsLayer(counts)))
+      const parentId = yield* Parent.executionId({ id: "p" })
+      const childId = yield* executionOf("p-child")
+      yield* Parent.execute({ id: "p" }, { discard: true }).pipe(Effect.provide(context))
+      assert.strictEqual((yield* settled(Waits, childId).pipe(Effect.provide(context)))._tag, "Suspended")
+      assert.strictEqual((yield* settled(Parent, parentId).pipe(Effect.provide(context)))._tag, "Suspended")
+      const token = DurableDeferred.tokenFromExecutionId(Approval, { workflow: Waits, executionId: childId })
+      yield* DurableDeferred.succeed(Approval, { token, value: "ok" }).pipe(Effect.provide(context))
+      assert.strictEqual(yield* Parent.execute({ id: "p" }).pipe(Effect.provide(context)), "parent of first of p-child, ok")
+      assert.deepStrictEqual(counts, { "parent body": 2, first: 1, last: 1, finalized: 1 })
+    }), 30_000)
+
   it.scoped("interrupt ends a waiting run interrupted, its finalizer runs once, and no engine runs it again", () =>
     Effect.gen(function*() {
       const database = yield* tempFile
