@@ -171,6 +171,7 @@ export const durably = <A, E, R, R2>(
     const pauses = yield* Effect.serviceOption(Pauses)
     const instance = yield* Effect.serviceOption(WorkflowEngine.WorkflowInstance)
     if (Option.isNone(pauses) || Option.isNone(instance)) return yield* run
+    const engine = yield* WorkflowEngine.WorkflowEngine
     const store = pauses.value
     const executionId = instance.value.executionId
     let outcome: Either.Either<A, E> = yield* Effect.either(run)
@@ -183,7 +184,13 @@ export const durably = <A, E, R, R2>(
       let refused: string | undefined = undefined
       for (;;) {
         const name = nameOf(pause, attempt)
-        yield* store.wait({ executionId, name, pending: paused.pending, refused })
+        // A replay that reaches a pause decided before does not wait on it again: once the run's
+        // pauses were dropped at its end (a crash before its result was stored), the pause would be
+        // listed as waiting, and decisions taken for it, until the replay ended again.
+        const decided = yield* engine.deferredResult(deferredOf(name)).pipe(
+          Effect.provideService(WorkflowEngine.WorkflowInstance, instance.value)
+        )
+        if (decided === undefined) yield* store.wait({ executionId, name, pending: paused.pending, refused })
         const value = yield* (DurableDeferred.await(deferredOf(name)) as Effect.Effect<unknown>)
         const decisions = decodeDecisions(value)
         if (Either.isLeft(decisions)) {
