@@ -250,6 +250,14 @@ export const make = (
         )
     })
 
+    // A run's record. Defined before the entries are registered: the engine takes up the runs a
+    // process before left unfinished as soon as their workflow registers, and their bodies read it.
+    const row = (runId: string) =>
+      Effect.map(
+        Effect.orDie(sql<RunRow>`SELECT * FROM effect_agents_durable_runs WHERE run_id = ${runId}`),
+        (rows) => Option.fromNullable(rows[0])
+      )
+
     // Registers every entry with the engine. A workflow's steps run under the durable executors; an
     // agent's run is a workflow's agent step (each model call and tool call an activity); a team's
     // whole run is one activity (settled once, run again only if it was in flight at a crash). A
@@ -308,12 +316,6 @@ export const make = (
 
     const fibers = yield* FiberMap.make<string>()
     const draining = yield* Ref.make(false)
-
-    const row = (runId: string) =>
-      Effect.map(
-        Effect.orDie(sql<RunRow>`SELECT * FROM effect_agents_durable_runs WHERE run_id = ${runId}`),
-        (rows) => Option.fromNullable(rows[0])
-      )
 
     const waitsOf = (runId: string) =>
       Effect.map(
