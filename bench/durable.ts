@@ -56,6 +56,7 @@ import * as Toolkit from "@effect/ai/Toolkit"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
@@ -63,6 +64,9 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Url from "node:url"
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Crypto from "node:crypto"
 import * as Durable from "../layers/Durable.js"
 import * as Cancel from "../layers/internal/durable/cancel.js"
 import * as Ledger from "../layers/internal/durable/ledger.js"
@@ -188,6 +192,39 @@ const modes: Record<string, () => Promise<number | Record<string, number>>> = {
     Fs.rmSync(dir, { recursive: true, force: true })
     return median
   },
+  // A runner of `Durable.layerPg` (the cluster's engine, with the shipped failover settings) alone
+  // on a database of its own on the server the tests use (EFFECT_AGENTS_TEST_PG_*): only when it
+  // is named. A database, not a schema: the runners' shard locks are the database's.
+  "durable, PostgreSQL": async () => {
+    const env = (name: string) => process.env[`EFFECT_AGENTS_TEST_PG_${name}`]
+    if (env("HOST") === undefined) {
+      console.log("durable, PostgreSQL     skipped: EFFECT_AGENTS_TEST_PG_HOST, _PORT, _DATABASE, _USER, _PASSWORD not set")
+      return Number.NaN
+    }
+    const urlOf = (database: string) =>
+      Redacted.make(
+        `postgres://${encodeURIComponent(env("USER")!)}:${encodeURIComponent(env("PASSWORD")!)}@${env("HOST")}:${env("PORT")}/${database}`
+      )
+    const database = `effect_agents_bench_${Crypto.randomUUID().replaceAll("-", "")}`
+    const admin = ManagedRuntime.make(Layer.orDie(PgClient.layer({ url: urlOf(env("DATABASE")!) })))
+    const query = (statement: string) => admin.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement)))
+    await query(`CREATE DATABASE ${database}`)
+    try {
+      const runtime = ManagedRuntime.make(
+        durable.layer.pipe(
+          Layer.provideMerge(Durable.layerPg({ url: urlOf(database) })),
+          Layer.provide(ToolsLive),
+          Layer.orDie
+        )
+      )
+      const median = await measure("durable, PostgreSQL", (i) => runtime.runPromise(durable.run("qubits", { runId: `p${i}` })))
+      await runtime.dispose()
+      return median
+    } finally {
+      await query(`DROP DATABASE ${database} WITH (FORCE)`)
+      await admin.dispose()
+    }
+  },
   "calls, in process": async () => {
     const runtime = ManagedRuntime.make(ToolsLive)
     const medians: Record<string, number> = {}
@@ -239,7 +276,8 @@ const main = async () => {
   const inProcess = medians["in process"]!
   console.log(`\ndurable overhead per step: memory ${((medians["durable, memory"]! - inProcess) / 3).toFixed(2)} ms, ` +
     `SQLite ${((medians["durable, SQLite"]! - inProcess) / 3).toFixed(2)} ms (target ≤ 2 ms), ` +
-    `SQLite on the cluster's engine ${((medians["durable, SQLite, cluster"]! - inProcess) / 3).toFixed(2)} ms`)
+    `SQLite on the cluster's engine ${((medians["durable, SQLite, cluster"]! - inProcess) / 3).toFixed(2)} ms, ` +
+    `PostgreSQL (a runner of the cluster) ${((medians["durable, PostgreSQL"]! - inProcess) / 3).toFixed(2)} ms`)
   const d = (plan: string) => medians["calls, durable, SQLite"][plan] - medians["calls, in process"][plan]
   const tool = (d("five tools") - d("one tool")) / 4
   const modelCall = (d("five turns") - d("five tools")) / 4
