@@ -485,13 +485,13 @@ export const printResponse: typeof Runnable.printResponse = Runnable.printRespon
 export interface ResumeOptions extends Runnable.ResumeOptions {}
 
 /**
- * Resumes a paused run (see `Approval`) with decisions on its pending calls: the state is the one
- * the `RunPaused` failure (or event) carried. Approved calls run (once, with edited arguments when
- * the decision gives them), rejected ones go back to the model with the reason, and the run goes on
- * as if it had never paused; with calls still undecided it pauses again. A state that is not this
- * process's (changed, or signed with other keys), was already resumed, or belongs to another agent
- * fails with an `ApprovalError`, as do edited arguments that do not decode; nothing runs then. A run
- * that paused in a session resumes as a turn of it with the same `sessionId` (and `userId`).
+ * Resumes a paused run (see `Approval`) with decisions on its pending calls: the state is the one the
+ * `RunPaused` failure (or event) carried. Approved calls run (once, with edited arguments when the
+ * decision gives them), rejected ones go back to the model with the reason, and the run goes on as if
+ * it had never paused; with calls still undecided it pauses again. A state that is not this process's
+ * (changed, or signed with other keys), was already resumed, or belongs to another agent fails with an
+ * `ApprovalError`, as do edited arguments that do not decode; nothing runs then. It resumes for its
+ * signed user (a `userId` naming another is `Forged`), in its session if it paused in one.
  *
  * @since 0.3.0
  * @category running

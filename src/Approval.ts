@@ -240,8 +240,10 @@ export const checkOnly = <A, E, R>(resume: Effect.Effect<A, E, R>): Effect.Effec
 
 /**
  * A resume for a user other than the one the paused run ran for: refused (`Forged`: the state is
- * not this user's to resume), where a team or a workflow carries its user in its signed state. A
- * resume that names no user, or the same one, fits, and the resumed run runs for the signed user.
+ * not this user's to resume), where an agent, a team or a workflow carries its user in its signed
+ * state. A resume that names no user, or the same one, fits, and the resumed run runs for the signed
+ * user. A state that carries no user (it named none, or was signed before states carried their user)
+ * resumes for the user the resume names.
  * `undefined` when it fits.
  *
  * @since 0.3.0

@@ -74,6 +74,8 @@ export const AgentState = Schema.TaggedStruct("Agent", {
   runId: Schema.String,
   /** The pause: resuming spends it, so the same state resumes once. */
   token: Schema.String,
+  /** The user the agent ran for: the resumed run runs for them too (their memory, their session). */
+  userId: Schema.optional(Schema.String),
   turn: Schema.Number,
   messages: Schema.Array(Prompt.Message),
   /** The tool calls of earlier turns. */
@@ -322,13 +324,13 @@ export const ownerOf = (body: Body): string =>
     : `team "${body.team}"`
 
 /**
- * The user a paused team or workflow ran for, signed with it: its resumed run runs for them.
- * `undefined` for an agent's run, and for a run that named no user.
+ * The user a paused agent, team or workflow ran for, signed with it: its resumed run runs for them.
+ * `undefined` for a run that named no user, and for a state signed before states carried their user.
  *
  * @since 0.3.0
  * @category models
  */
-export const userOf = (body: Body): string | undefined => body._tag === "Agent" ? undefined : body.userId
+export const userOf = (body: Body): string | undefined => body.userId
 
 /**
  * A body as it is stored inside another's (`Nested.inner`).

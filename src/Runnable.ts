@@ -369,6 +369,11 @@ export const printResponse: {
  * resume runs as a turn of it and records the run again when it ends, so that the session's history
  * has the run's question and answer once, as if it had never paused.
  *
+ * `userId`: an agent, a team or a workflow resumes for the user its signed state carries (the one
+ * it ran for), whoever resumes it and whether or not the resume names one; a resume that names
+ * another user is refused (`ApprovalError` `Forged`). A state that carries no user resumes for the
+ * user the resume names.
+ *
  * @since 0.3.0
  * @category models
  */

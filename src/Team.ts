@@ -414,7 +414,10 @@ export const stream: typeof Runnable.stream = Runnable.stream
  * team goes on as if it had never paused. In route mode a member's pause pauses the team; in
  * coordinate mode the leader's delegation to it waits (the turn's other delegations finish) and the
  * leader goes on with the member's answer; in broadcast mode the team pauses with every member that
- * waits, each resumes with its own decisions, and the leader answers once none waits.
+ * waits, each resumes with its own decisions, and the leader answers once none waits. The decisions
+ * are checked (by the leader and the members they are for) before the team's pause is spent, so a
+ * refused one leaves it waiting for a corrected one. The team resumes for the user its signed state
+ * carries; a `userId` naming another is refused (see `Runnable.ResumeOptions`).
  *
  * @since 0.3.0
  * @category running

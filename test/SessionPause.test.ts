@@ -186,17 +186,19 @@ for (const backend of backends) {
     )
 
     run(
-      "a resume that names no session the run paused in is a Stale ApprovalError and records nothing",
+      "a resume that names no session the run paused in is a Stale ApprovalError (Forged for another user) and records nothing",
       [TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" }), TestModel.text("Sent.")],
       Effect.gen(function*() {
         const store = yield* SessionStore.SessionStore
         const key = { userId: newUser(), sessionId: "main" }
         const pause = yield* paused(Agent.run(teller, "Pay Ada 10", key))
-        for (const other of [{ ...key, sessionId: "other" }, { ...key, userId: newUser("intruder") }]) {
+        // Another user's resume is refused before any session is read: the state is signed with its user.
+        const others = [[{ ...key, sessionId: "other" }, "Stale"], [{ ...key, userId: newUser("intruder") }, "Forged"]] as const
+        for (const [other, reason] of others) {
           const error = yield* Effect.flip(Runnable.resume(teller, pause.state, [Approval.approve("a")], other))
           assert.strictEqual(error._tag, "ApprovalError")
-          assert.strictEqual(error._tag === "ApprovalError" && error.reason, "Stale")
-          assert.include(error.message, pause.runId)
+          assert.strictEqual(error._tag === "ApprovalError" && error.reason, reason)
+          if (reason === "Stale") assert.include(error.message, pause.runId)
           assert.strictEqual((yield* Effect.flip(store.load(other)))._tag, "SessionNotFound")
         }
         // A refused resume in its own session (an edit the tool's schema refuses) records nothing.

@@ -12,7 +12,6 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import {
   type AgentError,
-  ApprovalError,
   MaxTurnsExceeded,
   type GuardrailTripped,
   OutputDecodeError,
@@ -29,7 +28,7 @@ import * as Fast from "./fast.js"
 import * as InternalGuardrail from "./guardrail.js"
 import * as Id from "./id.js"
 import * as ModelCall from "./modelCall.js"
-import { type Checked, checkResume, type Decided } from "./resume.js"
+import { type Checked, checkResume, type Decided, nestedOf, unusable } from "./resume.js"
 import * as Telemetry from "./telemetry.js"
 import * as ToolCall from "./toolCall.js"
 
@@ -154,6 +153,8 @@ class Loop implements ModelCall.Run {
   /** With streaming output guardrails: the text of the model call so far, and where a block goes. */
   streamed = ""
   trip: Deferred.Deferred<never, GuardrailTripped> | undefined = undefined
+  /** The user the run is for, signed with its pause (a run's context names it, a paused run's state). */
+  userId: string | undefined = undefined
 
   constructor(
     readonly agent: Definition,
@@ -176,6 +177,7 @@ class Loop implements ModelCall.Run {
 
   /** The whole run: the prompt (instructions, history, input), the input guardrails, the turns. */
   run(input: Run.Input, options: RunOptions | undefined): Effect.Effect<Run.Output<unknown>, AgentError, unknown> {
+    this.userId = (options as { readonly userId?: string | undefined } | undefined)?.userId
     return Effect.gen(this, function*() {
       if (this.emit !== undefined) {
         yield* this.emit(new RunEvent.RunStarted({ runId: this.runId, agent: this.agent.name }, true))
@@ -461,6 +463,7 @@ class Loop implements ModelCall.Run {
       agent: this.agent.name,
       runId: this.runId,
       token: Approval.makeToken(),
+      ...(this.userId !== undefined ? { userId: this.userId } : {}),
       turn: n,
       messages: this.messages.slice(),
       toolCalls: this.toolCalls.slice(),
@@ -494,6 +497,7 @@ class Loop implements ModelCall.Run {
   ): Effect.Effect<Run.Output<unknown>, AgentError> {
     const refused = unusable(body, decided)
     if (refused !== undefined) return Effect.fail(refused)
+    this.userId = body.userId
     const now = this.clock.unsafeCurrentTimeMillis()
     this.startedAt = now - body.elapsed
     this.firstTokenAt = body.firstToken === undefined ? undefined : this.startedAt + body.firstToken
@@ -640,47 +644,8 @@ const mismatch = (checked: Either.Either<unknown, ParseResult.ParseError>, what:
       ParseResult.TreeFormatter.formatErrorSync(checked.left)
     }`
 
-/**
- * The first decision of a resume that the paused run cannot use: one on a call that does not wait in
- * this run, or one of the wrong kind for its request (see `Approval.wrongKind`). The resume's check
- * refuses these before the pause is spent; the loop refuses them again rather than run a question's
- * handler, or settle a call that waits for approval with an answer.
- */
-const unusable = (body: Approval.AgentState, decided: ReadonlyArray<Decided>): ApprovalError | undefined => {
-  for (const d of decided) {
-    const request = body.pending.find((r) => r.path.length === 0 && r.toolCallId === d.call.id)
-    if (request === undefined || !body.calls.some((call) => call.id === d.call.id)) {
-      return new ApprovalError({
-        reason: "UnknownCall",
-        toolCallId: d.call.id,
-        message: `No call "${d.call.id}" waits for a decision in this run. ` +
-          `Waiting: ${body.pending.map((r) => r.toolCallId).join(", ") || "none"}.`
-      })
-    }
-    const decision: Approval.Decision = d.rejection !== undefined
-      ? Approval.reject(d.call.id, d.rejection)
-      : d.answer !== undefined
-      ? Approval.answer(d.call.id, d.answer.right)
-      : Approval.approve(d.call.id)
-    const wrong = Approval.wrongKind(request, decision)
-    if (wrong !== undefined) return wrong
-  }
-  return undefined
-}
-
 /** What `Loop.decode` gives for an answer sent back to be repaired. */
 const repair: unique symbol = Symbol("effect-agents/internal/loop/repair")
-
-// A pause inside a call: its requests, already named by the run that paused (a team's member).
-const nestedOf = (toolCallId: string, name: string, paused: RunPaused) => ({
-  entry: {
-    toolCallId,
-    name: paused.pending[0]?.path[0] ?? name,
-    runId: paused.runId,
-    inner: Approval.encodeBody(paused.state.body)
-  } satisfies Approval.Nested,
-  pending: paused.pending
-})
 
 const decodeOutput = Fast.weak(
   (schema: Schema.Schema<unknown, unknown, unknown>): (text: string) => Either.Either<unknown, ParseResult.ParseError> =>

@@ -144,8 +144,8 @@ export const resume = (
   emit: EventStream.Emit | undefined
 ): Effect.Effect<Run.Output<unknown>, Errors, unknown> => {
   const sessionId = options?.sessionId
-  // A team or a workflow carries its user in its signed state: it resumes for that user, and a
-  // resume for another is refused.
+  // A paused run carries its user in its signed state: it resumes for that user, and a resume for
+  // another is refused.
   const foreign = Approval.foreignUser(state.body, options?.userId)
   if (foreign !== undefined) return Effect.fail(foreign)
   const userId = options?.userId ?? Approval.userOf(state.body)

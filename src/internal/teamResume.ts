@@ -1,7 +1,8 @@
 /**
  * The resume of a paused team run: the checks that are the team's own (that it paused this team, and
  * the decisions' paths under its members' names), then the run going on where it paused, in the
- * team's mode: a broadcast's waiting members, a route's member, a coordinating leader.
+ * team's mode: a broadcast's waiting members, a route's member, a coordinating leader. Every member
+ * (and a coordinating leader) checks the decisions for it before the team's pause is spent.
  */
 import * as Prompt from "@effect/ai/Prompt"
 import * as Effect from "effect/Effect"
@@ -12,6 +13,7 @@ import type * as Run from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type * as EventStream from "./eventStream.js"
 import * as InternalLoop from "./loop.js"
+import * as InternalResume from "./resume.js"
 import * as InternalRunnable from "./runnable.js"
 import * as InternalWorkflow from "./workflow.js"
 import {
@@ -68,7 +70,9 @@ const resumeOf = (
         `not to team "${team.name}": resume it with the runnable that paused it.`
     ))
   }
-  if (body._tag === "Coordinate") return Effect.succeed(resumeCoordinate(team, body, decisions, emit))
+  if (body._tag === "Coordinate") {
+    return Effect.as(checkCoordinate(team, body, decisions), resumeCoordinate(team, body, decisions, emit))
+  }
   if (body._tag === "Broadcast") {
     const byMember = new Map<string, Array<Approval.Decision>>()
     for (const decision of decisions) {
@@ -213,6 +217,28 @@ const resumeBroadcast = (
     if (emit !== undefined) yield* emit(new RunEvent.RunCompleted({ runId: body.runId, output }, true))
     return output
   })
+
+/**
+ * A coordinating team's decisions, checked before its pause is spent: the leader's (its own calls'),
+ * and those for each member paused behind a delegation, by the member, as it checks them when it
+ * resumes. A refused decision leaves the team's pause waiting for a corrected one.
+ */
+const checkCoordinate = (
+  team: TeamDefinition,
+  body: Approval.CoordinateState,
+  decisions: ReadonlyArray<Approval.Decision>
+): Effect.Effect<void, ApprovalError, unknown> =>
+  Effect.flatMap(InternalResume.checkDecisions(team.leader, body.leader, decisions), (checked) =>
+    Effect.forEach(body.leader.nested ?? [], (entry) => {
+      const decided = checked.nested.get(entry.toolCallId)
+      const member = indexOf(team.members).byName.get(entry.name)
+      // A member the team no longer has is the resume's to refuse (as `Stale`) when it resumes it.
+      if (decided === undefined || member === undefined) return Effect.void
+      return Effect.flatMap(
+        Approval.sign(Approval.decodeBody(entry.inner)),
+        (memberState) => InternalWorkflow.checkRunnable(member.runnable, memberState, decided, body.userId)
+      )
+    }, { discard: true }))
 
 const resumeCoordinate = (
   team: TeamDefinition,
