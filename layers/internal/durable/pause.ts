@@ -202,10 +202,9 @@ export const durably = <A, E, R, R2>(
         if (Either.isLeft(next) && next.left instanceof ApprovalError) {
           refused = next.left.message
           attempt++
-          // Nothing ran, but a coordinating team's leader spends its pause before the member behind
-          // its delegation checks the decisions: the next attempt resumes the same pause under a
-          // token of its own. (A workflow checks its steps' decisions, a routed or broadcast team
-          // its members', and an agent its calls', before their pause is spent.)
+          // Nothing ran. Agents, teams and workflows check the decisions before they spend their
+          // pause, so the same state would do; a runnable of a user's own may check them only once it
+          // runs, after the spend: the next attempt resumes the same pause under a token of its own.
           state = yield* Approval.sign({ ...state.body, token: Approval.makeToken() })
           continue
         }
