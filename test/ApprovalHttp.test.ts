@@ -206,4 +206,54 @@ describe("Approvals over HTTP", () => {
       assert.deepStrictEqual(ledger, ["Ada:10", "Bob:20"])
     })
   })
+  it.scopedLive("a refused detached resume leaves the run's detached log readable from its start; a good one streams on", () =>
+    Effect.gen(function*() {
+      const context = yield* Layer.build(
+        HttpApp.layer({ port: 0 }).pipe(
+          Layer.provide(Registry.layer([teller])),
+          Layer.provide(Bank.toLayer({ transfer: ({ amount, to }) => Effect.succeed(`sent ${amount} to ${to}`) })),
+          Layer.provide(TestModel.layer([
+            TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" }),
+            TestModel.text("Sent.")
+          ])),
+          Layer.provide(SessionStoreMemory.layer)
+        )
+      )
+      const { url } = Context.get(context, HttpApp.HttpApp)
+      const events = () => Effect.promise(() => fetch(`${url}/runs/r4/events`).then((response) => response.text()))
+      const paused = yield* post(`${url}/agents/Teller/runs`, { input: "Pay Ada", runId: "r4", stream: true, detach: true })
+      assert.strictEqual(paused.status, 200)
+      const pausedNames = ["RunStarted", "ModelRequestStarted", "ModelRequestCompleted", "ApprovalRequested", "RunPaused"]
+      assert.deepStrictEqual(eventNames(paused.text), pausedNames)
+
+      const refused = yield* post(`${url}/runs/r4/resume`, {
+        decisions: [{ _tag: "Approve", toolCallId: "nope" }],
+        stream: true,
+        detach: true
+      })
+      assert.strictEqual(refused.status, 400, refused.text)
+      assert.strictEqual(JSON.parse(refused.text).reason, "UnknownCall")
+      // The run's earlier log, from its first event, as it was.
+      const kept = yield* events()
+      assert.deepStrictEqual(eventNames(kept), pausedNames)
+      assert.include(kept, "id: 1\n")
+
+      const resumed = yield* post(`${url}/runs/r4/resume`, {
+        decisions: [{ _tag: "Approve", toolCallId: "a" }],
+        stream: true,
+        detach: true
+      })
+      assert.strictEqual(resumed.status, 200)
+      const names = eventNames(resumed.text)
+      assert.deepStrictEqual(names, [
+        "ToolCallStarted",
+        "ToolCallCompleted",
+        "ModelRequestStarted",
+        "TextDelta",
+        "ModelRequestCompleted",
+        "RunCompleted"
+      ])
+      // The admitted resume's log replaces the pause's.
+      assert.deepStrictEqual(eventNames(yield* events()), names)
+    }))
 })

@@ -12,6 +12,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as HttpApi from "../../../src/HttpApi.js"
@@ -85,13 +86,18 @@ export const start = (
  * shutdown), whose events go to its log in `logs` instead of to one response, so that its client may
  * leave and come back (and others may follow it). No backpressure: the log is bounded instead
  * (see `eventLog.ts`). Gives the log's stream from its first event.
+ *
+ * A resume (`resume: true`) keeps its log in `logs` only once it is admitted: at its first event, or
+ * at its end when that is not an `ApprovalError` (a refused resume ran nothing). Until then the
+ * run's earlier log stays readable, and a refused resume leaves it as it was.
  */
 export const startDetached = (
   runs: Runs.Runs,
   logs: EventLog.Logs,
   entry: Registry.Entry,
   input: Run.Input,
-  options: Registry.RunOptions & { readonly runId: string }
+  options: Registry.RunOptions & { readonly runId: string },
+  resume = false
 ): Effect.Effect<
   Stream.Stream<readonly [number, HttpApi.StreamEvent]>,
   HttpApi.RunIdInUse | HttpApi.ShuttingDown
@@ -99,16 +105,23 @@ export const startDetached = (
   Effect.uninterruptible(Effect.gen(function*() {
     const runId = options.runId
     const log = yield* EventLog.makeLog
-    if (!(yield* logs.register(runId, log))) {
+    // Registered from the run's own fiber when it is a resume, so that its admission and its
+    // registration cannot be parted by the request going away.
+    const register = yield* Effect.once(logs.register(runId, log))
+    if (!resume && !(yield* logs.register(runId, log))) {
       return yield* new HttpApi.RunIdInUse({ runId, message: `A run with id "${runId}" is already in flight.` })
     }
     let reason: Effect.Effect<HttpApi.CancelReason> = Effect.succeed("cancelled")
-    const run = entry.run(input, { ...options, onEvent: log.append }).pipe(
+    const append = resume ? (event: HttpApi.StreamEvent) => Effect.zipRight(register, log.append(event)) : log.append
+    const run = entry.run(input, { ...options, onEvent: append }).pipe(
       Effect.onExit((exit) =>
-        lastEvent(runId, exit, reason).pipe(
-          Effect.flatMap((event) => event === undefined ? Effect.void : log.append(event)),
-          Effect.zipRight(log.end),
-          Effect.zipRight(logs.finished(runId, log))
+        Effect.zipRight(
+          resume && !refused(exit) ? register : Effect.void,
+          lastEvent(runId, exit, reason).pipe(
+            Effect.flatMap((event) => event === undefined ? Effect.void : log.append(event)),
+            Effect.zipRight(log.end),
+            Effect.zipRight(logs.finished(runId, log))
+          )
         )
       )
     )
@@ -116,3 +129,7 @@ export const startDetached = (
     reason = handle.reason
     return log.read(0)
   }))
+
+/** Whether a run ended refused (`ApprovalError`): for a resume, before it ran anything. */
+const refused = (exit: Exit.Exit<unknown, Registry.Error>) =>
+  Exit.isFailure(exit) && Option.exists(Cause.failureOption(exit.cause), (error) => error._tag === "ApprovalError")

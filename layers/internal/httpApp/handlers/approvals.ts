@@ -61,7 +61,7 @@ export const ApprovalsLive = HttpApiBuilder.group(HttpApi.Api, "approvals", (han
         if (payload.stream === true || wantsEventStream(request)) {
           // The response starts once the resume is admitted: a refusal is a 400, not a stream.
           const gate = yield* admission(resumed)
-          const response = yield* eventStream(gate.entry, "", options, payload.detach === true)
+          const response = yield* eventStream(gate.entry, "", options, payload.detach === true, true)
           yield* Effect.mapError(gate.admitted, (error) => HttpApi.DecisionsRefused.fromApprovalError(path.runId, error))
           return response
         }

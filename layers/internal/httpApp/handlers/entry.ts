@@ -67,18 +67,20 @@ export const runToEnd = (entry: Registry.Entry, input: Run.Input, options: Regis
 
 /**
  * A run answered as Server-Sent Events, one per event as it happens; `detach`ed, its events are
- * kept in an event log too, numbered, for `GET /runs/{runId}/events`.
+ * kept in an event log too, numbered, for `GET /runs/{runId}/events` (a `resume`'s only once it is
+ * admitted, so that a refused one leaves the run's earlier log readable).
  */
 export const eventStream = (
   entry: Registry.Entry,
   input: Run.Input,
   options: Registry.RunOptions & { readonly runId: string },
-  detach: boolean
+  detach: boolean,
+  resume = false
 ) =>
   Effect.gen(function*() {
     const { logs, runs } = yield* State
     const body = detach
-      ? Stream.map(yield* Events.startDetached(runs, logs, entry, input, options), ([id, event]) => Sse.numberedEvent(id, event))
+      ? Stream.map(yield* Events.startDetached(runs, logs, entry, input, options, resume), ([id, event]) => Sse.numberedEvent(id, event))
       : Stream.map(yield* Events.start(runs, entry, input, options), Sse.streamEvent)
     return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: Sse.headers })
   })
