@@ -40,6 +40,7 @@ import { ApprovalError, RunPaused, WorkflowError } from "./AgentError.js"
 import * as Approval from "./Approval.js"
 import * as EventStream from "./internal/eventStream.js"
 import * as Id from "./internal/id.js"
+import * as InternalRunnable from "./internal/runnable.js"
 import * as Telemetry from "./internal/telemetry.js"
 import * as Internal from "./internal/workflow.js"
 import * as Run from "./Run.js"
@@ -296,11 +297,12 @@ const resumeWorkflow = (
 ): Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown> =>
   Effect.flatMap(Approval.admit(paused, (body) => decide(self, body, decisions)), ({ body, gates, input, nested }) => {
     const replay = new Map(body.settled.map((each) => [each.key, { output: each.output, run: each.run }] as const))
-    // The run is for the user it was for (signed with it), whoever resumes it.
-    return runWorkflow(self, Effect.succeed(input), body.runId, body.userId, emit, true, {
-      run: { replay, gates, nested, started: new Set(body.started), ended: new Set(body.ended) },
-      elapsed: body.elapsed
-    }) as Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown>
+    // The run is for the user it was for (signed with it), whoever resumes it; else its resume's.
+    return Effect.flatMap(InternalRunnable.resumeUser(body.userId), (userId) =>
+      runWorkflow(self, Effect.succeed(input), body.runId, userId, emit, true, {
+        run: { replay, gates, nested, started: new Set(body.started), ended: new Set(body.ended) },
+        elapsed: body.elapsed
+      })) as Effect.Effect<Run.Output<unknown>, Runnable.RunError, unknown>
   })
 
 /**

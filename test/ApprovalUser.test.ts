@@ -15,7 +15,9 @@ import type { RunPaused } from "../src/AgentError.js"
 import * as Approval from "../src/Approval.js"
 import * as Registry from "../src/Registry.js"
 import * as Retry from "../src/Retry.js"
+import * as Runnable from "../src/Runnable.js"
 import * as Team from "../src/Team.js"
+import * as Workflow from "../src/Workflow.js"
 
 const paused = <A, R>(effect: Effect.Effect<A, { readonly _tag: string }, R>): Effect.Effect<RunPaused, string, R> =>
   Effect.flip(effect).pipe(
@@ -45,6 +47,13 @@ const bank = (ledger: Array<string>, script: TestModel.Script) =>
 const payScript = () => [
   TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" }),
   TestModel.text("Paid Ada.")
+]
+
+/** A script that pays Ada, then pauses again to pay Bob. */
+const twoPauses = () => [
+  TestModel.toolCall("transfer", { to: "Ada", amount: 10 }, { id: "a" }),
+  TestModel.toolCall("transfer", { to: "Bob", amount: 20 }, { id: "b" }),
+  TestModel.text("Paid both.")
 ]
 
 const teller = Agent.make({ name: "Teller", toolkit: Bank, retry: Retry.none, approval: { transfer: true } })
@@ -95,6 +104,23 @@ describe("An agent's paused state carries the user it ran for", () => {
     }).pipe(Effect.provide(bank(ledger, payScript())))
   })
 
+  it.effect("a state with no user resumed for a named user pauses again for that user", () => {
+    const ledger: Array<string> = []
+    return Effect.gen(function*() {
+      const first = yield* paused(Agent.run(teller, "Pay Ada, then Bob"))
+      assert.isFalse("userId" in first.state.body)
+      const second = yield* paused(
+        Agent.resume(teller, first.state, [Approval.approve(first.pending[0]!)], { userId: "carol" })
+      )
+      assert.strictEqual((second.state.body as Approval.AgentState).userId, "carol")
+      const foreign = yield* Effect.flip(Agent.resume(teller, second.state, [Approval.approve(second.pending[0]!)], { userId: "bob" }))
+      assert.strictEqual(foreign._tag === "ApprovalError" && foreign.reason, "Forged")
+      // Resumed with no user named, the run is carol's: signed in its second pause.
+      yield* Agent.resume(teller, second.state, [Approval.approve(second.pending[0]!)])
+      assert.deepStrictEqual(ledger, ["carol:Ada:10", "carol:Bob:20"])
+    }).pipe(Effect.provide(bank(ledger, twoPauses())))
+  })
+
   it.effect("a state signed before states carried their user decodes, verifies and resumes, for the resume's user", () => {
     const ledger: Array<string> = []
     return Effect.gen(function*() {
@@ -120,6 +146,65 @@ describe("An agent's paused state carries the user it ran for", () => {
       yield* Team.resume(desk, first.state, [Approval.approve(first.pending[0]!)])
       assert.deepStrictEqual(ledger, ["ada:Ada:10"])
     }).pipe(Effect.provide(bank(ledger, [TestModel.text(JSON.stringify({ member: "Teller" })), ...payScript()])))
+  })
+
+  it.effect("a routed team with no user resumed for a named user pauses again for that user, its member too", () => {
+    const ledger: Array<string> = []
+    const desk = Team.make({ name: "Desk", mode: "route", members: [teller], retry: Retry.none })
+    return Effect.gen(function*() {
+      const first = yield* paused(Team.run(desk, "Pay Ada, then Bob"))
+      assert.isFalse("userId" in first.state.body)
+      const second = yield* paused(Team.resume(desk, first.state, [Approval.approve(first.pending[0]!)], { userId: "carol" }))
+      const body = second.state.body as Approval.TeamState
+      assert.strictEqual(body.userId, "carol")
+      assert.strictEqual(body.inner._tag === "Agent" && body.inner.userId, "carol")
+      const foreign = yield* Effect.flip(Team.resume(desk, second.state, [Approval.approve(second.pending[0]!)], { userId: "bob" }))
+      assert.strictEqual(foreign._tag === "ApprovalError" && foreign.reason, "Forged")
+      yield* Team.resume(desk, second.state, [Approval.approve(second.pending[0]!)])
+      assert.deepStrictEqual(ledger, ["carol:Ada:10", "carol:Bob:20"])
+    }).pipe(Effect.provide(bank(ledger, [TestModel.text(JSON.stringify({ member: "Teller" })), ...twoPauses()])))
+  })
+
+  it.effect("a coordinating team with no user resumed for a named user pauses again for that user", () => {
+    const ledger: Array<string> = []
+    const desk = Team.make({ name: "Desk", members: [teller], retry: Retry.none })
+    return Effect.gen(function*() {
+      const first = yield* paused(Team.run(desk, "Pay Ada, then Bob"))
+      assert.isFalse("userId" in first.state.body)
+      const second = yield* paused(Team.resume(desk, first.state, [Approval.approve(first.pending[0]!)], { userId: "carol" }))
+      assert.strictEqual((second.state.body as Approval.CoordinateState).userId, "carol")
+      const foreign = yield* Effect.flip(Team.resume(desk, second.state, [Approval.approve(second.pending[0]!)], { userId: "bob" }))
+      assert.strictEqual(foreign._tag === "ApprovalError" && foreign.reason, "Forged")
+      const output = yield* Team.resume(desk, second.state, [Approval.approve(second.pending[0]!)])
+      assert.strictEqual(output.text, "Both are paid.")
+      assert.deepStrictEqual(ledger, ["carol:Ada:10", "carol:Bob:20"])
+    }).pipe(Effect.provide(bank(ledger, [
+      TestModel.toolCall("delegate_task_to_member", { member: "Teller", task: "Pay Ada, then Bob" }, { id: "d1" }),
+      ...twoPauses(),
+      TestModel.text("Both are paid.")
+    ])))
+  })
+
+  it.effect("a workflow with no user resumed for a named user pauses again for that user", () => {
+    const flow = Workflow.make({
+      name: "Ship",
+      description: "Ships a parcel",
+      input: Schema.String,
+      steps: Workflow.sequence(
+        Workflow.approve(Workflow.step("pack", (text: string) => Effect.succeed(text))),
+        Workflow.approve(Workflow.step("ship", (text: string) => Effect.succeed(text)))
+      )
+    })
+    return Effect.gen(function*() {
+      const first = yield* paused(Runnable.run(flow, "parcel"))
+      assert.isFalse("userId" in first.state.body)
+      const second = yield* paused(Runnable.resume(flow, first.state, [Approval.approve(first.pending[0]!)], { userId: "carol" }))
+      assert.strictEqual((second.state.body as Approval.WorkflowState).userId, "carol")
+      const foreign = yield* Effect.flip(Runnable.resume(flow, second.state, [Approval.approve(second.pending[0]!)], { userId: "bob" }))
+      assert.strictEqual(foreign._tag === "ApprovalError" && foreign.reason, "Forged")
+      const output = yield* Runnable.resume(flow, second.state, [Approval.approve(second.pending[0]!)])
+      assert.strictEqual(output.content, "parcel")
+    })
   })
 
   it.scopedLive("over HTTP, a paused run resumed at /runs/:runId/resume runs for the user it ran for", () => {

@@ -28,6 +28,7 @@ import * as Fast from "./fast.js"
 import * as InternalGuardrail from "./guardrail.js"
 import * as Id from "./id.js"
 import * as ModelCall from "./modelCall.js"
+import * as InternalRunnable from "./runnable.js"
 import { type Checked, checkResume, type Decided, nestedOf, unusable } from "./resume.js"
 import * as Telemetry from "./telemetry.js"
 import * as ToolCall from "./toolCall.js"
@@ -497,7 +498,7 @@ class Loop implements ModelCall.Run {
   ): Effect.Effect<Run.Output<unknown>, AgentError> {
     const refused = unusable(body, decided)
     if (refused !== undefined) return Effect.fail(refused)
-    this.userId = body.userId
+    this.userId = body.userId ?? Context.get(this.context, InternalRunnable.ResumeUser)
     const now = this.clock.unsafeCurrentTimeMillis()
     this.startedAt = now - body.elapsed
     this.firstTokenAt = body.firstToken === undefined ? undefined : this.startedAt + body.firstToken

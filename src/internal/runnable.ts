@@ -150,8 +150,10 @@ export const resume = (
   if (foreign !== undefined) return Effect.fail(foreign)
   const userId = options?.userId ?? Approval.userOf(state.body)
   if (sessionId === undefined && userId === undefined) return self.resumeIn(state, decisions, emit)
-  return withUser(userId, (context) =>
-    sessionId === undefined
+  return withUser(userId, (memory) => {
+    // A state that names no user resumes for the one its resume names, its next pause included.
+    const context = userId === undefined ? memory : Context.add(memory ?? Context.empty(), ResumeUser, userId)
+    return sessionId === undefined
       ? provide(self.resumeIn(state, decisions, emit), context)
       : InternalSession.resumeInSession(
         self.name,
@@ -159,8 +161,21 @@ export const resume = (
         { sessionId, userId },
         self.resumeIn(state, decisions, emit),
         context
-      ))
+      )
+  })
 }
+
+/**
+ * The user a resume names, given to the resumed run: a kind's `resumeIn` runs a paused state that
+ * names no user for this one (and signs its next pause with it). A state's signed user comes first.
+ */
+export class ResumeUser extends Context.Reference<ResumeUser>()("effect-agents/ResumeUser", {
+  defaultValue: (): string | undefined => undefined
+}) {}
+
+/** The user a paused run resumes for: the one signed in its state, else the one its resume names. */
+export const resumeUser = (signed: string | undefined): Effect.Effect<string | undefined> =>
+  signed !== undefined ? Effect.succeed(signed) : ResumeUser
 
 /** {@link run} as a stream of its events (bounded, interruptible: see `EventStream.fromRun`). */
 export const stream = (

@@ -11,6 +11,7 @@ import { RunPaused } from "../AgentError.js"
 import * as Approval from "../Approval.js"
 import type * as Run from "../Run.js"
 import type * as EventStream from "./eventStream.js"
+import * as InternalRunnable from "./runnable.js"
 import * as TeamOutput from "./teamOutput.js"
 
 type Emit = EventStream.Emit
@@ -49,13 +50,14 @@ const encodedMemberRuns = (state: State) =>
 /**
  * The state of a paused team run, made again to resume it: its run id, its start (now, less the time
  * it had run when it paused), its member runs so far and its counts, and the user it ran for (signed
- * with it: its members run for that user again). It names its member runs as the paused run did.
+ * with it, else the user its resume names: its members run for that user again, and its next pause
+ * carries it). It names its member runs as the paused run did.
  */
 export const resumed = (
   body: Approval.TeamState | Approval.CoordinateState | Approval.BroadcastState,
   emit: Emit | undefined
 ): Effect.Effect<State> =>
-  Effect.map(Effect.clock, (clock) => ({
+  Effect.zipWith(Effect.clock, InternalRunnable.resumeUser(body.userId), (clock, userId) => ({
     runId: body.runId,
     startedAt: clock.unsafeCurrentTimeMillis() - body.elapsed,
     clock,
@@ -63,7 +65,7 @@ export const resumed = (
     memberRuns: body.memberRuns.map((run) => decodeMemberRun(run)),
     delegations: body._tag === "Broadcast" ? 0 : body.delegations,
     turns: body._tag === "Team" ? body.turns : 0,
-    userId: body.userId,
+    userId,
     placed: false
   }))
 
