@@ -65,7 +65,8 @@ export interface Options {
   /** How long runs in flight may take to finish at shutdown before they are cancelled. Default 10 seconds. */
   readonly shutdownGrace?: Duration.DurationInput | undefined
   /**
-   * Durable background runs (`/durable/runs`) on this SQLite file (created when missing): any
+   * Durable background runs (`/durable/runs`) on a SQLite file (created when missing), or on a
+   * PostgreSQL database (`pg`) that several servers share, each serving every run of it: any
    * agent, team or workflow of the registry runs on the durable engine (`Durable`), and a run
    * outlives the server: the next server on the file lists it and takes it up where it was, never
    * running a settled step again. Background batches (`/batches`) run on the engine too, each input
@@ -196,7 +197,9 @@ export const layer = (
           new HttpAppError({
             host,
             port,
-            message: `The durable store "${options.durable!.filename}" could not be opened: ${error.message}`,
+            message: `The durable store ${
+              "pg" in options.durable! ? "on PostgreSQL" : `"${options.durable!.filename}"`
+            } could not be opened: ${error.message}`,
             cause: error
           })
         )

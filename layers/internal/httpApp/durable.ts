@@ -10,13 +10,16 @@
  * approval waits for decisions (`decide`), its pending calls kept beside the engine's tables
  * (`internal/durable/pause.ts`), and is listed as waiting with them. Its events but its text and
  * reasoning deltas are stored too, once each however often the engine replays the run, and read back
- * from a cursor by `GET /runs/{runId}/events` on any server on the file, then followed to the run's
- * end (`durableEvents.ts`): what ends a run stores its last event before its status.
+ * from a cursor by `GET /runs/{runId}/events` on any server of the database, then followed to the
+ * run's end (`durableEvents.ts`): what ends a run stores its last event before its status.
  *
+ * On PostgreSQL several servers share the runs, each a runner of the engine: a run's body runs on
+ * the server that holds its shard, which writes its end (so does the server waiting for it).
  * A run waited for here is a fiber of the app's scope: shutting the app down stops waiting (the
  * run is not cancelled, and the next server takes it up); cancelling it interrupts its execution.
  */
 import * as Prompt from "@effect/ai/Prompt"
+import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as EngineWorkflow from "@effect/workflow/Workflow"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import * as DurableDeferred from "@effect/workflow/DurableDeferred"
@@ -33,6 +36,7 @@ import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -48,13 +52,35 @@ import * as Durable from "../../Durable.js"
 import * as SessionStoreSql from "../../SessionStoreSql.js"
 import * as DurableCancel from "../durable/cancel.js"
 import * as Pause from "../durable/pause.js"
+import * as Table from "../durable/table.js"
 import * as DurableEvents from "./durableEvents.js"
 import * as Failure from "./failure.js"
 
-/** Where durable runs are kept. */
-export interface Options {
+/**
+ * Where durable runs are kept: a SQLite file (one server to a file) or a PostgreSQL database that
+ * several servers share.
+ */
+export type Options = SqliteOptions | PgOptions
+
+/** Durable runs on a SQLite file: one server to a file, the next one on it takes its runs up. */
+export interface SqliteOptions extends CommonOptions {
   /** The SQLite file of the engine and of the runs' records (created when missing). */
   readonly filename: string
+}
+
+/**
+ * Durable runs on a PostgreSQL database shared by several servers, each a runner of the engine
+ * (`Durable.layerRunner`): any server lists, reads, follows, signals, decides and cancels any run,
+ * and the runs of a server that dies are finished by another. One cluster of servers to a database.
+ */
+export interface PgOptions extends CommonOptions {
+  /** The database of the engine and of the runs' records (their tables created when missing). */
+  readonly pg: SessionStoreSql.PgOptions
+  /** The runners' sharding settings, over `Durable.failoverSettings` (see `Durable.layerRunner`). */
+  readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
+}
+
+interface CommonOptions {
   /** How soon a run the engine failed to wake up is woken (see `Durable.layer`). */
   readonly sweepInterval?: Duration.DurationInput | undefined
   /**
@@ -86,7 +112,10 @@ export interface DurableRuns {
   ) => Effect.Effect<HttpApi.DurableRun, HttpApi.RunNotFound | HttpApi.RunNotWaiting | HttpApi.DecisionsRefused>
   /** Stops waiting for the runs (they are not cancelled: the next server with this file resumes them). */
   readonly shutdown: Effect.Effect<void>
-  /** Waits for the end of a run waited for here (at once when there is none). */
+  /**
+   * Waits for the end of a run waited for here (at once when there is none; on PostgreSQL, for the
+   * end of a run of another server too).
+   */
   readonly awaitEnd: (runId: string) => Effect.Effect<void>
   /** The runs whose ids start with `prefix`, with their outputs but not their steps. */
   readonly withPrefix: (prefix: string) => Effect.Effect<ReadonlyArray<Omit<HttpApi.DurableRun, "steps">>>
@@ -134,12 +163,14 @@ const plain = (value: unknown): unknown => {
   }
 }
 
-const tables = [
+// A run's steps are read back in the order they were stored: by SQLite's rowid, by a sequence on
+// PostgreSQL (which has no rowid).
+const tables = (pg: boolean) => [
   `CREATE TABLE IF NOT EXISTS effect_agents_durable_runs (
     run_id TEXT PRIMARY KEY, agent TEXT NOT NULL, input TEXT NOT NULL, status TEXT NOT NULL,
     started_at BIGINT NOT NULL, finished_at BIGINT, output TEXT, error TEXT)`,
   `CREATE TABLE IF NOT EXISTS effect_agents_durable_steps (
-    run_id TEXT NOT NULL, step_id TEXT NOT NULL, at BIGINT NOT NULL, body TEXT NOT NULL,
+    run_id TEXT NOT NULL, step_id TEXT NOT NULL, at BIGINT NOT NULL, body TEXT NOT NULL,${pg ? " seq BIGSERIAL," : ""}
     PRIMARY KEY (run_id, step_id))`,
   `CREATE TABLE IF NOT EXISTS effect_agents_durable_waits (
     run_id TEXT NOT NULL, step_id TEXT NOT NULL, signal TEXT NOT NULL, PRIMARY KEY (run_id, step_id))`
@@ -176,18 +207,25 @@ export const make = (
     const definitions = new Map<string, Definition>()
     for (const entry of registry.entries) definitions.set(entry.name, definitionOf(entry))
 
-    const sqlOf = yield* Layer.build(SessionStoreSql.layerSqliteClient({ filename: options.filename }))
-    // The engine and the runs' records share the file's one connection.
-    const engine = Durable.layer({
-      sweepInterval: options.sweepInterval,
-      ...(options.shutdownGrace === undefined
-        ? {}
-        : { shardingConfig: { entityTerminationTimeout: Duration.decode(options.shutdownGrace) } })
-    }).pipe(
-      Layer.provideMerge(Layer.succeedContext(sqlOf))
+    const onPg = "pg" in options
+    const sqlOf = yield* Layer.build(
+      onPg ? SessionStoreSql.layerPgClient(options.pg) : SessionStoreSql.layerSqliteClient({ filename: options.filename })
+    )
+    const grace = options.shutdownGrace === undefined
+      ? {}
+      : { entityTerminationTimeout: Duration.decode(options.shutdownGrace) }
+    // The engine and the runs' records share the database (the SQLite file's one connection); on
+    // PostgreSQL this server is one runner of the engine among the servers of the database.
+    const engine = yield* Layer.build(
+      (onPg
+        ? Durable.layerRunner({ sweepInterval: options.sweepInterval, shardingConfig: { ...grace, ...options.shardingConfig } })
+        : Durable.layer({ sweepInterval: options.sweepInterval, shardingConfig: grace })).pipe(
+          Layer.provideMerge(Layer.succeedContext(sqlOf))
+        )
     )
     const sql = Context.get(sqlOf, SqlClient.SqlClient)
-    for (const statement of tables) yield* Effect.orDie(sql.unsafe(statement).raw)
+    for (const statement of tables(onPg)) yield* Table.create(sql.unsafe(statement).raw, "the durable runs' records")
+    const pauses = Context.get(engine, Pause.Pauses)
 
     // The runs' event log, stored beside their executions (its events' keys make a replay's events
     // stored once); a reader stops after a run's row says it has ended.
@@ -250,6 +288,59 @@ export const make = (
         )
     })
 
+    const executionOf = (found: RunRow) => {
+      const definition = definitions.get(found.agent)
+      return definition === undefined ? Effect.succeed(undefined) : definition.executionId({ runId: found.run_id, input: undefined })
+    }
+
+    const finish = (runId: string, status: "completed" | "failed" | "cancelled", values: {
+      readonly output?: string
+      readonly error?: string
+    }) =>
+      Effect.gen(function*() {
+        const now = DateTime.toEpochMillis(yield* DateTime.now)
+        yield* Effect.orDie(sql`UPDATE effect_agents_durable_runs
+          SET status = ${status}, finished_at = ${now}, output = ${values.output ?? null}, error = ${values.error ?? null}
+          WHERE run_id = ${runId} AND status = 'running'`)
+        yield* Effect.orDie(sql`DELETE FROM effect_agents_durable_waits WHERE run_id = ${runId}`)
+        const found = yield* row(runId)
+        const executionId = Option.isNone(found) ? undefined : yield* executionOf(found.value)
+        if (executionId !== undefined) yield* pauses.forget(executionId)
+      })
+
+    /**
+     * Records a run's end from its execution's exit: its last event is stored before its status, so
+     * a reader that sees it ended has it. Written by the body that ends the run, on whichever server
+     * runs it, and by the server waiting for it: the first write counts.
+     */
+    const settle = (runId: string, exit: Exit.Exit<unknown, HttpApi.RunFailure>): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        if (Exit.isSuccess(exit)) {
+          const output = yield* Effect.orDie(Schema.encode(Schema.parseJson(Schema.Unknown))(exit.value))
+          yield* finish(runId, "completed", { output })
+          return yield* events.ended(runId)
+        }
+        if (Cause.isInterruptedOnly(exit.cause)) {
+          yield* recordEnd(runId, cancelledEvent(runId))
+          yield* finish(runId, "cancelled", {})
+          return yield* events.ended(runId)
+        }
+        const failure = yield* Option.match(Cause.failureOption(exit.cause), {
+          onNone: () => Failure.fromCause(exit.cause as Cause.Cause<never>),
+          onSome: Effect.succeed
+        })
+        // A run cancelled as it failed ends as cancelled. An AgentError was told by the run (RunFailed).
+        const before = yield* row(runId)
+        const last = Option.isSome(before) && before.value.status === "cancelled"
+          ? cancelledEvent(runId)
+          : failure._tag === "SessionStoreError" || failure._tag === "MemoryError" || failure._tag === "InternalError"
+          ? new HttpApi.RunError({ runId, error: failure })
+          : undefined
+        if (last !== undefined) yield* recordEnd(runId, last)
+        yield* finish(runId, "failed", { error: yield* Effect.orDie(encodeFailure(failure)) })
+        return yield* events.ended(runId)
+      })
+
     // A run's record. Defined before the entries are registered: the engine takes up the runs a
     // process before left unfinished as soon as their workflow registers, and their bodies read it.
     const row = (runId: string) =>
@@ -293,20 +384,23 @@ export const make = (
           return settled.output
         }).pipe(
           Effect.provideService(Workflow.CurrentExecutor, executorOf(entry.name)),
-          Durable.withExecutors
+          Durable.withExecutors,
+          // The run's end is written by the body that ends it, on whichever server runs it (a run
+          // taken over from another runner has no waiter here). An interrupted body has not ended
+          // its run: it suspended, was cancelled (the cancel wrote the end) or stopped with its server.
+          Effect.onExit((exit: Exit.Exit<unknown, unknown>) =>
+            Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+              ? Effect.void
+              : settle(payload.runId, exit as Exit.Exit<unknown, HttpApi.RunFailure>)
+          )
         ) as Effect.Effect<unknown, HttpApi.RunFailure>
       ))
     const context = yield* Layer.build(
       Layer.mergeAll(...(handlers as [Layer.Layer<never, never, WorkflowEngine.WorkflowEngine>])).pipe(
-        Layer.provideMerge(engine)
+        Layer.provideMerge(Layer.succeedContext(engine))
       )
     )
 
-    const pauses = Context.get(context, Pause.Pauses)
-    const executionOf = (found: RunRow) => {
-      const definition = definitions.get(found.agent)
-      return definition === undefined ? Effect.succeed(undefined) : definition.executionId({ runId: found.run_id, input: undefined })
-    }
     /** The pause a running run waits on now, if any. */
     const pauseOf = (found: RunRow) =>
       found.status !== "running" ? Effect.succeed(Option.none<Pause.Waiting>()) : Effect.flatMap(
@@ -351,7 +445,7 @@ export const make = (
       Effect.gen(function*() {
         const summary = yield* summarize(found, yield* waitsOf(found.run_id), yield* pauseOf(found))
         const stepRows = yield* Effect.orDie(
-          sql<{ readonly body: string }>`SELECT body FROM effect_agents_durable_steps WHERE run_id = ${found.run_id} ORDER BY at, rowid`
+          sql<{ readonly body: string }>`SELECT body FROM effect_agents_durable_steps WHERE run_id = ${found.run_id} ORDER BY ${sql.literal(onPg ? "at, seq" : "at, rowid")}`
         )
         const steps = yield* Effect.orDie(Effect.forEach(stepRows, (r) => decodeStep(r.body)))
         const output = found.output === null ? undefined : yield* Effect.orDie(decodeOutput(found.output))
@@ -362,55 +456,15 @@ export const make = (
     const get = (runId: string) =>
       Effect.flatMap(row(runId), Option.match({ onNone: () => Effect.fail(notFound(runId)), onSome: describe }))
 
-    const finish = (runId: string, status: "completed" | "failed" | "cancelled", values: {
-      readonly output?: string
-      readonly error?: string
-    }) =>
-      Effect.gen(function*() {
-        const now = DateTime.toEpochMillis(yield* DateTime.now)
-        yield* Effect.orDie(sql`UPDATE effect_agents_durable_runs
-          SET status = ${status}, finished_at = ${now}, output = ${values.output ?? null}, error = ${values.error ?? null}
-          WHERE run_id = ${runId} AND status = 'running'`)
-        yield* Effect.orDie(sql`DELETE FROM effect_agents_durable_waits WHERE run_id = ${runId}`)
-        const found = yield* row(runId)
-        const executionId = Option.isNone(found) ? undefined : yield* executionOf(found.value)
-        if (executionId !== undefined) yield* pauses.forget(executionId)
-      })
-
     /**
-     * Waits for the run's execution (starting it, or taking it up where it was) and records its end:
-     * its last event is stored before its status, so a reader that sees it ended has it.
+     * Waits for the run's execution (starting it, or taking it up where it was) and records its end
+     * (as its body does, wherever it runs: the first write counts).
      */
     const awaitEnd = (definition: Definition, runId: string, input: unknown) =>
-      Effect.gen(function*() {
-        const exit = yield* Effect.exit(
-          definition.execute({ runId, input }).pipe(Effect.provide(context))
-        )
-        if (Exit.isSuccess(exit)) {
-          const output = yield* Effect.orDie(Schema.encode(Schema.parseJson(Schema.Unknown))(exit.value))
-          yield* finish(runId, "completed", { output })
-          return yield* events.ended(runId)
-        }
-        if (Cause.isInterruptedOnly(exit.cause)) {
-          yield* recordEnd(runId, cancelledEvent(runId))
-          yield* finish(runId, "cancelled", {})
-          return yield* events.ended(runId)
-        }
-        const failure = yield* Option.match(Cause.failureOption(exit.cause), {
-          onNone: () => Failure.fromCause(exit.cause as Cause.Cause<never>),
-          onSome: Effect.succeed
-        })
-        // A run cancelled as it failed ends as cancelled. An AgentError was told by the run (RunFailed).
-        const before = yield* row(runId)
-        const last = Option.isSome(before) && before.value.status === "cancelled"
-          ? cancelledEvent(runId)
-          : failure._tag === "SessionStoreError" || failure._tag === "MemoryError" || failure._tag === "InternalError"
-          ? new HttpApi.RunError({ runId, error: failure })
-          : undefined
-        if (last !== undefined) yield* recordEnd(runId, last)
-        yield* finish(runId, "failed", { error: yield* Effect.orDie(encodeFailure(failure)) })
-        return yield* events.ended(runId)
-      })
+      Effect.flatMap(
+        Effect.exit(definition.execute({ runId, input }).pipe(Effect.provide(context))),
+        (exit) => settle(runId, exit as Exit.Exit<unknown, HttpApi.RunFailure>)
+      )
 
     const start: DurableRuns["start"] = (entry, request) =>
       Effect.uninterruptible(Effect.gen(function*() {
@@ -563,7 +617,9 @@ export const make = (
         return waiting === undefined ? all : all.filter((run) => (run.status === "waiting") === waiting)
       })
 
-    // The runs the server before this one left unfinished: taken up where they were.
+    // The runs the server before this one left unfinished: taken up where they were. On PostgreSQL
+    // the engine's runners share them out (and their bodies write their ends): each is sent to the
+    // engine once more, which runs it where its shard is unless it runs already, not waited for here.
     const unfinished = yield* Effect.orDie(
       sql<RunRow>`SELECT * FROM effect_agents_durable_runs WHERE status = 'running' ORDER BY started_at`
     )
@@ -575,7 +631,11 @@ export const make = (
         )
         continue
       }
-      yield* FiberMap.run(fibers, left.run_id, awaitEnd(definition, left.run_id, JSON.parse(left.input)))
+      if (onPg) {
+        yield* definition.execute({ runId: left.run_id, input: JSON.parse(left.input) }, { discard: true }).pipe(
+          Effect.provide(context)
+        )
+      } else yield* FiberMap.run(fibers, left.run_id, awaitEnd(definition, left.run_id, JSON.parse(left.input)))
     }
 
     const withPrefix = (prefix: string) =>
@@ -609,9 +669,18 @@ export const make = (
       signal,
       decide,
       shutdown: Effect.zipRight(Ref.set(draining, true), FiberMap.clear(fibers)),
+      // On PostgreSQL a run not waited for here (started or taken up by another server) is waited
+      // for in its row, which whichever server ends it writes.
       awaitEnd: (runId) =>
         Effect.flatMap(Effect.option(FiberMap.get(fibers, runId)), (fiber) =>
-          Option.isNone(fiber) ? Effect.void : Effect.asVoid(Fiber.await(fiber.value))),
+          Option.isSome(fiber)
+            ? Effect.asVoid(Fiber.await(fiber.value))
+            : onPg
+            ? Effect.repeat(
+              Effect.map(row(runId), (found) => Option.isNone(found) || found.value.status !== "running"),
+              { schedule: Schedule.spaced("250 millis"), until: (ended) => ended }
+            ).pipe(Effect.asVoid)
+            : Effect.void),
       withPrefix,
       events: (runId) =>
         Effect.map(row(runId), Option.map((): EventReader => ({ read: (after) => events.read(runId, after) }))),

@@ -15,6 +15,7 @@ import type * as Scope from "effect/Scope"
 import * as HttpApi from "../../../src/HttpApi.js"
 import * as Run from "../../../src/Run.js"
 import type * as Registry from "../../../src/Registry.js"
+import * as Table from "../durable/table.js"
 import type * as Batches from "./batches.js"
 import type * as DurableRuns from "./durable.js"
 
@@ -40,9 +41,13 @@ export const make = (
 ): Effect.Effect<Batches.Batches, never, Scope.Scope> =>
   Effect.gen(function*() {
     const sql = durable.sql
-    yield* Effect.orDie(sql.unsafe(`CREATE TABLE IF NOT EXISTS effect_agents_durable_batches (
+    // Tried again while another server of the database creates it.
+    yield* Table.create(
+      sql.unsafe(`CREATE TABLE IF NOT EXISTS effect_agents_durable_batches (
       batch_id TEXT PRIMARY KEY, agent TEXT NOT NULL, concurrency INTEGER NOT NULL, inputs TEXT NOT NULL,
-      status TEXT NOT NULL, created_at BIGINT NOT NULL, finished_at BIGINT)`).raw)
+      status TEXT NOT NULL, created_at BIGINT NOT NULL, finished_at BIGINT)`).raw,
+      "the durable batches' records"
+    )
     const drivers = yield* FiberMap.make<string>()
 
     const find = (batchId: string) =>
@@ -101,9 +106,10 @@ export const make = (
               const runId = itemId(row.batch_id, index)
               const started = yield* Effect.option(durable.get(runId))
               if (Option.isNone(started)) {
-                // Only a shutdown stops it: the id is the batch's own.
+                // Only a shutdown stops it: the id is the batch's own (taken by another server of
+                // the database that drives the batch too, the run is waited for as it is).
                 const fresh = yield* Effect.either(durable.start(entry, { agent: entry.name, input, runId }))
-                if (fresh._tag === "Left") return yield* Effect.interrupt
+                if (fresh._tag === "Left" && fresh.left._tag === "ShuttingDown") return yield* Effect.interrupt
               }
               yield* durable.awaitEnd(runId)
             }),
@@ -152,7 +158,8 @@ export const make = (
         return yield* snapshot(yield* find(batchId))
       })
 
-    // The batches the server before this one left running: driven on from where they are.
+    // The batches the server before this one left running: driven on from where they are (on
+    // PostgreSQL, also by the other servers of the database: the first to end it marks it).
     const left = yield* Effect.orDie(
       sql<BatchRow>`SELECT * FROM effect_agents_durable_batches WHERE status = 'running' ORDER BY created_at`
     )
