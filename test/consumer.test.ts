@@ -89,7 +89,12 @@ export const made = Runnable.make({ name: "Echo", run: (input, context) => agent
 export const onModel = Agent.withModel
 export const withFallback = Agent.withFallback
 
-// The command line embedded in an application: its errors and services are the cli entry's.
+// The command line embedded in an application: its errors and services are the cli entry's. Such an
+// application has the command line's peers (@effect/cli, @effect/platform) as dependencies of its
+// own, which its declarations name.
+import type * as CliApp from "@effect/cli/CliApp"
+import type * as FileSystem from "@effect/platform/FileSystem"
+export type Embedded = CliApp.CliApp<unknown> | FileSystem.FileSystem
 export const cli = Cli.run(["node", "effect-agents", "run", "Weather", "Hi"])
 export const cliLayer = Cli.layer
 export const loaded = Cli.loadAgents("agents.ts")
@@ -167,7 +172,8 @@ describe("a consumer project", () => {
       assert.include(line("resumeOnce"), `, Runnable.RunError, never>;`)
       assert.strictEqual(line("emitOf"), `export declare const emitOf: (context: Runnable.RunContext) => Runnable.Emit | undefined;`)
       assert.include(declarations, `(model: Agent.ModelLayer<RM>): <A, R>(self: Agent.Agent<A, R>)`)
-      assert.include(line("cli"), `Cli.Error, import("@effect/cli/CliApp").CliApp.Environment | Cli.Backend | Cli.Stdio>;`)
+      // (The project imports @effect/cli's CliApp itself, so TypeScript names it by its alias.)
+      assert.include(line("cli"), `Cli.Error, CliApp.CliApp.Environment | Cli.Backend | Cli.Stdio>;`)
       // No any in what the project's declarations say of the package's types.
       assert.notMatch(declarations, /\bany\b/)
     } finally {
