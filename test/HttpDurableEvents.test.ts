@@ -81,19 +81,8 @@ const assertNumbered = (sent: ReadonlyArray<Sent>, after: number) =>
 /** The fixture's server as a child process on `files`, killed with SIGKILL by `kill`. */
 const spawn = (files: Files) =>
   Effect.gen(function*() {
-    const child = yield* Child.spawn(fixture, [files.database, files.counter, files.release])
-    const url = yield* Effect.async<string, Error>((resume) => {
-      let stdout = ""
-      let stderr = ""
-      child.stdout.on("data", (chunk) => {
-        stdout += String(chunk)
-        const line = stdout.split("\n").find((l) => l.startsWith("{"))
-        if (line !== undefined) resume(Effect.succeed((JSON.parse(line) as { url: string }).url))
-      })
-      child.stderr.on("data", (chunk) => void (stderr += String(chunk)))
-      child.on("close", (code) => resume(Effect.fail(new Error(`the server exited with ${code}: ${stderr}`))))
-    }).pipe(Effect.timeout("60 seconds"))
-    return { url, client: yield* clientOf(url), kill: Child.kill(child) }
+    const server = yield* Child.server(fixture, [files.database, files.counter, files.release])
+    return { url: server.url, client: yield* clientOf(server.url), kill: server.kill }
   })
 
 /** The fixture's app in this process on `files`, stopped when `scope` closes. */

@@ -30,19 +30,8 @@ const serve = (database: string, files: Files) =>
 /** A server of the fixture as a child process, killed with SIGKILL by `kill` (or with the test's scope). */
 const spawn = (database: string, files: Files) =>
   Effect.gen(function*() {
-    const child = yield* Child.spawn(fixture, [database, files.counter, files.release])
-    const url = yield* Effect.async<string, Error>((resume) => {
-      let stdout = ""
-      let stderr = ""
-      child.stdout.on("data", (chunk) => {
-        stdout += String(chunk)
-        const line = stdout.split("\n").find((l) => l.startsWith("{"))
-        if (line !== undefined) resume(Effect.succeed((JSON.parse(line) as { url: string }).url))
-      })
-      child.stderr.on("data", (chunk) => void (stderr += String(chunk)))
-      child.on("close", (code) => resume(Effect.fail(new Error(`the server exited with ${code}: ${stderr}`))))
-    }).pipe(Effect.timeout("60 seconds"))
-    return { url, client: yield* clientOf(url), kill: Child.kill(child) }
+    const server = yield* Child.server(fixture, [database, files.counter, files.release])
+    return { url: server.url, client: yield* clientOf(server.url), kill: server.kill }
   })
 
 /** A run's stored events as `GET /runs/{runId}/events` sends them (the run has ended: the stream ends). */

@@ -18,19 +18,8 @@ interface Server {
 /** The fixture's server as a child process on `files`, killed with the test's scope if still alive. */
 const serve = (files: Files) =>
   Effect.gen(function*() {
-    const child = yield* Child.spawn(fixture, [files.database, files.counter, files.release])
-    const url = yield* Effect.async<string, Error>((resume) => {
-      let stdout = ""
-      let stderr = ""
-      child.stdout.on("data", (chunk) => {
-        stdout += String(chunk)
-        const line = stdout.split("\n").find((l) => l.startsWith("{"))
-        if (line !== undefined) resume(Effect.succeed((JSON.parse(line) as { url: string }).url))
-      })
-      child.stderr.on("data", (chunk) => void (stderr += String(chunk)))
-      child.on("close", (code) => resume(Effect.fail(new Error(`the server exited with ${code}: ${stderr}`))))
-    }).pipe(Effect.timeout("60 seconds"))
-    return { client: yield* clientOf(url), kill: Child.kill(child) } satisfies Server
+    const server = yield* Child.server(fixture, [files.database, files.counter, files.release])
+    return { client: yield* clientOf(server.url), kill: server.kill } satisfies Server
   })
 
 const times = (file: string, line: string) => lines(file).filter((l) => l === line).length
